@@ -1,0 +1,19 @@
+//! tollgate: an LLM gateway on Pingora.
+//!
+//! Request lifecycle (see `proxy` for the Pingora phases):
+//! read and bound the body → parse the envelope (`model`, `stream`) → authenticate and
+//! admit (`policy`) → resolve the route (`routing`) → pick a target and an endpoint →
+//! rewrite or translate the body for the target's wire format (`formats`) → stream the
+//! answer back, translating SSE on the fly when formats differ → log, meter, settle.
+
+pub mod admin;
+pub mod config;
+pub mod error;
+pub mod formats;
+pub mod mock;
+pub mod model;
+pub mod policy;
+pub mod providers;
+pub mod proxy;
+pub mod routing;
+pub mod sse;
