@@ -1,1 +1,114 @@
-//! (in progress)
+//! Providers are facts, not logic: where a provider's API lives (path per endpoint
+//! and wire format) and how it authenticates. Translation lives in `formats`.
+//!
+//! OpenAI-compatible servers (vLLM, Ollama, Groq, Mistral, Together, DeepSeek...) are
+//! `openai` providers with another base URL.
+
+use pingora::http::RequestHeader;
+
+use crate::config::{Provider, ProviderKind};
+use crate::formats::WireFormat;
+
+/// The API a request asks for, independent of the wire format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    ChatCompletions,
+    Embeddings,
+    Messages,
+    CountTokens,
+}
+
+/// The wire format a provider speaks.
+pub fn wire_format(kind: ProviderKind) -> WireFormat {
+    match kind {
+        ProviderKind::OpenAi | ProviderKind::Azure => WireFormat::OpenAiChat,
+        ProviderKind::Anthropic => WireFormat::AnthropicMessages,
+        ProviderKind::Gemini => WireFormat::Gemini,
+        ProviderKind::Bedrock => WireFormat::BedrockConverse,
+    }
+}
+
+/// Path and query of the upstream request, after the endpoint's path prefix.
+/// `None` when the provider does not offer this API.
+pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -> Option<String> {
+    let path = match (provider.kind, api) {
+        (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages) => "/v1/chat/completions".to_string(),
+        (ProviderKind::OpenAi, Api::Embeddings) => "/v1/embeddings".to_string(),
+        (ProviderKind::Azure, Api::ChatCompletions | Api::Messages | Api::Embeddings) => {
+            let op = if api == Api::Embeddings { "embeddings" } else { "chat/completions" };
+            let version = provider.api_version.as_deref().unwrap_or("2024-10-21");
+            format!("/openai/deployments/{model}/{op}?api-version={version}")
+        }
+        (ProviderKind::Anthropic, Api::ChatCompletions | Api::Messages) => "/v1/messages".to_string(),
+        (ProviderKind::Anthropic, Api::CountTokens) => "/v1/messages/count_tokens".to_string(),
+        (ProviderKind::Gemini, Api::ChatCompletions | Api::Messages) => {
+            if stream {
+                format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
+            } else {
+                format!("/v1beta/models/{model}:generateContent")
+            }
+        }
+        (ProviderKind::Bedrock, Api::ChatCompletions | Api::Messages) => {
+            let op = if stream { "converse-stream" } else { "converse" };
+            format!("/model/{}/{op}", encode_path_segment(model))
+        }
+        _ => return None,
+    };
+    Some(path)
+}
+
+/// Set the provider's credentials and extra headers on the upstream request.
+/// Bedrock is signed separately (SigV4 needs the final body).
+pub fn apply_auth(provider: &Provider, req: &mut RequestHeader) -> pingora::Result<()> {
+    if let Some(key) = &provider.api_key {
+        let key = key.expose();
+        match provider.kind {
+            ProviderKind::OpenAi => {
+                req.insert_header("authorization", format!("Bearer {key}"))?;
+            }
+            ProviderKind::Azure => {
+                req.insert_header("api-key", key)?;
+            }
+            ProviderKind::Anthropic => {
+                req.insert_header("x-api-key", key)?;
+            }
+            ProviderKind::Gemini => {
+                req.insert_header("x-goog-api-key", key)?;
+            }
+            ProviderKind::Bedrock => {}
+        }
+    }
+    if provider.kind == ProviderKind::Anthropic && req.headers.get("anthropic-version").is_none() {
+        req.insert_header("anthropic-version", provider.anthropic_version.as_str())?;
+    }
+    for (name, value) in &provider.headers {
+        req.insert_header(name.clone(), value.expose())?;
+    }
+    Ok(())
+}
+
+/// Percent-encode one path segment (Bedrock model ids contain `:`).
+fn encode_path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bedrock_model_ids_are_encoded() {
+        assert_eq!(
+            encode_path_segment("anthropic.claude-3-haiku-20240307-v1:0"),
+            "anthropic.claude-3-haiku-20240307-v1%3A0"
+        );
+    }
+}

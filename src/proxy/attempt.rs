@@ -1,0 +1,202 @@
+//! One upstream attempt: choose the route, target and endpoint (honouring health,
+//! cool-downs and what was already tried), write the body for the target's wire
+//! format, build the peer; and decide whether a failed attempt may be retried.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use pingora::upstreams::peer::HttpPeer;
+
+use crate::config::{ErrorClass, ModelRoute};
+use crate::error::{ErrorKind, GatewayError};
+use crate::formats::{self, WireFormat};
+use crate::providers::{self, Api};
+use crate::runtime::Runtime;
+
+use super::ctx::{Attempt, Ctx};
+
+/// Consecutive failures that open an endpoint's breaker, and for how long.
+pub const BREAKER_THRESHOLD: u64 = 3;
+pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(10);
+
+/// Choose the next attempt and prepare its body. Moves to the next fallback route
+/// when the current one has no attempts left (or failed in a way its retry policy
+/// does not cover).
+pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, GatewayError> {
+    let plan = ctx.plan.clone().ok_or_else(|| GatewayError::internal("no route plan"))?;
+    let mut last_err = None;
+    while let Some(route) = plan.routes.get(ctx.route_index).cloned() {
+        if !route_may_continue(&route, ctx) {
+            advance_route(ctx);
+            continue;
+        }
+        match pick(runtime, &route, ctx) {
+            Ok(attempt) => {
+                ctx.route_attempts += 1;
+                return Ok(attempt);
+            }
+            Err(e) => {
+                last_err = Some(e);
+                advance_route(ctx);
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(no_healthy))
+}
+
+fn no_healthy() -> GatewayError {
+    GatewayError::new(ErrorKind::NoHealthyUpstream, "No healthy upstream is available for this model")
+}
+
+fn advance_route(ctx: &mut Ctx) {
+    ctx.route_index += 1;
+    ctx.route_attempts = 0;
+}
+
+/// Whether the current route may take another attempt after the last failure.
+fn route_may_continue(route: &ModelRoute, ctx: &Ctx) -> bool {
+    if ctx.route_attempts == 0 {
+        return true;
+    }
+    let Some(class) = ctx.last_failure else { return false };
+    ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class)
+}
+
+/// Whether a failure of this class may be followed by another attempt, on this route
+/// or a fallback. Called before anything was sent to the client.
+pub fn may_retry(ctx: &Ctx, class: ErrorClass) -> bool {
+    let Some(plan) = &ctx.plan else { return false };
+    let Some(route) = plan.routes.get(ctx.route_index) else { return false };
+    if ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class) {
+        return true;
+    }
+    let has_fallback = ctx.route_index + 1 < plan.routes.len();
+    has_fallback && (route.fallback_on.is_empty() || route.fallback_on.contains(&class))
+}
+
+/// Exponential backoff with jitter before attempt `n` on the same route (n >= 2),
+/// or the upstream's `retry-after` when it said so (bounded by the max backoff).
+pub fn backoff(route: &ModelRoute, n: u32, retry_after: Option<Duration>) -> Duration {
+    let max = route.retry.max_backoff;
+    if let Some(after) = retry_after {
+        return after.min(max);
+    }
+    let base = route.retry.backoff.as_millis() as u64;
+    let exp = base.saturating_mul(1u64 << (n.saturating_sub(2)).min(16));
+    let capped = exp.min(max.as_millis() as u64);
+    // Full jitter in [capped/2, capped], from the clock's low bits (no RNG needed).
+    let nanos = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
+    let jitter = if capped > 1 { nanos % (capped / 2 + 1) } else { 0 };
+    Duration::from_millis(capped / 2 + jitter)
+}
+
+fn pick(runtime: &Runtime, route: &Arc<ModelRoute>, ctx: &Ctx) -> Result<Attempt, GatewayError> {
+    let counter = runtime.counter_for(&route.name);
+    // First prefer endpoints not tried yet; then allow a second try of the same one
+    // (a single endpoint that answered 429 is worth retrying after the backoff).
+    for allow_tried in [false, true] {
+        let accept_endpoint = |provider: &str, i: usize| {
+            allow_tried || !ctx.tried.iter().any(|(p, e)| p == provider && *e == i)
+        };
+        let chosen = crate::routing::pick_target(route, counter, |_, target| {
+            runtime
+                .pools
+                .get(&target.provider.name)
+                .and_then(|pool| pool.pick(|i| accept_endpoint(&target.provider.name, i)))
+                .is_some()
+        });
+        let Some((target_index, target)) = chosen else { continue };
+        let pool = runtime
+            .pools
+            .get(&target.provider.name)
+            .ok_or_else(|| GatewayError::internal("provider pool missing"))?;
+        let Some(endpoint) = pool.pick(|i| accept_endpoint(&target.provider.name, i)) else {
+            continue;
+        };
+        let mut attempt = build_attempt(ctx, route, target_index, endpoint.index)?;
+        attempt.addr = Some(endpoint.addr);
+        return Ok(attempt);
+    }
+    Err(no_healthy())
+}
+
+fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoint_index: usize) -> Result<Attempt, GatewayError> {
+    let target = route
+        .targets
+        .get(target_index)
+        .ok_or_else(|| GatewayError::internal("target index out of range"))?;
+    let provider = target.provider.clone();
+    let format = providers::wire_format(provider.kind);
+    let api = ctx.api.ok_or_else(|| GatewayError::internal("no api"))?;
+    let stream = ctx.stream_requested();
+    let path = providers::upstream_path(&provider, api, &target.model, stream).ok_or_else(|| {
+        GatewayError::invalid(format!(
+            "Provider `{}` does not support this endpoint",
+            provider.name
+        ))
+    })?;
+    let body = attempt_body(ctx, api, format, &target.model)?;
+    Ok(Attempt {
+        route: route.clone(),
+        target_index,
+        provider,
+        upstream_model: target.model.clone(),
+        endpoint_index,
+        format,
+        body,
+        path,
+        started: Instant::now(),
+        addr: None,
+    })
+}
+
+/// The request body for this attempt's target: the client's own bytes with only
+/// `model` replaced when the target speaks the client's dialect, else a translation.
+fn attempt_body(ctx: &Ctx, api: Api, format: WireFormat, upstream_model: &str) -> Result<Bytes, GatewayError> {
+    let envelope = ctx
+        .envelope
+        .as_ref()
+        .ok_or_else(|| GatewayError::internal("no envelope"))?;
+    let same = format.native_dialect() == Some(ctx.dialect) || api == Api::Embeddings;
+    let body = if same {
+        // Ask OpenAI-format upstreams for usage on streams, to account tokens exactly.
+        let force_usage = format == WireFormat::OpenAiChat && api == Api::ChatCompletions;
+        formats::rewrite_same_format(&ctx.body, envelope, upstream_model, force_usage)
+    } else {
+        formats::translate_request(ctx.dialect, format, &ctx.body, upstream_model)?
+    };
+    Ok(Bytes::from(body))
+}
+
+/// Build the peer for an attempt: resolved address, TLS with SNI and verification,
+/// the route's and provider's timeouts.
+pub fn build_peer(attempt: &Attempt) -> Result<HttpPeer, GatewayError> {
+    let addr = attempt.addr.ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
+    let endpoint = attempt
+        .provider
+        .endpoints
+        .get(attempt.endpoint_index)
+        .ok_or_else(|| GatewayError::internal("endpoint index out of range"))?;
+    let timeouts = attempt.provider.timeouts.with_override(&attempt.route.timeouts);
+    let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
+    peer.options.connection_timeout = Some(timeouts.connect);
+    peer.options.total_connection_timeout = Some(timeouts.connect);
+    // Pingora's read timeout is per read: it bounds both the wait for the response
+    // header and every gap between body chunks.
+    peer.options.read_timeout = Some(timeouts.first_byte.max(timeouts.idle));
+    peer.options.write_timeout = Some(timeouts.connect.max(Duration::from_secs(30)));
+    peer.options.idle_timeout = Some(Duration::from_secs(60));
+    Ok(peer)
+}
+
+/// The failure class of an upstream status, if it is one retry policies know.
+pub fn class_of_status(status: u16) -> Option<ErrorClass> {
+    match status {
+        429 => Some(ErrorClass::RateLimit),
+        529 => Some(ErrorClass::Overloaded),
+        500 | 502 | 503 => Some(ErrorClass::ServerError),
+        504 => Some(ErrorClass::Timeout),
+        _ => None,
+    }
+}
