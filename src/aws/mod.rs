@@ -12,5 +12,10 @@
 pub mod eventstream;
 pub mod sigv4;
 
-pub use eventstream::{encode_frame, EventStreamDecoder, EventStreamError, Frame, HeaderValue};
-pub use sigv4::{credentials_from_env, sign, AwsCredentials, SigningParams};
+pub use eventstream::{
+    encode_frame, EventStreamDecoder, EventStreamError, Frame, HeaderValue, DEFAULT_MAX_FRAME_SIZE,
+};
+pub use sigv4::{
+    credentials_from_env, encode_path_segment, sign, sign_with, AwsCredentials, SigningOptions,
+    SigningParams,
+};
