@@ -2,6 +2,7 @@
 //! cool-downs and what was already tried), write the body for the target's wire
 //! format, build the peer; and decide whether a failed attempt may be retried.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use crate::config::{ErrorClass, ModelRoute};
 use crate::error::{ErrorKind, GatewayError};
 use crate::formats::{self, WireFormat};
 use crate::providers::{self, Api};
+use crate::routing::{select, Candidate};
 use crate::runtime::Runtime;
 
 use super::ctx::{Attempt, Ctx};
@@ -96,29 +98,39 @@ fn pick(runtime: &Runtime, route: &Arc<ModelRoute>, ctx: &Ctx) -> Result<Attempt
     // First prefer endpoints not tried yet; then allow a second try of the same one
     // (a single endpoint that answered 429 is worth retrying after the backoff).
     for allow_tried in [false, true] {
-        let accept_endpoint = |provider: &str, i: usize| {
-            allow_tried || !ctx.tried.iter().any(|(p, e)| p == provider && *e == i)
-        };
-        let chosen = crate::routing::pick_target(route, counter, |_, target| {
-            runtime
-                .pools
-                .get(&target.provider.name)
-                .and_then(|pool| pool.pick(|i| accept_endpoint(&target.provider.name, i)))
-                .is_some()
-        });
-        let Some((target_index, target)) = chosen else { continue };
-        let pool = runtime
-            .pools
-            .get(&target.provider.name)
-            .ok_or_else(|| GatewayError::internal("provider pool missing"))?;
-        let Some(endpoint) = pool.pick(|i| accept_endpoint(&target.provider.name, i)) else {
-            continue;
-        };
-        let mut attempt = build_attempt(ctx, route, target_index, endpoint.index)?;
-        attempt.addr = Some(endpoint.addr);
-        return Ok(attempt);
+        let candidates = candidates(runtime, route, ctx, allow_tried);
+        let ticket = counter.fetch_add(1, Ordering::Relaxed);
+        let key = ctx.hash_key.as_deref().map(str::as_bytes);
+        if let Some(c) = select::choose(route.strategy, &candidates, ticket, key) {
+            let mut attempt = build_attempt(ctx, route, c.target_index, c.endpoint_index)?;
+            attempt.addr = Some(c.addr);
+            return Ok(attempt);
+        }
     }
     Err(no_healthy())
+}
+
+/// Every healthy `(target, endpoint)` of the route this attempt may use.
+fn candidates(runtime: &Runtime, route: &ModelRoute, ctx: &Ctx, allow_tried: bool) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (target_index, target) in route.targets.iter().enumerate() {
+        let name = &target.provider.name;
+        let Some(pool) = runtime.pools.get(name) else { continue };
+        let untried = |i: usize| allow_tried || !ctx.tried.iter().any(|(p, e)| p == name && *e == i);
+        for (endpoint_index, addr) in pool.candidates(untried) {
+            let stats = &pool.stats[endpoint_index];
+            let endpoint_weight = pool.endpoints.get(endpoint_index).map_or(1, |e| e.weight.max(1));
+            out.push(Candidate {
+                target_index,
+                endpoint_index,
+                addr,
+                weight: (target.weight.max(1) * endpoint_weight) as u64,
+                in_flight: stats.in_flight.load(Ordering::Relaxed),
+                latency_us: stats.latency_ewma_us.load(Ordering::Relaxed),
+            });
+        }
+    }
+    out
 }
 
 fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoint_index: usize) -> Result<Attempt, GatewayError> {

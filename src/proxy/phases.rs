@@ -101,6 +101,7 @@ impl ProxyHttp for Proxy {
             respond::send_json(session, ctx, 200, body, &[]).await?;
             return Ok(true);
         }
+        ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
         ctx.plan = Some(plan);
         preread::install(session, ctx.body.clone(), &ctx.slot);
         Ok(false)
@@ -399,6 +400,18 @@ fn map_pingora_error(e: &Error, ctx: &Ctx) -> GatewayError {
         }
         _ => GatewayError::internal("Internal gateway error"),
     }
+}
+
+/// The consistent-hash key: the route's `hash_header` if sent, else the `user` field.
+fn hash_key(session: &Session, plan: &routing::RoutePlan, envelope: Option<&formats::Envelope>) -> Option<String> {
+    let route = plan.routes.first()?;
+    if route.strategy != crate::config::Strategy::ConsistentHash {
+        return None;
+    }
+    let from_header = route.hash_header.as_deref().and_then(|h| {
+        session.req_header().headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_string)
+    });
+    from_header.or_else(|| envelope.and_then(|e| e.user.clone()))
 }
 
 fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {

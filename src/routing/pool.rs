@@ -161,6 +161,22 @@ impl EndpointPool {
         }
     }
 
+    /// Healthy, not cooling down endpoints that `accept` allows, as `(index, address)`.
+    pub fn candidates(&self, accept: impl Fn(usize) -> bool) -> Vec<(usize, SocketAddr)> {
+        let now_ms = self.now_ms();
+        let backends = self.lb.backends();
+        backends
+            .get_backend()
+            .iter()
+            .filter(|b| backends.ready(b))
+            .filter_map(|b| match (b.ext.get::<EndpointIndex>(), &b.addr) {
+                (Some(EndpointIndex(i)), PingoraAddr::Inet(addr)) => Some((*i, *addr)),
+                _ => None,
+            })
+            .filter(|(i, _)| accept(*i) && !self.cooling_down(*i, now_ms))
+            .collect()
+    }
+
     /// Whether any endpoint is healthy (for `/readyz`).
     pub fn any_healthy(&self) -> bool {
         self.lb
