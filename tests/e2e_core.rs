@@ -104,7 +104,9 @@ models:
     );
     let gw = Gateway::start(&config);
     let mut conn = Conn::open(&gw.addr);
-    for &size in &[1024, 64 * 1024 + 1, 1024 * 1024, 20 * 1024 * 1024] {
+    // Three sizes: the third failure opens the primary's breaker, and a fourth
+    // request would skip it.
+    for &size in &[20 * 1024 * 1024, 1024 * 1024, 64 * 1024 + 1] {
         let body = chat_body_of_size("main", size);
         let resp = conn.request("POST", "/v1/chat/completions", &[], &body);
         assert_eq!(resp.status, 200, "size {size}: {}", resp.text());

@@ -183,7 +183,7 @@ fn attempt_body(ctx: &Ctx, api: Api, format: WireFormat, upstream_model: &str) -
 
 /// Build the peer for an attempt: resolved address, TLS with SNI and verification,
 /// the route's and provider's timeouts.
-pub fn build_peer(attempt: &Attempt) -> Result<HttpPeer, GatewayError> {
+pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayError> {
     let addr = attempt.addr.ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
     let endpoint = attempt
         .provider
@@ -194,9 +194,15 @@ pub fn build_peer(attempt: &Attempt) -> Result<HttpPeer, GatewayError> {
     let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
     peer.options.connection_timeout = Some(timeouts.connect);
     peer.options.total_connection_timeout = Some(timeouts.connect);
-    // Pingora's read timeout is per read: it bounds both the wait for the response
-    // header and every gap between body chunks.
-    peer.options.read_timeout = Some(timeouts.first_byte.max(timeouts.idle));
+    // Pingora has one timeout per read, for the response header and every body chunk
+    // alike. A non-streaming answer arrives in one piece after the whole generation,
+    // so the first-byte timeout is the one that matters; a stream's header comes at
+    // once and then tokens, so both the first token and the gaps must fit.
+    peer.options.read_timeout = Some(if stream {
+        timeouts.first_byte.max(timeouts.idle)
+    } else {
+        timeouts.first_byte
+    });
     peer.options.write_timeout = Some(timeouts.connect.max(Duration::from_secs(30)));
     peer.options.idle_timeout = Some(Duration::from_secs(60));
     Ok(peer)

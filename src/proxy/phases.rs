@@ -118,7 +118,7 @@ impl ProxyHttp for Proxy {
         }
         ctx.attempts += 1;
         let chosen = attempt::next_attempt(&runtime, ctx).and_then(|a| {
-            let peer = attempt::build_peer(&a)?;
+            let peer = attempt::build_peer(&a, ctx.stream_requested())?;
             Ok((a, peer))
         });
         match chosen {
@@ -206,6 +206,7 @@ impl ProxyHttp for Proxy {
             }
             if !response_started(session) && attempt::may_retry(ctx, class) {
                 let mut e = Error::explain(ErrorType::HTTPStatus(status), "upstream failed, retrying");
+                e.esource = ErrorSource::Upstream;
                 e.set_retry(true);
                 return Err(e);
             }
