@@ -98,7 +98,7 @@ fn faulty_endpoints_cost_no_client_request() {
     let refused = format!("http://127.0.0.1:{}", common::free_port());
     let gw = Gateway::start(&pool_config(
         &[healthy.url(), flaky.url(), hung.url(), refused],
-        "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 300 }",
+        "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 300, idle_ms: 300 }",
         "    retry: { attempts: 4, backoff_ms: 1, max_backoff_ms: 5 }",
     ));
     let (ok, failed, samples) = bounded_load(&gw.addr, 4, Duration::from_secs(6), 40, 3);
