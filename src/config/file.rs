@@ -106,7 +106,8 @@ pub struct ProviderSection {
     pub base_urls: Vec<BaseUrlEntry>,
     /// The provider key, normally `${ENV_VAR}`. Optional for keyless local servers.
     pub api_key: Option<Secret>,
-    /// Extra headers sent upstream on every request (values may use `${ENV}`).
+    /// Extra headers sent upstream on every request (values may use `${ENV}`); a header
+    /// whose value is empty after expansion is not sent (optional `${VAR:-}`).
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
     #[serde(default)]

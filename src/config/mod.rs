@@ -36,12 +36,20 @@ pub use validate::{DEFAULT_ADMIN_LISTENER, DEFAULT_DATA_LISTENER, DEFAULT_MAX_BO
 
 /// Reads and validates a config file, expanding `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    load_file_with(path, &|name| std::env::var(name).ok())
+}
+
+/// [`load_file`] with `${VAR}` answered by `env` instead of the process environment.
+pub fn load_file_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let mut errors = ConfigErrors::default();
         errors.push("", format!("cannot read {}: {e}", path.display()));
         errors
     })?;
-    load_str(&text, &|name| std::env::var(name).ok())
+    load_str(&text, env)
 }
 
 /// Validates a config text; `env` answers `${VAR}` lookups (and the `AWS_*` fallbacks
@@ -49,3 +57,7 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
 pub fn load_str(yaml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
     validate::validate(yaml, env)
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

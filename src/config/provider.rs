@@ -185,7 +185,8 @@ fn endpoints(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Vec<Endpoint> {
 }
 
 /// Extra upstream headers: valid names (stored lower-case) and values, none that the
-/// gateway sets itself. Values are never quoted: they may be secrets.
+/// gateway sets itself; one with an empty value is dropped. Values are never quoted:
+/// they may be secrets.
 fn headers(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Vec<(String, Secret)> {
     let mut out = Vec::new();
     for (name, value) in &sec.headers {
@@ -208,7 +209,10 @@ fn headers(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Vec<(String, Secr
             );
             continue;
         }
-        out.push((hn.as_str().to_string(), value.clone()));
+        // `${OPT:-}` that expanded to nothing: an optional header left unset.
+        if !value.is_empty() {
+            out.push((hn.as_str().to_string(), value.clone()));
+        }
     }
     out
 }

@@ -16,7 +16,7 @@ pub(super) fn bedrock_region(
             let shown = cx.show(&key_path(path, "region"), r);
             cx.err(
                 key_path(path, "region"),
-                format!("invalid AWS region {shown} (such as us-east-1)"),
+                format!("invalid AWS region {shown}; expected a name such as us-east-1"),
             );
         }
         return Some(r.clone());

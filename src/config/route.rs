@@ -245,7 +245,8 @@ fn retry(r: Option<&RetrySection>, path: &str, cx: &mut Ctx) -> RetryPolicy {
 fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> String {
     known
         .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= 2)
+        // Two edits on a short name suggest anything; require most of it to match.
+        .filter(|(d, k)| *d <= 2 && 2 * d < k.chars().count())
         .min()
         .map(|(_, k)| format!(", did you mean {k:?}?"))
         .unwrap_or_default()
