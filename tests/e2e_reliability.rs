@@ -18,7 +18,10 @@ use serde_json::json;
 use tollgate::mock::{MockConfig, MockServer};
 
 fn mock_with(name: &str, f: impl FnOnce(&mut MockConfig)) -> MockServer {
-    let mut cfg = MockConfig { name: name.into(), ..Default::default() };
+    let mut cfg = MockConfig {
+        name: name.into(),
+        ..Default::default()
+    };
     f(&mut cfg);
     MockServer::start(cfg, 0).unwrap()
 }
@@ -29,14 +32,25 @@ fn chat(stream: bool) -> serde_json::Value {
 
 /// Run `threads` client loops for at most `duration` (and at most `max_each`
 /// requests each); returns (ok, failed, failure samples).
-fn bounded_load(addr: &str, threads: usize, duration: Duration, max_each: usize, stream_every: usize) -> (usize, usize, Vec<String>) {
+fn bounded_load(
+    addr: &str,
+    threads: usize,
+    duration: Duration,
+    max_each: usize,
+    stream_every: usize,
+) -> (usize, usize, Vec<String>) {
     let ok = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
     let deadline = Instant::now() + duration;
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let (addr, ok, failed, samples) = (addr.to_string(), ok.clone(), failed.clone(), samples.clone());
+            let (addr, ok, failed, samples) = (
+                addr.to_string(),
+                ok.clone(),
+                failed.clone(),
+                samples.clone(),
+            );
             std::thread::spawn(move || {
                 for i in 0..max_each {
                     if Instant::now() >= deadline {
@@ -53,7 +67,10 @@ fn bounded_load(addr: &str, threads: usize, duration: Duration, max_each: usize,
                         }
                         Ok(r) => {
                             failed.fetch_add(1, Ordering::Relaxed);
-                            samples.lock().unwrap().push(format!("{} {}", r.status, r.text()));
+                            samples
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {}", r.status, r.text()));
                         }
                         Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed);
@@ -68,7 +85,11 @@ fn bounded_load(addr: &str, threads: usize, duration: Duration, max_each: usize,
         h.join().unwrap();
     }
     let samples = samples.lock().unwrap().clone();
-    (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), samples)
+    (
+        ok.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+        samples,
+    )
 }
 
 fn pool_config(urls: &[String], provider_extra: &str, route_extra: &str) -> String {
@@ -138,7 +159,11 @@ models:
     assert_eq!(resp.header("x-tollgate-attempts"), Some("3"));
     assert_eq!(limited.hits(), 2);
     // The second try on `a` waited for its retry-after of 1 s.
-    assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -167,7 +192,11 @@ fn total_timeout_ends_a_slow_stream() {
         c.tokens = 50;
         c.delay_ms = 100;
     });
-    let gw = Gateway::start(&pool_config(&[slow.url()], "    timeouts: { total_ms: 700 }", ""));
+    let gw = Gateway::start(&pool_config(
+        &[slow.url()],
+        "    timeouts: { total_ms: 700 }",
+        "",
+    ));
     let started = Instant::now();
     let resp = gw.post("/v1/chat/completions", &chat(true));
     let text = resp.text();
@@ -190,10 +219,18 @@ fn client_disconnect_cancels_the_upstream_request() {
         std::thread::sleep(Duration::from_millis(400));
         // Dropping the connection: the client goes away mid-stream.
     }
-    let cancelled = common::wait_until(Duration::from_secs(3), || slow.requests().iter().any(|r| r.cancelled));
-    assert!(cancelled, "the upstream never saw the cancellation: {:?}", slow.requests());
+    let cancelled = common::wait_until(Duration::from_secs(3), || {
+        slow.requests().iter().any(|r| r.cancelled)
+    });
+    assert!(
+        cancelled,
+        "the upstream never saw the cancellation: {:?}",
+        slow.requests()
+    );
     assert!(common::wait_until(Duration::from_secs(3), || {
-        http::get(&gw.admin, "/metrics").text().contains("tollgate_client_disconnects_total 1")
+        http::get(&gw.admin, "/metrics")
+            .text()
+            .contains("tollgate_client_disconnects_total 1")
     }));
 }
 
@@ -238,7 +275,10 @@ fn reloads_under_load_drop_nothing_and_invalid_files_are_rejected() {
     assert_eq!(failed, 0, "{samples:?}");
     assert!(ok > 50, "{ok}");
     let metrics = http::get(&gw.admin, "/metrics").text();
-    assert!(metrics.contains(r#"tollgate_config_reloads_total{result="failure"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"tollgate_config_reloads_total{result="failure"} 1"#),
+        "{metrics}"
+    );
     assert!(metrics.contains(r#"tollgate_config_reloads_total{result="success"}"#));
     assert!(b.hits() > 0, "the reloaded config never routed to b");
 }
@@ -288,17 +328,27 @@ models:
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let status = Command::new("kill").arg("-QUIT").arg(gw.child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-QUIT")
+        .arg(gw.child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
 
     let (ok, failed, samples) = load.join().unwrap();
     for s in streams {
         let resp = s.join().unwrap();
         assert_eq!(resp.status, 200);
-        assert!(resp.text().contains("tok19") && resp.text().contains("[DONE]"), "stream cut: {}", resp.text());
+        assert!(
+            resp.text().contains("tok19") && resp.text().contains("[DONE]"),
+            "stream cut: {}",
+            resp.text()
+        );
     }
     // The new process serves after the old one is gone.
-    let old_exited = common::wait_until(Duration::from_secs(20), || matches!(gw.child.try_wait(), Ok(Some(_))));
+    let old_exited = common::wait_until(Duration::from_secs(20), || {
+        matches!(gw.child.try_wait(), Ok(Some(_)))
+    });
     let after = gw.post("/v1/chat/completions", &chat(false));
     let _ = new.kill();
     let _ = new.wait();

@@ -26,7 +26,10 @@ pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(10);
 /// when the current one has no attempts left (or failed in a way its retry policy
 /// does not cover).
 pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, GatewayError> {
-    let plan = ctx.plan.clone().ok_or_else(|| GatewayError::internal("no route plan"))?;
+    let plan = ctx
+        .plan
+        .clone()
+        .ok_or_else(|| GatewayError::internal("no route plan"))?;
     let mut last_err = None;
     while let Some(route) = plan.routes.get(ctx.route_index).cloned() {
         if !route_may_continue(&route, ctx) {
@@ -48,7 +51,10 @@ pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, Gateway
 }
 
 fn no_healthy() -> GatewayError {
-    GatewayError::new(ErrorKind::NoHealthyUpstream, "No healthy upstream is available for this model")
+    GatewayError::new(
+        ErrorKind::NoHealthyUpstream,
+        "No healthy upstream is available for this model",
+    )
 }
 
 fn advance_route(ctx: &mut Ctx) {
@@ -61,7 +67,9 @@ fn route_may_continue(route: &ModelRoute, ctx: &Ctx) -> bool {
     if ctx.route_attempts == 0 {
         return true;
     }
-    let Some(class) = ctx.last_failure else { return false };
+    let Some(class) = ctx.last_failure else {
+        return false;
+    };
     ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class)
 }
 
@@ -69,7 +77,9 @@ fn route_may_continue(route: &ModelRoute, ctx: &Ctx) -> bool {
 /// or a fallback. Called before anything was sent to the client.
 pub fn may_retry(ctx: &Ctx, class: ErrorClass) -> bool {
     let Some(plan) = &ctx.plan else { return false };
-    let Some(route) = plan.routes.get(ctx.route_index) else { return false };
+    let Some(route) = plan.routes.get(ctx.route_index) else {
+        return false;
+    };
     if ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class) {
         return true;
     }
@@ -89,7 +99,11 @@ pub fn backoff(route: &ModelRoute, n: u32, retry_after: Option<Duration>) -> Dur
     let capped = exp.min(max.as_millis() as u64);
     // Full jitter in [capped/2, capped], from the clock's low bits (no RNG needed).
     let nanos = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
-    let jitter = if capped > 1 { nanos % (capped / 2 + 1) } else { 0 };
+    let jitter = if capped > 1 {
+        nanos % (capped / 2 + 1)
+    } else {
+        0
+    };
     Duration::from_millis(capped / 2 + jitter)
 }
 
@@ -111,15 +125,26 @@ fn pick(runtime: &Runtime, route: &Arc<ModelRoute>, ctx: &Ctx) -> Result<Attempt
 }
 
 /// Every healthy `(target, endpoint)` of the route this attempt may use.
-fn candidates(runtime: &Runtime, route: &ModelRoute, ctx: &Ctx, allow_tried: bool) -> Vec<Candidate> {
+fn candidates(
+    runtime: &Runtime,
+    route: &ModelRoute,
+    ctx: &Ctx,
+    allow_tried: bool,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     for (target_index, target) in route.targets.iter().enumerate() {
         let name = &target.provider.name;
-        let Some(pool) = runtime.pools.get(name) else { continue };
-        let untried = |i: usize| allow_tried || !ctx.tried.iter().any(|(p, e)| p == name && *e == i);
+        let Some(pool) = runtime.pools.get(name) else {
+            continue;
+        };
+        let untried =
+            |i: usize| allow_tried || !ctx.tried.iter().any(|(p, e)| p == name && *e == i);
         for (endpoint_index, addr) in pool.candidates(untried) {
             let stats = &pool.stats[endpoint_index];
-            let endpoint_weight = pool.endpoints.get(endpoint_index).map_or(1, |e| e.weight.max(1));
+            let endpoint_weight = pool
+                .endpoints
+                .get(endpoint_index)
+                .map_or(1, |e| e.weight.max(1));
             out.push(Candidate {
                 target_index,
                 endpoint_index,
@@ -133,7 +158,12 @@ fn candidates(runtime: &Runtime, route: &ModelRoute, ctx: &Ctx, allow_tried: boo
     out
 }
 
-fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoint_index: usize) -> Result<Attempt, GatewayError> {
+fn build_attempt(
+    ctx: &Ctx,
+    route: &Arc<ModelRoute>,
+    target_index: usize,
+    endpoint_index: usize,
+) -> Result<Attempt, GatewayError> {
     let target = route
         .targets
         .get(target_index)
@@ -142,12 +172,13 @@ fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoi
     let format = providers::wire_format(provider.kind);
     let api = ctx.api.ok_or_else(|| GatewayError::internal("no api"))?;
     let stream = ctx.stream_requested();
-    let path = providers::upstream_path(&provider, api, &target.model, stream).ok_or_else(|| {
-        GatewayError::invalid(format!(
-            "Provider `{}` does not support this endpoint",
-            provider.name
-        ))
-    })?;
+    let path =
+        providers::upstream_path(&provider, api, &target.model, stream).ok_or_else(|| {
+            GatewayError::invalid(format!(
+                "Provider `{}` does not support this endpoint",
+                provider.name
+            ))
+        })?;
     let body = attempt_body(ctx, api, format, &target.model)?;
     Ok(Attempt {
         route: route.clone(),
@@ -165,7 +196,12 @@ fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoi
 
 /// The request body for this attempt's target: the client's own bytes with only
 /// `model` replaced when the target speaks the client's dialect, else a translation.
-fn attempt_body(ctx: &Ctx, api: Api, format: WireFormat, upstream_model: &str) -> Result<Bytes, GatewayError> {
+fn attempt_body(
+    ctx: &Ctx,
+    api: Api,
+    format: WireFormat,
+    upstream_model: &str,
+) -> Result<Bytes, GatewayError> {
     let envelope = ctx
         .envelope
         .as_ref()
@@ -184,13 +220,18 @@ fn attempt_body(ctx: &Ctx, api: Api, format: WireFormat, upstream_model: &str) -
 /// Build the peer for an attempt: resolved address, TLS with SNI and verification,
 /// the route's and provider's timeouts.
 pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayError> {
-    let addr = attempt.addr.ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
+    let addr = attempt
+        .addr
+        .ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
     let endpoint = attempt
         .provider
         .endpoints
         .get(attempt.endpoint_index)
         .ok_or_else(|| GatewayError::internal("endpoint index out of range"))?;
-    let timeouts = attempt.provider.timeouts.with_override(&attempt.route.timeouts);
+    let timeouts = attempt
+        .provider
+        .timeouts
+        .with_override(&attempt.route.timeouts);
     let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
     peer.options.connection_timeout = Some(timeouts.connect);
     peer.options.total_connection_timeout = Some(timeouts.connect);

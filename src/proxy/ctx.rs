@@ -139,7 +139,9 @@ impl Ctx {
     }
 
     pub fn provider_name(&self) -> &str {
-        self.attempt.as_ref().map_or("", |a| a.provider.name.as_str())
+        self.attempt
+            .as_ref()
+            .map_or("", |a| a.provider.name.as_str())
     }
 }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target};
 
-pub use select::Candidate;
 use crate::error::{ErrorKind, GatewayError};
+pub use select::Candidate;
 
 pub use pool::{EndpointPool, PickedEndpoint};
 
@@ -87,7 +87,11 @@ fn direct_route(config: &Config, model: &str) -> Result<Arc<ModelRoute>, Gateway
     if upstream_model.is_empty() {
         return Err(not_found());
     }
-    Ok(Arc::new(direct_model_route(model, provider, upstream_model)))
+    Ok(Arc::new(direct_model_route(
+        model,
+        provider,
+        upstream_model,
+    )))
 }
 
 fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> ModelRoute {

@@ -28,7 +28,12 @@ pub struct Candidate {
 
 /// Choose one candidate. `ticket` is a fresh value of the route's counter; `key`
 /// is the consistent-hash key when the strategy needs one.
-pub fn choose(strategy: Strategy, candidates: &[Candidate], ticket: u64, key: Option<&[u8]>) -> Option<Candidate> {
+pub fn choose(
+    strategy: Strategy,
+    candidates: &[Candidate],
+    ticket: u64,
+    key: Option<&[u8]>,
+) -> Option<Candidate> {
     if candidates.is_empty() {
         return None;
     }
@@ -136,37 +141,75 @@ mod tests {
         let cs = [cand(0, 0, 3, 0, 0), cand(0, 1, 1, 0, 0)];
         let mut counts = [0; 2];
         for t in 0..400 {
-            counts[choose(Strategy::Weighted, &cs, t, None).unwrap().endpoint_index] += 1;
+            counts[choose(Strategy::Weighted, &cs, t, None)
+                .unwrap()
+                .endpoint_index] += 1;
         }
         assert_eq!(counts, [300, 100]);
     }
 
     #[test]
     fn least_in_flight_prefers_idle() {
-        let cs = [cand(0, 0, 1, 5, 0), cand(0, 1, 1, 1, 0), cand(0, 2, 1, 3, 0)];
+        let cs = [
+            cand(0, 0, 1, 5, 0),
+            cand(0, 1, 1, 1, 0),
+            cand(0, 2, 1, 3, 0),
+        ];
         for t in 0..10 {
-            assert_eq!(choose(Strategy::LeastInflight, &cs, t, None).unwrap().endpoint_index, 1);
+            assert_eq!(
+                choose(Strategy::LeastInflight, &cs, t, None)
+                    .unwrap()
+                    .endpoint_index,
+                1
+            );
         }
     }
 
     #[test]
     fn latency_avoids_the_slow_endpoint() {
-        let cs = [cand(0, 0, 1, 0, 100_000), cand(0, 1, 1, 0, 1_000), cand(0, 2, 1, 0, 1_100)];
-        let slow = (0..1000).filter(|t| choose(Strategy::Latency, &cs, *t, None).unwrap().endpoint_index == 0).count();
-        assert_eq!(slow, 0, "with two choices the slowest of three is never picked");
+        let cs = [
+            cand(0, 0, 1, 0, 100_000),
+            cand(0, 1, 1, 0, 1_000),
+            cand(0, 2, 1, 0, 1_100),
+        ];
+        let slow = (0..1000)
+            .filter(|t| {
+                choose(Strategy::Latency, &cs, *t, None)
+                    .unwrap()
+                    .endpoint_index
+                    == 0
+            })
+            .count();
+        assert_eq!(
+            slow, 0,
+            "with two choices the slowest of three is never picked"
+        );
     }
 
     #[test]
     fn consistent_hash_is_sticky_and_moves_only_lost_keys() {
-        let cs = [cand(0, 0, 1, 0, 0), cand(0, 1, 1, 0, 0), cand(0, 2, 1, 0, 0)];
+        let cs = [
+            cand(0, 0, 1, 0, 0),
+            cand(0, 1, 1, 0, 0),
+            cand(0, 2, 1, 0, 0),
+        ];
         let keys: Vec<String> = (0..300).map(|i| format!("user-{i}")).collect();
         let before: Vec<usize> = keys
             .iter()
-            .map(|k| choose(Strategy::ConsistentHash, &cs, 0, Some(k.as_bytes())).unwrap().endpoint_index)
+            .map(|k| {
+                choose(Strategy::ConsistentHash, &cs, 0, Some(k.as_bytes()))
+                    .unwrap()
+                    .endpoint_index
+            })
             .collect();
         // Sticky across tickets.
         for (k, b) in keys.iter().zip(&before) {
-            assert_eq!(choose(Strategy::ConsistentHash, &cs, 99, Some(k.as_bytes())).unwrap().endpoint_index, *b);
+            assert_eq!(
+                choose(Strategy::ConsistentHash, &cs, 99, Some(k.as_bytes()))
+                    .unwrap()
+                    .endpoint_index,
+                *b
+            );
         }
         // Spread over all three.
         for e in 0..3 {
@@ -175,7 +218,9 @@ mod tests {
         // Remove endpoint 2: only its keys move.
         let fewer = &cs[..2];
         for (k, b) in keys.iter().zip(&before) {
-            let after = choose(Strategy::ConsistentHash, fewer, 0, Some(k.as_bytes())).unwrap().endpoint_index;
+            let after = choose(Strategy::ConsistentHash, fewer, 0, Some(k.as_bytes()))
+                .unwrap()
+                .endpoint_index;
             if *b != 2 {
                 assert_eq!(after, *b);
             }

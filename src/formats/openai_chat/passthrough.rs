@@ -58,7 +58,10 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> See
         return Seen::Other;
     }
     match serde_json::from_slice::<UsageProbe>(data) {
-        Ok(UsageProbe { usage: Some(u), choices }) => {
+        Ok(UsageProbe {
+            usage: Some(u),
+            choices,
+        }) => {
             *usage = usage_reported(u);
             if choices.is_none_or(|c| c.is_empty()) {
                 Seen::UsageOnly
@@ -92,7 +95,14 @@ impl StreamTranslator for OpenAiPassthrough {
         if self.failed {
             return Ok(());
         }
-        let Self { sse, strip_usage, pending, usage, complete, .. } = self;
+        let Self {
+            sse,
+            strip_usage,
+            pending,
+            usage,
+            complete,
+            ..
+        } = self;
         if !*strip_usage {
             out.extend_from_slice(chunk);
         }
@@ -127,7 +137,14 @@ impl StreamTranslator for OpenAiPassthrough {
         if self.failed {
             return;
         }
-        let Self { sse, pending, usage, complete, strip_usage, .. } = self;
+        let Self {
+            sse,
+            pending,
+            usage,
+            complete,
+            strip_usage,
+            ..
+        } = self;
         let mut keep = true;
         let _ = sse.finish_with(|event| {
             keep = matches!(watch(&event, usage, complete), Seen::Other);
