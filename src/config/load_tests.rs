@@ -260,3 +260,25 @@ fn mutate(v: &mut Value, rng: &mut Rng, r: Value) {
         _ => *v = r,
     }
 }
+
+#[test]
+fn hostile_yaml_is_an_error_not_a_panic() {
+    let laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    let deep = format!("providers: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    for text in [
+        "? [a]\n: 1\n",
+        "!tag {a: 1}\n",
+        "providers: [!x {name: a}]\n",
+        "providers:\n  - ? {a: 1}\n    : 2\n",
+        "models: [{name: m, targets: [{provider: !p x, model: y}]}]\n",
+        "--- a\n--- b\n",
+        "\u{feff}server: {}\n",
+        "server: {threads: 99999999999999999999999}\n",
+        "listeners: {data: [\"${A:-${B}}\"]}\n",
+        laughs,
+        &deep,
+        "\0",
+    ] {
+        check(text);
+    }
+}

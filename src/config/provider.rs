@@ -14,7 +14,7 @@ use super::secret::Secret;
 use super::url::parse_base_url;
 use super::validate::Ctx;
 
-/// Default `anthropic-version` header (https://docs.anthropic.com/en/api/versioning).
+/// Default `anthropic-version` header (<https://docs.anthropic.com/en/api/versioning>).
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Headers the gateway itself sets per request; configuring them would break framing

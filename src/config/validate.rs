@@ -6,9 +6,9 @@
 //! and a last pass scrubs any environment value from every message.
 //!
 //! Governance sections (`auth`, `keys`, `teams`, `pricing`, `guardrails`, `state`) are
-//! validated by the policy module: it adds one call in [`validate`], at the marked
-//! place, of the form `crate::policy::validate_governance(&parsed.file, &mut errors)`,
-//! pushing its problems with [`ConfigErrors::push`].
+//! validated by the policy module, through the one hook `validate_governance` below:
+//! it receives the expanded file and reports with [`ConfigErrors::push`]. Its errors
+//! are scrubbed of environment values like every other.
 
 use std::net::SocketAddr;
 
@@ -95,8 +95,9 @@ pub(crate) fn validate(
     })
 }
 
-/// Hook for the governance sections; the policy module adds its call here:
-/// `crate::policy::validate_governance(file, errors);`
+/// Hook for the governance sections. The policy module's checker plugs in here with
+/// one line (its signature takes a `push(path, message)` callback):
+/// `super::governance::validate_governance(file, &mut |path, msg| errors.push(path, msg));`
 fn validate_governance(file: &FileConfig, errors: &mut ConfigErrors) {
     let _ = (file, errors);
 }
