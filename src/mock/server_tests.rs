@@ -319,6 +319,21 @@ fn hang_and_stall_record_the_client_going_away() {
 }
 
 #[test]
+fn abandoned_bodies_are_counted_and_marked_cancelled() {
+    let server = start(MockConfig::default());
+    let mut c = Client::connect(server.addr);
+    c.send_raw(
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: m\r\ncontent-length: 1000\r\n\r\n0123456789",
+    );
+    let reqs = wait_for(&server, |r| r.len() == 1 && r[0].body_len == 10);
+    assert!(!reqs[0].body_complete && reqs[0].body_len == 10 && reqs[0].body_fnv.is_empty());
+    drop(c);
+    let reqs = wait_for(&server, |r| r[0].cancelled);
+    assert!(reqs[0].cancelled && reqs[0].status.is_none());
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
 fn abort_after_truncates_the_stream() {
     let server = start(MockConfig::default());
     let mut c = Client::connect(server.addr);
