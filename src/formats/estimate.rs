@@ -66,9 +66,18 @@ mod tests {
             {"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},
             {"role":"tool","tool_call_id":"c","content":"ok"}]}"#;
         // 8 + 4 + (1 + 2) + 2 = 17 chars -> 5 tokens, plus one image.
-        assert_eq!(estimate_prompt_tokens(Dialect::OpenAi, body), 5 + IMAGE_TOKENS);
+        assert_eq!(
+            estimate_prompt_tokens(Dialect::OpenAi, body),
+            5 + IMAGE_TOKENS
+        );
         let anthropic = r#"{"model":"m","max_tokens":1,"system":"ééé","messages":[{"role":"user","content":"héllo"}]}"#;
-        assert_eq!(estimate_prompt_tokens(Dialect::Anthropic, anthropic.as_bytes()), 2);
-        assert_eq!(estimate_prompt_tokens(Dialect::OpenAi, b"not json at all!"), 4);
+        assert_eq!(
+            estimate_prompt_tokens(Dialect::Anthropic, anthropic.as_bytes()),
+            2
+        );
+        assert_eq!(
+            estimate_prompt_tokens(Dialect::OpenAi, b"not json at all!"),
+            4
+        );
     }
 }

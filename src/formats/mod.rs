@@ -46,6 +46,9 @@ mod openai_chat;
 pub(crate) mod stream;
 mod upstream_error;
 
+#[cfg(test)]
+mod test_support;
+
 pub use crate::error::Dialect;
 pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
 pub use estimate::estimate_prompt_tokens;
@@ -101,7 +104,10 @@ impl WireFormat {
 fn not_implemented(format: WireFormat) -> GatewayError {
     GatewayError::new(
         ErrorKind::Internal,
-        format!("translation to and from {} is not implemented yet", format.name()),
+        format!(
+            "translation to and from {} is not implemented yet",
+            format.name()
+        ),
     )
 }
 
@@ -142,7 +148,12 @@ pub fn read_request(from: Dialect, body: &[u8]) -> Result<ChatRequest<'_>, Gatew
 
 /// Cross-format: parse the ingress body fully into the canonical model and write the
 /// target format's body. Unsupported content for the target → 400 saying what.
-pub fn translate_request(from: Dialect, to: WireFormat, body: &[u8], upstream_model: &str) -> Result<Vec<u8>, GatewayError> {
+pub fn translate_request(
+    from: Dialect,
+    to: WireFormat,
+    body: &[u8],
+    upstream_model: &str,
+) -> Result<Vec<u8>, GatewayError> {
     translate_request_with(from, to, body, upstream_model, &RequestOptions::default())
 }
 
@@ -157,7 +168,9 @@ pub fn translate_request_with(
     let req = read_request(from, body)?;
     match to {
         WireFormat::OpenAiChat => openai_chat::request::write(&req, upstream_model, opts),
-        WireFormat::AnthropicMessages => anthropic_messages::request_write::write(&req, upstream_model, opts),
+        WireFormat::AnthropicMessages => {
+            anthropic_messages::request_write::write(&req, upstream_model, opts)
+        }
         WireFormat::Gemini | WireFormat::BedrockConverse => Err(not_implemented(to)),
     }
 }
@@ -216,8 +229,12 @@ pub fn stream_translator(
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
-        (WireFormat::OpenAiChat, Dialect::OpenAi) => Box::new(OpenAiPassthrough::new(!client_wants_usage)),
-        (WireFormat::AnthropicMessages, Dialect::Anthropic) => Box::new(AnthropicPassthrough::new()),
+        (WireFormat::OpenAiChat, Dialect::OpenAi) => {
+            Box::new(OpenAiPassthrough::new(!client_wants_usage))
+        }
+        (WireFormat::AnthropicMessages, Dialect::Anthropic) => {
+            Box::new(AnthropicPassthrough::new())
+        }
         (WireFormat::AnthropicMessages, Dialect::OpenAi) => Box::new(Translating::new(
             anth::AnthropicDecoder::default(),
             oai::OpenAiEncoder::new(public_model, client_wants_usage),
@@ -228,7 +245,9 @@ pub fn stream_translator(
             anth::AnthropicEncoder::new(public_model),
             accounting,
         )),
-        (WireFormat::Gemini | WireFormat::BedrockConverse, _) => Box::new(Unsupported::new(not_implemented(from), to)),
+        (WireFormat::Gemini | WireFormat::BedrockConverse, _) => {
+            Box::new(Unsupported::new(not_implemented(from), to))
+        }
     }
 }
 

@@ -72,7 +72,13 @@ impl<D: Decoder, E: Encoder> Translating<D, E> {
 }
 
 /// Pass one canonical event on, unless the stream already ended; note usage and ends.
-fn forward<E: Encoder>(enc: &mut E, usage: &mut Usage, ended: &mut bool, ev: StreamEvent<'_>, out: &mut Vec<u8>) {
+fn forward<E: Encoder>(
+    enc: &mut E,
+    usage: &mut Usage,
+    ended: &mut bool,
+    ev: StreamEvent<'_>,
+    out: &mut Vec<u8>,
+) {
     if *ended {
         return;
     }
@@ -89,7 +95,14 @@ impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
         if self.ended {
             return Ok(());
         }
-        let Self { sse, decoder, encoder, usage, ended, .. } = self;
+        let Self {
+            sse,
+            decoder,
+            encoder,
+            usage,
+            ended,
+            ..
+        } = self;
         let result = sse.feed_with(chunk, |event| {
             if !*ended {
                 decoder.decode(event, &mut |ev| forward(encoder, usage, ended, ev, out));
@@ -103,7 +116,14 @@ impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
-        let Self { sse, decoder, encoder, usage, ended, .. } = self;
+        let Self {
+            sse,
+            decoder,
+            encoder,
+            usage,
+            ended,
+            ..
+        } = self;
         let _ = sse.finish_with(|event| {
             if !*ended {
                 decoder.decode(event, &mut |ev| forward(encoder, usage, ended, ev, out));
@@ -113,10 +133,19 @@ impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
         if self.ended {
             return;
         }
-        let Self { decoder, encoder, usage, ended, .. } = self;
+        let Self {
+            decoder,
+            encoder,
+            usage,
+            ended,
+            ..
+        } = self;
         let complete = decoder.end(&mut |ev| forward(encoder, usage, ended, ev, out));
         if !complete {
-            let _ = self.fail(protocol_error("the upstream stream ended before the answer was complete"), out);
+            let _ = self.fail(
+                protocol_error("the upstream stream ended before the answer was complete"),
+                out,
+            );
         }
     }
 
@@ -139,7 +168,11 @@ pub(crate) struct Unsupported {
 
 impl Unsupported {
     pub fn new(error: GatewayError, dialect: Dialect) -> Self {
-        Unsupported { error, dialect, sent: false }
+        Unsupported {
+            error,
+            dialect,
+            sent: false,
+        }
     }
 
     fn send(&mut self, out: &mut Vec<u8>) {

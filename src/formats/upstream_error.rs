@@ -50,7 +50,12 @@ impl UpstreamError<'_> {
         let kind = self.kind.unwrap_or("");
         let code = self.code.unwrap_or("");
         if code == "context_length_exceeded"
-            || self.says(&["prompt is too long", "maximum context length", "context window", "context length"])
+            || self.says(&[
+                "prompt is too long",
+                "maximum context length",
+                "context window",
+                "context length",
+            ])
         {
             return ErrorKind::ContextWindowExceeded;
         }
@@ -97,36 +102,83 @@ mod tests {
     use super::*;
 
     fn kind(status: u16, kind: Option<&str>, code: Option<&str>, message: &str) -> ErrorKind {
-        UpstreamError { status, kind, code, message: Some(message), param: None }.classify()
+        UpstreamError {
+            status,
+            kind,
+            code,
+            message: Some(message),
+            param: None,
+        }
+        .classify()
     }
 
     #[test]
     fn classification() {
         assert_eq!(kind(429, None, None, "slow down"), ErrorKind::RateLimited);
-        assert_eq!(kind(529, Some("overloaded_error"), None, "Overloaded"), ErrorKind::Overloaded);
-        assert_eq!(kind(0, Some("overloaded_error"), None, "Overloaded"), ErrorKind::Overloaded);
         assert_eq!(
-            kind(400, Some("invalid_request_error"), None, "prompt is too long: 208310 tokens > 200000 maximum"),
+            kind(529, Some("overloaded_error"), None, "Overloaded"),
+            ErrorKind::Overloaded
+        );
+        assert_eq!(
+            kind(0, Some("overloaded_error"), None, "Overloaded"),
+            ErrorKind::Overloaded
+        );
+        assert_eq!(
+            kind(
+                400,
+                Some("invalid_request_error"),
+                None,
+                "prompt is too long: 208310 tokens > 200000 maximum"
+            ),
             ErrorKind::ContextWindowExceeded
         );
         assert_eq!(
-            kind(400, Some("invalid_request_error"), Some("context_length_exceeded"), "too long"),
+            kind(
+                400,
+                Some("invalid_request_error"),
+                Some("context_length_exceeded"),
+                "too long"
+            ),
             ErrorKind::ContextWindowExceeded
         );
-        assert_eq!(kind(400, None, Some("content_filter"), "filtered"), ErrorKind::ContentPolicy);
-        assert_eq!(kind(401, None, Some("invalid_api_key"), "bad key"), ErrorKind::Unauthorized);
-        assert_eq!(kind(400, Some("invalid_request_error"), None, "bad"), ErrorKind::InvalidRequest);
-        assert_eq!(kind(500, Some("api_error"), None, "oops"), ErrorKind::UpstreamStatus(500));
-        assert_eq!(kind(404, Some("not_found_error"), None, "no model"), ErrorKind::UpstreamStatus(404));
-        assert_eq!(kind(0, Some("api_error"), None, "oops"), ErrorKind::UpstreamStatus(500));
+        assert_eq!(
+            kind(400, None, Some("content_filter"), "filtered"),
+            ErrorKind::ContentPolicy
+        );
+        assert_eq!(
+            kind(401, None, Some("invalid_api_key"), "bad key"),
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(
+            kind(400, Some("invalid_request_error"), None, "bad"),
+            ErrorKind::InvalidRequest
+        );
+        assert_eq!(
+            kind(500, Some("api_error"), None, "oops"),
+            ErrorKind::UpstreamStatus(500)
+        );
+        assert_eq!(
+            kind(404, Some("not_found_error"), None, "no model"),
+            ErrorKind::UpstreamStatus(404)
+        );
+        assert_eq!(
+            kind(0, Some("api_error"), None, "oops"),
+            ErrorKind::UpstreamStatus(500)
+        );
         assert_eq!(kind(0, None, None, "?"), ErrorKind::UpstreamProtocol);
     }
 
     #[test]
     fn fallback_quotes_a_short_single_line() {
         let body = format!("<html>\n<body>{}</body></html>", "x".repeat(1000));
-        let e = UpstreamError { status: 502, ..Default::default() }.into_gateway_error(body.as_bytes());
-        assert!(e.message.starts_with("the provider answered HTTP 502: <html> <body>xxx"));
+        let e = UpstreamError {
+            status: 502,
+            ..Default::default()
+        }
+        .into_gateway_error(body.as_bytes());
+        assert!(e
+            .message
+            .starts_with("the provider answered HTTP 502: <html> <body>xxx"));
         assert!(e.message.len() < 260 && !e.message.contains('\n'));
         assert_eq!(e.kind, ErrorKind::UpstreamStatus(502));
     }

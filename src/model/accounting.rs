@@ -59,6 +59,9 @@ mod tests {
         let canonical = CacheAccounting::Inclusive.to_canonical(openai);
         assert_eq!(canonical.input_tokens, 200);
         assert_eq!(CacheAccounting::Inclusive.from_canonical(canonical), openai);
-        assert_eq!(CacheAccounting::Exclusive.from_canonical(canonical), canonical);
+        assert_eq!(
+            CacheAccounting::Exclusive.from_canonical(canonical),
+            canonical
+        );
     }
 }

@@ -16,8 +16,8 @@ mod usage;
 
 pub use accounting::CacheAccounting;
 pub use request::{
-    CacheTtl, ChatRequest, ContentPart, Image, ImageSource, Message, Reasoning,
-    ResponseFormat, Role, Sampling, ToolCall, ToolChoice, ToolDef, ToolResult,
+    CacheTtl, ChatRequest, ContentPart, Image, ImageSource, Message, Reasoning, ResponseFormat,
+    Role, Sampling, ToolCall, ToolChoice, ToolDef, ToolResult,
 };
 pub use response::{ChatResponse, FinishReason};
 pub use stream::{merge_usage, StreamEvent};

@@ -9,7 +9,9 @@ use crate::formats::upstream_error::UpstreamError;
 /// An error answer (`status` >= 400), or with `status` 0 the data of an
 /// in-stream `error` event.
 pub(crate) fn upstream_error(status: u16, body: &[u8]) -> GatewayError {
-    let parsed = serde_json::from_slice::<ErrorBodyIn>(body).ok().and_then(|b| b.error);
+    let parsed = serde_json::from_slice::<ErrorBodyIn>(body)
+        .ok()
+        .and_then(|b| b.error);
     UpstreamError {
         status,
         kind: parsed.as_ref().and_then(|e| e.kind.as_deref()),
@@ -27,7 +29,10 @@ mod tests {
 
     #[test]
     fn overloaded_529() {
-        let e = upstream_error(529, br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+        let e = upstream_error(
+            529,
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
         assert_eq!(e.kind, ErrorKind::Overloaded);
         assert_eq!(e.message, "Overloaded");
         assert_eq!(e.status_for(Dialect::OpenAi), 503);
@@ -40,6 +45,9 @@ mod tests {
             br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}"#,
         );
         assert_eq!(e.kind, ErrorKind::ContextWindowExceeded);
-        assert_eq!(e.to_json(Dialect::OpenAi)["error"]["code"], "context_length_exceeded");
+        assert_eq!(
+            e.to_json(Dialect::OpenAi)["error"]["code"],
+            "context_length_exceeded"
+        );
     }
 }

@@ -18,7 +18,12 @@ pub(crate) struct AnthropicPassthrough {
 
 impl AnthropicPassthrough {
     pub fn new() -> Self {
-        AnthropicPassthrough { sse: SseDecoder::new(), usage: Usage::default(), complete: false, failed: false }
+        AnthropicPassthrough {
+            sse: SseDecoder::new(),
+            usage: Usage::default(),
+            complete: false,
+            failed: false,
+        }
     }
 }
 
@@ -47,7 +52,12 @@ impl StreamTranslator for AnthropicPassthrough {
             return Ok(());
         }
         out.extend_from_slice(chunk);
-        let Self { sse, usage, complete, .. } = self;
+        let Self {
+            sse,
+            usage,
+            complete,
+            ..
+        } = self;
         let result = sse.feed_with(chunk, |event| {
             watch(&event, usage, complete);
             Ok::<(), SseError>(())
@@ -65,12 +75,22 @@ impl StreamTranslator for AnthropicPassthrough {
         if self.failed {
             return;
         }
-        let Self { sse, usage, complete, .. } = self;
+        let idle = self.sse.is_idle();
+        let Self {
+            sse,
+            usage,
+            complete,
+            ..
+        } = self;
         let _ = sse.finish_with(|event| {
             watch(&event, usage, complete);
             Ok::<(), SseError>(())
         });
         if !self.complete {
+            if !idle {
+                // Close the cut event so the error event is read as one of its own.
+                out.extend_from_slice(b"\n\n");
+            }
             let e = protocol_error("the upstream stream ended before the answer was complete");
             out.extend_from_slice(&e.sse_event(Dialect::Anthropic));
         }

@@ -21,15 +21,24 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
         .map_err(|e| GatewayError::invalid(format!("invalid request body: {e}")))?;
     let mut messages = Vec::with_capacity(w.messages.len() + 1);
     match w.system {
-        Some(TextOrParts::Text(t)) => messages.push(Message::new(Role::System, vec![ContentPart::Text(t)])),
-        Some(TextOrParts::Parts(blocks)) => messages.push(Message::new(Role::System, read_blocks(blocks)?)),
+        Some(TextOrParts::Text(t)) => {
+            messages.push(Message::new(Role::System, vec![ContentPart::Text(t)]))
+        }
+        Some(TextOrParts::Parts(blocks)) => {
+            messages.push(Message::new(Role::System, read_blocks(blocks)?))
+        }
         None => {}
     }
     for m in w.messages {
         let role = match m.role.as_str() {
             "user" => Role::User,
             "assistant" => Role::Assistant,
-            other => return Err(GatewayError::invalid(format!("invalid message role '{other}'")).with_param("messages")),
+            other => {
+                return Err(
+                    GatewayError::invalid(format!("invalid message role '{other}'"))
+                        .with_param("messages"),
+                )
+            }
         };
         let content = match m.content {
             TextOrParts::Text(t) => vec![ContentPart::Text(t)],
@@ -65,7 +74,12 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
             temperature: w.temperature,
             top_p: w.top_p,
             top_k: w.top_k,
-            stop: w.stop_sequences.into_iter().flatten().map(|s| s.0).collect(),
+            stop: w
+                .stop_sequences
+                .into_iter()
+                .flatten()
+                .map(|s| s.0)
+                .collect(),
             ..Sampling::default()
         },
         max_tokens: w.max_tokens,
@@ -83,14 +97,19 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
     })
 }
 
-fn read_tool_choice(c: ToolChoiceIn<'_>) -> Result<(Option<ToolChoice<'_>>, Option<bool>), GatewayError> {
+fn read_tool_choice(
+    c: ToolChoiceIn<'_>,
+) -> Result<(Option<ToolChoice<'_>>, Option<bool>), GatewayError> {
     let choice = match (c.kind.as_str(), c.name) {
         ("auto", _) => ToolChoice::Auto,
         ("any", _) => ToolChoice::Required,
         ("none", _) => ToolChoice::None,
         ("tool", Some(name)) => ToolChoice::Tool(name.0),
         (other, _) => {
-            return Err(GatewayError::invalid(format!("invalid tool_choice type '{other}'")).with_param("tool_choice"))
+            return Err(
+                GatewayError::invalid(format!("invalid tool_choice type '{other}'"))
+                    .with_param("tool_choice"),
+            )
         }
     };
     Ok((Some(choice), c.disable_parallel_tool_use.map(|d| !d)))
@@ -117,7 +136,8 @@ pub(crate) fn read_blocks(blocks: Vec<BlockIn<'_>>) -> Result<Vec<ContentPart<'_
 
 fn read_block(b: BlockIn<'_>) -> Result<ContentPart<'_>, GatewayError> {
     let missing = |field: &str| {
-        GatewayError::invalid(format!("'{}' block without '{field}'", b.kind.as_str())).with_param("messages")
+        GatewayError::invalid(format!("'{}' block without '{field}'", b.kind.as_str()))
+            .with_param("messages")
     };
     Ok(match b.kind.as_str() {
         "text" => ContentPart::Text(b.text.ok_or_else(|| missing("text"))?.0),
@@ -140,18 +160,26 @@ fn read_block(b: BlockIn<'_>) -> Result<ContentPart<'_>, GatewayError> {
             text: b.thinking.ok_or_else(|| missing("thinking"))?.0,
             signature: b.signature.map(|s| s.0),
         },
-        "redacted_thinking" => ContentPart::RedactedReasoning(b.data.ok_or_else(|| missing("data"))?.0),
+        "redacted_thinking" => {
+            ContentPart::RedactedReasoning(b.data.ok_or_else(|| missing("data"))?.0)
+        }
         other => return Err(untranslatable(&format!("content block '{other}'"))),
     })
 }
 
 fn read_image(s: SourceIn<'_>) -> Result<Image<'_>, GatewayError> {
     let source = match (s.kind.as_str(), s.media_type, s.data, s.url) {
-        ("base64", Some(media_type), Some(data), _) => ImageSource::Base64 { media_type: media_type.0, data: data.0 },
+        ("base64", Some(media_type), Some(data), _) => ImageSource::Base64 {
+            media_type: media_type.0,
+            data: data.0,
+        },
         ("url", _, _, Some(url)) => ImageSource::Url(url.0),
         (kind, ..) => return Err(untranslatable(&format!("image source '{kind}'"))),
     };
-    Ok(Image { source, detail: None })
+    Ok(Image {
+        source,
+        detail: None,
+    })
 }
 
 #[cfg(test)]

@@ -23,7 +23,11 @@ const TARGET: &str = "Anthropic Messages";
 const MIN_THINKING_BUDGET: u64 = 1024;
 
 /// Write the canonical request as an Anthropic Messages body for `model`.
-pub(crate) fn write(req: &ChatRequest<'_>, model: &str, opts: &RequestOptions) -> Result<Vec<u8>, GatewayError> {
+pub(crate) fn write(
+    req: &ChatRequest<'_>,
+    model: &str,
+    opts: &RequestOptions,
+) -> Result<Vec<u8>, GatewayError> {
     if req.n.is_some_and(|n| n > 1) {
         return Err(unsupported("n > 1", TARGET).with_param("n"));
     }
@@ -34,7 +38,11 @@ pub(crate) fn write(req: &ChatRequest<'_>, model: &str, opts: &RequestOptions) -
             system.extend(blocks(&m.content, true)?);
             continue;
         }
-        let role = if m.role == Role::Assistant { "assistant" } else { "user" };
+        let role = if m.role == Role::Assistant {
+            "assistant"
+        } else {
+            "user"
+        };
         let content = blocks(&m.content, false)?;
         if content.is_empty() {
             continue;
@@ -47,7 +55,8 @@ pub(crate) fn write(req: &ChatRequest<'_>, model: &str, opts: &RequestOptions) -
     for m in &mut messages {
         if m.role == "user" {
             // Tool results must open the user turn that answers the tool calls.
-            m.content.sort_by_key(|b| !matches!(b, BlockOut::ToolResult { .. }));
+            m.content
+                .sort_by_key(|b| !matches!(b, BlockOut::ToolResult { .. }));
         }
     }
     let (tools, tool_choice) = tools(req);
@@ -67,7 +76,8 @@ pub(crate) fn write(req: &ChatRequest<'_>, model: &str, opts: &RequestOptions) -
         tool_choice,
         thinking,
     };
-    serde_json::to_vec(&out).map_err(|e| GatewayError::internal(format!("serialising request: {e}")))
+    serde_json::to_vec(&out)
+        .map_err(|e| GatewayError::internal(format!("serialising request: {e}")))
 }
 
 /// `max_tokens` (required) and the thinking budget, which must stay below it.
@@ -114,7 +124,9 @@ fn tools<'a>(req: &'a ChatRequest<'a>) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOu
         let forced = tools.is_empty();
         tools.push(ToolOut {
             name: JSON_TOOL,
-            description: Some("Respond with a JSON value matching this schema. Always call this tool to answer."),
+            description: Some(
+                "Respond with a JSON value matching this schema. Always call this tool to answer.",
+            ),
             input_schema: schema,
             cache_control: None,
         });
@@ -135,7 +147,11 @@ fn tools<'a>(req: &'a ChatRequest<'a>) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOu
             let (kind, name) = c.unwrap_or(("auto", None));
             // `none` takes no parallelism flag.
             let d = d.filter(|_| kind != "none");
-            Some(ToolChoiceOut { kind, name, disable_parallel_tool_use: d })
+            Some(ToolChoiceOut {
+                kind,
+                name,
+                disable_parallel_tool_use: d,
+            })
         }
     };
     (tools, choice)
@@ -145,7 +161,9 @@ fn tools<'a>(req: &'a ChatRequest<'a>) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOu
 fn json_schema<'a>(f: Option<&'a ResponseFormat<'a>>) -> Option<Cow<'a, Value>> {
     match f? {
         ResponseFormat::Text => None,
-        ResponseFormat::JsonObject => Some(Cow::Owned(json!({"type": "object", "additionalProperties": true}))),
+        ResponseFormat::JsonObject => Some(Cow::Owned(
+            json!({"type": "object", "additionalProperties": true}),
+        )),
         // Anthropic checks that tool input schemas describe objects, as OpenAI does
         // for strict JSON schemas; anything else is rejected by the upstream.
         ResponseFormat::JsonSchema { schema, .. } => Some(Cow::Borrowed(schema)),
@@ -163,7 +181,10 @@ fn cache_control(t: CacheTtl) -> CacheControlOut {
 }
 
 /// Canonical parts → content blocks. `system` allows text only.
-fn blocks<'a>(parts: &'a [ContentPart<'a>], system: bool) -> Result<Vec<BlockOut<'a>>, GatewayError> {
+fn blocks<'a>(
+    parts: &'a [ContentPart<'a>],
+    system: bool,
+) -> Result<Vec<BlockOut<'a>>, GatewayError> {
     let mut out: Vec<BlockOut<'a>> = Vec::with_capacity(parts.len());
     for part in parts {
         let block = match part {
@@ -174,13 +195,24 @@ fn blocks<'a>(parts: &'a [ContentPart<'a>], system: bool) -> Result<Vec<BlockOut
                 continue;
             }
             ContentPart::Text(t) | ContentPart::Refusal(t) if t.is_empty() => continue,
-            ContentPart::Text(t) | ContentPart::Refusal(t) => BlockOut::Text { text: t, cache_control: None },
+            ContentPart::Text(t) | ContentPart::Refusal(t) => BlockOut::Text {
+                text: t,
+                cache_control: None,
+            },
             _ if system => return Err(unsupported("non-text system content", TARGET)),
             ContentPart::Image(img) => image(img),
             // Thinking must carry Anthropic's signature to be accepted back; reasoning
             // from other providers has none and is left out.
-            ContentPart::Reasoning { signature: None, .. } => continue,
-            ContentPart::Reasoning { text, signature: Some(s) } => BlockOut::Thinking { thinking: text, signature: s },
+            ContentPart::Reasoning {
+                signature: None, ..
+            } => continue,
+            ContentPart::Reasoning {
+                text,
+                signature: Some(s),
+            } => BlockOut::Thinking {
+                thinking: text,
+                signature: s,
+            },
             ContentPart::RedactedReasoning(data) => BlockOut::RedactedThinking { data },
             ContentPart::ToolCall(c) => BlockOut::ToolUse {
                 id: &c.id,
@@ -205,5 +237,8 @@ fn image<'a>(img: &'a Image<'a>) -> BlockOut<'a> {
         ImageSource::Url(url) => SourceOut::Url { url },
         ImageSource::Base64 { media_type, data } => SourceOut::Base64 { media_type, data },
     };
-    BlockOut::Image { source, cache_control: None }
+    BlockOut::Image {
+        source,
+        cache_control: None,
+    }
 }

@@ -17,7 +17,10 @@ pub(crate) const ACCOUNTING: CacheAccounting = CacheAccounting::Exclusive;
 /// JSON-mode tool becomes the text answer it stands for.
 pub(crate) fn read(body: &[u8]) -> Result<ChatResponse<'_>, GatewayError> {
     let w: ResponseIn<'_> = serde_json::from_slice(body).map_err(|e| {
-        GatewayError::new(ErrorKind::UpstreamProtocol, format!("upstream sent an invalid message: {e}"))
+        GatewayError::new(
+            ErrorKind::UpstreamProtocol,
+            format!("upstream sent an invalid message: {e}"),
+        )
     })?;
     let mut content = Vec::with_capacity(w.content.len());
     let mut json_answer = false;
@@ -28,10 +31,14 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatResponse<'_>, GatewayError> {
                 text: b.thinking.map(|t| t.0).unwrap_or_default(),
                 signature: b.signature.map(|s| s.0),
             }),
-            "redacted_thinking" => content.extend(b.data.map(|d| ContentPart::RedactedReasoning(d.0))),
+            "redacted_thinking" => {
+                content.extend(b.data.map(|d| ContentPart::RedactedReasoning(d.0)))
+            }
             "tool_use" if b.name.as_ref().is_some_and(|n| n.as_str() == JSON_TOOL) => {
                 json_answer = true;
-                content.push(ContentPart::Text(Cow::Owned(b.input.unwrap_or_default().to_string())));
+                content.push(ContentPart::Text(Cow::Owned(
+                    b.input.unwrap_or_default().to_string(),
+                )));
             }
             "tool_use" => content.push(ContentPart::ToolCall(ToolCall {
                 id: b.id.map(|i| i.0).unwrap_or_default(),
@@ -43,7 +50,9 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatResponse<'_>, GatewayError> {
         }
     }
     let mut finish_reason = w.stop_reason.map(|r| stop_reason(r.as_str()));
-    let has_calls = content.iter().any(|p| matches!(p, ContentPart::ToolCall(_)));
+    let has_calls = content
+        .iter()
+        .any(|p| matches!(p, ContentPart::ToolCall(_)));
     if json_answer && !has_calls && finish_reason == Some(FinishReason::ToolCalls) {
         finish_reason = Some(FinishReason::Stop);
     }
@@ -63,7 +72,10 @@ pub(crate) fn write(resp: &ChatResponse<'_>, public_model: &str) -> Result<Vec<u
     let mut content = Vec::with_capacity(resp.content.len());
     for part in &resp.content {
         content.push(match part {
-            ContentPart::Text(t) | ContentPart::Refusal(t) => BlockOut::Text { text: t, cache_control: None },
+            ContentPart::Text(t) | ContentPart::Refusal(t) => BlockOut::Text {
+                text: t,
+                cache_control: None,
+            },
             ContentPart::Reasoning { text, signature } => BlockOut::Thinking {
                 thinking: text,
                 signature: signature.as_deref().unwrap_or(""),
@@ -84,11 +96,14 @@ pub(crate) fn write(resp: &ChatResponse<'_>, public_model: &str) -> Result<Vec<u
         role: "assistant",
         model: public_model,
         content,
-        stop_reason: Some(stop_reason_str(resp.finish_reason.as_ref().unwrap_or(&FinishReason::Stop))),
+        stop_reason: Some(stop_reason_str(
+            resp.finish_reason.as_ref().unwrap_or(&FinishReason::Stop),
+        )),
         stop_sequence: resp.stop_sequence.as_deref(),
         usage: usage_to_wire(&resp.usage),
     };
-    serde_json::to_vec(&out).map_err(|e| GatewayError::internal(format!("serialising response: {e}")))
+    serde_json::to_vec(&out)
+        .map_err(|e| GatewayError::internal(format!("serialising response: {e}")))
 }
 
 /// `stop_reason` → canonical.

@@ -31,7 +31,11 @@ impl Decoder for AnthropicDecoder {
     fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, event: SseEventRef<'e>, sink: &mut F) {
         let ev: EventIn<'e> = match serde_json::from_slice(event.data) {
             Ok(ev) => ev,
-            Err(e) => return sink(StreamEvent::Error(protocol_error(&format!("invalid event from upstream: {e}")))),
+            Err(e) => {
+                return sink(StreamEvent::Error(protocol_error(&format!(
+                    "invalid event from upstream: {e}"
+                ))))
+            }
         };
         let index = ev.index.unwrap_or(0);
         if self.skipped.contains(&index) && ev.kind.as_str().starts_with("content_block") {
@@ -40,7 +44,11 @@ impl Decoder for AnthropicDecoder {
         match ev.kind.as_str() {
             "message_start" => {
                 let m = ev.message.unwrap_or_default();
-                sink(StreamEvent::MessageStart { id: m.id.0, model: m.model.0, usage: usage_from_wire(&m.usage) });
+                sink(StreamEvent::MessageStart {
+                    id: m.id.0,
+                    model: m.model.0,
+                    usage: usage_from_wire(&m.usage),
+                });
             }
             "content_block_start" => self.block_start(index, ev.content_block, sink),
             "content_block_delta" => self.block_delta(index, ev.delta, sink),
@@ -52,16 +60,24 @@ impl Decoder for AnthropicDecoder {
                 let delta = ev.delta;
                 if let Some(r) = delta.as_ref().and_then(|d| d.stop_reason.as_ref()) {
                     let mut reason = stop_reason(r.as_str());
-                    if reason == FinishReason::ToolCalls && self.json_block.is_some() && !self.tool_calls {
+                    if reason == FinishReason::ToolCalls
+                        && self.json_block.is_some()
+                        && !self.tool_calls
+                    {
                         reason = FinishReason::Stop;
                     }
                     self.finished = true;
                     let stop_sequence = delta.and_then(|d| d.stop_sequence).map(|s| s.0);
-                    sink(StreamEvent::Finish { reason, stop_sequence });
+                    sink(StreamEvent::Finish {
+                        reason,
+                        stop_sequence,
+                    });
                 }
             }
             "message_stop" => sink(StreamEvent::Done),
-            "error" => sink(StreamEvent::Error(super::error::upstream_error(0, event.data))),
+            "error" => sink(StreamEvent::Error(super::error::upstream_error(
+                0, event.data,
+            ))),
             // `ping` and event types added later carry nothing to translate.
             _ => {}
         }
@@ -92,13 +108,20 @@ impl AnthropicDecoder {
             }
             "thinking" => {
                 if let Some(t) = b.thinking.filter(|t| !t.0.is_empty()) {
-                    sink(StreamEvent::ReasoningDelta { index, text: t.0, signature: None });
+                    sink(StreamEvent::ReasoningDelta {
+                        index,
+                        text: t.0,
+                        signature: None,
+                    });
                 }
             }
-            "redacted_thinking" => {
-                sink(StreamEvent::RedactedReasoning { index, data: b.data.map(|d| d.0).unwrap_or_default() })
+            "redacted_thinking" => sink(StreamEvent::RedactedReasoning {
+                index,
+                data: b.data.map(|d| d.0).unwrap_or_default(),
+            }),
+            "tool_use" if b.name.as_ref().is_some_and(|n| n.as_str() == JSON_TOOL) => {
+                self.json_block = Some(index)
             }
-            "tool_use" if b.name.as_ref().is_some_and(|n| n.as_str() == JSON_TOOL) => self.json_block = Some(index),
             "tool_use" => {
                 self.tool_calls = true;
                 sink(StreamEvent::ToolCallStart {
@@ -111,7 +134,12 @@ impl AnthropicDecoder {
         }
     }
 
-    fn block_delta<'e, F: FnMut(StreamEvent<'e>)>(&mut self, index: u32, delta: Option<DeltaIn<'e>>, sink: &mut F) {
+    fn block_delta<'e, F: FnMut(StreamEvent<'e>)>(
+        &mut self,
+        index: u32,
+        delta: Option<DeltaIn<'e>>,
+        sink: &mut F,
+    ) {
         let Some(d) = delta else { return };
         match d.kind.as_ref().map(|k| k.as_str()) {
             Some("text_delta") => {
@@ -121,12 +149,20 @@ impl AnthropicDecoder {
             }
             Some("thinking_delta") => {
                 if let Some(t) = d.thinking {
-                    sink(StreamEvent::ReasoningDelta { index, text: t.0, signature: None });
+                    sink(StreamEvent::ReasoningDelta {
+                        index,
+                        text: t.0,
+                        signature: None,
+                    });
                 }
             }
             Some("signature_delta") => {
                 if let Some(s) = d.signature {
-                    sink(StreamEvent::ReasoningDelta { index, text: Cow::Borrowed(""), signature: Some(s.0) });
+                    sink(StreamEvent::ReasoningDelta {
+                        index,
+                        text: Cow::Borrowed(""),
+                        signature: Some(s.0),
+                    });
                 }
             }
             Some("input_json_delta") => {
@@ -134,7 +170,10 @@ impl AnthropicDecoder {
                     if self.json_block == Some(index) {
                         sink(StreamEvent::TextDelta { index, text: j.0 });
                     } else {
-                        sink(StreamEvent::ToolCallArgsDelta { index, json_fragment: j.0 });
+                        sink(StreamEvent::ToolCallArgsDelta {
+                            index,
+                            json_fragment: j.0,
+                        });
                     }
                 }
             }
@@ -200,7 +239,13 @@ impl AnthropicEncoder {
     }
 
     /// The Anthropic index of canonical block `index` of `kind`, opening it if needed.
-    fn block(&mut self, index: u32, kind: Kind, start: BlockStartOut<'_>, out: &mut Vec<u8>) -> u32 {
+    fn block(
+        &mut self,
+        index: u32,
+        kind: Kind,
+        start: BlockStartOut<'_>,
+        out: &mut Vec<u8>,
+    ) -> u32 {
         if let Some((ci, ai, k)) = self.open {
             if ci == index && k == kind {
                 return ai;
@@ -209,7 +254,11 @@ impl AnthropicEncoder {
         self.close(out);
         let ai = self.next_block;
         self.next_block += 1;
-        EventOut::ContentBlockStart { index: ai, content_block: start }.write(out);
+        EventOut::ContentBlockStart {
+            index: ai,
+            content_block: start,
+        }
+        .write(out);
         self.open = Some((index, ai, kind));
         ai
     }
@@ -221,15 +270,27 @@ impl AnthropicEncoder {
     fn done(&mut self, out: &mut Vec<u8>) {
         self.close(out);
         let (reason, seq) = self.finish.take().unwrap_or((FinishReason::Stop, None));
-        let delta = MessageDeltaOut { stop_reason: stop_reason_str(&reason), stop_sequence: seq.as_deref() };
-        EventOut::MessageDelta { delta, usage: usage_to_wire(&self.usage) }.write(out);
+        let delta = MessageDeltaOut {
+            stop_reason: stop_reason_str(&reason),
+            stop_sequence: seq.as_deref(),
+        };
+        EventOut::MessageDelta {
+            delta,
+            usage: usage_to_wire(&self.usage),
+        }
+        .write(out);
         EventOut::MessageStop.write(out);
     }
 }
 
 impl Encoder for AnthropicEncoder {
     fn encode(&mut self, event: StreamEvent<'_>, out: &mut Vec<u8>) {
-        if !self.started && !matches!(event, StreamEvent::MessageStart { .. } | StreamEvent::Error(_)) {
+        if !self.started
+            && !matches!(
+                event,
+                StreamEvent::MessageStart { .. } | StreamEvent::Error(_)
+            )
+        {
             self.start("", out);
         }
         match event {
@@ -243,8 +304,15 @@ impl Encoder for AnthropicEncoder {
                 let ai = self.block(index, Kind::Text, BlockStartOut::Text { text: "" }, out);
                 Self::delta(ai, DeltaOut::TextDelta { text: &text }, out);
             }
-            StreamEvent::ReasoningDelta { index, text, signature } => {
-                let start = BlockStartOut::Thinking { thinking: "", signature: "" };
+            StreamEvent::ReasoningDelta {
+                index,
+                text,
+                signature,
+            } => {
+                let start = BlockStartOut::Thinking {
+                    thinking: "",
+                    signature: "",
+                };
                 let ai = self.block(index, Kind::Thinking, start, out);
                 if !text.is_empty() {
                     Self::delta(ai, DeltaOut::ThinkingDelta { thinking: &text }, out);
@@ -254,19 +322,37 @@ impl Encoder for AnthropicEncoder {
                 }
             }
             StreamEvent::RedactedReasoning { index, data } => {
-                self.block(index, Kind::Thinking, BlockStartOut::RedactedThinking { data: &data }, out);
+                self.block(
+                    index,
+                    Kind::Thinking,
+                    BlockStartOut::RedactedThinking { data: &data },
+                    out,
+                );
                 self.close(out);
             }
             StreamEvent::ToolCallStart { index, id, name } => {
-                let start = BlockStartOut::ToolUse { id: &id, name: &name, input: Default::default() };
+                let start = BlockStartOut::ToolUse {
+                    id: &id,
+                    name: &name,
+                    input: Default::default(),
+                };
                 let ai = self.block(index, Kind::Tool, start, out);
                 self.tools.push((index, ai));
             }
-            StreamEvent::ToolCallArgsDelta { index, json_fragment } => {
+            StreamEvent::ToolCallArgsDelta {
+                index,
+                json_fragment,
+            } => {
                 // A call whose block was closed already (interleaved arguments) keeps
                 // its own index; clients assemble blocks by index.
                 if let Some(&(_, ai)) = self.tools.iter().find(|(ci, _)| *ci == index) {
-                    Self::delta(ai, DeltaOut::InputJsonDelta { partial_json: &json_fragment }, out);
+                    Self::delta(
+                        ai,
+                        DeltaOut::InputJsonDelta {
+                            partial_json: &json_fragment,
+                        },
+                        out,
+                    );
                 }
             }
             StreamEvent::BlockStop { index } => {
@@ -275,7 +361,10 @@ impl Encoder for AnthropicEncoder {
                 }
             }
             StreamEvent::Usage(u) => merge_usage(&mut self.usage, &u),
-            StreamEvent::Finish { reason, stop_sequence } => {
+            StreamEvent::Finish {
+                reason,
+                stop_sequence,
+            } => {
                 self.close(out);
                 self.finish = Some((reason, stop_sequence.map(Cow::into_owned)));
             }

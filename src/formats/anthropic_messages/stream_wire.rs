@@ -66,11 +66,24 @@ pub(crate) struct MessageUsageProbe {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum EventOut<'a> {
-    MessageStart { message: MessageStartOut<'a> },
-    ContentBlockStart { index: u32, content_block: BlockStartOut<'a> },
-    ContentBlockDelta { index: u32, delta: DeltaOut<'a> },
-    ContentBlockStop { index: u32 },
-    MessageDelta { delta: MessageDeltaOut<'a>, usage: UsageWire },
+    MessageStart {
+        message: MessageStartOut<'a>,
+    },
+    ContentBlockStart {
+        index: u32,
+        content_block: BlockStartOut<'a>,
+    },
+    ContentBlockDelta {
+        index: u32,
+        delta: DeltaOut<'a>,
+    },
+    ContentBlockStop {
+        index: u32,
+    },
+    MessageDelta {
+        delta: MessageDeltaOut<'a>,
+        usage: UsageWire,
+    },
     MessageStop,
 }
 
@@ -114,14 +127,26 @@ pub(crate) struct MessageStartOut<'a> {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum BlockStartOut<'a> {
-    Text { text: &'static str },
-    Thinking { thinking: &'static str, signature: &'static str },
-    RedactedThinking { data: &'a str },
-    ToolUse { id: &'a str, name: &'a str, input: Map<String, serde_json::Value> },
+    Text {
+        text: &'static str,
+    },
+    Thinking {
+        thinking: &'static str,
+        signature: &'static str,
+    },
+    RedactedThinking {
+        data: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: Map<String, serde_json::Value>,
+    },
 }
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // the variant names are the wire `type`s
 pub(crate) enum DeltaOut<'a> {
     TextDelta { text: &'a str },
     ThinkingDelta { thinking: &'a str },

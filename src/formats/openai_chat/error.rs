@@ -9,7 +9,9 @@ use crate::formats::upstream_error::UpstreamError;
 
 /// An error answer (`status` >= 400) from an OpenAI-format upstream.
 pub(crate) fn upstream_error(status: u16, body: &[u8]) -> GatewayError {
-    let parsed = serde_json::from_slice::<ErrorBodyIn>(body).ok().and_then(|b| b.error);
+    let parsed = serde_json::from_slice::<ErrorBodyIn>(body)
+        .ok()
+        .and_then(|b| b.error);
     from_parts(status, parsed.as_ref(), body)
 }
 

@@ -157,8 +157,10 @@ fn read_tool_choice(c: ToolChoiceIn<'_>) -> Result<ToolChoice<'_>, GatewayError>
             "auto" => Ok(ToolChoice::Auto),
             "none" => Ok(ToolChoice::None),
             "required" => Ok(ToolChoice::Required),
-            other => Err(GatewayError::invalid(format!("invalid tool_choice '{other}'"))
-                .with_param("tool_choice")),
+            other => Err(
+                GatewayError::invalid(format!("invalid tool_choice '{other}'"))
+                    .with_param("tool_choice"),
+            ),
         },
     }
 }
@@ -173,8 +175,10 @@ fn read_response_format(f: ResponseFormatIn<'_>) -> Result<ResponseFormat<'_>, G
             schema: s.schema.unwrap_or_else(|| json!({"type": "object"})),
             strict: s.strict,
         }),
-        (kind, _) => Err(GatewayError::invalid(format!("invalid response_format type '{kind}'"))
-            .with_param("response_format")),
+        (kind, _) => Err(
+            GatewayError::invalid(format!("invalid response_format type '{kind}'"))
+                .with_param("response_format"),
+        ),
     }
 }
 
@@ -197,7 +201,11 @@ pub(crate) fn write(
             function: FunctionDefOut {
                 name: &t.name,
                 description: t.description.as_deref(),
-                parameters: if t.parameters.is_null() { &empty_schema } else { &t.parameters },
+                parameters: if t.parameters.is_null() {
+                    &empty_schema
+                } else {
+                    &t.parameters
+                },
                 strict: t.strict,
             },
         })
@@ -218,9 +226,16 @@ pub(crate) fn write(
         user: req.user.as_deref(),
         metadata: req.metadata.as_ref(),
         stream: req.stream,
-        stream_options: (req.stream && (opts.stream_usage || req.include_usage))
-            .then_some(StreamOptions { include_usage: true }),
-        tool_choice: req.tool_choice.as_ref().filter(|_| !tools.is_empty()).map(tool_choice),
+        stream_options: (req.stream && (opts.stream_usage || req.include_usage)).then_some(
+            StreamOptions {
+                include_usage: true,
+            },
+        ),
+        tool_choice: req
+            .tool_choice
+            .as_ref()
+            .filter(|_| !tools.is_empty())
+            .map(tool_choice),
         parallel_tool_calls: req.parallel_tool_calls.filter(|_| !tools.is_empty()),
         tools,
         response_format: req.response_format.as_ref().map(response_format),
@@ -230,7 +245,8 @@ pub(crate) fn write(
             .filter(|r| r.enabled)
             .map(|r| r.effort_or_from_budget()),
     };
-    serde_json::to_vec(&out).map_err(|e| GatewayError::internal(format!("serialising request: {e}")))
+    serde_json::to_vec(&out)
+        .map_err(|e| GatewayError::internal(format!("serialising request: {e}")))
 }
 
 fn tool_choice(c: &ToolChoice<'_>) -> Value {
@@ -246,7 +262,12 @@ fn response_format(f: &ResponseFormat<'_>) -> Value {
     match f {
         ResponseFormat::Text => json!({"type": "text"}),
         ResponseFormat::JsonObject => json!({"type": "json_object"}),
-        ResponseFormat::JsonSchema { name, description, schema, strict } => {
+        ResponseFormat::JsonSchema {
+            name,
+            description,
+            schema,
+            strict,
+        } => {
             let mut s = json!({"name": name, "schema": schema});
             if let Some(d) = description {
                 s["description"] = json!(d);
@@ -304,7 +325,10 @@ fn write_message<'a>(m: &'a Message<'a>, out: &mut Vec<MessageOut<'a>>) {
     out.push(msg);
 }
 
-fn tool_message<'a>(r: &'a ToolResult<'a>, images: &mut Vec<&'a ContentPart<'a>>) -> MessageOut<'a> {
+fn tool_message<'a>(
+    r: &'a ToolResult<'a>,
+    images: &mut Vec<&'a ContentPart<'a>>,
+) -> MessageOut<'a> {
     let texts: Vec<&'a ContentPart<'a>> = r
         .content
         .iter()
@@ -335,7 +359,11 @@ fn assistant_message<'a>(parts: &[&'a ContentPart<'a>], name: Option<&'a str>) -
                 kind: "function",
                 function: FunctionCallOut {
                     name: &c.name,
-                    arguments: if c.arguments.is_empty() { "{}" } else { &c.arguments },
+                    arguments: if c.arguments.is_empty() {
+                        "{}"
+                    } else {
+                        &c.arguments
+                    },
                 },
             }),
             ContentPart::Text(_) | ContentPart::Refusal(_) => texts.push(*p),
@@ -355,7 +383,10 @@ fn assistant_message<'a>(parts: &[&'a ContentPart<'a>], name: Option<&'a str>) -
 /// A plain string when the content is text only (what every compatible server takes),
 /// otherwise an array of parts.
 fn content<'a>(parts: &[&'a ContentPart<'a>]) -> ContentOut<'a> {
-    if parts.iter().all(|p| matches!(p, ContentPart::Text(_) | ContentPart::Refusal(_))) {
+    if parts
+        .iter()
+        .all(|p| matches!(p, ContentPart::Text(_) | ContentPart::Refusal(_)))
+    {
         return ContentOut::Text(joined_text(parts, "\n\n"));
     }
     ContentOut::Parts(
@@ -363,7 +394,9 @@ fn content<'a>(parts: &[&'a ContentPart<'a>]) -> ContentOut<'a> {
             .iter()
             .filter_map(|p| match p {
                 ContentPart::Text(t) | ContentPart::Refusal(t) => Some(PartOut::Text { text: t }),
-                ContentPart::Image(img) => Some(PartOut::ImageUrl { image_url: image_url(img) }),
+                ContentPart::Image(img) => Some(PartOut::ImageUrl {
+                    image_url: image_url(img),
+                }),
                 _ => None,
             })
             .collect(),
@@ -377,7 +410,10 @@ fn image_url<'a>(img: &'a Image<'a>) -> ImageUrlOut<'a> {
             Cow::Owned(format!("data:{media_type};base64,{data}"))
         }
     };
-    ImageUrlOut { url, detail: img.detail.as_deref() }
+    ImageUrlOut {
+        url,
+        detail: img.detail.as_deref(),
+    }
 }
 
 fn joined_text<'a>(parts: &[&'a ContentPart<'a>], sep: &str) -> Cow<'a, str> {

@@ -32,13 +32,18 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatResponse<'_>, GatewayError> {
         resp.finish_reason = choice.finish_reason.map(|r| finish_reason(r.as_str()));
         let m = choice.message;
         if let Some(r) = m.reasoning_content {
-            resp.content.push(ContentPart::Reasoning { text: r.0, signature: None });
+            resp.content.push(ContentPart::Reasoning {
+                text: r.0,
+                signature: None,
+            });
         }
         match m.content {
             Some(TextOrParts::Text(t)) if !t.is_empty() => resp.content.push(ContentPart::Text(t)),
-            Some(TextOrParts::Parts(parts)) => {
-                resp.content.extend(parts.into_iter().filter_map(|p| p.text.map(|t| ContentPart::Text(t.0))))
-            }
+            Some(TextOrParts::Parts(parts)) => resp.content.extend(
+                parts
+                    .into_iter()
+                    .filter_map(|p| p.text.map(|t| ContentPart::Text(t.0))),
+            ),
             _ => {}
         }
         if let Some(r) = m.refusal {
@@ -69,7 +74,10 @@ pub(crate) fn write(resp: &ChatResponse<'_>, public_model: &str) -> Result<Vec<u
             ContentPart::ToolCall(c) => tool_calls.push(ToolCallOut {
                 id: &c.id,
                 kind: "function",
-                function: FunctionCallOut { name: &c.name, arguments: &c.arguments },
+                function: FunctionCallOut {
+                    name: &c.name,
+                    arguments: &c.arguments,
+                },
             }),
             _ => {}
         }
@@ -89,16 +97,19 @@ pub(crate) fn write(resp: &ChatResponse<'_>, public_model: &str) -> Result<Vec<u
                 refusal,
             },
             logprobs: None,
-            finish_reason: finish_reason_str(resp.finish_reason.as_ref().unwrap_or(&FinishReason::Stop)),
+            finish_reason: finish_reason_str(
+                resp.finish_reason.as_ref().unwrap_or(&FinishReason::Stop),
+            ),
         }],
         usage: usage_to_wire(&resp.usage),
     };
-    serde_json::to_vec(&out).map_err(|e| GatewayError::internal(format!("serialising response: {e}")))
+    serde_json::to_vec(&out)
+        .map_err(|e| GatewayError::internal(format!("serialising response: {e}")))
 }
 
-fn append<'a>(slot: &mut Option<Cow<'a, str>>, t: &'a Cow<'a, str>) {
+fn append<'a>(slot: &mut Option<Cow<'a, str>>, t: &'a str) {
     match slot {
-        None => *slot = Some(Cow::Borrowed(t.as_ref())),
+        None => *slot = Some(Cow::Borrowed(t)),
         Some(s) => s.to_mut().push_str(t),
     }
 }
@@ -145,7 +156,9 @@ pub(crate) fn usage_reported(u: UsageWire) -> Usage {
         output_tokens: u.completion_tokens,
         cache_read_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
         cache_write_tokens: 0,
-        reasoning_tokens: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        reasoning_tokens: u
+            .completion_tokens_details
+            .map_or(0, |d| d.reasoning_tokens),
     }
 }
 
@@ -156,8 +169,12 @@ pub(crate) fn usage_to_wire(u: &Usage) -> UsageWire {
         prompt_tokens: r.input_tokens,
         completion_tokens: r.output_tokens,
         total_tokens: r.input_tokens + r.output_tokens,
-        prompt_tokens_details: Some(PromptDetails { cached_tokens: r.cache_read_tokens }),
-        completion_tokens_details: Some(CompletionDetails { reasoning_tokens: r.reasoning_tokens }),
+        prompt_tokens_details: Some(PromptDetails {
+            cached_tokens: r.cache_read_tokens,
+        }),
+        completion_tokens_details: Some(CompletionDetails {
+            reasoning_tokens: r.reasoning_tokens,
+        }),
     }
 }
 

@@ -70,15 +70,27 @@ impl OpenAiDecoder {
                 i
             }
         };
-        sink(StreamEvent::ReasoningDelta { index, text, signature: None });
+        sink(StreamEvent::ReasoningDelta {
+            index,
+            text,
+            signature: None,
+        });
     }
 
-    fn tool_call<'e, F: FnMut(StreamEvent<'e>)>(&mut self, tc: super::wire::ToolCallDeltaIn<'e>, sink: &mut F) {
+    fn tool_call<'e, F: FnMut(StreamEvent<'e>)>(
+        &mut self,
+        tc: super::wire::ToolCallDeltaIn<'e>,
+        sink: &mut F,
+    ) {
         let (name, args) = match tc.function {
             Some(f) => (f.name, f.arguments),
             None => (None, None),
         };
-        let known = self.tools.iter().find(|(oi, _)| *oi == tc.index).map(|(_, ci)| *ci);
+        let known = self
+            .tools
+            .iter()
+            .find(|(oi, _)| *oi == tc.index)
+            .map(|(_, ci)| *ci);
         let index = match known {
             Some(ci) => ci,
             None => {
@@ -87,14 +99,24 @@ impl OpenAiDecoder {
                 self.tools.push((tc.index, ci));
                 // Servers that omit the id still need one downstream; derive it from
                 // the position, as no id will ever come for this call.
-                let id = tc.id.map(|i| i.0).unwrap_or_else(|| Cow::Owned(format!("call_{}", tc.index)));
+                let id = tc
+                    .id
+                    .map(|i| i.0)
+                    .unwrap_or_else(|| Cow::Owned(format!("call_{}", tc.index)));
                 let name = name.map(|n| n.0).unwrap_or_default();
-                sink(StreamEvent::ToolCallStart { index: ci, id, name });
+                sink(StreamEvent::ToolCallStart {
+                    index: ci,
+                    id,
+                    name,
+                });
                 ci
             }
         };
         if let Some(a) = args.filter(|a| !a.0.is_empty()) {
-            sink(StreamEvent::ToolCallArgsDelta { index, json_fragment: a.0 });
+            sink(StreamEvent::ToolCallArgsDelta {
+                index,
+                json_fragment: a.0,
+            });
         }
     }
 }
@@ -109,18 +131,30 @@ impl Decoder for OpenAiDecoder {
         }
         let chunk: ChunkIn<'e> = match serde_json::from_slice(data) {
             Ok(c) => c,
-            Err(e) => return sink(StreamEvent::Error(protocol_error(&format!("invalid chunk from upstream: {e}")))),
+            Err(e) => {
+                return sink(StreamEvent::Error(protocol_error(&format!(
+                    "invalid chunk from upstream: {e}"
+                ))))
+            }
         };
         if let Some(err) = &chunk.error {
             return sink(StreamEvent::Error(super::error::stream_error(err)));
         }
         if !self.started {
             self.started = true;
-            sink(StreamEvent::MessageStart { id: chunk.id.0, model: chunk.model.0, usage: Usage::default() });
+            sink(StreamEvent::MessageStart {
+                id: chunk.id.0,
+                model: chunk.model.0,
+                usage: Usage::default(),
+            });
         }
         for choice in chunk.choices.into_iter().flatten().filter(|c| c.index == 0) {
             if let Some(d) = choice.delta {
-                if let Some(r) = d.reasoning_content.or(d.reasoning).filter(|r| !r.0.is_empty()) {
+                if let Some(r) = d
+                    .reasoning_content
+                    .or(d.reasoning)
+                    .filter(|r| !r.0.is_empty())
+                {
                     self.reasoning(r.0, sink);
                 }
                 if let Some(t) = d.content.or(d.refusal).filter(|t| !t.0.is_empty()) {
@@ -133,7 +167,10 @@ impl Decoder for OpenAiDecoder {
             if let Some(r) = choice.finish_reason {
                 self.close(sink);
                 self.finished = true;
-                sink(StreamEvent::Finish { reason: finish_reason(r.as_str()), stop_sequence: None });
+                sink(StreamEvent::Finish {
+                    reason: finish_reason(r.as_str()),
+                    stop_sequence: None,
+                });
             }
         }
         if let Some(u) = chunk.usage {
@@ -180,7 +217,12 @@ impl OpenAiEncoder {
     }
 
     fn chunk(&self, out: &mut Vec<u8>, delta: DeltaOut<'_>, finish_reason: Option<&str>) {
-        let choices = [ChunkChoiceOut { index: 0, delta, logprobs: None, finish_reason }];
+        let choices = [ChunkChoiceOut {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason,
+        }];
         let chunk = ChunkOut {
             id: &self.id,
             object: "chat.completion.chunk",
@@ -196,18 +238,33 @@ impl OpenAiEncoder {
         self.started = true;
         self.id = id.to_owned();
         self.created = now();
-        let delta = DeltaOut { role: Some("assistant"), content: Some(""), ..DeltaOut::default() };
+        let delta = DeltaOut {
+            role: Some("assistant"),
+            content: Some(""),
+            ..DeltaOut::default()
+        };
         self.chunk(out, delta, None);
     }
 
     fn tool_delta(&self, out: &mut Vec<u8>, tc: ToolCallDeltaOut<'_>) {
-        self.chunk(out, DeltaOut { tool_calls: Some([tc]), ..DeltaOut::default() }, None);
+        self.chunk(
+            out,
+            DeltaOut {
+                tool_calls: Some([tc]),
+                ..DeltaOut::default()
+            },
+            None,
+        );
     }
 
     fn done(&mut self, out: &mut Vec<u8>) {
         if !self.finished {
             self.finished = true;
-            self.chunk(out, DeltaOut::default(), Some(finish_reason_str(&FinishReason::Stop)));
+            self.chunk(
+                out,
+                DeltaOut::default(),
+                Some(finish_reason_str(&FinishReason::Stop)),
+            );
         }
         if self.include_usage {
             let chunk = ChunkOut {
@@ -226,7 +283,12 @@ impl OpenAiEncoder {
 
 impl Encoder for OpenAiEncoder {
     fn encode(&mut self, event: StreamEvent<'_>, out: &mut Vec<u8>) {
-        if !self.started && !matches!(event, StreamEvent::MessageStart { .. } | StreamEvent::Error(_)) {
+        if !self.started
+            && !matches!(
+                event,
+                StreamEvent::MessageStart { .. } | StreamEvent::Error(_)
+            )
+        {
             self.start("", out);
         }
         match event {
@@ -236,22 +298,57 @@ impl Encoder for OpenAiEncoder {
                     self.start(&id, out);
                 }
             }
-            StreamEvent::TextDelta { text, .. } => {
-                self.chunk(out, DeltaOut { content: Some(&text), ..DeltaOut::default() }, None)
-            }
-            StreamEvent::ReasoningDelta { text, .. } if !text.is_empty() => {
-                self.chunk(out, DeltaOut { reasoning_content: Some(&text), ..DeltaOut::default() }, None)
-            }
+            StreamEvent::TextDelta { text, .. } => self.chunk(
+                out,
+                DeltaOut {
+                    content: Some(&text),
+                    ..DeltaOut::default()
+                },
+                None,
+            ),
+            StreamEvent::ReasoningDelta { text, .. } if !text.is_empty() => self.chunk(
+                out,
+                DeltaOut {
+                    reasoning_content: Some(&text),
+                    ..DeltaOut::default()
+                },
+                None,
+            ),
             StreamEvent::ToolCallStart { index, id, name } => {
                 let oi = self.tools.len() as u32;
                 self.tools.push((index, oi));
-                let function = FunctionDeltaOut { name: Some(&name), arguments: "" };
-                self.tool_delta(out, ToolCallDeltaOut { index: oi, id: Some(&id), kind: Some("function"), function });
+                let function = FunctionDeltaOut {
+                    name: Some(&name),
+                    arguments: "",
+                };
+                self.tool_delta(
+                    out,
+                    ToolCallDeltaOut {
+                        index: oi,
+                        id: Some(&id),
+                        kind: Some("function"),
+                        function,
+                    },
+                );
             }
-            StreamEvent::ToolCallArgsDelta { index, json_fragment } => {
+            StreamEvent::ToolCallArgsDelta {
+                index,
+                json_fragment,
+            } => {
                 if let Some(&(_, oi)) = self.tools.iter().find(|(ci, _)| *ci == index) {
-                    let function = FunctionDeltaOut { name: None, arguments: &json_fragment };
-                    self.tool_delta(out, ToolCallDeltaOut { index: oi, id: None, kind: None, function });
+                    let function = FunctionDeltaOut {
+                        name: None,
+                        arguments: &json_fragment,
+                    };
+                    self.tool_delta(
+                        out,
+                        ToolCallDeltaOut {
+                            index: oi,
+                            id: None,
+                            kind: None,
+                            function,
+                        },
+                    );
                 }
             }
             StreamEvent::Usage(u) => merge_usage(&mut self.usage, &u),
