@@ -120,7 +120,7 @@ fn tool_results_merge_into_one_user_turn() {
 }
 
 #[test]
-fn json_schema_becomes_a_forced_tool_and_effort_a_budget() {
+fn json_schema_becomes_a_tool_and_effort_a_budget() {
     let v = to_anthropic(OAI_JSON);
     let tool = v["tools"].as_array().unwrap().last().unwrap();
     assert_eq!(tool["name"], JSON_TOOL);
@@ -128,12 +128,27 @@ fn json_schema_becomes_a_forced_tool_and_effort_a_budget() {
         tool["input_schema"]["required"],
         json!(["name", "date", "participants"])
     );
-    assert_eq!(v["tool_choice"], json!({"type": "tool", "name": JSON_TOOL}));
+    // Thinking allows no forced tool choice: the JSON tool is offered instead.
+    assert_eq!(v["tool_choice"], json!({"type": "auto"}));
     assert_eq!(
         v["thinking"],
         json!({"type": "enabled", "budget_tokens": 4096})
     );
     assert_eq!(v["max_tokens"], 16000);
+    let no_thinking = OAI_JSON.replace(r#""reasoning_effort": "high","#, r#""temperature": 0.3,"#);
+    let v = to_anthropic(&no_thinking);
+    assert_eq!(v["tool_choice"], json!({"type": "tool", "name": JSON_TOOL}));
+    assert!(v.get("thinking").is_none());
+    assert_eq!(v["temperature"], 0.3);
+}
+
+#[test]
+fn sampling_that_thinking_forbids_is_dropped() {
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","temperature":0.2,"top_p":0.5,"top_k":5}"#;
+    let v = to_anthropic(body);
+    assert!(v.get("temperature").is_none() && v.get("top_p").is_none() && v.get("top_k").is_none());
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","top_p":0.97}"#;
+    assert_eq!(to_anthropic(body)["top_p"], 0.97);
 }
 
 #[test]
