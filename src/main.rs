@@ -45,11 +45,13 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
 
     let data_listeners = config.data_listeners.clone();
     let admin_listener = config.admin_listener.clone();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let built = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt.block_on(Runtime::build(config, None)),
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(Runtime::build(config, None)));
+    let runtime = match built {
+        Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start: {e}");
             return ExitCode::FAILURE;

@@ -11,6 +11,7 @@ use crate::config::{ModelRoute, Provider};
 use crate::error::{Dialect, GatewayError};
 use crate::formats::{Envelope, StreamTranslator, WireFormat};
 use crate::model::Usage;
+use crate::policy::{Admission, KeyInfo};
 use crate::providers::Api;
 use crate::routing::RoutePlan;
 use crate::runtime::Runtime;
@@ -86,6 +87,10 @@ pub struct Ctx {
     /// Status answered to the client (for logs and metrics).
     pub status: u16,
     pub in_flight_counted: bool,
+    /// The caller's virtual key (anonymous in open mode).
+    pub key: Option<Arc<KeyInfo>>,
+    /// Rate-limit and concurrency admission, settled in `logging`.
+    pub admission: Option<Admission>,
 }
 
 impl Ctx {
@@ -116,6 +121,8 @@ impl Ctx {
             error: None,
             status: 0,
             in_flight_counted: false,
+            key: None,
+            admission: None,
         }
     }
 
@@ -136,6 +143,11 @@ impl Ctx {
 
     pub fn stream_requested(&self) -> bool {
         self.envelope.as_ref().is_some_and(|e| e.stream)
+    }
+
+    /// `x-ratelimit-*` headers of this request's admission.
+    pub fn rate_limit_headers(&self) -> &[(&'static str, String)] {
+        self.admission.as_ref().map_or(&[], |a| a.headers.as_slice())
     }
 
     pub fn provider_name(&self) -> &str {

@@ -24,6 +24,7 @@ pub mod preread;
 pub mod respond;
 
 mod access_log;
+mod govern;
 mod phases;
 
 use std::sync::Arc;
