@@ -7,6 +7,8 @@ use pingora_proxy::Session;
 use std::sync::Arc;
 
 use crate::error::GatewayError;
+use crate::formats;
+use crate::providers::Api;
 use crate::policy::{self, Admission, KeyInfo, Policy};
 
 use super::ctx::Ctx;
@@ -28,6 +30,9 @@ pub fn check_request(policy: &Policy, ctx: &mut Ctx) -> Result<(), GatewayError>
     let model = ctx.model_name().to_string();
     policy.authorize_model(&key, &model)?;
     if let Some(redacted) = policy.check_input(&key, &model, &ctx.body)? {
+        // Offsets in the envelope refer to the old body: read it again.
+        let require_messages = ctx.api != Some(Api::Embeddings);
+        ctx.envelope = Some(formats::parse_envelope_with(ctx.dialect, &redacted, require_messages)?);
         ctx.body = Bytes::from(redacted);
     }
     Ok(())
