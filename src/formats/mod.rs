@@ -47,6 +47,8 @@ pub(crate) mod stream;
 mod upstream_error;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod test_support;
 
 pub use crate::error::Dialect;
