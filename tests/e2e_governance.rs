@@ -49,7 +49,8 @@ keys:
 }
 
 fn chat(model: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"model": model, "messages": [{"role": "user", "content": "hello"}]})).unwrap()
+    serde_json::to_vec(&json!({"model": model, "messages": [{"role": "user", "content": "hello"}]}))
+        .unwrap()
 }
 
 fn post(gw: &Gateway, key: Option<&str>, body: &[u8]) -> http::Response {
@@ -70,22 +71,49 @@ fn keys_are_required_and_checked_in_each_dialect() {
     assert_eq!(resp.json()["error"]["type"], "authentication_error");
     let resp = post(&gw, Some("sk-wrong"), &chat("gpt-4o-mini"));
     assert_eq!(resp.status, 401);
-    assert!(!resp.text().contains("sk-wrong"), "the presented key is never echoed");
-    let resp = http::request(&gw.addr, "POST", "/v1/messages", &[("x-api-key", "nope")], b"{}");
+    assert!(
+        !resp.text().contains("sk-wrong"),
+        "the presented key is never echoed"
+    );
+    let resp = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/messages",
+        &[("x-api-key", "nope")],
+        b"{}",
+    );
     assert_eq!(resp.status, 401);
     assert_eq!(resp.json()["type"], "error");
     assert_eq!(resp.json()["error"]["type"], "authentication_error");
     // x-api-key works like Authorization.
     let body = json!({"model": "claude", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
-    let resp = http::request(&gw.addr, "POST", "/v1/messages", &[("x-api-key", BOB)], body.to_string().as_bytes());
+    let resp = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/messages",
+        &[("x-api-key", BOB)],
+        body.to_string().as_bytes(),
+    );
     assert_eq!(resp.status, 200, "{}", resp.text());
     // Model allow-list.
     let resp = post(&gw, Some(ALICE), &chat("secret-model"));
     assert_eq!(resp.status, 403);
     assert_eq!(resp.json()["error"]["type"], "permission_error");
     // The models list shows only what the key may use.
-    let models = http::request(&gw.addr, "GET", "/v1/models", &[("authorization", &format!("Bearer {ALICE}"))], b"").json();
-    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let models = http::request(
+        &gw.addr,
+        "GET",
+        "/v1/models",
+        &[("authorization", &format!("Bearer {ALICE}"))],
+        b"",
+    )
+    .json();
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["gpt-4o-mini", "claude"]);
     assert_eq!(up.hits(), 1);
 }
@@ -98,7 +126,10 @@ fn requests_per_minute_limit_with_openai_headers() {
         let resp = post(&gw, Some(ALICE), &chat("gpt-4o-mini"));
         assert_eq!(resp.status, 200, "request {i}: {}", resp.text());
         assert_eq!(resp.header("x-ratelimit-limit-requests"), Some("3"));
-        assert_eq!(resp.header("x-ratelimit-remaining-requests"), Some((2 - i).to_string().as_str()));
+        assert_eq!(
+            resp.header("x-ratelimit-remaining-requests"),
+            Some((2 - i).to_string().as_str())
+        );
         assert!(resp.header("x-ratelimit-reset-requests").is_some());
     }
     let resp = post(&gw, Some(ALICE), &chat("gpt-4o-mini"));
@@ -110,7 +141,14 @@ fn requests_per_minute_limit_with_openai_headers() {
 
 #[test]
 fn token_limit_is_settled_with_real_usage_streams_included() {
-    let up = MockServer::start(MockConfig { tokens: 5, ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            tokens: 5,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&config(&up, "", ""));
     // Each admission reserves ~2 000 tokens (max_tokens) of bob's 3 000 TPM; the real
     // usage is ~10, so after settlement the next request fits again.
@@ -133,12 +171,26 @@ fn token_limit_is_settled_with_real_usage_streams_included() {
 
 #[test]
 fn concurrency_cap_refuses_a_second_request_in_flight() {
-    let up = MockServer::start(MockConfig { tokens: 10, delay_ms: 100, ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            tokens: 10,
+            delay_ms: 100,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&config(&up, "", ""));
     let addr = gw.addr.clone();
     let slow = std::thread::spawn(move || {
         let body = json!({"model": "gpt-4o-mini", "stream": true, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
-        http::request(&addr, "POST", "/v1/chat/completions", &[("authorization", &format!("Bearer {BOB}"))], body.to_string().as_bytes())
+        http::request(
+            &addr,
+            "POST",
+            "/v1/chat/completions",
+            &[("authorization", &format!("Bearer {BOB}"))],
+            body.to_string().as_bytes(),
+        )
     });
     std::thread::sleep(Duration::from_millis(300));
     let body = json!({"model": "gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
@@ -146,7 +198,13 @@ fn concurrency_cap_refuses_a_second_request_in_flight() {
     assert_eq!(resp.status, 429, "{}", resp.text());
     assert_eq!(slow.join().unwrap().status, 200);
     // The slot is free again once the first request is closed.
-    assert!(common::wait_until(Duration::from_secs(2), || post(&gw, Some(BOB), body.to_string().as_bytes()).status == 200));
+    assert!(common::wait_until(Duration::from_secs(2), || post(
+        &gw,
+        Some(BOB),
+        body.to_string().as_bytes()
+    )
+    .status
+        == 200));
 }
 
 #[test]
@@ -162,7 +220,12 @@ fn budget_exhaustion_is_insufficient_quota_and_spend_is_reported() {
     assert_eq!(resp.status, 200, "{}", resp.text());
     let resp = post(&gw, Some(CAROL), &chat("gpt-4o-mini"));
     assert_eq!(resp.status, 429, "{}", resp.text());
-    assert_eq!(resp.json()["error"]["code"], "insufficient_quota", "{}", resp.text());
+    assert_eq!(
+        resp.json()["error"]["code"],
+        "insufficient_quota",
+        "{}",
+        resp.text()
+    );
     let usage = http::get(&gw.admin, "/admin/usage").text();
     assert!(usage.contains("carol"), "{usage}");
     let metrics = http::get(&gw.admin, "/metrics").text();
@@ -202,10 +265,24 @@ guardrails:
         let resp = send(&format!("contact: {sample} thanks"));
         assert_eq!(resp.status, 200, "{kind}: {}", resp.text());
         let seen = up.requests().last().cloned().unwrap();
-        assert!(!seen.body_prefix.contains(sample), "{kind} leaked: {}", seen.body_prefix);
-        assert!(seen.body_prefix.contains("[REDACTED"), "{kind}: {}", seen.body_prefix);
+        assert!(
+            !seen.body_prefix.contains(sample),
+            "{kind} leaked: {}",
+            seen.body_prefix
+        );
+        assert!(
+            seen.body_prefix.contains("[REDACTED"),
+            "{kind}: {}",
+            seen.body_prefix
+        );
     }
-    assert_eq!(up.requests().iter().filter(|r| r.body_prefix.contains("Falcon")).count(), 0);
+    assert_eq!(
+        up.requests()
+            .iter()
+            .filter(|r| r.body_prefix.contains("Falcon"))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -215,10 +292,15 @@ fn no_plaintext_key_or_provider_secret_in_logs_errors_or_admin() {
     post(&gw, Some(ALICE), &chat("gpt-4o-mini"));
     post(&gw, Some(ALICE), &chat("secret-model"));
     post(&gw, Some("sk-tg-not-a-key-42"), &chat("gpt-4o-mini"));
-    let admin: String = ["/admin/config", "/admin/usage", "/admin/upstreams", "/metrics"]
-        .iter()
-        .map(|p| http::get(&gw.admin, p).text())
-        .collect();
+    let admin: String = [
+        "/admin/config",
+        "/admin/usage",
+        "/admin/upstreams",
+        "/metrics",
+    ]
+    .iter()
+    .map(|p| http::get(&gw.admin, p).text())
+    .collect();
     std::thread::sleep(Duration::from_millis(200));
     let logs = format!("{}{}", gw.stdout(), gw.stderr());
     for secret in [ALICE, "sk-tg-not-a-key-42", "sk-provider-secret-123"] {
@@ -235,7 +317,122 @@ fn keys_are_added_and_revoked_by_reload() {
     assert_eq!(post(&gw, Some(CAROL), &chat("gpt-4o-mini")).status, 401);
     let carol = format!("  - name: carol\n    hash: \"{}\"\n", hash_key(CAROL));
     gw.write_config(&config(&up, &carol, ""));
-    assert!(common::wait_until(Duration::from_secs(5), || post(&gw, Some(CAROL), &chat("gpt-4o-mini")).status == 200));
+    assert!(common::wait_until(Duration::from_secs(5), || post(
+        &gw,
+        Some(CAROL),
+        &chat("gpt-4o-mini")
+    )
+    .status
+        == 200));
     gw.write_config(&config(&up, "", ""));
-    assert!(common::wait_until(Duration::from_secs(5), || post(&gw, Some(CAROL), &chat("gpt-4o-mini")).status == 401));
+    assert!(common::wait_until(Duration::from_secs(5), || post(
+        &gw,
+        Some(CAROL),
+        &chat("gpt-4o-mini")
+    )
+    .status
+        == 401));
+}
+
+#[test]
+fn output_guardrails_block_and_redact_streams_and_whole_answers() {
+    let up = MockServer::start(
+        MockConfig {
+            tokens: 6,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    let guardrails = r#"
+guardrails:
+  - { name: no-tok4, kind: deny_pattern, patterns: ['tok4'], action: block, apply_to: output, global: true }
+  - { name: hide-tok2, kind: deny_pattern, patterns: ['tok2'], action: redact, apply_to: output, global: true }
+"#;
+    let carol = format!("  - name: carol\n    hash: \"{}\"\n", hash_key(CAROL));
+    let gw = Gateway::start(&config(&up, &carol, guardrails));
+    let ask = |path: &str, body: serde_json::Value| {
+        http::request(
+            &gw.addr,
+            "POST",
+            path,
+            &[("authorization", &format!("Bearer {CAROL}"))],
+            body.to_string().as_bytes(),
+        )
+    };
+    // Whole answers: blocked with a 400 in the client's dialect, on both routes.
+    let resp = ask(
+        "/v1/chat/completions",
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(
+        resp.text().contains("no-tok4") && !resp.text().contains("tok4 "),
+        "{}",
+        resp.text()
+    );
+    let resp = ask(
+        "/v1/messages",
+        json!({"model": "claude", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert_eq!(resp.json()["type"], "error");
+    // Streams: the text before the match arrives, redacted; then an in-band error.
+    let resp = ask(
+        "/v1/chat/completions",
+        json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(resp.status, 200);
+    let text = resp.text();
+    assert!(text.contains("no-tok4"), "{text}");
+    let streamed: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        !streamed.contains("tok2") && !streamed.contains("tok4"),
+        "{text}"
+    );
+    assert!(!text.contains("[DONE]"), "{text}");
+    // Below the block threshold a redaction is all that happens.
+    let up_short = MockServer::start(
+        MockConfig {
+            tokens: 3,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    let gw2 = Gateway::start(&config(&up_short, &carol, guardrails));
+    let resp = http::request(
+        &gw2.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", &format!("Bearer {CAROL}"))],
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let content = resp.json()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content.contains("tok1") && content.contains("[REDACTED") && !content.contains("tok2"),
+        "{content}"
+    );
+    let resp = http::request(&gw2.addr, "POST", "/v1/chat/completions", &[("authorization", &format!("Bearer {CAROL}"))],
+        json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]}).to_string().as_bytes());
+    let text = resp.text();
+    assert!(
+        text.contains("[REDACTED") && !text.contains("tok2") && text.contains("[DONE]"),
+        "{text}"
+    );
 }

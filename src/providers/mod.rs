@@ -117,7 +117,9 @@ pub fn sign_bedrock(
         secret_access_key: keys.secret_access_key.expose().to_string(),
         session_token: keys.session_token.as_ref().map(|t| t.expose().to_string()),
     };
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     let params = crate::aws::SigningParams {
         method: "POST",
         host,
@@ -166,10 +168,19 @@ providers:
             Some("/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse")
         );
         assert_eq!(
-            path("br", Api::ChatCompletions, "anthropic.claude-3-haiku-20240307-v1:0", false).as_deref(),
+            path(
+                "br",
+                Api::ChatCompletions,
+                "anthropic.claude-3-haiku-20240307-v1:0",
+                false
+            )
+            .as_deref(),
             Some("/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse")
         );
-        assert_eq!(path("ant", Api::CountTokens, "c", false).as_deref(), Some("/v1/messages/count_tokens"));
+        assert_eq!(
+            path("ant", Api::CountTokens, "c", false).as_deref(),
+            Some("/v1/messages/count_tokens")
+        );
         assert_eq!(path("ant", Api::Embeddings, "c", false), None);
     }
 
@@ -177,10 +188,16 @@ providers:
     fn auth_headers_per_provider() {
         let mut req = RequestHeader::build("POST", b"/", None).expect("header");
         apply_auth(&provider("az"), &mut req).expect("auth");
-        assert_eq!(req.headers.get("api-key").map(|v| v.as_bytes()), Some(&b"k"[..]));
+        assert_eq!(
+            req.headers.get("api-key").map(|v| v.as_bytes()),
+            Some(&b"k"[..])
+        );
         let mut req = RequestHeader::build("POST", b"/", None).expect("header");
         apply_auth(&provider("ant"), &mut req).expect("auth");
-        assert_eq!(req.headers.get("x-api-key").map(|v| v.as_bytes()), Some(&b"k"[..]));
+        assert_eq!(
+            req.headers.get("x-api-key").map(|v| v.as_bytes()),
+            Some(&b"k"[..])
+        );
         assert!(req.headers.get("anthropic-version").is_some());
     }
 }

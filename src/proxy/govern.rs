@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::error::GatewayError;
 use crate::formats;
-use crate::providers::Api;
 use crate::policy::{self, Admission, KeyInfo, Policy};
+use crate::providers::Api;
 
 use super::ctx::Ctx;
 
@@ -21,18 +21,27 @@ const DEFAULT_OUTPUT_ESTIMATE: u64 = 1024;
 pub fn authenticate(policy: &Policy, session: &Session) -> Result<Arc<KeyInfo>, GatewayError> {
     let headers = &session.req_header().headers;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    policy.authenticate(policy::presented_key(header("authorization"), header("x-api-key")))
+    policy.authenticate(policy::presented_key(
+        header("authorization"),
+        header("x-api-key"),
+    ))
 }
 
 /// Model allow-list and input guardrails; a redacting guardrail replaces the body.
 pub fn check_request(policy: &Policy, ctx: &mut Ctx) -> Result<(), GatewayError> {
-    let Some(key) = ctx.key.clone() else { return Ok(()) };
+    let Some(key) = ctx.key.clone() else {
+        return Ok(());
+    };
     let model = ctx.model_name().to_string();
     policy.authorize_model(&key, &model)?;
     if let Some(redacted) = policy.check_input(&key, &model, &ctx.body)? {
         // Offsets in the envelope refer to the old body: read it again.
         let require_messages = ctx.api != Some(Api::Embeddings);
-        ctx.envelope = Some(formats::parse_envelope_with(ctx.dialect, &redacted, require_messages)?);
+        ctx.envelope = Some(formats::parse_envelope_with(
+            ctx.dialect,
+            &redacted,
+            require_messages,
+        )?);
         ctx.body = Bytes::from(redacted);
     }
     Ok(())

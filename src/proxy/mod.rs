@@ -25,6 +25,7 @@ pub mod respond;
 
 mod access_log;
 mod govern;
+mod output_guard;
 mod phases;
 
 use std::sync::Arc;

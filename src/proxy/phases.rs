@@ -49,7 +49,7 @@ impl ProxyHttp for Proxy {
         ctx.runtime = Some(self.gateway.snapshot());
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
-                preread::install(session, ctx.body.clone(), &ctx.slot);
+                preread::install(session, ctx.body.clone(), &ctx.slot, &ctx.hold);
                 Ok(false)
             }
             Ok(Accepted::Answered) => Ok(true),
@@ -288,7 +288,10 @@ impl ProxyHttp for Proxy {
         ctx.error = Some(err.clone());
         if response_started(session) {
             // Too late for a status: end the stream with an error event and a clean close.
-            let event = err.sse_event(ctx.dialect);
+            let event = ctx
+                .stream_tail
+                .take()
+                .unwrap_or_else(|| err.sse_event(ctx.dialect));
             let _ = session
                 .write_response_body(Some(Bytes::from(event)), true)
                 .await;
@@ -344,7 +347,10 @@ enum Accepted {
 /// Everything before the upstream: classify, authenticate, read and check the body,
 /// resolve the route, admit under the limits. A `GatewayError` is answered in the
 /// client's dialect by the caller; a Pingora error means the client connection failed.
-async fn accept(session: &mut Session, ctx: &mut Ctx) -> Result<std::result::Result<Accepted, GatewayError>> {
+async fn accept(
+    session: &mut Session,
+    ctx: &mut Ctx,
+) -> Result<std::result::Result<Accepted, GatewayError>> {
     let Some(runtime) = ctx.runtime.clone() else {
         return Ok(Err(GatewayError::internal("no runtime")));
     };
@@ -392,7 +398,9 @@ async fn accept(session: &mut Session, ctx: &mut Ctx) -> Result<std::result::Res
     };
     if api == Api::CountTokens && !count_tokens_upstream(&plan) {
         let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
-        let body = serde_json::json!({ "input_tokens": tokens }).to_string().into_bytes();
+        let body = serde_json::json!({ "input_tokens": tokens })
+            .to_string()
+            .into_bytes();
         respond::send_json(session, ctx, 200, body, &[]).await?;
         return Ok(Ok(Accepted::Answered));
     }
@@ -450,7 +458,10 @@ async fn settle(ctx: &mut Ctx) {
         Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
         None => ("", ""),
     };
-    runtime.policy.settle(admission, provider, model, &ctx.usage).await;
+    runtime
+        .policy
+        .settle(admission, provider, model, &ctx.usage)
+        .await;
 }
 
 /// Passive health: feed the attempt's outcome to its endpoint's breaker.
