@@ -15,6 +15,7 @@
 //! Every response of a limited key gets OpenAI's headers
 //! (`x-ratelimit-{limit,remaining,reset}-{requests,tokens}`) for the tightest bucket.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::gcra::Gcra;
@@ -67,7 +68,7 @@ pub struct Bucket {
     pub name: String,
     pub kind: Kind,
     pub limit: u64,
-    pub key: String,
+    pub key: Arc<str>,
 }
 
 /// A concurrency cap that applies to a request.
@@ -76,7 +77,7 @@ pub struct Slot {
     pub scope: Scope,
     pub name: String,
     pub max: u64,
-    pub key: String,
+    pub key: Arc<str>,
 }
 
 /// Store key of a bucket.
@@ -105,7 +106,7 @@ pub fn buckets(key: &KeyInfo) -> Vec<Bucket> {
     for (scope, name, limits) in scopes(key) {
         for (kind, limit) in [(Kind::Requests, limits.rpm), (Kind::Tokens, limits.tpm)] {
             if let Some(limit) = limit {
-                let key = bucket_key(scope, name, kind);
+                let key = bucket_key(scope, name, kind).into();
                 out.push(Bucket {
                     scope,
                     name: name.to_string(),
@@ -127,7 +128,7 @@ pub fn slots(key: &KeyInfo) -> Vec<Slot> {
                 scope,
                 name: name.to_string(),
                 max,
-                key: slot_key(scope, name),
+                key: slot_key(scope, name).into(),
             })
         })
         .collect()

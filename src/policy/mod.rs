@@ -90,8 +90,6 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn StateStore>,
     state: StateConfig,
     on_error: OnError,
-    lease_salt: u64,
-    lease_seq: AtomicU64,
     epoch: Instant,
     last_store_warning_ms: AtomicU64,
 }
@@ -138,9 +136,6 @@ impl Policy {
                 store,
                 state: file.state.clone(),
                 on_error: file.state.parse_on_error()?,
-                lease_salt: std::collections::hash_map::RandomState::new()
-                    .hash_one(std::process::id()),
-                lease_seq: AtomicU64::new(0),
                 epoch: Instant::now(),
                 last_store_warning_ms: AtomicU64::new(0),
             }),
@@ -198,10 +193,7 @@ impl Policy {
             .as_ref()
             .map(|c| budget::caps(key, c))
             .unwrap_or_default();
-        let lease_id = self
-            .inner
-            .lease_salt
-            .wrapping_add(self.inner.lease_seq.fetch_add(1, Ordering::Relaxed));
+        let lease_id = next_lease_id();
         let base = Admission::new(
             self.inner.clone(),
             key.clone(),
@@ -367,6 +359,24 @@ impl Inner {
             );
         }
     }
+}
+
+thread_local! {
+    /// Per-thread lease counter starting at a random point: unique ids without a
+    /// shared atomic (a 64-bit random start makes collisions between threads and
+    /// replicas negligible).
+    static LEASE: std::cell::Cell<u64> = std::cell::Cell::new(
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id()),
+    );
+}
+
+/// A fresh concurrency-lease id.
+fn next_lease_id() -> u64 {
+    LEASE.with(|c| {
+        let id = c.get().wrapping_add(1);
+        c.set(id);
+        id
+    })
 }
 
 /// The store a `state` section asks for.

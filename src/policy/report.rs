@@ -63,7 +63,7 @@ fn bucket_of(e: &Entry<'_>, kind: Kind, limit: Option<u64>) -> Option<Bucket> {
         name: e.name.to_string(),
         kind,
         limit,
-        key: limits::bucket_key(e.scope, e.name, kind),
+        key: limits::bucket_key(e.scope, e.name, kind).into(),
     })
 }
 
@@ -89,7 +89,7 @@ pub(crate) async fn build(inner: &Inner) -> Value {
             bucket_of(e, Kind::Tokens, e.limits.tpm),
         ] {
             req.buckets
-                .push(b.as_ref().map_or_else(String::new, |b| b.key.clone()));
+                .push(b.as_ref().map_or_else(String::new, |b| b.key.to_string()));
             buckets.push(b);
         }
     }

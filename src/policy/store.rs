@@ -11,6 +11,7 @@
 //! the Redis store prefixes them. Money is counted in integer nano-dollars so that sums
 //! are exact and Redis `INCRBY` can be used.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 /// fully over `period` (see [`super::gcra`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub limit: u64,
     pub period: Duration,
     pub cost: u64,
@@ -35,7 +36,7 @@ pub struct BudgetOp {
 /// Admission takes one of `max` concurrency slots at `key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub max: u64,
 }
 
@@ -73,7 +74,7 @@ pub enum AdmitOutcome {
 /// Move a bucket by `delta` units after the fact (negative = refund), without any check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdjustOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub limit: u64,
     pub period: Duration,
     pub delta: i64,
@@ -92,7 +93,7 @@ pub struct CounterOp {
 pub struct SettleRequest {
     pub adjust: Vec<AdjustOp>,
     /// Slot keys to release this request's lease from.
-    pub release: Vec<String>,
+    pub release: Vec<Arc<str>>,
     pub lease_id: u64,
     pub counters: Vec<CounterOp>,
     /// `(set key, member)` pairs to add (e.g. the models that have spend).
