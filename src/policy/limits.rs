@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::gcra::Gcra;
+use super::gcra::{micros, Gcra};
 use super::keys::KeyInfo;
 use super::store::{AdjustOp, BucketOp, SlotOp};
 use crate::config::governance::LimitsConfig;
@@ -162,13 +162,13 @@ impl Bucket {
     fn gcra(&self) -> Gcra {
         Gcra {
             limit: self.limit,
-            period_us: MINUTE.as_micros() as u64,
+            period_us: micros(MINUTE),
         }
     }
 
     /// Units left when the bucket is `until_full` from full.
     pub fn remaining(&self, until_full: Duration) -> u64 {
-        self.gcra().remaining(until_full.as_micros() as u64)
+        self.gcra().remaining(micros(until_full))
     }
 
     /// The refusal a client sees.
@@ -215,12 +215,12 @@ impl Slot {
 }
 
 fn round_up_ms(d: Duration) -> Duration {
-    Duration::from_millis(d.as_micros().div_ceil(1000) as u64)
+    Duration::from_millis(micros(d).div_ceil(1000))
 }
 
 /// OpenAI's reset format: `20ms`, `1.5s`, `6m0s`, `1h2m3s`.
 pub fn format_reset(d: Duration) -> String {
-    let ms = d.as_micros().div_ceil(1000) as u64;
+    let ms = micros(d).div_ceil(1000);
     if ms < 1000 {
         return format!("{ms}ms");
     }
@@ -245,7 +245,7 @@ pub fn format_reset(d: Duration) -> String {
 /// `x-ratelimit-*` headers for the tightest bucket of each kind.
 /// `state[i]` is how long `buckets[i]` is from full after this request.
 pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(6);
     for (kind, names) in [
         (
             Kind::Requests,

@@ -58,7 +58,8 @@ use crate::config::file::FileConfig;
 use crate::config::governance::{Backend, OnError, StateConfig};
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::Usage;
-use budget::Calendar;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use budget::{Calendar, DayKeys, ScopeKeys};
 use guardrails::{Direction, GuardSet, Guardrails};
 use keys::KeyStore;
 use limits::{Bucket, Slot};
@@ -79,7 +80,31 @@ pub(crate) struct PerKey {
     pub(crate) slots: Vec<Slot>,
     pub(crate) guards: GuardSet,
     pub(crate) has_budget: bool,
+    /// Budget caps and counter keys of the current day, rebuilt when the day changes.
+    day: ArcSwapOption<DayKeys>,
 }
+
+impl PerKey {
+    /// The caps and counter keys of `key` for the day of `cal`.
+    pub(crate) fn day(&self, key: &KeyInfo, cal: &Calendar) -> Arc<DayKeys> {
+        if let Some(d) = self.day.load_full().filter(|d| d.day_no == cal.day_no) {
+            return d;
+        }
+        let d = Arc::new(DayKeys::new(key, cal));
+        self.day.store(Some(d.clone()));
+        d
+    }
+}
+
+/// Counter keys of upstream models for one day, copied on write (new models are rare).
+#[derive(Default)]
+struct ModelKeys {
+    day_no: u64,
+    keys: HashMap<String, Arc<ScopeKeys>>,
+}
+
+/// Models remembered per day; beyond that keys are built per request.
+const MODEL_KEYS_CAP: usize = 1024;
 
 pub(crate) struct Inner {
     pub(crate) keys: KeyStore,
@@ -92,6 +117,7 @@ pub(crate) struct Inner {
     on_error: OnError,
     epoch: Instant,
     last_store_warning_ms: AtomicU64,
+    model_keys: ArcSwap<ModelKeys>,
 }
 
 fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
@@ -104,6 +130,7 @@ fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
         slots: limits::slots(key),
         guards: guardrails.for_key(key),
         has_budget,
+        day: ArcSwapOption::empty(),
     }
 }
 
@@ -138,6 +165,7 @@ impl Policy {
                 on_error: file.state.parse_on_error()?,
                 epoch: Instant::now(),
                 last_store_warning_ms: AtomicU64::new(0),
+                model_keys: ArcSwap::from_pointee(ModelKeys::default()),
             }),
         })
     }
@@ -188,11 +216,8 @@ impl Policy {
         estimated_tokens: u64,
     ) -> Result<Admission, GatewayError> {
         let per = self.per(key);
-        let cal = per.has_budget.then(Calendar::now);
-        let caps = cal
-            .as_ref()
-            .map(|c| budget::caps(key, c))
-            .unwrap_or_default();
+        let day = per.has_budget.then(|| per.day(key, &Calendar::now()));
+        let caps: &[budget::Cap] = day.as_deref().map_or(&[], |d| &d.caps);
         let lease_id = next_lease_id();
         let base = Admission::new(
             self.inner.clone(),
@@ -235,8 +260,7 @@ impl Policy {
             AdmitOutcome::OverBudget { index, spent } => {
                 let c = &caps[index];
                 limited(c.scope, &c.name, "budget");
-                let cal = cal.unwrap_or_else(Calendar::now);
-                Err(c.refusal(spent, &cal))
+                Err(c.refusal(spent, &Calendar::now(), budget::unix_now()))
             }
             AdmitOutcome::Concurrency { index, .. } => {
                 let s = &per.slots[index];
@@ -344,6 +368,31 @@ impl Policy {
 }
 
 impl Inner {
+    /// Counter keys of an upstream model for the day of `cal`.
+    pub(crate) fn model_keys(&self, model: &str, cal: &Calendar) -> Arc<ScopeKeys> {
+        let cached = self.model_keys.load();
+        if cached.day_no == cal.day_no {
+            if let Some(k) = cached.keys.get(model) {
+                return k.clone();
+            }
+        }
+        let keys = Arc::new(ScopeKeys::new("model", model, cal));
+        if cached.keys.len() < MODEL_KEYS_CAP || cached.day_no != cal.day_no {
+            self.model_keys.rcu(|old| {
+                let mut next = ModelKeys {
+                    day_no: cal.day_no,
+                    keys: HashMap::new(),
+                };
+                if old.day_no == cal.day_no {
+                    next.keys = old.keys.clone();
+                }
+                next.keys.insert(model.to_string(), keys.clone());
+                next
+            });
+        }
+        keys
+    }
+
     pub(crate) fn warn_store(&self, e: &store::StoreError) {
         let now = self.epoch.elapsed().as_millis() as u64;
         let last = self.last_store_warning_ms.load(Ordering::Relaxed);

@@ -204,7 +204,7 @@ fn ms(d: Duration) -> u64 {
 }
 
 fn us(d: Duration) -> u64 {
-    d.as_micros() as u64
+    super::gcra::micros(d)
 }
 
 fn lease_member(id: u64) -> String {

@@ -5,21 +5,19 @@
 use serde_json::{json, Map, Value};
 
 use super::admission::MODELS_SET;
-use super::budget::{nanos_to_usd, spend_key, usage_key, Calendar};
+use super::budget::{nanos_to_usd, Calendar, ScopeKeys};
 use super::limits::{self, format_reset, Bucket, Kind, Scope};
 use super::store::{ReadRequest, ReadResult};
 use super::Inner;
 use crate::config::governance::{BudgetConfig, LimitsConfig};
 
-/// Counters read per scope, in this order.
-fn counter_keys(scope: &str, name: &str, cal: &Calendar) -> [String; 5] {
-    [
-        spend_key(scope, name, &format!("d:{}", cal.day)),
-        spend_key(scope, name, &format!("m:{}", cal.month)),
-        spend_key(scope, name, "total"),
-        usage_key(scope, name, "requests"),
-        usage_key(scope, name, "tokens"),
-    ]
+/// Counters read per scope, in [`ScopeKeys`] order.
+fn counter_keys(scope: &str, name: &str, cal: &Calendar) -> Vec<String> {
+    ScopeKeys::new(scope, name, cal)
+        .0
+        .iter()
+        .map(|k| k.to_string())
+        .collect()
 }
 
 /// One key or team to report on.

@@ -29,7 +29,7 @@ pub struct BucketOp {
 /// Admission requires the counter at `key` to be below `limit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub limit: i64,
 }
 
@@ -83,7 +83,7 @@ pub struct AdjustOp {
 /// Add `delta` to a counter; `ttl` (re)arms its expiry, None keeps it forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub delta: i64,
     pub ttl: Option<Duration>,
 }
