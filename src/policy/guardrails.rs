@@ -280,6 +280,17 @@ impl Guardrails {
     }
 }
 
+/// A body that cannot be scanned: a client error for requests, an upstream one for responses.
+fn malformed(dir: Direction, what: &str) -> GatewayError {
+    match dir {
+        Direction::Input => GatewayError::invalid(format!("request body is not {what}")),
+        Direction::Output => GatewayError::new(
+            ErrorKind::UpstreamProtocol,
+            format!("upstream response body is not {what}"),
+        ),
+    }
+}
+
 /// Checks a JSON body: every text value through `guards`, then the prompt-size limits.
 /// `Some(body)` when a redaction rewrote it.
 pub fn check_body(
@@ -291,8 +302,7 @@ pub fn check_body(
     if guards.is_empty() {
         return Ok(None);
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| GatewayError::invalid("request body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| malformed(dir, "valid UTF-8"))?;
     let (scanning, sizing): (Vec<_>, Vec<_>) = guards
         .iter()
         .cloned()
@@ -307,7 +317,7 @@ pub fn check_body(
     })
     .map_err(|e| match e {
         Ok(blocked) => blocked,
-        Err(Malformed) => GatewayError::invalid("request body is not valid JSON"),
+        Err(Malformed) => malformed(dir, "valid JSON"),
     })?;
     let tokens = estimate_tokens(text_bytes);
     for g in &sizing {
