@@ -37,6 +37,7 @@ pub enum Period {
 }
 
 impl Period {
+    /// The config and metric-label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Period::Daily => "daily",
@@ -154,6 +155,7 @@ pub struct Cap {
 }
 
 impl Cap {
+    /// The admission check of this cap.
     pub fn op(&self) -> BudgetOp {
         BudgetOp {
             key: self.key.clone(),
@@ -225,6 +227,7 @@ pub fn usage_key(scope: &str, name: &str, what: &str) -> String {
 pub struct ScopeKeys(pub [Arc<str>; 5]);
 
 impl ScopeKeys {
+    /// The keys of `scope`/`name` for the day of `cal`.
     pub fn new(scope: &str, name: &str, cal: &Calendar) -> ScopeKeys {
         ScopeKeys([
             spend_key(scope, name, &format!("d:{}", cal.day)).into(),
@@ -279,6 +282,7 @@ pub struct DayKeys {
 }
 
 impl DayKeys {
+    /// The caps and keys of `key` (and its team) for the day of `cal`.
     pub fn new(key: &KeyInfo, cal: &Calendar) -> DayKeys {
         DayKeys {
             day_no: cal.day_no,

@@ -33,6 +33,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// Parses `action` (default `block`).
     pub fn parse(s: Option<&str>) -> Result<Action, String> {
         match s {
             None | Some("block") => Ok(Action::Block),
@@ -43,6 +44,7 @@ impl Action {
             )),
         }
     }
+    /// The config and metric-label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Block => "block",
@@ -60,6 +62,7 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The metric-label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Input => "input",
@@ -248,6 +251,7 @@ pub struct GuardSet {
 }
 
 impl Guardrails {
+    /// Builds every configured guardrail; errors name the entry.
     pub fn from_config(cfgs: &[GuardrailConfig]) -> Result<Guardrails, String> {
         let mut g = Guardrails::default();
         for (i, c) in cfgs.iter().enumerate() {

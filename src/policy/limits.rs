@@ -37,6 +37,7 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The metric-label and store-key spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Key => "key",
@@ -53,6 +54,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The metric-label and store-key spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Requests => "rpm",
@@ -192,6 +194,7 @@ impl Bucket {
 }
 
 impl Slot {
+    /// The admission op: one slot.
     pub fn take(&self) -> SlotOp {
         SlotOp {
             key: self.key.clone(),

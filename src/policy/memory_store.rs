@@ -64,9 +64,11 @@ impl Clock for MonotonicClock {
 pub struct ManualClock(AtomicU64);
 
 impl ManualClock {
+    /// A clock reading `start_us`.
     pub fn new(start_us: u64) -> ManualClock {
         ManualClock(AtomicU64::new(start_us))
     }
+    /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         self.0.fetch_add(micros(by), Ordering::SeqCst);
     }

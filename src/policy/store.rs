@@ -139,6 +139,7 @@ pub struct StoreError {
 }
 
 impl StoreError {
+    /// An error with a message (no credentials in it).
     pub fn new(message: impl Into<String>) -> StoreError {
         StoreError {
             message: message.into(),
