@@ -7,13 +7,16 @@
 //! answer back, translating SSE on the fly when formats differ → log, meter, settle.
 
 pub mod admin;
+pub mod aws;
 pub mod config;
 pub mod error;
 pub mod formats;
+pub mod metrics;
 pub mod mock;
 pub mod model;
 pub mod policy;
 pub mod providers;
 pub mod proxy;
 pub mod routing;
+pub mod runtime;
 pub mod sse;

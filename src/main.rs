@@ -1,1 +1,85 @@
-fn main(){}
+//! `tollgate`: composition root. Pingora's own flags are kept (`-c`, `-d`, `-u`, `-t`);
+//! `-c` names tollgate's YAML file, whose `server:` section holds Pingora's settings.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use pingora::prelude::*;
+use pingora::server::configuration::Opt;
+use pingora::services::listening::Service;
+
+use tollgate::admin::AdminApp;
+use tollgate::config;
+use tollgate::proxy::Proxy;
+use tollgate::runtime::{Gateway, Runtime, Upkeep};
+
+const DEFAULT_CONFIG: &str = "conf/tollgate.yaml";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut opt = Opt::parse_args();
+    let path: PathBuf = opt
+        .conf
+        .take()
+        .or_else(|| std::env::var("TOLLGATE_CONFIG").ok())
+        .unwrap_or_else(|| DEFAULT_CONFIG.to_string())
+        .into();
+    let config = match config::load_file(&path) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{}: invalid configuration:\n{errors}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if opt.test {
+        println!("{}: configuration is valid", path.display());
+        return ExitCode::SUCCESS;
+    }
+    run(opt, config, path)
+}
+
+fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
+    let mut server = Server::new_with_opt_and_conf(opt, config.server_conf());
+    server.bootstrap();
+
+    let data_listeners = config.data_listeners.clone();
+    let admin_listener = config.admin_listener.clone();
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(Runtime::build(config, None)));
+    let runtime = match built {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let gateway = Arc::new(Gateway::new(runtime, path));
+
+    let mut proxy = http_proxy_service(&server.configuration, Proxy::new(gateway.clone()));
+    for addr in &data_listeners {
+        proxy.add_tcp(addr);
+    }
+    let mut admin = Service::new(
+        "tollgate admin".to_string(),
+        pingora::apps::http_app::HttpServer::new_app(AdminApp {
+            gateway: gateway.clone(),
+        }),
+    );
+    admin.add_tcp(&admin_listener);
+    let upkeep = background_service(
+        "tollgate upkeep",
+        Upkeep {
+            gateway,
+            watch_file: true,
+        },
+    );
+
+    server.add_service(proxy);
+    server.add_service(admin);
+    server.add_service(upkeep);
+    server.run_forever()
+}

@@ -1,1 +1,45 @@
-//! (in progress)
+//! The Pingora `ProxyHttp` implementation. Each phase is a thin delegate to the
+//! modules that own the logic:
+//!
+//! ```text
+//! request_filter          inbound: classify path, read + bound body, parse envelope,
+//!                         resolve the route plan; wrap the session (preread) so every
+//!                         attempt gets the whole body, whatever its size
+//! upstream_peer           attempt: route/target/endpoint choice, body for the target
+//!                         format, peer with resolved address, TLS/SNI, timeouts
+//! upstream_request_filter path, Host, provider auth; client credentials stripped
+//! request_body_filter     the attempt's body (same format: only `model` spliced)
+//! upstream_response_filter retry/fallback on 429/5xx before anything is sent; mode
+//! response_body_filter    outbound: pass through / watch usage / translate
+//! fail_to_connect, error_while_proxy   retry decisions
+//! fail_to_proxy           error in the client's dialect, or an in-band stream error
+//! logging                 metrics + access log; real session restored
+//! ```
+
+pub mod attempt;
+pub mod ctx;
+pub mod inbound;
+pub mod outbound;
+pub mod preread;
+pub mod respond;
+
+mod access_log;
+mod govern;
+mod phases;
+
+use std::sync::Arc;
+
+use crate::runtime::Gateway;
+
+pub use ctx::Ctx;
+
+/// The data-plane service.
+pub struct Proxy {
+    pub gateway: Arc<Gateway>,
+}
+
+impl Proxy {
+    pub fn new(gateway: Arc<Gateway>) -> Self {
+        Proxy { gateway }
+    }
+}

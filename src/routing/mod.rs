@@ -1,1 +1,164 @@
-//! (in progress)
+//! Routing: from a public model name to the ordered chain of routes to try (the route
+//! itself, then its fallbacks), and from a route to a target and an endpoint.
+//!
+//! A model name is either a configured alias (`models[].name`) or `provider/model`
+//! for a direct call to any configured provider.
+
+pub mod pool;
+pub mod select;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target};
+
+use crate::error::{ErrorKind, GatewayError};
+pub use select::Candidate;
+
+pub use pool::{EndpointPool, PickedEndpoint};
+
+/// The endpoint pools of all providers, by provider name. Pools are kept across
+/// config reloads when their provider's endpoints did not change, so health and
+/// statistics survive a reload.
+#[derive(Default)]
+pub struct Pools {
+    by_provider: HashMap<String, Arc<EndpointPool>>,
+}
+
+impl Pools {
+    /// Build the pools for `config`, reusing those of `previous` that did not change.
+    pub async fn build(config: &Config, previous: Option<&Pools>) -> Pools {
+        let mut by_provider = HashMap::new();
+        for provider in &config.providers {
+            let kept = previous
+                .and_then(|p| p.by_provider.get(&provider.name))
+                .filter(|pool| pool.same_shape(provider))
+                .cloned();
+            let pool = match kept {
+                Some(pool) => pool,
+                None => Arc::new(EndpointPool::new(provider).await),
+            };
+            by_provider.insert(provider.name.clone(), pool);
+        }
+        Pools { by_provider }
+    }
+
+    pub fn get(&self, provider: &str) -> Option<&Arc<EndpointPool>> {
+        self.by_provider.get(provider)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<EndpointPool>)> {
+        self.by_provider.iter()
+    }
+}
+
+/// The routes one request may use, in order: the requested route, then its fallbacks.
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    pub routes: Vec<Arc<ModelRoute>>,
+}
+
+/// Resolve a requested model name to its plan.
+pub fn plan_for(config: &Config, model: &str) -> Result<RoutePlan, GatewayError> {
+    let route = match config.model(model) {
+        Some(route) => route.clone(),
+        None => direct_route(config, model)?,
+    };
+    let mut routes = vec![route.clone()];
+    for name in &route.fallbacks {
+        if let Some(fallback) = config.model(name) {
+            routes.push(fallback.clone());
+        }
+    }
+    Ok(RoutePlan { routes })
+}
+
+/// `provider/model` → a one-target route with default policies.
+fn direct_route(config: &Config, model: &str) -> Result<Arc<ModelRoute>, GatewayError> {
+    let not_found = || {
+        GatewayError::new(
+            ErrorKind::ModelNotFound,
+            format!("The model `{model}` does not exist or you do not have access to it."),
+        )
+        .with_param("model")
+    };
+    let (provider_name, upstream_model) = model.split_once('/').ok_or_else(not_found)?;
+    let provider = config.provider(provider_name).ok_or_else(not_found)?;
+    if upstream_model.is_empty() {
+        return Err(not_found());
+    }
+    Ok(Arc::new(direct_model_route(
+        model,
+        provider,
+        upstream_model,
+    )))
+}
+
+fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> ModelRoute {
+    ModelRoute {
+        name: name.to_string(),
+        targets: vec![Target {
+            provider: provider.clone(),
+            model: model.to_string(),
+            weight: 1,
+        }],
+        strategy: Strategy::Weighted,
+        hash_header: None,
+        fallbacks: Vec::new(),
+        fallback_on: Vec::new(),
+        retry: RetryPolicy::default(),
+        timeouts: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+
+    const YAML: &str = r#"
+auth: { mode: open }
+providers:
+  - name: a
+    format: openai
+    base_url: http://127.0.0.1:1
+  - name: b
+    format: anthropic
+    base_url: http://127.0.0.1:2
+models:
+  - name: m
+    targets:
+      - { provider: a, model: a-model, weight: 3 }
+      - { provider: b, model: b-model, weight: 1 }
+    fallbacks: [n]
+  - name: n
+    targets:
+      - { provider: b, model: n-model }
+"#;
+
+    fn config() -> Config {
+        load_str(YAML, &|_| None).expect("config")
+    }
+
+    #[test]
+    fn alias_plan_includes_fallbacks_in_order() {
+        let plan = plan_for(&config(), "m").unwrap();
+        let names: Vec<&str> = plan.routes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["m", "n"]);
+    }
+
+    #[test]
+    fn direct_provider_model_call() {
+        let plan = plan_for(&config(), "b/claude-x").unwrap();
+        assert_eq!(plan.routes[0].targets[0].model, "claude-x");
+        assert_eq!(plan.routes[0].targets[0].provider.name, "b");
+    }
+
+    #[test]
+    fn unknown_model_is_404() {
+        for name in ["nope", "zz/model", "a/"] {
+            let err = plan_for(&config(), name).unwrap_err();
+            assert_eq!(err.status(), 404, "{name}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Prometheus metrics, registered in the default registry (served on the admin
+//! listener). Label values come from enums and config names only, never from request
+//! data, so cardinality stays bounded.
+
+use once_cell::sync::Lazy;
+use prometheus::{
+    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
+    register_int_gauge_vec, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+};
+
+// Registration fails only on a duplicate name, which is a programming error caught
+// by the tests; fall back to an unregistered metric rather than panic.
+macro_rules! or_unregistered {
+    ($reg:expr, $fallback:expr) => {
+        $reg.unwrap_or_else(|e| {
+            log::error!("metric registration failed: {e}");
+            $fallback
+        })
+    };
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 120.0, 300.0,
+];
+
+pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_requests_total",
+        "Requests by route, model, provider and status class"
+    );
+    let labels = &["route", "model", "provider", "status"];
+    or_unregistered!(
+        register_int_counter_vec!(opts.clone(), labels),
+        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static REQUEST_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
+    let opts = prometheus::histogram_opts!(
+        "tollgate_request_duration_seconds",
+        "Whole request latency",
+        LATENCY_BUCKETS.to_vec()
+    );
+    let labels = &["route", "model"];
+    or_unregistered!(
+        register_histogram_vec!(opts.clone(), labels),
+        HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static TTFB_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
+    let opts = prometheus::histogram_opts!(
+        "tollgate_time_to_first_byte_seconds",
+        "Time until the first response body byte from the upstream",
+        LATENCY_BUCKETS.to_vec()
+    );
+    let labels = &["route", "model"];
+    or_unregistered!(
+        register_histogram_vec!(opts.clone(), labels),
+        HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static IN_FLIGHT: Lazy<IntGauge> = Lazy::new(|| {
+    or_unregistered!(
+        register_int_gauge!("tollgate_requests_in_flight", "Requests being served"),
+        IntGauge::new("tollgate_requests_in_flight", "x").unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static UPSTREAM_HEALTHY: Lazy<IntGaugeVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_upstream_healthy",
+        "1 if the endpoint passes its health check"
+    );
+    let labels = &["provider", "endpoint"];
+    or_unregistered!(
+        register_int_gauge_vec!(opts.clone(), labels),
+        IntGaugeVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static UPSTREAM_ATTEMPTS: Lazy<IntCounterVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_upstream_attempts_total",
+        "Upstream attempts by provider and outcome"
+    );
+    let labels = &["provider", "outcome"];
+    or_unregistered!(
+        register_int_counter_vec!(opts.clone(), labels),
+        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_errors_total",
+        "Errors answered by the gateway, by kind"
+    );
+    let labels = &["kind"];
+    or_unregistered!(
+        register_int_counter_vec!(opts.clone(), labels),
+        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static CLIENT_DISCONNECTS: Lazy<IntCounter> = Lazy::new(|| {
+    or_unregistered!(
+        register_int_counter!(
+            "tollgate_client_disconnects_total",
+            "Requests whose client went away before the response ended"
+        ),
+        IntCounter::new("tollgate_client_disconnects_total", "x")
+            .unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static CONFIG_RELOADS: Lazy<IntCounterVec> = Lazy::new(|| {
+    let opts = prometheus::opts!("tollgate_config_reloads_total", "Config reloads by result");
+    let labels = &["result"];
+    or_unregistered!(
+        register_int_counter_vec!(opts.clone(), labels),
+        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static CONFIG_LAST_RELOAD_OK: Lazy<IntGauge> = Lazy::new(|| {
+    or_unregistered!(
+        register_int_gauge!(
+            "tollgate_config_last_reload_successful",
+            "1 if the last reload succeeded"
+        ),
+        IntGauge::new("tollgate_config_last_reload_successful", "x")
+            .unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+/// Metric constructors only fail on invalid names or labels, which are constants here.
+fn unreachable_metric<T>() -> T {
+    unreachable!("metric definitions are constant and valid")
+}
+
+/// `2xx`, `4xx`, ... for the status label.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Text exposition of every registered metric.
+pub fn render() -> Vec<u8> {
+    use prometheus::Encoder;
+    let mut out = Vec::new();
+    let encoder = prometheus::TextEncoder::new();
+    if let Err(e) = encoder.encode(&prometheus::gather(), &mut out) {
+        log::error!("metrics encoding failed: {e}");
+    }
+    out
+}

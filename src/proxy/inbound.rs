@@ -1,0 +1,224 @@
+//! The request side, before any upstream is chosen: which API the path asks for,
+//! reading the body within its limit, and finding the routes for its `model`.
+
+use bytes::{Bytes, BytesMut};
+use pingora::Result;
+use pingora_proxy::Session;
+
+use crate::error::{Dialect, ErrorKind, GatewayError};
+use crate::providers::Api;
+
+/// What a request path and method ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Api(Api),
+    ListModels,
+}
+
+/// Classify a request. The `/v1` prefix is optional, as in the OpenAI SDKs' base
+/// URL conventions. Errors carry the dialect the client most likely speaks.
+pub fn classify(
+    method: &http::Method,
+    path: &str,
+) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
+    let path = path.split('?').next().unwrap_or("");
+    let path = path.strip_prefix("/v1").unwrap_or(path);
+    let path = path.trim_end_matches('/');
+    let (endpoint, dialect, method_ok) = match path {
+        "/chat/completions" => (
+            Endpoint::Api(Api::ChatCompletions),
+            Dialect::OpenAi,
+            method == http::Method::POST,
+        ),
+        "/embeddings" => (
+            Endpoint::Api(Api::Embeddings),
+            Dialect::OpenAi,
+            method == http::Method::POST,
+        ),
+        "/messages" => (
+            Endpoint::Api(Api::Messages),
+            Dialect::Anthropic,
+            method == http::Method::POST,
+        ),
+        "/messages/count_tokens" => (
+            Endpoint::Api(Api::CountTokens),
+            Dialect::Anthropic,
+            method == http::Method::POST,
+        ),
+        "/models" => (
+            Endpoint::ListModels,
+            Dialect::OpenAi,
+            method == http::Method::GET,
+        ),
+        _ => {
+            let dialect = if path.starts_with("/messages") {
+                Dialect::Anthropic
+            } else {
+                Dialect::OpenAi
+            };
+            let err = GatewayError::new(
+                ErrorKind::RouteNotFound,
+                format!("Unknown request URL: {method} {path}"),
+            );
+            return Err((err, dialect));
+        }
+    };
+    if !method_ok {
+        let err = GatewayError::new(
+            ErrorKind::MethodNotAllowed,
+            format!("Method {method} is not allowed on {path}"),
+        );
+        return Err((err, dialect));
+    }
+    Ok((endpoint, dialect))
+}
+
+fn too_large(max: usize) -> GatewayError {
+    GatewayError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("Request body is larger than the limit of {max} bytes"),
+    )
+}
+
+/// Read the whole request body, refusing more than `max` bytes. A declared
+/// `Content-Length` over the limit is refused before reading anything.
+///
+/// `Expect: 100-continue` is answered here (Pingora leaves it to the upstream, but we
+/// read the body before there is an upstream): without it curl waits a second before
+/// sending large bodies. Writing the 100 would turn keep-alive off, so the
+/// close-on-early-response rule is suspended around it.
+pub async fn read_body(
+    session: &mut Session,
+    max: usize,
+) -> Result<std::result::Result<Bytes, GatewayError>> {
+    let declared = declared_length(session);
+    if declared.is_some_and(|len| len > max) {
+        return Ok(Err(too_large(max)));
+    }
+    let expects_continue = session
+        .req_header()
+        .headers
+        .get("expect")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects_continue {
+        session
+            .as_mut()
+            .set_close_on_response_before_downstream_finish(false);
+        session.as_mut().write_continue_response().await?;
+        session.req_header_mut().remove_header("expect");
+    }
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(max));
+    let mut over = false;
+    while let Some(chunk) = session.read_request_body().await? {
+        if buf.len() + chunk.len() > max {
+            over = true;
+            break;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    if expects_continue {
+        session
+            .as_mut()
+            .set_close_on_response_before_downstream_finish(true);
+    }
+    if over {
+        return Ok(Err(too_large(max)));
+    }
+    Ok(Ok(buf.freeze()))
+}
+
+fn declared_length(session: &Session) -> Option<usize> {
+    session
+        .req_header()
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The request id: the client's `x-request-id` when it is sane, else a new one.
+pub fn request_id(session: &Session) -> String {
+    let given = session
+        .req_header()
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
+    match given {
+        Some(id) => id.to_string(),
+        None => new_request_id(),
+    }
+}
+
+/// Unique per process run: a random-ish boot prefix and a counter.
+fn new_request_id() -> String {
+    use once_cell::sync::Lazy;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BOOT: Lazy<u64> = Lazy::new(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        t ^ (std::process::id() as u64).rotate_left(32)
+    });
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("req_{:012x}{:08x}", *BOOT & 0xffff_ffff_ffff, n)
+}
+
+/// The presented credential: `Authorization: Bearer <key>` or `x-api-key: <key>`.
+pub fn presented_key(session: &Session) -> Option<String> {
+    let headers = &session.req_header().headers;
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        let key = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v);
+        return Some(key.trim().to_string());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_known_paths_with_and_without_v1() {
+        let post = http::Method::POST;
+        assert_eq!(
+            classify(&post, "/v1/chat/completions").unwrap(),
+            (Endpoint::Api(Api::ChatCompletions), Dialect::OpenAi)
+        );
+        assert_eq!(
+            classify(&post, "/chat/completions").unwrap().0,
+            Endpoint::Api(Api::ChatCompletions)
+        );
+        assert_eq!(
+            classify(&post, "/v1/messages?beta=true").unwrap(),
+            (Endpoint::Api(Api::Messages), Dialect::Anthropic)
+        );
+        assert_eq!(
+            classify(&http::Method::GET, "/v1/models").unwrap().0,
+            Endpoint::ListModels
+        );
+    }
+
+    #[test]
+    fn unknown_path_is_404_in_its_dialect() {
+        let (err, dialect) = classify(&http::Method::POST, "/v1/messages/nope").unwrap_err();
+        assert_eq!(err.status(), 404);
+        assert_eq!(dialect, Dialect::Anthropic);
+        let (err, _) = classify(&http::Method::GET, "/v1/chat/completions").unwrap_err();
+        assert_eq!(err.status(), 405);
+    }
+
+    #[test]
+    fn request_ids_are_unique() {
+        assert_ne!(new_request_id(), new_request_id());
+    }
+}

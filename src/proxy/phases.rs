@@ -1,0 +1,634 @@
+//! `ProxyHttp` for [`Proxy`]: the Pingora phases, each delegating to a module.
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorSource, ErrorType, Result};
+use pingora_proxy::{FailToProxy, ProxyHttp, Session};
+
+use crate::config::ErrorClass;
+use crate::error::{ErrorKind, GatewayError};
+use crate::formats;
+use crate::metrics;
+use crate::providers::Api;
+use crate::routing;
+
+use super::ctx::Ctx;
+use super::inbound::{self, Endpoint};
+use super::{access_log, attempt, govern, outbound, preread, respond, Proxy};
+
+/// A Pingora error that carries a gateway error already stored in the context.
+fn gateway_failure(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
+    let status = err.status_for(ctx.dialect);
+    ctx.error = Some(err);
+    Error::explain(ErrorType::HTTPStatus(status), "gateway error")
+}
+
+/// Whether a response (not just a `100 Continue`) already went to the client.
+fn response_started(session: &Session) -> bool {
+    session
+        .response_written()
+        .is_some_and(|r| !r.status.is_informational())
+}
+
+#[async_trait]
+impl ProxyHttp for Proxy {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx::new()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        metrics::IN_FLIGHT.inc();
+        ctx.in_flight_counted = true;
+        ctx.request_id = inbound::request_id(session);
+        ctx.runtime = Some(self.gateway.snapshot());
+        match accept(session, ctx).await? {
+            Ok(Accepted::Proxy) => {
+                preread::install(session, ctx.body.clone(), &ctx.slot);
+                Ok(false)
+            }
+            Ok(Accepted::Answered) => Ok(true),
+            Err(err) => {
+                respond::send_error(session, ctx, err).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        ctx.begin_attempt();
+        let runtime = match &ctx.runtime {
+            Some(r) => r.clone(),
+            None => return Err(gateway_failure(ctx, GatewayError::internal("no runtime"))),
+        };
+        if ctx.attempts > 0 {
+            wait_before_retry(ctx).await;
+        }
+        ctx.attempts += 1;
+        let chosen = attempt::next_attempt(&runtime, ctx).and_then(|a| {
+            let peer = attempt::build_peer(&a, ctx.stream_requested())?;
+            Ok((a, peer))
+        });
+        match chosen {
+            Ok((a, peer)) => {
+                ctx.tried.push((a.provider.name.clone(), a.endpoint_index));
+                if let Some(pool) = runtime.pools.get(&a.provider.name) {
+                    if let Some(s) = pool.stats.get(a.endpoint_index) {
+                        s.in_flight
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                ctx.attempt = Some(a);
+                Ok(Box::new(peer))
+            }
+            Err(err) => Err(gateway_failure(ctx, err)),
+        }
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        req: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let Some(a) = &ctx.attempt else { return Ok(()) };
+        let endpoint = a.provider.endpoints.get(a.endpoint_index);
+        let path = format!(
+            "{}{}",
+            endpoint.map_or("", |e| e.path_prefix.as_str()),
+            a.path
+        );
+        req.set_uri(
+            path.parse()
+                .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?,
+        );
+        req.set_method(http::Method::POST);
+        for name in STRIPPED_HEADERS {
+            req.remove_header(*name);
+        }
+        if a.format.native_dialect() != Some(ctx.dialect) {
+            // Client dialect headers mean nothing to another format.
+            req.remove_header("anthropic-version");
+            req.remove_header("anthropic-beta");
+            req.remove_header("openai-organization");
+            req.remove_header("openai-project");
+        }
+        let host = endpoint.map(|ep| {
+            let default_port = if ep.tls { 443 } else { 80 };
+            if ep.port == default_port {
+                ep.host.clone()
+            } else {
+                format!("{}:{}", ep.host, ep.port)
+            }
+        });
+        if let Some(host) = &host {
+            req.insert_header("host", host.as_str())?;
+        }
+        req.insert_header("content-type", "application/json")?;
+        req.insert_header("content-length", a.body.len().to_string())?;
+        req.insert_header("x-request-id", ctx.request_id.as_str())?;
+        crate::providers::apply_auth(&a.provider, req)?;
+        if a.provider.kind == crate::config::ProviderKind::Bedrock {
+            let host = host.as_deref().unwrap_or("");
+            crate::providers::sign_bedrock(&a.provider, req, host, &path, &a.body)?;
+        }
+        Ok(())
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        // Pingora hands us the pre-read body (the retry buffer) once per attempt;
+        // replace it with the body written for this attempt's target.
+        if body.is_some() {
+            if let Some(a) = &ctx.attempt {
+                *body = Some(a.body.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let status = resp.status.as_u16();
+        ctx.upstream_status = Some(status);
+        let class = attempt::class_of_status(status);
+        record_outcome(ctx, class.is_none());
+        if let Some(class) = class {
+            ctx.last_failure = Some(class);
+            ctx.retry_after = retry_after(resp);
+            if let (Some(after), Some(a), Some(rt)) = (ctx.retry_after, &ctx.attempt, &ctx.runtime)
+            {
+                if let Some(pool) = rt.pools.get(&a.provider.name) {
+                    pool.cool_down_for(a.endpoint_index, after);
+                }
+            }
+            if !response_started(session) && attempt::may_retry(ctx, class) {
+                let mut e =
+                    Error::explain(ErrorType::HTTPStatus(status), "upstream failed, retrying");
+                e.esource = ErrorSource::Upstream;
+                e.set_retry(true);
+                return Err(e);
+            }
+        }
+        outbound::prepare(ctx, resp)?;
+        resp.insert_header("x-request-id", ctx.request_id.as_str())?;
+        if let Some(a) = &ctx.attempt {
+            resp.insert_header("x-tollgate-provider", a.provider.name.as_str())?;
+            resp.insert_header("x-tollgate-model", a.upstream_model.as_str())?;
+        }
+        resp.insert_header("x-tollgate-attempts", ctx.attempts.to_string())?;
+        for (name, value) in ctx.rate_limit_headers() {
+            resp.insert_header(*name, value.as_str())?;
+        }
+        ctx.status = status;
+        Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<std::time::Duration>> {
+        if ctx.first_byte_at.is_none() && body.as_ref().is_some_and(|b| !b.is_empty()) {
+            ctx.first_byte_at = Some(Instant::now());
+        }
+        if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
+            return Err(gateway_failure(ctx, err));
+        }
+        if let Some(total) = total_timeout(ctx) {
+            if ctx.started.elapsed() > total && !end_of_stream {
+                let err = GatewayError::new(
+                    ErrorKind::UpstreamTimeout,
+                    "The upstream did not finish within the total timeout",
+                );
+                return Err(gateway_failure(ctx, err));
+            }
+        }
+        Ok(None)
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        record_outcome(ctx, false);
+        let class = if matches!(e.etype(), ErrorType::ConnectTimedout) {
+            ErrorClass::Timeout
+        } else {
+            ErrorClass::Connect
+        };
+        ctx.last_failure = Some(class);
+        // Nothing was sent yet: any request, POST included, can go elsewhere.
+        e.set_retry(attempt::may_retry(ctx, class));
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut Ctx,
+        _client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("peer: {peer}"));
+        if *e.esource() != ErrorSource::Upstream || response_started(session) {
+            // A client that went away is not retried; once bytes reached the client,
+            // a retry would splice a second response into the first.
+            e.set_retry(false);
+            return e;
+        }
+        // Our own retryable errors (429/5xx) were already counted.
+        if e.retry() {
+            return e;
+        }
+        record_outcome(ctx, false);
+        let class = match e.etype() {
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout => ErrorClass::Timeout,
+            _ => ErrorClass::ServerError,
+        };
+        ctx.last_failure = Some(class);
+        e.set_retry(attempt::may_retry(ctx, class));
+        e
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        preread::restore(session, &ctx.slot);
+        if *e.esource() == ErrorSource::Downstream {
+            metrics::CLIENT_DISCONNECTS.inc();
+            ctx.status = 499;
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
+        }
+        let err = ctx
+            .error
+            .clone()
+            .unwrap_or_else(|| map_pingora_error(e, ctx));
+        ctx.error = Some(err.clone());
+        if response_started(session) {
+            // Too late for a status: end the stream with an error event and a clean close.
+            let event = err.sse_event(ctx.dialect);
+            let _ = session
+                .write_response_body(Some(Bytes::from(event)), true)
+                .await;
+            return FailToProxy {
+                error_code: ctx.status,
+                can_reuse_downstream: false,
+            };
+        }
+        let status = err.status_for(ctx.dialect);
+        if respond::send_error(session, ctx, err).await.is_err() {
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
+        }
+        FailToProxy {
+            error_code: status,
+            can_reuse_downstream: true,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+        preread::restore(session, &ctx.slot);
+        if ctx.in_flight_counted {
+            metrics::IN_FLIGHT.dec();
+        }
+        if let (Some(a), Some(rt)) = (&ctx.attempt, &ctx.runtime) {
+            if let Some(pool) = rt.pools.get(&a.provider.name) {
+                if let Some(s) = pool.stats.get(a.endpoint_index) {
+                    s.in_flight
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+        observe(session, ctx);
+        settle(ctx).await;
+    }
+
+    fn suppress_error_log(&self, _session: &Session, ctx: &Ctx, _error: &Error) -> bool {
+        // Errors answered to the client are in the access log already.
+        ctx.error.is_some()
+    }
+}
+
+/// What `request_filter` decided.
+enum Accepted {
+    /// Go upstream.
+    Proxy,
+    /// A response was written already.
+    Answered,
+}
+
+/// Everything before the upstream: classify, authenticate, read and check the body,
+/// resolve the route, admit under the limits. A `GatewayError` is answered in the
+/// client's dialect by the caller; a Pingora error means the client connection failed.
+async fn accept(session: &mut Session, ctx: &mut Ctx) -> Result<std::result::Result<Accepted, GatewayError>> {
+    let Some(runtime) = ctx.runtime.clone() else {
+        return Ok(Err(GatewayError::internal("no runtime")));
+    };
+    let (endpoint, dialect) = {
+        let req = session.req_header();
+        match inbound::classify(&req.method, req.uri.path()) {
+            Ok(found) => found,
+            Err((err, dialect)) => {
+                ctx.dialect = dialect;
+                return Ok(Err(err));
+            }
+        }
+    };
+    ctx.dialect = dialect;
+    let key = match govern::authenticate(&runtime.policy, session) {
+        Ok(key) => key,
+        Err(err) => return Ok(Err(err)),
+    };
+    ctx.key = Some(key.clone());
+    let api = match endpoint {
+        Endpoint::ListModels => {
+            let body = list_models(&runtime, &key, session);
+            respond::send_json(session, ctx, 200, body, &[]).await?;
+            return Ok(Ok(Accepted::Answered));
+        }
+        Endpoint::Api(api) => api,
+    };
+    ctx.api = Some(api);
+    let body = match inbound::read_body(session, runtime.config.max_body_bytes).await? {
+        Ok(body) => body,
+        Err(err) => return Ok(Err(err)),
+    };
+    let envelope = match formats::parse_envelope_with(dialect, &body, api != Api::Embeddings) {
+        Ok(env) => env,
+        Err(err) => return Ok(Err(err)),
+    };
+    ctx.envelope = Some(envelope);
+    ctx.body = body;
+    if let Err(err) = govern::check_request(&runtime.policy, ctx) {
+        return Ok(Err(err));
+    }
+    let plan = match routing::plan_for(&runtime.config, ctx.model_name()) {
+        Ok(plan) => plan,
+        Err(err) => return Ok(Err(err)),
+    };
+    if api == Api::CountTokens && !count_tokens_upstream(&plan) {
+        let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
+        let body = serde_json::json!({ "input_tokens": tokens }).to_string().into_bytes();
+        respond::send_json(session, ctx, 200, body, &[]).await?;
+        return Ok(Ok(Accepted::Answered));
+    }
+    ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
+    ctx.plan = Some(plan);
+    if api != Api::CountTokens {
+        match govern::admit(&runtime.policy, ctx).await {
+            Ok(admission) => ctx.admission = Some(admission),
+            Err(err) => return Ok(Err(err)),
+        }
+    }
+    Ok(Ok(Accepted::Proxy))
+}
+
+/// Hop-by-hop and credential headers never forwarded upstream.
+const STRIPPED_HEADERS: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "x-goog-api-key",
+    "cookie",
+    "expect",
+    "transfer-encoding",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "te",
+    "upgrade",
+    // We read (and may translate) the response body: ask for it uncompressed.
+    "accept-encoding",
+];
+
+async fn wait_before_retry(ctx: &mut Ctx) {
+    let route = ctx
+        .plan
+        .as_ref()
+        .and_then(|p| p.routes.get(ctx.route_index))
+        .cloned();
+    if let Some(route) = route {
+        let pause = attempt::backoff(&route, ctx.route_attempts + 1, ctx.retry_after.take());
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// Settle the admission with the real usage: corrects the token estimate, frees
+/// the concurrency slot, records spend.
+async fn settle(ctx: &mut Ctx) {
+    let (Some(admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+        return;
+    };
+    let (provider, model) = match &ctx.attempt {
+        Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
+        None => ("", ""),
+    };
+    runtime.policy.settle(admission, provider, model, &ctx.usage).await;
+}
+
+/// Passive health: feed the attempt's outcome to its endpoint's breaker.
+fn record_outcome(ctx: &Ctx, ok: bool) {
+    let (Some(a), Some(rt)) = (&ctx.attempt, &ctx.runtime) else {
+        return;
+    };
+    if let Some(pool) = rt.pools.get(&a.provider.name) {
+        pool.record(
+            a.endpoint_index,
+            ok,
+            a.started.elapsed(),
+            attempt::BREAKER_THRESHOLD,
+            attempt::BREAKER_COOLDOWN,
+        );
+    }
+    let outcome = if ok { "ok" } else { "failed" };
+    metrics::UPSTREAM_ATTEMPTS
+        .with_label_values(&[a.provider.name.as_str(), outcome])
+        .inc();
+}
+
+fn retry_after(resp: &ResponseHeader) -> Option<std::time::Duration> {
+    let header = |name: &str| {
+        resp.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    if let Some(ms) = header("retry-after-ms") {
+        return Some(std::time::Duration::from_secs_f64(
+            (ms / 1000.0).clamp(0.0, 3600.0),
+        ));
+    }
+    header("retry-after").map(|s| std::time::Duration::from_secs_f64(s.clamp(0.0, 3600.0)))
+}
+
+fn total_timeout(ctx: &Ctx) -> Option<std::time::Duration> {
+    let a = ctx.attempt.as_ref()?;
+    a.provider.timeouts.with_override(&a.route.timeouts).total
+}
+
+/// A Pingora error without a gateway error attached → the gateway error it means.
+fn map_pingora_error(e: &Error, ctx: &Ctx) -> GatewayError {
+    use ErrorType::*;
+    match e.etype() {
+        ConnectTimedout | ReadTimedout | WriteTimedout => GatewayError::new(
+            ErrorKind::UpstreamTimeout,
+            "The upstream did not answer in time",
+        ),
+        ConnectRefused | ConnectNoRoute | ConnectError | TLSHandshakeFailure
+        | TLSHandshakeTimedout | InvalidCert | ConnectProxyFailure | SocketError | BindError => {
+            GatewayError::new(
+                ErrorKind::UpstreamUnreachable,
+                "The upstream could not be reached",
+            )
+        }
+        HTTPStatus(status) => match ctx.upstream_status {
+            Some(s) => GatewayError::new(
+                ErrorKind::UpstreamStatus(s),
+                format!("The upstream answered {s}"),
+            ),
+            None => GatewayError::new(
+                ErrorKind::UpstreamStatus(*status),
+                format!("Upstream error {status}"),
+            ),
+        },
+        _ if *e.esource() == ErrorSource::Upstream => GatewayError::new(
+            ErrorKind::UpstreamProtocol,
+            "The upstream connection failed",
+        ),
+        _ => GatewayError::internal("Internal gateway error"),
+    }
+}
+
+/// The consistent-hash key: the route's `hash_header` if sent, else the `user` field.
+fn hash_key(
+    session: &Session,
+    plan: &routing::RoutePlan,
+    envelope: Option<&formats::Envelope>,
+) -> Option<String> {
+    let route = plan.routes.first()?;
+    if route.strategy != crate::config::Strategy::ConsistentHash {
+        return None;
+    }
+    let from_header = route.hash_header.as_deref().and_then(|h| {
+        session
+            .req_header()
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    from_header.or_else(|| envelope.and_then(|e| e.user.clone()))
+}
+
+fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
+    plan.routes
+        .first()
+        .and_then(|r| r.targets.first())
+        .is_some_and(|t| t.provider.kind == crate::config::ProviderKind::Anthropic)
+}
+
+/// `GET /v1/models`: the configured model names, in OpenAI's shape, or Anthropic's
+/// when the client sends `anthropic-version`.
+fn list_models(
+    runtime: &crate::runtime::Runtime,
+    key: &crate::policy::KeyInfo,
+    session: &Session,
+) -> Vec<u8> {
+    let anthropic = session
+        .req_header()
+        .headers
+        .contains_key("anthropic-version");
+    let names = runtime
+        .config
+        .models
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|name| runtime.policy.authorize_model(key, name).is_ok());
+    let value = if anthropic {
+        let data: Vec<_> = names
+            .map(|n| serde_json::json!({"type": "model", "id": n, "display_name": n, "created_at": "1970-01-01T00:00:00Z"}))
+            .collect();
+        let first = data.first().map(|d| d["id"].clone());
+        let last = data.last().map(|d| d["id"].clone());
+        serde_json::json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+    } else {
+        let data: Vec<_> = names
+            .map(|n| serde_json::json!({"id": n, "object": "model", "created": 0, "owned_by": "tollgate"}))
+            .collect();
+        serde_json::json!({"object": "list", "data": data})
+    };
+    value.to_string().into_bytes()
+}
+
+fn observe(session: &Session, ctx: &Ctx) {
+    let route = match ctx.api {
+        Some(Api::ChatCompletions) => "chat_completions",
+        Some(Api::Embeddings) => "embeddings",
+        Some(Api::Messages) => "messages",
+        Some(Api::CountTokens) => "count_tokens",
+        None => "other",
+    };
+    let model = ctx
+        .plan
+        .as_ref()
+        .and_then(|p| p.routes.first())
+        .map_or("", |r| r.name.as_str());
+    let status = if ctx.status == 0 { 502 } else { ctx.status };
+    metrics::REQUESTS
+        .with_label_values(&[
+            route,
+            model,
+            ctx.provider_name(),
+            metrics::status_class(status),
+        ])
+        .inc();
+    metrics::REQUEST_SECONDS
+        .with_label_values(&[route, model])
+        .observe(ctx.started.elapsed().as_secs_f64());
+    if let Some(first) = ctx.first_byte_at {
+        metrics::TTFB_SECONDS
+            .with_label_values(&[route, model])
+            .observe(first.duration_since(ctx.started).as_secs_f64());
+    }
+    if let Some(err) = &ctx.error {
+        metrics::ERRORS
+            .with_label_values(&[err.metric_label()])
+            .inc();
+    }
+    let log_enabled = ctx.runtime.as_ref().is_none_or(|r| r.config.access_log);
+    if log_enabled {
+        let req = session.req_header();
+        let client = session
+            .client_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        access_log::write(ctx, req.method.as_str(), req.uri.path(), &client);
+    }
+}

@@ -1,0 +1,259 @@
+//! Serving a pre-read request body to Pingora, at any size.
+//!
+//! Routing needs `model` from the JSON body, but Pingora picks the upstream
+//! (`upstream_peer`) before it reads the body. Reading the body ourselves in
+//! `request_filter` consumes it, and Pingora then replays it to `request_body_filter`
+//! only from its retry buffer, which is capped at 64 KiB (`BODY_BUF_LIMIT` in
+//! pingora-core 0.9.1, not configurable; cloudflare/pingora issues #575 and #780, PR
+//! #816). Above that the upstream receives no body and the request hangs, and no
+//! retry of such a body is possible. LLM requests from coding agents are routinely
+//! 100 KiB to several MiB, so this is the common case.
+//!
+//! The way through Pingora's public API: after reading (and rewriting) the body, we
+//! replace `Session::downstream_session` with an `HttpSession::Custom` wrapping the
+//! real session. The wrapper delegates everything to the real session except the
+//! request-body methods: it reports the body as fully read and returns the pre-read
+//! body from `get_retry_buffer()`. Pingora's H1 and H2 upstream paths then send that
+//! buffer through `request_body_filter` on every attempt, so every retry and fallback
+//! gets the whole body, whatever its size (the buffer is a refcounted `Bytes`: no copy
+//! per attempt).
+//!
+//! Rules that keep it correct (each one was a bug when missing):
+//! - The real session is handed back (see [`restore`]) in `logging` and at the top of
+//!   `fail_to_proxy`: `HttpSession::finish()` closes the connection for `Custom`
+//!   sessions, so without the swap back keep-alive would silently break, and error
+//!   responses would claim keep-alive on a connection that is then closed.
+//! - Settings that Pingora applies to H1/H2 sessions only (`set_keepalive`,
+//!   `set_close_on_response_before_downstream_finish`, ...) are no-ops on `Custom`:
+//!   apply them before wrapping or after restoring.
+//! - `Host` must be set by us in `upstream_request_filter`: Pingora skips its authority
+//!   reconciliation for custom sessions.
+//! - The custom session trait is `#[doc(hidden)]`, hence pingora is pinned exactly in
+//!   Cargo.toml; re-check this module on every pingora upgrade.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use http::HeaderMap;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::protocols::http::custom::server::Session as CustomSession;
+use pingora::protocols::http::custom::CustomMessageWrite;
+use pingora::protocols::http::server::Session as HttpSession;
+use pingora::protocols::http::HttpTask;
+use pingora::protocols::l4::socket::SocketAddr;
+use pingora::protocols::Digest;
+use pingora::Result;
+use pingora_proxy::Session;
+
+/// Where the real downstream session waits while the wrapper is installed. The
+/// wrapper puts the real session back here when it is dropped.
+pub type SessionSlot = Arc<Mutex<Option<Box<HttpSession>>>>;
+
+/// A downstream session whose request body was already read in full.
+struct PrereadSession {
+    inner: Box<HttpSession>,
+    body: Bytes,
+    slot: SessionSlot,
+}
+
+impl Drop for PrereadSession {
+    fn drop(&mut self) {
+        let real = std::mem::replace(&mut self.inner, placeholder_session());
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(real);
+        }
+    }
+}
+
+/// A session that is never used: it only fills the place of the real session for the
+/// instant of a swap (`()` implements the custom session trait for that purpose).
+fn placeholder_session() -> Box<HttpSession> {
+    Box::new(HttpSession::new_custom(Box::new(())))
+}
+
+/// Replace the downstream session with a wrapper that serves `body` as the whole,
+/// already-read request body. Only call it for requests that are not upgrades.
+pub fn install(session: &mut Session, body: Bytes, slot: &SessionSlot) {
+    let inner = std::mem::replace(&mut session.downstream_session, placeholder_session());
+    let wrapper = PrereadSession {
+        inner,
+        body,
+        slot: slot.clone(),
+    };
+    *session.downstream_session = HttpSession::new_custom(Box::new(wrapper));
+}
+
+/// Put the real downstream session back if the wrapper is installed. Idempotent.
+pub fn restore(session: &mut Session, slot: &SessionSlot) {
+    if !session.downstream_session.is_custom() {
+        return;
+    }
+    // Dropping the wrapper moves the real session into the slot.
+    drop(std::mem::replace(
+        &mut session.downstream_session,
+        placeholder_session(),
+    ));
+    let real = slot.lock().ok().and_then(|mut s| s.take());
+    if let Some(real) = real {
+        session.downstream_session = real;
+    }
+}
+
+type MessageReader = Box<dyn Stream<Item = Result<Bytes>> + Unpin + Send + Sync + 'static>;
+
+#[async_trait]
+impl CustomSession for PrereadSession {
+    fn req_header(&self) -> &RequestHeader {
+        self.inner.req_header()
+    }
+
+    fn req_header_mut(&mut self) -> &mut RequestHeader {
+        self.inner.req_header_mut()
+    }
+
+    // The body was read before the wrapper was installed.
+    async fn read_body_bytes(&mut self) -> Result<Option<Bytes>> {
+        Ok(None)
+    }
+
+    async fn drain_request_body(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn write_response_header(&mut self, resp: Box<ResponseHeader>, _end: bool) -> Result<()> {
+        self.inner.write_response_header(resp).await
+    }
+
+    async fn write_response_header_ref(&mut self, resp: &ResponseHeader, _end: bool) -> Result<()> {
+        self.inner.write_response_header_ref(resp).await
+    }
+
+    async fn write_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        self.inner.write_response_body(data, end).await
+    }
+
+    async fn write_trailers(&mut self, trailers: HeaderMap) -> Result<()> {
+        self.inner.write_response_trailers(trailers).await
+    }
+
+    async fn response_duplex_vec(&mut self, tasks: Vec<HttpTask>) -> Result<bool> {
+        self.inner.response_duplex_vec(tasks).await
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    fn get_read_timeout(&self) -> Option<Duration> {
+        self.inner.get_read_timeout()
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.inner.set_write_timeout(timeout)
+    }
+
+    fn get_write_timeout(&self) -> Option<Duration> {
+        self.inner.get_write_timeout()
+    }
+
+    fn set_total_drain_timeout(&mut self, timeout: Option<Duration>) {
+        self.inner.set_total_drain_timeout(timeout)
+    }
+
+    fn get_total_drain_timeout(&self) -> Option<Duration> {
+        self.inner.get_total_drain_timeout()
+    }
+
+    fn request_summary(&self) -> String {
+        self.inner.request_summary()
+    }
+
+    fn response_written(&self) -> Option<&ResponseHeader> {
+        self.inner.response_written()
+    }
+
+    async fn shutdown(&mut self, _code: u32, _ctx: &str) {
+        self.inner.shutdown().await
+    }
+
+    fn is_body_done(&mut self) -> bool {
+        true
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        self.inner.finish_body().await
+    }
+
+    fn is_body_empty(&mut self) -> bool {
+        self.body.is_empty()
+    }
+
+    // The body is fully read, so a further read only detects the client going away
+    // (Pingora selects on this while it waits for the upstream).
+    async fn read_body_or_idle(&mut self, _no_body_expected: bool) -> Result<Option<Bytes>> {
+        self.inner.read_body_or_idle(true).await
+    }
+
+    fn body_bytes_sent(&self) -> usize {
+        self.inner.body_bytes_sent()
+    }
+
+    fn body_bytes_read(&self) -> usize {
+        self.inner.body_bytes_read()
+    }
+
+    fn digest(&self) -> Option<&Digest> {
+        self.inner.digest()
+    }
+
+    fn digest_mut(&mut self) -> Option<&mut Digest> {
+        self.inner.digest_mut()
+    }
+
+    fn client_addr(&self) -> Option<&SocketAddr> {
+        self.inner.client_addr()
+    }
+
+    fn server_addr(&self) -> Option<&SocketAddr> {
+        self.inner.server_addr()
+    }
+
+    fn pseudo_raw_h1_request_header(&self) -> Bytes {
+        self.inner.to_h1_raw()
+    }
+
+    fn enable_retry_buffering(&mut self) {}
+
+    fn retry_buffer_truncated(&self) -> bool {
+        false
+    }
+
+    /// The whole pre-read body, for every attempt (refcounted, not copied).
+    fn get_retry_buffer(&self) -> Option<Bytes> {
+        (!self.body.is_empty()).then(|| self.body.clone())
+    }
+
+    async fn finish_custom(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    // No custom (non-HTTP) messages: Pingora then skips custom-message forwarding.
+    fn take_custom_message_reader(&mut self) -> Option<MessageReader> {
+        None
+    }
+
+    fn restore_custom_message_reader(&mut self, _reader: MessageReader) -> Result<()> {
+        Ok(())
+    }
+
+    fn take_custom_message_writer(&mut self) -> Option<Box<dyn CustomMessageWrite>> {
+        None
+    }
+
+    fn restore_custom_message_writer(&mut self, _w: Box<dyn CustomMessageWrite>) -> Result<()> {
+        Ok(())
+    }
+}

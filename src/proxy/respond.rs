@@ -1,0 +1,48 @@
+//! Writing responses the gateway answers itself: JSON bodies and errors in the
+//! client's dialect.
+
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::Result;
+use pingora_proxy::Session;
+
+use crate::error::GatewayError;
+
+use super::ctx::Ctx;
+
+/// Write a complete JSON response.
+pub async fn send_json(
+    session: &mut Session,
+    ctx: &mut Ctx,
+    status: u16,
+    body: Vec<u8>,
+    extra: &[(&'static str, String)],
+) -> Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(4 + extra.len()))?;
+    resp.insert_header("content-type", "application/json")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    if !ctx.request_id.is_empty() {
+        resp.insert_header("x-request-id", ctx.request_id.as_str())?;
+    }
+    for (name, value) in extra {
+        resp.insert_header(*name, value.as_str())?;
+    }
+    ctx.status = status;
+    session.write_response_header(Box::new(resp), false).await?;
+    session
+        .write_response_body(Some(Bytes::from(body)), true)
+        .await?;
+    Ok(())
+}
+
+/// Answer `err` in the client's dialect and remember it for logs and metrics.
+pub async fn send_error(session: &mut Session, ctx: &mut Ctx, err: GatewayError) -> Result<()> {
+    let status = err.status_for(ctx.dialect);
+    let body = err.body(ctx.dialect);
+    let mut extra: Vec<(&'static str, String)> = ctx.rate_limit_headers().to_vec();
+    if let Some(after) = err.retry_after {
+        extra.push(("retry-after", after.as_secs().max(1).to_string()));
+    }
+    ctx.error = Some(err);
+    send_json(session, ctx, status, body, &extra).await
+}

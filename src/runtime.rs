@@ -1,0 +1,169 @@
+//! The runtime snapshot every request reads: config, endpoint pools and counters,
+//! swapped atomically on reload (`ArcSwap`), so in-flight requests finish on the
+//! snapshot they started with and the hot path never takes a lock.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+
+use crate::config::{self, Config};
+use crate::metrics;
+use crate::policy::Policy;
+use crate::routing::Pools;
+
+/// One consistent view of the gateway's configuration and upstream state.
+pub struct Runtime {
+    pub config: Arc<Config>,
+    pub pools: Pools,
+    /// Keys, limits, budgets, guardrails (its state store survives reloads).
+    pub policy: Policy,
+    /// One weighted-round-robin counter per model route name.
+    pub target_counters: HashMap<String, AtomicU64>,
+    /// Counter for direct `provider/model` routes.
+    pub direct_counter: AtomicU64,
+}
+
+impl Runtime {
+    pub async fn build(config: Config, previous: Option<&Runtime>) -> Result<Runtime, String> {
+        let policy = match previous {
+            Some(p) => p.policy.reload(&config.file).await?,
+            None => Policy::from_config(&config.file).await?,
+        };
+        let pools = Pools::build(&config, previous.map(|p| &p.pools)).await;
+        let target_counters = config
+            .models
+            .iter()
+            .map(|m| (m.name.clone(), AtomicU64::new(0)))
+            .collect();
+        Ok(Runtime {
+            config: Arc::new(config),
+            pools,
+            policy,
+            target_counters,
+            direct_counter: AtomicU64::new(0),
+        })
+    }
+
+    pub fn counter_for(&self, route: &str) -> &AtomicU64 {
+        self.target_counters
+            .get(route)
+            .unwrap_or(&self.direct_counter)
+    }
+}
+
+/// The shared handle: the current runtime plus how to reload it.
+pub struct Gateway {
+    pub current: ArcSwap<Runtime>,
+    pub config_path: PathBuf,
+}
+
+impl Gateway {
+    pub fn new(runtime: Runtime, config_path: PathBuf) -> Self {
+        Gateway {
+            current: ArcSwap::from_pointee(runtime),
+            config_path,
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<Runtime> {
+        self.current.load_full()
+    }
+
+    /// Load, validate and swap in the config file. On any error the old config keeps
+    /// serving; the errors are logged and returned, and the outcome is counted.
+    pub async fn reload(&self) -> Result<(), String> {
+        let old = self.snapshot();
+        let built = match config::load_file(&self.config_path) {
+            Ok(cfg) => Runtime::build(cfg, Some(&old)).await,
+            Err(errors) => Err(errors.to_string()),
+        };
+        match built {
+            Ok(new) => {
+                self.current.store(Arc::new(new));
+                metrics::CONFIG_RELOADS
+                    .with_label_values(&["success"])
+                    .inc();
+                metrics::CONFIG_LAST_RELOAD_OK.set(1);
+                log::info!("config reloaded from {}", self.config_path.display());
+                Ok(())
+            }
+            Err(errors) => {
+                metrics::CONFIG_RELOADS
+                    .with_label_values(&["failure"])
+                    .inc();
+                metrics::CONFIG_LAST_RELOAD_OK.set(0);
+                let text = errors.to_string();
+                log::error!("config reload rejected, keeping the old config:\n{text}");
+                Err(text)
+            }
+        }
+    }
+}
+
+/// Background upkeep: endpoint health checks and DNS, config file watching, SIGHUP.
+pub struct Upkeep {
+    pub gateway: Arc<Gateway>,
+    pub watch_file: bool,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+
+#[async_trait]
+impl BackgroundService for Upkeep {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut last_mtime = mtime(&self.gateway.config_path);
+        let mut ticker = tokio::time::interval(TICK);
+        loop {
+            let sighup = async {
+                match hangup.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = sighup => {
+                    log::info!("SIGHUP: reloading config");
+                    let _ = self.gateway.reload().await;
+                }
+                _ = ticker.tick() => {
+                    if self.watch_file {
+                        let now = mtime(&self.gateway.config_path);
+                        if now != last_mtime {
+                            last_mtime = now;
+                            let _ = self.gateway.reload().await;
+                        }
+                    }
+                    self.maintain_pools().await;
+                }
+            }
+        }
+    }
+}
+
+impl Upkeep {
+    async fn maintain_pools(&self) {
+        let runtime = self.gateway.snapshot();
+        for (name, pool) in runtime.pools.iter() {
+            pool.maintain().await;
+            for (url, _, healthy) in pool.health() {
+                metrics::UPSTREAM_HEALTHY
+                    .with_label_values(&[name.as_str(), url.as_str()])
+                    .set(healthy as i64);
+            }
+        }
+    }
+}
+
+fn mtime(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}

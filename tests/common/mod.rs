@@ -1,0 +1,217 @@
+//! Test support: start the real `tollgate` binary on free loopback ports with a
+//! given config, talk HTTP to it, stop it on drop.
+
+#![allow(dead_code)]
+
+pub mod http;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running gateway process.
+pub struct Gateway {
+    pub child: Child,
+    pub addr: String,
+    pub admin: String,
+    pub dir: PathBuf,
+    pub config_path: PathBuf,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    grace: u64,
+}
+
+/// Config text with `{data}` and `{admin}` placeholders filled in, plus a test
+/// server section (short grace period, private upgrade socket and pid file).
+fn complete_config(
+    body: &str,
+    data: &str,
+    admin: &str,
+    dir: &std::path::Path,
+    grace: u64,
+) -> String {
+    let server = format!(
+        "server:\n  threads: 2\n  grace_period_seconds: {grace}\n  graceful_shutdown_timeout_seconds: 1\n  upgrade_sock: {}/upgrade.sock\n  pid_file: {}/tollgate.pid\n",
+        dir.display(),
+        dir.display(),
+    );
+    let listeners = format!("listeners:\n  data: [\"{data}\"]\n  admin: \"{admin}\"\n");
+    let mut text = String::new();
+    if !body.contains("server:") {
+        text.push_str(&server);
+    }
+    if !body.contains("listeners:") {
+        text.push_str(&listeners);
+    }
+    text.push_str(&body.replace("{data}", data).replace("{admin}", admin));
+    text
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tollgate-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn capture(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    buf
+}
+
+impl Gateway {
+    /// Start tollgate with this config (YAML without listeners; they are added) and
+    /// wait until it serves.
+    pub fn start(config: &str) -> Gateway {
+        Self::start_with_env(config, &[])
+    }
+
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::start_full(config, env, 1)
+    }
+
+    /// Start with a given `grace_period_seconds` (upgrade tests need streams to finish).
+    pub fn start_full(config: &str, env: &[(&str, &str)], grace: u64) -> Gateway {
+        let dir = temp_dir("gw");
+        let addr = format!("127.0.0.1:{}", free_port());
+        let admin = format!("127.0.0.1:{}", free_port());
+        let config_path = dir.join("tollgate.yaml");
+        std::fs::write(
+            &config_path,
+            complete_config(config, &addr, &admin, &dir, grace),
+        )
+        .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        cmd.arg("-c")
+            .arg(&config_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.env("RUST_LOG", "info");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn tollgate");
+        let stdout = capture(child.stdout.take().unwrap());
+        let stderr = capture(child.stderr.take().unwrap());
+        let gw = Gateway {
+            child,
+            addr,
+            admin,
+            dir,
+            config_path,
+            stdout,
+            stderr,
+            grace,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(&self.addr).is_ok()
+                && std::net::TcpStream::connect(&self.admin).is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("tollgate did not start; stderr:\n{}", self.stderr());
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Rewrite the config file (listeners kept) — the gateway picks it up by file watch.
+    pub fn write_config(&self, config: &str) {
+        let text = complete_config(config, &self.addr, &self.admin, &self.dir, self.grace);
+        let tmp = self.dir.join("next.yaml");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &self.config_path).unwrap();
+    }
+
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> http::Response {
+        http::post_json(&self.addr, path, body)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Run `tollgate -t -c <file>` on a config text; returns (exit success, stdout+stderr).
+pub fn validate_config(text: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let dir = temp_dir("t");
+    let path = dir.join("check.yaml");
+    std::fs::write(&path, text).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    cmd.arg("-t").arg("-c").arg(&path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Poll `check` until it returns true or the timeout passes.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// FNV-1a 64 of a body, as the mock reports it.
+pub fn fnv1a(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}

@@ -1,0 +1,79 @@
+//! The official Python SDKs as clients of the real binary. Needs
+//! `TOLLGATE_TEST_PYTHON` pointing at a Python with `openai` and `anthropic`
+//! installed (scripts/test.sh sets it up); without it the test says so and skips.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use common::Gateway;
+use tollgate::mock::{MockConfig, MockServer};
+
+fn python() -> Option<String> {
+    match std::env::var("TOLLGATE_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            eprintln!("TOLLGATE_TEST_PYTHON not set: SDK test skipped (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+fn run_script(python: &str, script: &str, args: &[&str]) {
+    let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python).arg(&path).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{script} failed:\n{text}");
+}
+
+#[test]
+fn openai_python_sdk_against_openai_upstream() {
+    let Some(py) = python() else { return };
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: local, format: openai, base_url: "{}" }}
+models:
+  - name: gpt-4o-mini
+    targets: [{{ provider: local, model: upstream-mini }}]
+"#,
+        up.url()
+    ));
+    run_script(&py, "openai_client.py", &[&gw.addr]);
+}
+
+#[test]
+fn anthropic_python_sdk_translated_and_native() {
+    let Some(py) = python() else { return };
+    let up = MockServer::start(MockConfig { name: "up".into(), ..Default::default() }, 0).unwrap();
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: oai, format: openai, base_url: "{url}" }}
+  - {{ name: ant, format: anthropic, base_url: "{url}", api_key: sk-ant-upstream }}
+models:
+  - name: claude-test
+    targets: [{{ provider: oai, model: gpt-upstream }}]
+  - name: claude-native
+    targets: [{{ provider: ant, model: claude-upstream }}]
+"#,
+        url = up.url()
+    ));
+    run_script(&py, "anthropic_client.py", &[&gw.addr]);
+}
