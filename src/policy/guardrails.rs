@@ -107,6 +107,24 @@ pub fn estimate_tokens(bytes: usize) -> u64 {
     (bytes as u64).div_ceil(4)
 }
 
+/// Prompt-token estimate of a JSON request body from its text values only, so base64
+/// images, ids and JSON syntax do not inflate a tokens-per-minute admission. A body
+/// that is not JSON falls back to [`estimate_tokens`] of its length.
+pub fn estimate_body_tokens(body: &[u8]) -> u64 {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return estimate_tokens(body.len());
+    };
+    let mut bytes = 0usize;
+    let walked = json_text::rewrite_texts(text, |t| {
+        bytes += t.len();
+        Ok::<_, ()>(None)
+    });
+    match walked {
+        Ok(_) => estimate_tokens(bytes),
+        Err(_) => estimate_tokens(body.len()),
+    }
+}
+
 impl Guardrail {
     /// Builds one guardrail from its config (validated before, so errors are rare).
     pub fn from_config(c: &GuardrailConfig) -> Result<Guardrail, String> {

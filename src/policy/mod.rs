@@ -49,13 +49,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use admission::Admission;
-pub use guardrails::estimate_tokens;
+pub use guardrails::{estimate_body_tokens, estimate_tokens};
 pub use keys::{hash_key, presented_key, KeyInfo, TeamInfo};
 pub use scanner::{OutputScanner, Verdict};
 pub use store::StateStore;
 
 use crate::config::file::FileConfig;
-use crate::config::governance::{Backend, OnError, StateConfig};
+use crate::config::governance::{AuthMode, Backend, OnError, StateConfig};
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::Usage;
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -146,6 +146,11 @@ impl Policy {
     /// Builds the policy over a given store (tests, or a store shared across reloads).
     pub fn with_store(file: &FileConfig, store: Arc<dyn StateStore>) -> Result<Policy, String> {
         let keys = KeyStore::from_config(file)?;
+        if keys.mode() == AuthMode::Keys && keys.keys().is_empty() {
+            log::warn!(
+                "auth.mode is `keys` but no keys are configured: every request will get a 401"
+            );
+        }
         let guardrails = Guardrails::from_config(&file.guardrails)?;
         let per_key: HashMap<String, Arc<PerKey>> = keys
             .keys()
