@@ -58,6 +58,15 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
         .as_ref()
         .and_then(|e| e.max_tokens)
         .unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
-    let estimate = policy::estimate_tokens(ctx.body.len()) + output;
+    // Counting only the text (not base64 images) walks the JSON: worth it only when a
+    // token limit will use the estimate.
+    let token_limited =
+        key.limits.tpm.is_some() || key.team.as_ref().is_some_and(|t| t.limits.tpm.is_some());
+    let prompt = if token_limited {
+        policy::estimate_body_tokens(&ctx.body)
+    } else {
+        policy::estimate_tokens(ctx.body.len())
+    };
+    let estimate = prompt + output;
     policy.admit(&key, ctx.model_name(), estimate).await
 }
