@@ -16,6 +16,9 @@ use tollgate::runtime::{Gateway, Runtime, Upkeep};
 
 const DEFAULT_CONFIG: &str = "conf/tollgate.yaml";
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let mut opt = Opt::parse_args();
