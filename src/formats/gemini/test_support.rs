@@ -41,7 +41,7 @@ pub(crate) fn run(
 /// Generated ids and `created` timestamps replaced by fixed text.
 pub(crate) fn redact(out: &[u8]) -> String {
     let text = String::from_utf8_lossy(out);
-    let ids = regex::Regex::new(r"(bedrock-|gen-)[0-9a-f]{24}").unwrap();
+    let ids = regex::Regex::new(r"(bedrock-|gen-?)[0-9a-f]{24}").unwrap();
     let created = regex::Regex::new(r#""created":\d+"#).unwrap();
     let text = ids.replace_all(&text, "${1}ID");
     created.replace_all(&text, r#""created":0"#).into_owned()
