@@ -2,8 +2,9 @@
 //! Golden tests of the Gemini and Bedrock Converse translators over the fixtures in
 //! `tests/fixtures/gemini/` and `tests/fixtures/bedrock_converse/` (provider payloads
 //! from the providers' docs, see the READMEs there), each against both client
-//! dialects; bounded fixed-seed fuzzing of every translator; and a round trip through
-//! the mock upstream's Gemini and Bedrock endpoints.
+//! dialects, streams cut at every byte and at random; bounded fixed-seed fuzzing of
+//! every translator (`golden_gemini_bedrock/fuzz.rs`); and a round trip through the
+//! mock upstream's Gemini and Bedrock endpoints.
 //!
 //! Expected outputs live in `golden/` beside the fixtures, with generated ids and
 //! timestamps redacted. `TOLLGATE_BLESS=1 cargo test --test golden_gemini_bedrock`
@@ -21,6 +22,12 @@ use tollgate::formats::{
 #[path = "common/http.rs"]
 #[allow(dead_code)]
 mod http;
+
+/// Bounded fixed-seed fuzzing of every translator, and hostile sizes.
+#[path = "golden_gemini_bedrock/fuzz.rs"]
+mod fuzz;
+
+use fuzz::Rng;
 
 const DIALECTS: [Dialect; 2] = [Dialect::OpenAi, Dialect::Anthropic];
 
@@ -41,8 +48,11 @@ fn dialect_name(d: Dialect) -> &'static str {
 
 /// Generated ids and `created` timestamps replaced by fixed text.
 fn redact(text: &str) -> String {
-    let ids = regex::Regex::new(r"(bedrock-|gen-?)[0-9a-f]{24}").unwrap();
-    let created = regex::Regex::new(r#""created": ?\d+"#).unwrap();
+    static IDS: once_cell::sync::Lazy<regex::Regex> =
+        once_cell::sync::Lazy::new(|| regex::Regex::new(r"(bedrock-|gen-?)[0-9a-f]{24}").unwrap());
+    static CREATED: once_cell::sync::Lazy<regex::Regex> =
+        once_cell::sync::Lazy::new(|| regex::Regex::new(r#""created": ?\d+"#).unwrap());
+    let (ids, created) = (&*IDS, &*CREATED);
     let text = ids.replace_all(text, "${1}ID");
     created.replace_all(&text, r#""created": 0"#).into_owned()
 }
@@ -228,6 +238,31 @@ fn golden_streams_survive_any_split() {
     }
 }
 
+/// Two pieces, cut at every position: each split point of each stream, for both
+/// dialects, gives the same output as the whole stream.
+#[test]
+fn every_split_point() {
+    for (format, name, input) in stream_inputs() {
+        for to in DIALECTS {
+            let make = || stream_translator(format, to, true, "public-model");
+            let whole = redact(&String::from_utf8_lossy(&feed(
+                &mut *make(),
+                &input,
+                &[usize::MAX],
+            )));
+            for k in 0..=input.len() {
+                let mut t = make();
+                let mut out = Vec::new();
+                let _ = t.feed(&input[..k], &mut out);
+                let _ = t.feed(&input[k..], &mut out);
+                t.finish(&mut out);
+                let split = redact(&String::from_utf8_lossy(&out));
+                assert_eq!(split, whole, "{name} -> {to:?}: cut at byte {k}");
+            }
+        }
+    }
+}
+
 // ------------------------------------------------------------------ errors
 
 #[test]
@@ -254,163 +289,6 @@ fn golden_errors() {
                 &format!("{dir}/golden/{stem}.{}.json", dialect_name(to)),
                 &pretty(&out),
             );
-        }
-    }
-}
-
-// ------------------------------------------------------------------ fuzzing
-
-/// xorshift64*: a fixed seed, so any failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// Up to `max` random bytes.
-    fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let n = self.below(max);
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-
-    /// Flip, drop, duplicate or insert a few bytes; sometimes splice in noise.
-    fn mutate(&mut self, input: &[u8]) -> Vec<u8> {
-        let mut v = input.to_vec();
-        for _ in 0..1 + self.below(6) {
-            if v.is_empty() {
-                v.push(self.next() as u8);
-                continue;
-            }
-            let at = self.below(v.len());
-            match self.below(5) {
-                0 => v[at] ^= 1 << self.below(8),
-                1 => {
-                    v.remove(at);
-                }
-                2 => {
-                    const SYNTAX: &[u8] = b"{}[]\",:\n\r\\0 ";
-                    v.insert(at, SYNTAX[self.below(SYNTAX.len())]);
-                }
-                3 => {
-                    let end = (at + self.below(32)).min(v.len());
-                    let copy = v[at..end].to_vec();
-                    v.splice(at..at, copy);
-                }
-                _ => {
-                    let noise = self.bytes(16);
-                    v.splice(at..at, noise);
-                }
-            }
-        }
-        v
-    }
-}
-
-/// Output a translator may produce for `input` bytes: generous, but bounded.
-fn bound(input: usize) -> usize {
-    64 * input + 64 * 1024
-}
-
-#[test]
-fn fuzz_stream_translators() {
-    let inputs = stream_inputs();
-    let mut rng = Rng(0x00F0_22ED);
-    for round in 0..600 {
-        let (format, name, base) = &inputs[round % inputs.len()];
-        let input = if round % 3 == 0 {
-            rng.bytes(2048)
-        } else {
-            rng.mutate(base)
-        };
-        let to = DIALECTS[round % 2];
-        let mut t = stream_translator(*format, to, round % 4 == 0, "m");
-        let lens: Vec<usize> = (0..8).map(|_| 1 + rng.below(300)).collect();
-        let out = feed(&mut *t, &input, &lens);
-        assert!(
-            out.len() <= bound(input.len()),
-            "{name} round {round}: output too large"
-        );
-        // Whatever came in, what goes out is well-formed SSE that ends the stream.
-        let text =
-            String::from_utf8(out).unwrap_or_else(|_| panic!("{name} round {round}: not UTF-8"));
-        assert!(
-            text.is_empty() || text.ends_with("\n\n"),
-            "{name} round {round}"
-        );
-        let _ = t.usage();
-    }
-}
-
-#[test]
-fn fuzz_responses_errors_and_requests() {
-    let mut rng = Rng(0x0BAD_C0DE);
-    let responses: Vec<(WireFormat, Vec<u8>)> = [
-        (WireFormat::Gemini, "gemini/response_text.json"),
-        (WireFormat::Gemini, "gemini/response_function_call.json"),
-        (WireFormat::Gemini, "gemini/response_thinking.json"),
-        (WireFormat::Gemini, "gemini/error_rate_limit.json"),
-        (
-            WireFormat::BedrockConverse,
-            "bedrock_converse/response_reasoning_cache.json",
-        ),
-        (
-            WireFormat::BedrockConverse,
-            "bedrock_converse/response_tool_use.json",
-        ),
-        (
-            WireFormat::BedrockConverse,
-            "bedrock_converse/error_access_denied.json",
-        ),
-    ]
-    .into_iter()
-    .map(|(f, p)| (f, read(p)))
-    .collect();
-    for round in 0..800 {
-        let (format, base) = &responses[round % responses.len()];
-        let body = if round % 4 == 0 {
-            rng.bytes(1024)
-        } else {
-            rng.mutate(base)
-        };
-        let to = DIALECTS[round % 2];
-        if let Ok((out, _)) = translate_response(*format, to, &body, "m") {
-            assert!(out.len() <= bound(body.len()));
-            serde_json::from_slice::<Value>(&out).expect("a translated body is JSON");
-        }
-        let e = upstream_error(*format, [400, 429, 500, 503][round % 4], &body);
-        assert!(
-            e.message.len() <= body.len() + 512,
-            "error messages stay short"
-        );
-    }
-    let clients: Vec<(Dialect, Vec<u8>)> = [
-        (Dialect::OpenAi, "gemini/client_openai.json"),
-        (Dialect::Anthropic, "gemini/client_anthropic.json"),
-        (Dialect::OpenAi, "bedrock_converse/client_openai.json"),
-        (Dialect::Anthropic, "bedrock_converse/client_anthropic.json"),
-    ]
-    .into_iter()
-    .map(|(d, p)| (d, read(p)))
-    .collect();
-    for round in 0..800 {
-        let (from, base) = &clients[round % clients.len()];
-        let body = rng.mutate(base);
-        for format in [WireFormat::Gemini, WireFormat::BedrockConverse] {
-            match translate_request(*from, format, &body, "m") {
-                Ok(out) => {
-                    serde_json::from_slice::<Value>(&out).expect("a translated body is JSON");
-                }
-                // Malformed input is the client's fault: a 4xx, never a 5xx.
-                Err(e) => assert!((400..500).contains(&e.status()), "{e}"),
-            }
         }
     }
 }
