@@ -45,11 +45,23 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
 
     let data_listeners = config.data_listeners.clone();
     let admin_listener = config.admin_listener.clone();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Connections made while building (the Redis state store) are driven by tasks of
+    // the runtime that made them, so this runtime lives as long as the process.
+    let setup = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("tollgate-setup")
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(Runtime::build(config, None)),
+        Ok(rt) => Box::leak(Box::new(rt)),
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let built = setup.block_on(Runtime::build(config, None));
+    let runtime = match built {
+        Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start: {e}");
             return ExitCode::FAILURE;

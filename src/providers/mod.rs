@@ -62,7 +62,7 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
             } else {
                 "converse"
             };
-            format!("/model/{}/{op}", encode_path_segment(model))
+            format!("/model/{}/{op}", crate::aws::encode_path_segment(model))
         }
         _ => return None,
     };
@@ -99,28 +99,105 @@ pub fn apply_auth(provider: &Provider, req: &mut RequestHeader) -> pingora::Resu
     Ok(())
 }
 
-/// Percent-encode one path segment (Bedrock model ids contain `:`).
-fn encode_path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// Sign a Bedrock request with SigV4 (the signature covers the final body, so this
+/// runs after the body for the attempt is known). `path_and_query` is what goes on
+/// the wire; `host` the Host header value.
+pub fn sign_bedrock(
+    provider: &Provider,
+    req: &mut RequestHeader,
+    host: &str,
+    path_and_query: &str,
+    body: &[u8],
+) -> pingora::Result<()> {
+    let (Some(keys), Some(region)) = (&provider.aws, &provider.region) else {
+        return Ok(());
+    };
+    let creds = crate::aws::AwsCredentials {
+        access_key_id: keys.access_key_id.expose().to_string(),
+        secret_access_key: keys.secret_access_key.expose().to_string(),
+        session_token: keys.session_token.as_ref().map(|t| t.expose().to_string()),
+    };
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let params = crate::aws::SigningParams {
+        method: "POST",
+        host,
+        path,
+        query,
+        region,
+        service: "bedrock",
+        payload: body,
+        timestamp: std::time::SystemTime::now(),
+        extra_headers: &[("content-type", "application/json")],
+    };
+    for (name, value) in crate::aws::sign(&creds, &params) {
+        req.insert_header(name, value)?;
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load_str;
+
+    const YAML: &str = r#"
+auth: { mode: open }
+providers:
+  - { name: az, format: azure, base_url: "https://r.openai.azure.com", api_key: k, api_version: "2024-10-21" }
+  - { name: gem, format: gemini, base_url: "https://generativelanguage.googleapis.com", api_key: k }
+  - { name: br, format: bedrock, base_url: "https://bedrock-runtime.us-east-1.amazonaws.com", aws_access_key_id: a, aws_secret_access_key: s }
+  - { name: ant, format: anthropic, base_url: "https://api.anthropic.com", api_key: k }
+"#;
+
+    fn provider(name: &str) -> std::sync::Arc<Provider> {
+        let config = load_str(YAML, &|_| None).expect("config");
+        config.provider(name).expect("provider").clone()
+    }
 
     #[test]
-    fn bedrock_model_ids_are_encoded() {
+    fn paths_per_provider() {
+        let path = |p: &str, api, model, stream| upstream_path(&provider(p), api, model, stream);
         assert_eq!(
-            encode_path_segment("anthropic.claude-3-haiku-20240307-v1:0"),
-            "anthropic.claude-3-haiku-20240307-v1%3A0"
+            path("az", Api::ChatCompletions, "dep", false).as_deref(),
+            Some("/openai/deployments/dep/chat/completions?api-version=2024-10-21")
         );
+        assert_eq!(
+            path("gem", Api::Messages, "gemini-2.0-flash", true).as_deref(),
+            Some("/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse")
+        );
+        assert_eq!(
+            path(
+                "br",
+                Api::ChatCompletions,
+                "anthropic.claude-3-haiku-20240307-v1:0",
+                false
+            )
+            .as_deref(),
+            Some("/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse")
+        );
+        assert_eq!(
+            path("ant", Api::CountTokens, "c", false).as_deref(),
+            Some("/v1/messages/count_tokens")
+        );
+        assert_eq!(path("ant", Api::Embeddings, "c", false), None);
+    }
+
+    #[test]
+    fn auth_headers_per_provider() {
+        let mut req = RequestHeader::build("POST", b"/", None).expect("header");
+        apply_auth(&provider("az"), &mut req).expect("auth");
+        assert_eq!(
+            req.headers.get("api-key").map(|v| v.as_bytes()),
+            Some(&b"k"[..])
+        );
+        let mut req = RequestHeader::build("POST", b"/", None).expect("header");
+        apply_auth(&provider("ant"), &mut req).expect("auth");
+        assert_eq!(
+            req.headers.get("x-api-key").map(|v| v.as_bytes()),
+            Some(&b"k"[..])
+        );
+        assert!(req.headers.get("anthropic-version").is_some());
     }
 }

@@ -26,6 +26,9 @@ pub(crate) struct OpenAiPassthrough {
     /// `[DONE]`, an error chunk, or a finish reason was seen.
     complete: bool,
     failed: bool,
+    /// The last event ended on a `\r` that closed its chunk; a `\n` opening the next
+    /// chunk belongs to it. `Some(kept)` says whether that event went to the client.
+    open_cr: Option<bool>,
 }
 
 impl OpenAiPassthrough {
@@ -37,24 +40,25 @@ impl OpenAiPassthrough {
             usage: Usage::default(),
             complete: false,
             failed: false,
+            open_cr: None,
         }
     }
 }
 
 /// Look at one event: note usage and the end of the stream. Content is not parsed:
-/// only events that contain a `"usage":{` member are.
+/// one pass over the bytes finds the members that matter, and only an event with a
+/// `"usage"` object is deserialised (into a probe that skips the content).
 fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> Seen {
     let data = event.data;
     if data.trim_ascii() == b"[DONE]" {
         *complete = true;
         return Seen::Other;
     }
-    if matches!(member_value(data, b"\"finish_reason\""), Some(b'"'))
-        || matches!(member_value(data, b"\"error\""), Some(b'{' | b'"'))
-    {
+    let members = Members::scan(data);
+    if members.finish_reason || members.error {
         *complete = true;
     }
-    if member_value(data, b"\"usage\"") != Some(b'{') {
+    if !members.usage {
         return Seen::Other;
     }
     match serde_json::from_slice::<UsageProbe>(data) {
@@ -73,21 +77,46 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> See
     }
 }
 
-/// The first byte of the value of the first member named `key` (quotes included)
-/// whose value is not `null`. A quoted key followed by `:` cannot occur inside a JSON
-/// string, where every quote is escaped, so this needs no full parse.
-fn member_value(data: &[u8], key: &[u8]) -> Option<u8> {
-    let mut rest = data;
-    while let Some(i) = rest.windows(key.len()).position(|w| w == key) {
-        rest = &rest[i + key.len()..];
-        if let Some(value) = rest.trim_ascii_start().strip_prefix(b":") {
-            match value.trim_ascii_start().first() {
-                Some(b'n') | None => {}
-                Some(&b) => return Some(b),
-            }
+/// Which members of interest a chunk has with a non-null value.
+#[derive(Default)]
+struct Members {
+    /// `"finish_reason": "..."`.
+    finish_reason: bool,
+    /// `"error": {...}` or `"error": "..."`.
+    error: bool,
+    /// `"usage": {...}`.
+    usage: bool,
+}
+
+impl Members {
+    /// A quoted name followed by `:` is a member name: inside a string value every
+    /// quote is escaped, so content cannot fake one.
+    fn scan(data: &[u8]) -> Self {
+        let mut m = Members::default();
+        let mut i = 0;
+        while let Some(p) = data[i..].iter().position(|&b| b == b'"') {
+            let rest = &data[i + p + 1..];
+            i += p + 1;
+            let (name, flag) = match rest.first() {
+                Some(b'f') => (&b"finish_reason\""[..], &mut m.finish_reason),
+                Some(b'e') => (&b"error\""[..], &mut m.error),
+                Some(b'u') => (&b"usage\""[..], &mut m.usage),
+                _ => continue,
+            };
+            let Some(after) = rest.strip_prefix(name) else {
+                continue;
+            };
+            let Some(value) = after.trim_ascii_start().strip_prefix(b":") else {
+                continue;
+            };
+            *flag |= match value.trim_ascii_start().first() {
+                Some(b'"') => name != b"usage\"",
+                Some(b'{') => name != b"finish_reason\"",
+                _ => false,
+            };
         }
+        m
     }
-    None
 }
 
 impl StreamTranslator for OpenAiPassthrough {
@@ -101,22 +130,34 @@ impl StreamTranslator for OpenAiPassthrough {
             pending,
             usage,
             complete,
+            open_cr,
             ..
         } = self;
         if !*strip_usage {
             out.extend_from_slice(chunk);
         }
         let mut start = 0;
+        if let Some(&first) = chunk.first() {
+            if let (Some(kept), b'\n') = (open_cr.take(), first) {
+                if *strip_usage && kept {
+                    out.push(b'\n');
+                }
+                start = 1;
+            }
+        }
         let result = sse.feed_with(chunk, |event| {
             let seen = watch(&event, usage, complete);
             if *strip_usage {
-                let raw = &chunk[start..event.end];
-                if matches!(seen, Seen::Other) {
+                let kept = matches!(seen, Seen::Other);
+                if kept {
                     out.extend_from_slice(pending);
-                    out.extend_from_slice(raw);
+                    out.extend_from_slice(&chunk[start..event.end]);
                 }
                 pending.clear();
                 start = event.end;
+                if event.end == chunk.len() && chunk.last() == Some(&b'\r') {
+                    *open_cr = Some(kept);
+                }
             }
             Ok::<(), SseError>(())
         });
@@ -137,6 +178,7 @@ impl StreamTranslator for OpenAiPassthrough {
         if self.failed {
             return;
         }
+        let idle = self.sse.is_idle();
         let Self {
             sse,
             pending,
@@ -155,6 +197,10 @@ impl StreamTranslator for OpenAiPassthrough {
         }
         pending.clear();
         if !self.complete {
+            if !idle {
+                // Close the cut event so the error event is read as one of its own.
+                out.extend_from_slice(b"\n\n");
+            }
             let e = protocol_error("the upstream stream ended before the answer was complete");
             out.extend_from_slice(&e.sse_event(Dialect::OpenAi));
         }
