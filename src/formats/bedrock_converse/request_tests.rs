@@ -224,3 +224,19 @@ fn refusals() {
     );
     assert_eq!(e.param.as_deref(), Some("n"));
 }
+
+#[test]
+fn json_mode_with_thinking_does_not_force_the_tool() {
+    // Claude refuses thinking with a forced tool: the JSON tool is offered instead.
+    let out = converse(
+        Dialect::OpenAi,
+        json!({"model": "x", "messages": [{"role": "user", "content": "hi"}],
+               "response_format": {"type": "json_object"}, "reasoning_effort": "low"}),
+    );
+    assert_eq!(
+        out["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        "json_response_format"
+    );
+    assert!(out["toolConfig"].get("toolChoice").is_none());
+    assert!(out["additionalModelRequestFields"]["thinking"].is_object());
+}
