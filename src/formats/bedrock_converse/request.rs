@@ -117,14 +117,15 @@ fn blocks<'a>(parts: &'a [ContentPart<'a>]) -> Result<Vec<BlockOut<'a>>, Gateway
             ContentPart::Text(t) | ContentPart::Refusal(t) => BlockOut::Text(t),
             ContentPart::Image(img) => BlockOut::Image(image(img)?),
             // Reasoning goes back only with the signature Claude gave it; reasoning
-            // from other providers has none and is left out, as Anthropic requires.
-            ContentPart::Reasoning {
-                signature: None, ..
-            } => continue,
+            // from other providers has none (or the empty one clients echo from a
+            // translated stream) and is left out, as Anthropic requires.
             ContentPart::Reasoning {
                 text,
                 signature: Some(s),
-            } => BlockOut::ReasoningContent(ReasoningOut::ReasoningText { text, signature: s }),
+            } if !s.is_empty() => {
+                BlockOut::ReasoningContent(ReasoningOut::ReasoningText { text, signature: s })
+            }
+            ContentPart::Reasoning { .. } => continue,
             ContentPart::RedactedReasoning(data) => {
                 BlockOut::ReasoningContent(ReasoningOut::RedactedContent(data))
             }

@@ -61,6 +61,7 @@ fn tools_results_cache_points_and_thinking() {
             "messages": [
                 {"role": "user", "content": "q"},
                 {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "echoed from another provider", "signature": ""},
                     {"type": "thinking", "thinking": "hmm", "signature": "sig"},
                     {"type": "redacted_thinking", "data": "enc"},
                     {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}]},
