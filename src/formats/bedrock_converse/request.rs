@@ -8,7 +8,8 @@
 //! (`/model/{modelId}/converse`), and the same body serves both operations.
 //!
 //! What Converse has no field for: JSON mode becomes a forced call of the JSON tool
-//! (as for Anthropic) whose input the response translation turns back into text;
+//! (as for Anthropic; offered, not forced, with thinking on, which Claude requires)
+//! whose input the response translation turns back into text;
 //! `top_k` and reasoning go to `additionalModelRequestFields` in the form Claude reads
 //! (`top_k`, `thinking`), the models that take them; seed, penalties, `n` > 1 and the
 //! end-user id have no equivalent (`n` > 1 is refused, the rest dropped). Converse has
@@ -73,6 +74,7 @@ pub(crate) fn write(
         .flat_map(|m| &m.content)
         .any(|b| matches!(b, BlockOut::ToolUse(_) | BlockOut::ToolResult(_)));
     let (max_tokens, additional) = additional_fields(req, opts);
+    let thinking = additional.contains_key("thinking");
     let out = RequestOut {
         messages,
         system,
@@ -82,7 +84,7 @@ pub(crate) fn write(
             top_p: req.sampling.top_p,
             stop_sequences: req.sampling.stop.iter().map(|s| s.as_ref()).collect(),
         },
-        tool_config: tool_config(req, has_tool_blocks),
+        tool_config: tool_config(req, has_tool_blocks, thinking),
         additional_model_request_fields: additional,
     };
     serde_json::to_vec(&out)
@@ -115,14 +117,15 @@ fn blocks<'a>(parts: &'a [ContentPart<'a>]) -> Result<Vec<BlockOut<'a>>, Gateway
             ContentPart::Text(t) | ContentPart::Refusal(t) => BlockOut::Text(t),
             ContentPart::Image(img) => BlockOut::Image(image(img)?),
             // Reasoning goes back only with the signature Claude gave it; reasoning
-            // from other providers has none and is left out, as Anthropic requires.
-            ContentPart::Reasoning {
-                signature: None, ..
-            } => continue,
+            // from other providers has none (or the empty one clients echo from a
+            // translated stream) and is left out, as Anthropic requires.
             ContentPart::Reasoning {
                 text,
                 signature: Some(s),
-            } => BlockOut::ReasoningContent(ReasoningOut::ReasoningText { text, signature: s }),
+            } if !s.is_empty() => {
+                BlockOut::ReasoningContent(ReasoningOut::ReasoningText { text, signature: s })
+            }
+            ContentPart::Reasoning { .. } => continue,
             ContentPart::RedactedReasoning(data) => {
                 BlockOut::ReasoningContent(ReasoningOut::RedactedContent(data))
             }
@@ -184,7 +187,13 @@ fn image<'a>(img: &'a Image<'a>) -> Result<ImageOut<'a>, GatewayError> {
     }
 }
 
-fn tool_config<'a>(req: &'a ChatRequest<'a>, has_tool_blocks: bool) -> Option<ToolConfigOut<'a>> {
+/// Tools and choice. `thinking`: Claude refuses a forced tool with thinking on, so
+/// JSON mode then offers its tool without forcing it.
+fn tool_config<'a>(
+    req: &'a ChatRequest<'a>,
+    has_tool_blocks: bool,
+    thinking: bool,
+) -> Option<ToolConfigOut<'a>> {
     let mut tools: Vec<ToolEntryOut<'a>> = Vec::with_capacity(req.tools.len() + 1);
     for t in &req.tools {
         tools.push(ToolEntryOut::ToolSpec(ToolSpecOut {
@@ -205,7 +214,7 @@ fn tool_config<'a>(req: &'a ChatRequest<'a>, has_tool_blocks: bool) -> Option<To
     let mut choice = match req.tool_choice.as_ref() {
         None | Some(ToolChoice::Auto) => None,
         Some(ToolChoice::None) if has_tool_blocks => None,
-        Some(ToolChoice::None) => return json_tool_config(req, Vec::new()),
+        Some(ToolChoice::None) => return json_tool_config(req, thinking),
         Some(ToolChoice::Required) => Some(ToolChoiceOut::Any(Empty {})),
         Some(ToolChoice::Tool(name)) => Some(ToolChoiceOut::Tool { name }),
     };
@@ -213,6 +222,7 @@ fn tool_config<'a>(req: &'a ChatRequest<'a>, has_tool_blocks: bool) -> Option<To
         // Alone, the JSON tool is forced; beside the client's tools, some tool must be
         // called (the answer is either a call or the JSON).
         choice = match choice {
+            c if thinking => c,
             _ if tools.is_empty() => Some(ToolChoiceOut::Tool { name: JSON_TOOL }),
             None => Some(ToolChoiceOut::Any(Empty {})),
             c => c,
@@ -229,15 +239,11 @@ fn tool_config<'a>(req: &'a ChatRequest<'a>, has_tool_blocks: bool) -> Option<To
 }
 
 /// `tool_choice: none` without tool blocks: no tools, but JSON mode still needs its.
-fn json_tool_config<'a>(
-    req: &'a ChatRequest<'a>,
-    mut tools: Vec<ToolEntryOut<'a>>,
-) -> Option<ToolConfigOut<'a>> {
+fn json_tool_config<'a>(req: &'a ChatRequest<'a>, thinking: bool) -> Option<ToolConfigOut<'a>> {
     let schema = json_schema(req.response_format.as_ref())?;
-    tools.push(json_tool(schema));
     Some(ToolConfigOut {
-        tools,
-        tool_choice: Some(ToolChoiceOut::Tool { name: JSON_TOOL }),
+        tools: vec![json_tool(schema)],
+        tool_choice: (!thinking).then_some(ToolChoiceOut::Tool { name: JSON_TOOL }),
     })
 }
 

@@ -61,6 +61,7 @@ fn tools_results_cache_points_and_thinking() {
             "messages": [
                 {"role": "user", "content": "q"},
                 {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "echoed from another provider", "signature": ""},
                     {"type": "thinking", "thinking": "hmm", "signature": "sig"},
                     {"type": "redacted_thinking", "data": "enc"},
                     {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}]},
@@ -223,4 +224,20 @@ fn refusals() {
         json!({"model": "x", "n": 3, "messages": [{"role": "user", "content": "hi"}]}),
     );
     assert_eq!(e.param.as_deref(), Some("n"));
+}
+
+#[test]
+fn json_mode_with_thinking_does_not_force_the_tool() {
+    // Claude refuses thinking with a forced tool: the JSON tool is offered instead.
+    let out = converse(
+        Dialect::OpenAi,
+        json!({"model": "x", "messages": [{"role": "user", "content": "hi"}],
+               "response_format": {"type": "json_object"}, "reasoning_effort": "low"}),
+    );
+    assert_eq!(
+        out["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        "json_response_format"
+    );
+    assert!(out["toolConfig"].get("toolChoice").is_none());
+    assert!(out["additionalModelRequestFields"]["thinking"].is_object());
 }

@@ -32,7 +32,9 @@ pub(crate) fn write(
     if req.n.is_some_and(|n| n > 1) {
         return Err(unsupported("n > 1", TARGET).with_param("n"));
     }
-    let calls = call_names(req);
+    // (id, function name) of the calls so far: a result answers the latest call
+    // with its id (some servers number calls per answer, so ids repeat).
+    let mut calls: Vec<(&str, &str)> = Vec::new();
     let mut system: Vec<PartOut<'_>> = Vec::new();
     let mut contents: Vec<ContentOut<'_>> = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
@@ -47,7 +49,7 @@ pub(crate) fn write(
         };
         let mut parts = Vec::with_capacity(m.content.len());
         for p in &m.content {
-            write_part(p, &calls, &mut parts)?;
+            write_part(p, &mut calls, &mut parts)?;
         }
         if parts.is_empty() {
             continue;
@@ -83,18 +85,6 @@ pub(crate) fn write(
         .map_err(|e| GatewayError::internal(format!("serialising request: {e}")))
 }
 
-/// (call id, function name) of every tool call in the conversation.
-fn call_names<'a>(req: &'a ChatRequest<'a>) -> Vec<(&'a str, &'a str)> {
-    req.messages
-        .iter()
-        .flat_map(|m| &m.content)
-        .filter_map(|p| match p {
-            ContentPart::ToolCall(c) => Some((c.id.as_ref(), c.name.as_ref())),
-            _ => None,
-        })
-        .collect()
-}
-
 fn system_parts<'a>(
     content: &'a [ContentPart<'a>],
     out: &mut Vec<PartOut<'a>>,
@@ -115,7 +105,7 @@ fn system_parts<'a>(
 
 fn write_part<'a>(
     p: &'a ContentPart<'a>,
-    calls: &[(&'a str, &'a str)],
+    calls: &mut Vec<(&'a str, &'a str)>,
     out: &mut Vec<PartOut<'a>>,
 ) -> Result<(), GatewayError> {
     match p {
@@ -124,14 +114,17 @@ fn write_part<'a>(
             ..PartOut::default()
         }),
         ContentPart::Image(img) => out.push(image(img)?),
-        ContentPart::ToolCall(c) => out.push(PartOut {
-            function_call: Some(FunctionCallOut {
-                name: &c.name,
-                args: arguments_object(&c.arguments),
-            }),
-            thought_signature: call_id::signature(&c.id),
-            ..PartOut::default()
-        }),
+        ContentPart::ToolCall(c) => {
+            calls.push((&c.id, &c.name));
+            out.push(PartOut {
+                function_call: Some(FunctionCallOut {
+                    name: &c.name,
+                    args: arguments_object(&c.arguments),
+                }),
+                thought_signature: call_id::signature(&c.id),
+                ..PartOut::default()
+            })
+        }
         ContentPart::ToolResult(r) => tool_result(r, calls, out)?,
         // Empty text, earlier reasoning (Gemini takes it back only as signatures) and
         // cache breakpoints (Gemini caches implicitly) have nothing to write.

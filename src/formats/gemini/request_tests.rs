@@ -252,3 +252,32 @@ fn refusals() {
     );
     assert!(e.message.contains("non-text system content"));
 }
+
+#[test]
+fn repeated_call_ids_pair_with_the_latest_call() {
+    // Servers that number calls per answer reuse `call_0` from turn to turn.
+    let out = gemini(
+        Dialect::OpenAi,
+        json!({"model": "x", "messages": [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "tool_calls": [
+                {"id": "call_0", "type": "function", "function": {"name": "first", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "1"},
+            {"role": "assistant", "tool_calls": [
+                {"id": "call_0", "type": "function", "function": {"name": "second", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "2"}
+        ]}),
+    );
+    let name = |i: usize| out["contents"][i]["parts"][0]["functionResponse"]["name"].clone();
+    assert_eq!((name(2), name(4)), (json!("first"), json!("second")));
+    // A result cannot answer a call that comes after it.
+    let e = refused(
+        Dialect::OpenAi,
+        json!({"model": "x", "messages": [
+            {"role": "tool", "tool_call_id": "c", "content": "early"},
+            {"role": "assistant", "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+        ]}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidRequest);
+}

@@ -20,7 +20,7 @@ use super::response::{
 };
 use super::wire::ResponseIn;
 use crate::formats::stream::{protocol_error, Decoder};
-use crate::model::{ContentPart, FinishReason, StreamEvent, Usage};
+use crate::model::{ContentPart, FinishReason, StreamEvent};
 use crate::sse::SseEventRef;
 
 /// Which block is open.
@@ -104,7 +104,9 @@ impl GeminiDecoder {
 
 impl Decoder for GeminiDecoder {
     fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, event: SseEventRef<'e>, sink: &mut F) {
-        if event.data.trim_ascii().is_empty() {
+        // Keep-alive blanks, and the `[DONE]` some Gemini-compatible relays append.
+        let data = event.data.trim_ascii();
+        if data.is_empty() || data == b"[DONE]" {
             return;
         }
         let chunk: ResponseIn<'e> = match serde_json::from_slice(event.data) {
@@ -130,7 +132,12 @@ impl Decoder for GeminiDecoder {
                 sink(StreamEvent::MessageStart {
                     id: Cow::Owned(id.clone()),
                     model: chunk.model_version.map(|m| m.0).unwrap_or_default(),
-                    usage: Usage::default(),
+                    // The prompt is counted from the first chunk on: clients show it
+                    // at the start of the answer (Anthropic's `message_start`).
+                    usage: chunk
+                        .usage_metadata
+                        .map(usage_from_wire)
+                        .unwrap_or_default(),
                 });
                 id
             }

@@ -239,3 +239,21 @@ fn crlf_framing_and_blank_data_are_fine() {
         b
     );
 }
+
+#[test]
+fn prompt_usage_opens_the_answer_and_done_markers_are_ignored() {
+    let input = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"A\"}]}}],\
+                 \"usageMetadata\":{\"promptTokenCount\":40,\"cachedContentTokenCount\":30,\"totalTokenCount\":41}}\n\n\
+                 data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"B\"}]},\"finishReason\":\"STOP\"}],\
+                 \"usageMetadata\":{\"promptTokenCount\":40,\"cachedContentTokenCount\":30,\"candidatesTokenCount\":2,\"totalTokenCount\":42}}\n\n\
+                 data: [DONE]\n\n";
+    let evs = anthropic(input);
+    assert_eq!(
+        evs[0].1["message"]["usage"],
+        json!({"input_tokens": 10, "output_tokens": 0,
+               "cache_creation_input_tokens": 0, "cache_read_input_tokens": 30})
+    );
+    let (name, last) = evs.last().unwrap();
+    assert_eq!(name, "message_stop", "{last}");
+    assert_eq!(evs[evs.len() - 2].1["usage"]["output_tokens"], 2);
+}

@@ -41,8 +41,11 @@ pub(crate) fn run(
 /// Generated ids and `created` timestamps replaced by fixed text.
 pub(crate) fn redact(out: &[u8]) -> String {
     let text = String::from_utf8_lossy(out);
-    let ids = regex::Regex::new(r"(bedrock-|gen-)[0-9a-f]{24}").unwrap();
-    let created = regex::Regex::new(r#""created":\d+"#).unwrap();
+    static IDS: once_cell::sync::Lazy<regex::Regex> =
+        once_cell::sync::Lazy::new(|| regex::Regex::new(r"(bedrock-|gen-?)[0-9a-f]{24}").unwrap());
+    static CREATED: once_cell::sync::Lazy<regex::Regex> =
+        once_cell::sync::Lazy::new(|| regex::Regex::new(r#""created": ?\d+"#).unwrap());
+    let (ids, created) = (&*IDS, &*CREATED);
     let text = ids.replace_all(&text, "${1}ID");
     created.replace_all(&text, r#""created":0"#).into_owned()
 }
