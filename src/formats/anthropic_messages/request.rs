@@ -158,7 +158,9 @@ fn read_block(b: BlockIn<'_>) -> Result<ContentPart<'_>, GatewayError> {
         }),
         "thinking" => ContentPart::Reasoning {
             text: b.thinking.ok_or_else(|| missing("thinking"))?.0,
-            signature: b.signature.map(|s| s.0),
+            // Thinking translated from another provider reaches clients with an empty
+            // signature, and comes back so; Anthropic rejects an empty one.
+            signature: b.signature.map(|s| s.0).filter(|s| !s.is_empty()),
         },
         "redacted_thinking" => {
             ContentPart::RedactedReasoning(b.data.ok_or_else(|| missing("data"))?.0)
