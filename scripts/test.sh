@@ -19,4 +19,6 @@ trap cleanup EXIT
 export TOLLGATE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
 export TOLLGATE_TEST_PYTHON="$PWD/.venv/bin/python"
 
-cargo test --all-targets -- --test-threads 4
+cargo test --lib --bins --tests -- --test-threads 4
+# The criterion benches, once each in test mode (they must keep running).
+cargo test --benches

@@ -357,3 +357,92 @@ models:
     assert!(old_exited, "old process did not exit");
     assert_eq!(after.status, 200);
 }
+
+/// An upstream that answers every request with one fixed response (then closes).
+fn fixed_upstream(status: u16, body: &'static str) -> (String, Arc<AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let mut reader = BufReader::new(stream);
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body_in = vec![0; len];
+            let _ = reader.read_exact(&mut body_in);
+            let resp = format!(
+                "HTTP/1.1 {status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.get_mut().write_all(resp.as_bytes());
+        }
+    });
+    (url, hits)
+}
+
+#[test]
+fn context_window_refusal_falls_back_to_a_bigger_model() {
+    // OpenAI's documented error for a prompt over the context window.
+    let (small, small_hits) = fixed_upstream(
+        400,
+        r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+    );
+    let big = mock_with("big", |_| {});
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: small, format: openai, base_url: "{small}", health_check: {{ kind: none }} }}
+  - {{ name: big, format: anthropic, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: small, model: gpt-small }}]
+    fallbacks: [large]
+    fallback_on: [context_window_exceeded]
+  - name: large
+    targets: [{{ provider: big, model: claude-large }}]
+"#,
+        big.url()
+    ));
+    for stream in [false, true] {
+        let resp = gw.post("/v1/chat/completions", &chat(stream));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.header("x-tollgate-provider"), Some("big"));
+        assert_eq!(resp.header("x-tollgate-attempts"), Some("2"));
+        assert!(resp.text().contains("tok0"));
+    }
+    // Refusals are not retried on the same route: one attempt each.
+    assert_eq!(small_hits.load(Ordering::Relaxed), 2);
+
+    // Without a fallback for it, the client gets the upstream's error in its dialect.
+    let (plain, _) = fixed_upstream(
+        400,
+        r#"{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+    );
+    let gw = Gateway::start(&format!(
+        "auth: {{ mode: open }}\nproviders:\n  - {{ name: small, format: openai, base_url: \"{plain}\", health_check: {{ kind: none }} }}\nmodels:\n  - {{ name: m, targets: [{{ provider: small, model: x }}] }}\n"
+    ));
+    let resp = common::http::request(
+        &gw.addr,
+        "POST",
+        "/v1/messages",
+        &[],
+        json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert_eq!(resp.json()["type"], "error", "{}", resp.text());
+}

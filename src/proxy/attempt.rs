@@ -87,6 +87,31 @@ pub fn may_retry(ctx: &Ctx, class: ErrorClass) -> bool {
     has_fallback && (route.fallback_on.is_empty() || route.fallback_on.contains(&class))
 }
 
+/// Whether a client-error answer could be a refusal (context window, content
+/// policy) that this route's fallbacks are configured to take over.
+pub fn fallback_takes_refusals(ctx: &Ctx) -> bool {
+    let Some(plan) = &ctx.plan else { return false };
+    let Some(route) = plan.routes.get(ctx.route_index) else {
+        return false;
+    };
+    let has_fallback = ctx.route_index + 1 < plan.routes.len();
+    has_fallback
+        && (route.fallback_on.is_empty()
+            || route
+                .fallback_on
+                .contains(&ErrorClass::ContextWindowExceeded)
+            || route.fallback_on.contains(&ErrorClass::ContentPolicy))
+}
+
+/// The failure class of a translated upstream error, for refusals only.
+pub fn class_of_refusal(err: &GatewayError) -> Option<ErrorClass> {
+    match err.kind {
+        ErrorKind::ContextWindowExceeded => Some(ErrorClass::ContextWindowExceeded),
+        ErrorKind::ContentPolicy => Some(ErrorClass::ContentPolicy),
+        _ => None,
+    }
+}
+
 /// Exponential backoff with jitter before attempt `n` on the same route (n >= 2),
 /// or the upstream's `retry-after` when it said so (bounded by the max backoff).
 pub fn backoff(route: &ModelRoute, n: u32, retry_after: Option<Duration>) -> Duration {

@@ -36,6 +36,9 @@ pub enum ResponseMode {
     TranslateJson,
     /// An upstream error body in another dialect: buffered, translated at the end.
     TranslateError,
+    /// A client-error answer held whole to see whether it is a context-window or
+    /// content-policy refusal that a fallback route should take over.
+    Classify { same: bool },
     /// A non-streaming answer checked by output guardrails: held whole, checked at the
     /// end (translated first when the formats differ).
     Guarded { translate: bool },
@@ -88,6 +91,8 @@ pub struct Ctx {
     pub guard: Option<GuardedStream>,
     /// Bytes to end a failed stream with, when the translator already wrote its error event.
     pub stream_tail: Option<Vec<u8>>,
+    /// The body filter found the answer should go to a fallback instead.
+    pub retry_requested: bool,
     pub buffer: Vec<u8>,
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
@@ -127,6 +132,7 @@ impl Ctx {
             mode: ResponseMode::Passthrough,
             guard: None,
             stream_tail: None,
+            retry_requested: false,
             buffer: Vec::new(),
             upstream_status: None,
             first_byte_at: None,
@@ -149,6 +155,8 @@ impl Ctx {
         self.first_byte_at = None;
         self.usage = Usage::default();
         self.error = None;
+        self.retry_requested = false;
+        super::preread::reset_hold(&self.hold);
     }
 
     pub fn model_name(&self) -> &str {

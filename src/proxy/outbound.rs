@@ -11,7 +11,7 @@ use crate::providers::Api;
 
 use super::ctx::{Ctx, ResponseMode};
 use super::output_guard::GuardedStream;
-use super::preread;
+use super::{attempt, preread};
 use crate::policy::OutputScanner;
 
 /// Largest same-format JSON body copied to read its usage; larger bodies still pass
@@ -28,7 +28,10 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     let status = resp.status.as_u16();
     let is_stream = is_event_stream(resp, format);
     let scanner = output_scanner(ctx);
-    ctx.mode = if status >= 400 {
+    ctx.mode = if matches!(status, 400 | 413 | 422) && attempt::fallback_takes_refusals(ctx) {
+        preread::hold_response(&ctx.hold);
+        ResponseMode::Classify { same }
+    } else if status >= 400 {
         if same {
             ResponseMode::Passthrough
         } else {
@@ -132,6 +135,15 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             }
             *body = (!out.is_empty()).then(|| Bytes::from(out));
         }
+        ResponseMode::Classify { same } => {
+            let same = *same;
+            if let Some(chunk) = body.take() {
+                ctx.buffer.extend_from_slice(&chunk);
+            }
+            if end {
+                *body = finish_classified(ctx, same).map(Bytes::from);
+            }
+        }
         ResponseMode::Guarded { translate } => {
             let translate = *translate;
             if let Some(chunk) = body.take() {
@@ -151,6 +163,29 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// A held client error: a refusal the fallbacks take over asks for another
+/// attempt (nothing reached the client yet); anything else goes out as usual.
+fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
+    let buffered = std::mem::take(&mut ctx.buffer);
+    let format = ctx.attempt.as_ref()?.format;
+    let status = ctx.upstream_status.unwrap_or(400);
+    let err = formats::upstream_error(format, status, &buffered);
+    if let Some(class) = attempt::class_of_refusal(&err) {
+        if attempt::may_retry(ctx, class) {
+            ctx.last_failure = Some(class);
+            // Not retried on this route: a refusal of the content repeats.
+            ctx.route_attempts = u32::MAX;
+            ctx.retry_requested = true;
+            return None;
+        }
+    }
+    Some(if same {
+        buffered
+    } else {
+        err.body(ctx.dialect)
+    })
 }
 
 /// The key's output scanner, when it has output guardrails.

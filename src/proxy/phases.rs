@@ -211,6 +211,16 @@ impl ProxyHttp for Proxy {
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(gateway_failure(ctx, err));
         }
+        if ctx.retry_requested {
+            // A held refusal that a fallback takes over: fail this attempt, retryably.
+            let mut e = Error::explain(
+                ErrorType::HTTPStatus(ctx.upstream_status.unwrap_or(400)),
+                "refusal, falling back",
+            );
+            e.esource = ErrorSource::Upstream;
+            e.set_retry(true);
+            return Err(e);
+        }
         if let Some(total) = total_timeout(ctx) {
             if ctx.started.elapsed() > total && !end_of_stream {
                 let err = GatewayError::new(
@@ -441,7 +451,11 @@ async fn wait_before_retry(ctx: &mut Ctx) {
         .and_then(|p| p.routes.get(ctx.route_index))
         .cloned();
     if let Some(route) = route {
-        let pause = attempt::backoff(&route, ctx.route_attempts + 1, ctx.retry_after.take());
+        let pause = attempt::backoff(
+            &route,
+            ctx.route_attempts.saturating_add(1),
+            ctx.retry_after.take(),
+        );
         if !pause.is_zero() {
             tokio::time::sleep(pause).await;
         }

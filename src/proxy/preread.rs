@@ -78,6 +78,13 @@ pub fn hold_response(slot: &HoldSlot) {
     }
 }
 
+/// Stop holding (a new attempt starts); anything held is dropped.
+pub fn reset_hold(slot: &HoldSlot) {
+    if let Ok(mut h) = slot.lock() {
+        *h = Hold::default();
+    }
+}
+
 /// Replace the held response's header (e.g. with an error status); the body is
 /// whatever the body filter emitted last.
 pub fn replace_held_header(slot: &HoldSlot, header: ResponseHeader) {
