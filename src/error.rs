@@ -168,8 +168,14 @@ impl GatewayError {
     fn openai_type(&self) -> &'static str {
         use ErrorKind::*;
         match self.kind {
-            InvalidRequest | ModelNotFound | RouteNotFound | MethodNotAllowed | PayloadTooLarge
-            | GuardrailBlocked | ContextWindowExceeded | ContentPolicy => "invalid_request_error",
+            InvalidRequest
+            | ModelNotFound
+            | RouteNotFound
+            | MethodNotAllowed
+            | PayloadTooLarge
+            | GuardrailBlocked
+            | ContextWindowExceeded
+            | ContentPolicy => "invalid_request_error",
             Unauthorized => "authentication_error",
             Forbidden => "permission_error",
             RateLimited => "rate_limit_error",
@@ -200,7 +206,10 @@ impl GatewayError {
     fn anthropic_type(&self) -> &'static str {
         use ErrorKind::*;
         match self.kind {
-            InvalidRequest | MethodNotAllowed | GuardrailBlocked | ContextWindowExceeded
+            InvalidRequest
+            | MethodNotAllowed
+            | GuardrailBlocked
+            | ContextWindowExceeded
             | ContentPolicy => "invalid_request_error",
             Unauthorized => "authentication_error",
             Forbidden | BudgetExceeded => "permission_error",

@@ -7,6 +7,7 @@
 //! answer back, translating SSE on the fly when formats differ → log, meter, settle.
 
 pub mod admin;
+pub mod aws;
 pub mod config;
 pub mod error;
 pub mod formats;

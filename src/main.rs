@@ -45,7 +45,10 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
 
     let data_listeners = config.data_listeners.clone();
     let admin_listener = config.admin_listener.clone();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(Runtime::build(config, None)),
         Err(e) => {
             eprintln!("cannot start: {e}");
@@ -60,10 +63,18 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
     }
     let mut admin = Service::new(
         "tollgate admin".to_string(),
-        pingora::apps::http_app::HttpServer::new_app(AdminApp { gateway: gateway.clone() }),
+        pingora::apps::http_app::HttpServer::new_app(AdminApp {
+            gateway: gateway.clone(),
+        }),
     );
     admin.add_tcp(&admin_listener);
-    let upkeep = background_service("tollgate upkeep", Upkeep { gateway, watch_file: true });
+    let upkeep = background_service(
+        "tollgate upkeep",
+        Upkeep {
+            gateway,
+            watch_file: true,
+        },
+    );
 
     server.add_service(proxy);
     server.add_service(admin);

@@ -4,8 +4,8 @@
 
 use once_cell::sync::Lazy;
 use prometheus::{
-    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge, register_int_gauge_vec,
-    HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
+    register_int_gauge_vec, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
 };
 
 // Registration fails only on a duplicate name, which is a programming error caught
@@ -25,7 +25,10 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
-    let opts = prometheus::opts!("tollgate_requests_total", "Requests by route, model, provider and status class");
+    let opts = prometheus::opts!(
+        "tollgate_requests_total",
+        "Requests by route, model, provider and status class"
+    );
     let labels = &["route", "model", "provider", "status"];
     or_unregistered!(
         register_int_counter_vec!(opts.clone(), labels),
@@ -34,7 +37,11 @@ pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
 });
 
 pub static REQUEST_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
-    let opts = prometheus::histogram_opts!("tollgate_request_duration_seconds", "Whole request latency", LATENCY_BUCKETS.to_vec());
+    let opts = prometheus::histogram_opts!(
+        "tollgate_request_duration_seconds",
+        "Whole request latency",
+        LATENCY_BUCKETS.to_vec()
+    );
     let labels = &["route", "model"];
     or_unregistered!(
         register_histogram_vec!(opts.clone(), labels),
@@ -43,7 +50,11 @@ pub static REQUEST_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
 });
 
 pub static TTFB_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
-    let opts = prometheus::histogram_opts!("tollgate_time_to_first_byte_seconds", "Time until the first response body byte from the upstream", LATENCY_BUCKETS.to_vec());
+    let opts = prometheus::histogram_opts!(
+        "tollgate_time_to_first_byte_seconds",
+        "Time until the first response body byte from the upstream",
+        LATENCY_BUCKETS.to_vec()
+    );
     let labels = &["route", "model"];
     or_unregistered!(
         register_histogram_vec!(opts.clone(), labels),
@@ -59,7 +70,10 @@ pub static IN_FLIGHT: Lazy<IntGauge> = Lazy::new(|| {
 });
 
 pub static UPSTREAM_HEALTHY: Lazy<IntGaugeVec> = Lazy::new(|| {
-    let opts = prometheus::opts!("tollgate_upstream_healthy", "1 if the endpoint passes its health check");
+    let opts = prometheus::opts!(
+        "tollgate_upstream_healthy",
+        "1 if the endpoint passes its health check"
+    );
     let labels = &["provider", "endpoint"];
     or_unregistered!(
         register_int_gauge_vec!(opts.clone(), labels),
@@ -68,7 +82,10 @@ pub static UPSTREAM_HEALTHY: Lazy<IntGaugeVec> = Lazy::new(|| {
 });
 
 pub static UPSTREAM_ATTEMPTS: Lazy<IntCounterVec> = Lazy::new(|| {
-    let opts = prometheus::opts!("tollgate_upstream_attempts_total", "Upstream attempts by provider and outcome");
+    let opts = prometheus::opts!(
+        "tollgate_upstream_attempts_total",
+        "Upstream attempts by provider and outcome"
+    );
     let labels = &["provider", "outcome"];
     or_unregistered!(
         register_int_counter_vec!(opts.clone(), labels),
@@ -77,7 +94,10 @@ pub static UPSTREAM_ATTEMPTS: Lazy<IntCounterVec> = Lazy::new(|| {
 });
 
 pub static ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
-    let opts = prometheus::opts!("tollgate_errors_total", "Errors answered by the gateway, by kind");
+    let opts = prometheus::opts!(
+        "tollgate_errors_total",
+        "Errors answered by the gateway, by kind"
+    );
     let labels = &["kind"];
     or_unregistered!(
         register_int_counter_vec!(opts.clone(), labels),
@@ -87,8 +107,12 @@ pub static ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
 
 pub static CLIENT_DISCONNECTS: Lazy<IntCounter> = Lazy::new(|| {
     or_unregistered!(
-        register_int_counter!("tollgate_client_disconnects_total", "Requests whose client went away before the response ended"),
-        IntCounter::new("tollgate_client_disconnects_total", "x").unwrap_or_else(|_| unreachable_metric())
+        register_int_counter!(
+            "tollgate_client_disconnects_total",
+            "Requests whose client went away before the response ended"
+        ),
+        IntCounter::new("tollgate_client_disconnects_total", "x")
+            .unwrap_or_else(|_| unreachable_metric())
     )
 });
 
@@ -103,8 +127,12 @@ pub static CONFIG_RELOADS: Lazy<IntCounterVec> = Lazy::new(|| {
 
 pub static CONFIG_LAST_RELOAD_OK: Lazy<IntGauge> = Lazy::new(|| {
     or_unregistered!(
-        register_int_gauge!("tollgate_config_last_reload_successful", "1 if the last reload succeeded"),
-        IntGauge::new("tollgate_config_last_reload_successful", "x").unwrap_or_else(|_| unreachable_metric())
+        register_int_gauge!(
+            "tollgate_config_last_reload_successful",
+            "1 if the last reload succeeded"
+        ),
+        IntGauge::new("tollgate_config_last_reload_successful", "x")
+            .unwrap_or_else(|_| unreachable_metric())
     )
 });
 

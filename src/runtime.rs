@@ -44,7 +44,9 @@ impl Runtime {
     }
 
     pub fn counter_for(&self, route: &str) -> &AtomicU64 {
-        self.target_counters.get(route).unwrap_or(&self.direct_counter)
+        self.target_counters
+            .get(route)
+            .unwrap_or(&self.direct_counter)
     }
 }
 
@@ -74,13 +76,17 @@ impl Gateway {
                 let old = self.snapshot();
                 let new = Runtime::build(cfg, Some(&old)).await;
                 self.current.store(Arc::new(new));
-                metrics::CONFIG_RELOADS.with_label_values(&["success"]).inc();
+                metrics::CONFIG_RELOADS
+                    .with_label_values(&["success"])
+                    .inc();
                 metrics::CONFIG_LAST_RELOAD_OK.set(1);
                 log::info!("config reloaded from {}", self.config_path.display());
                 Ok(())
             }
             Err(errors) => {
-                metrics::CONFIG_RELOADS.with_label_values(&["failure"]).inc();
+                metrics::CONFIG_RELOADS
+                    .with_label_values(&["failure"])
+                    .inc();
                 metrics::CONFIG_LAST_RELOAD_OK.set(0);
                 let text = errors.to_string();
                 log::error!("config reload rejected, keeping the old config:\n{text}");

@@ -13,7 +13,14 @@ use serde_json::json;
 use tollgate::mock::{MockConfig, MockServer};
 
 fn mock(name: &str) -> MockServer {
-    MockServer::start(MockConfig { name: name.into(), ..Default::default() }, 0).unwrap()
+    MockServer::start(
+        MockConfig {
+            name: name.into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap()
 }
 
 fn one_provider_config(urls: &[String], extra_provider: &str, extra: &str) -> String {
@@ -42,7 +49,9 @@ models:
 fn chat_body_of_size(model: &str, size: usize) -> Vec<u8> {
     let head = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":""#);
     let tail = r#""}]}"#;
-    let pad = size.checked_sub(head.len() + tail.len()).expect("size too small");
+    let pad = size
+        .checked_sub(head.len() + tail.len())
+        .expect("size too small");
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(head.as_bytes());
     body.extend(std::iter::repeat_n(b'a', pad));
@@ -54,10 +63,22 @@ fn chat_body_of_size(model: &str, size: usize) -> Vec<u8> {
 /// What the upstream must receive: the same bytes with only the model replaced.
 fn expected_upstream_body(body: &[u8], from: &str, to: &str) -> Vec<u8> {
     let text = String::from_utf8(body.to_vec()).unwrap();
-    text.replacen(&format!(r#""model":"{from}""#), &format!(r#""model":"{to}""#), 1).into_bytes()
+    text.replacen(
+        &format!(r#""model":"{from}""#),
+        &format!(r#""model":"{to}""#),
+        1,
+    )
+    .into_bytes()
 }
 
-const SIZES: &[usize] = &[200, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1024 * 1024, 20 * 1024 * 1024];
+const SIZES: &[usize] = &[
+    200,
+    64 * 1024 - 1,
+    64 * 1024,
+    64 * 1024 + 1,
+    1024 * 1024,
+    20 * 1024 * 1024,
+];
 
 #[test]
 fn bodies_of_every_size_route_on_model_and_arrive_intact() {
@@ -66,7 +87,12 @@ fn bodies_of_every_size_route_on_model_and_arrive_intact() {
     let mut conn = Conn::open(&gw.addr);
     for &size in SIZES {
         let body = chat_body_of_size("gpt-4o-mini", size);
-        let resp = conn.request("POST", "/v1/chat/completions", &[("content-type", "application/json")], &body);
+        let resp = conn.request(
+            "POST",
+            "/v1/chat/completions",
+            &[("content-type", "application/json")],
+            &body,
+        );
         assert_eq!(resp.status, 200, "size {size}: {}", resp.text());
         assert_eq!(resp.json()["object"], "chat.completion");
         let expected = expected_upstream_body(&body, "gpt-4o-mini", "upstream-mini");
@@ -83,7 +109,15 @@ fn bodies_of_every_size_route_on_model_and_arrive_intact() {
 
 #[test]
 fn large_bodies_are_retried_whole_on_a_fallback() {
-    let failing = MockServer::start(MockConfig { name: "failing".into(), status: Some(503), ..Default::default() }, 0).unwrap();
+    let failing = MockServer::start(
+        MockConfig {
+            name: "failing".into(),
+            status: Some(503),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let backup = mock("backup");
     let config = format!(
         r#"
@@ -104,7 +138,9 @@ models:
     );
     let gw = Gateway::start(&config);
     let mut conn = Conn::open(&gw.addr);
-    for &size in &[1024, 64 * 1024 + 1, 1024 * 1024, 20 * 1024 * 1024] {
+    // Three sizes: the third failure opens the primary's breaker, and a fourth
+    // request would skip it.
+    for &size in &[20 * 1024 * 1024, 1024 * 1024, 64 * 1024 + 1] {
         let body = chat_body_of_size("main", size);
         let resp = conn.request("POST", "/v1/chat/completions", &[], &body);
         assert_eq!(resp.status, 200, "size {size}: {}", resp.text());
@@ -112,10 +148,16 @@ models:
         assert_eq!(resp.header("x-tollgate-provider"), Some("secondary"));
         let first = failing.requests().last().cloned().unwrap();
         let expected = expected_upstream_body(&body, "main", "p-model");
-        assert_eq!((first.body_len, first.body_fnv.as_str()), (expected.len(), fnv1a(&expected).as_str()));
+        assert_eq!(
+            (first.body_len, first.body_fnv.as_str()),
+            (expected.len(), fnv1a(&expected).as_str())
+        );
         let second = backup.requests().last().cloned().unwrap();
         let expected = expected_upstream_body(&body, "main", "s-model");
-        assert_eq!((second.body_len, second.body_fnv.as_str()), (expected.len(), fnv1a(&expected).as_str()));
+        assert_eq!(
+            (second.body_len, second.body_fnv.as_str()),
+            (expected.len(), fnv1a(&expected).as_str())
+        );
     }
 }
 
@@ -126,7 +168,12 @@ fn expect_continue_is_answered_and_keepalive_kept() {
     let mut conn = Conn::open(&gw.addr);
     for _ in 0..2 {
         let body = chat_body_of_size("gpt-4o-mini", 2 * 1024 * 1024);
-        let resp = conn.request("POST", "/v1/chat/completions", &[("expect", "100-continue")], &body);
+        let resp = conn.request(
+            "POST",
+            "/v1/chat/completions",
+            &[("expect", "100-continue")],
+            &body,
+        );
         assert_eq!(resp.status, 200, "{}", resp.text());
         assert_ne!(resp.header("connection"), Some("close"));
     }
@@ -141,13 +188,20 @@ fn provider_key_injected_and_client_credentials_never_forwarded() {
         &gw.addr,
         "POST",
         "/v1/chat/completions",
-        &[("authorization", "Bearer client-key"), ("x-api-key", "client-key-2"), ("x-request-id", "abc-123")],
+        &[
+            ("authorization", "Bearer client-key"),
+            ("x-api-key", "client-key-2"),
+            ("x-request-id", "abc-123"),
+        ],
         br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#,
     );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("x-request-id"), Some("abc-123"));
     let seen = up.requests().last().cloned().unwrap();
-    assert_eq!(seen.header("authorization"), Some("Bearer sk-upstream-secret"));
+    assert_eq!(
+        seen.header("authorization"),
+        Some("Bearer sk-upstream-secret")
+    );
     assert_eq!(seen.header("x-api-key"), None);
     assert_eq!(seen.header("x-request-id"), Some("abc-123"));
     assert_eq!(seen.path, "/v1/chat/completions");
@@ -155,25 +209,49 @@ fn provider_key_injected_and_client_credentials_never_forwarded() {
 
 #[test]
 fn stream_events_reach_the_client_before_the_upstream_finishes() {
-    let up = MockServer::start(MockConfig { name: "slow".into(), tokens: 5, delay_ms: 300, ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "slow".into(),
+            tokens: 5,
+            delay_ms: 300,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&one_provider_config(&[up.url()], "", ""));
     let resp = gw.post(
         "/v1/chat/completions",
         &json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
     );
     assert_eq!(resp.status, 200);
-    assert!(resp.header("content-type").unwrap().starts_with("text/event-stream"));
+    assert!(resp
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/event-stream"));
     let text = resp.text();
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
     // The client did not ask for usage: the gateway's own include_usage chunk is stripped.
     assert!(!text.contains(r#""choices":[]"#), "{text}");
-    let first_token = resp.chunks.iter().find(|(_, c)| String::from_utf8_lossy(c).contains("tok0")).unwrap().0;
+    let first_token = resp
+        .chunks
+        .iter()
+        .find(|(_, c)| String::from_utf8_lossy(c).contains("tok0"))
+        .unwrap()
+        .0;
     let last = resp.chunks.last().unwrap().0;
     // Five tokens 300 ms apart: the first must have arrived long before the last.
-    assert!(last - first_token >= Duration::from_millis(900), "first {first_token:?}, last {last:?}");
+    assert!(
+        last - first_token >= Duration::from_millis(900),
+        "first {first_token:?}, last {last:?}"
+    );
     // The upstream was asked for usage so tokens can be accounted.
     let seen = up.requests().last().cloned().unwrap();
-    assert!(seen.body_prefix.contains("include_usage"), "{}", seen.body_prefix);
+    assert!(
+        seen.body_prefix.contains("include_usage"),
+        "{}",
+        seen.body_prefix
+    );
 }
 
 #[test]
@@ -198,7 +276,10 @@ fn models_list_and_embeddings() {
     let v = resp.json();
     assert_eq!(v["object"], "list");
     assert_eq!(v["data"][0]["id"], "gpt-4o-mini");
-    let resp = gw.post("/v1/embeddings", &json!({"model": "gpt-4o-mini", "input": ["a", "b"]}));
+    let resp = gw.post(
+        "/v1/embeddings",
+        &json!({"model": "gpt-4o-mini", "input": ["a", "b"]}),
+    );
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.json()["data"].as_array().unwrap().len(), 2);
     assert_eq!(up.requests().last().unwrap().path, "/v1/embeddings");
@@ -208,8 +289,13 @@ fn assert_openai_error(resp: &http::Response, status: u16, kind: &str) {
     assert_eq!(resp.status, status, "{}", resp.text());
     let v = resp.json();
     assert_eq!(v["error"]["type"], kind, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-    assert!(v["error"].get("param").is_some() && v["error"].get("code").is_some(), "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    assert!(
+        v["error"].get("param").is_some() && v["error"].get("code").is_some(),
+        "{v}"
+    );
 }
 
 #[test]
@@ -221,11 +307,19 @@ fn malformed_requests_get_openai_errors_and_nothing_else_breaks() {
     assert_openai_error(&post(b"x"), 400, "invalid_request_error");
     assert_openai_error(&post(b""), 400, "invalid_request_error");
     assert_openai_error(&post(br#"{"messages":[]}"#), 400, "invalid_request_error");
-    assert_openai_error(&post(br#"{"model":42,"messages":[]}"#), 400, "invalid_request_error");
+    assert_openai_error(
+        &post(br#"{"model":42,"messages":[]}"#),
+        400,
+        "invalid_request_error",
+    );
     let resp = post(br#"{"model":"nope","messages":[]}"#);
     assert_openai_error(&resp, 404, "invalid_request_error");
     assert_eq!(resp.json()["error"]["code"], "model_not_found");
-    assert_openai_error(&http::request(&gw.addr, "POST", "/v1/nothing", &[], b"{}"), 404, "invalid_request_error");
+    assert_openai_error(
+        &http::request(&gw.addr, "POST", "/v1/nothing", &[], b"{}"),
+        404,
+        "invalid_request_error",
+    );
     assert_eq!(up.hits(), 0);
     // Still serving.
     let ok = post(br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#);
@@ -246,17 +340,22 @@ fn anthropic_route_errors_in_anthropic_shape() {
 #[test]
 fn body_over_the_limit_is_413_before_reading() {
     let up = mock("up");
-    let config = one_provider_config(&[up.url()], "", "").replace("max_body_bytes: 33554432", "max_body_bytes: 1048576");
+    let config = one_provider_config(&[up.url()], "", "")
+        .replace("max_body_bytes: 33554432", "max_body_bytes: 1048576");
     let gw = Gateway::start(&config);
     // Declared length over the limit: refused without sending the body.
     let mut conn = Conn::open(&gw.addr);
-    conn.send_raw(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n");
+    conn.send_raw(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n",
+    );
     let resp = conn.read_response(std::time::Instant::now(), false);
     assert_openai_error(&resp, 413, "invalid_request_error");
     // Chunked body growing over the limit.
     let body = chat_body_of_size("gpt-4o-mini", 2 * 1024 * 1024);
     let mut conn = Conn::open(&gw.addr);
-    let mut raw = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut raw =
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
     for part in body.chunks(256 * 1024) {
         raw.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
         raw.extend_from_slice(part);
@@ -272,42 +371,91 @@ fn body_over_the_limit_is_413_before_reading() {
 #[test]
 fn unreachable_upstream_is_502() {
     let dead = format!("http://127.0.0.1:{}", common::free_port());
-    let gw = Gateway::start(&one_provider_config(&[dead], "    health_check: { kind: none }", ""));
-    let resp = gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": []}));
+    let gw = Gateway::start(&one_provider_config(
+        &[dead],
+        "    health_check: { kind: none }",
+        "",
+    ));
+    let resp = gw.post(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o-mini", "messages": []}),
+    );
     assert_openai_error(&resp, 502, "api_error");
 }
 
 #[test]
 fn no_healthy_upstream_is_503_quickly() {
-    let sick = MockServer::start(MockConfig { name: "sick".into(), unhealthy: true, ..Default::default() }, 0).unwrap();
-    let gw = Gateway::start(&one_provider_config(&[sick.url()], "    health_check: { kind: http, path: /health, interval_ms: 200 }", ""));
+    let sick = MockServer::start(
+        MockConfig {
+            name: "sick".into(),
+            unhealthy: true,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    let gw = Gateway::start(&one_provider_config(
+        &[sick.url()],
+        "    health_check: { kind: http, path: /health, interval_ms: 200 }",
+        "",
+    ));
     // Wait for the first health check to mark it down.
     assert!(common::wait_until(Duration::from_secs(10), || {
-        gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": []})).status == 503
+        gw.post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-4o-mini", "messages": []}),
+        )
+        .status
+            == 503
     }));
     let started = std::time::Instant::now();
-    let resp = gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": []}));
+    let resp = gw.post(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o-mini", "messages": []}),
+    );
     assert_openai_error(&resp, 503, "api_error");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[test]
 fn hanging_upstream_is_504_after_the_first_byte_timeout() {
-    let hung = MockServer::start(MockConfig { name: "hung".into(), hang: true, ..Default::default() }, 0).unwrap();
+    let hung = MockServer::start(
+        MockConfig {
+            name: "hung".into(),
+            hang: true,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&one_provider_config(
         &[hung.url()],
         "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 500 }",
         "    retry: { attempts: 1 }",
     ));
-    let resp = gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": []}));
+    let resp = gw.post(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o-mini", "messages": []}),
+    );
     assert_openai_error(&resp, 504, "timeout_error");
 }
 
 #[test]
 fn upstream_client_errors_pass_through_with_their_status() {
-    let up = MockServer::start(MockConfig { name: "strict".into(), status: Some(400), ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "strict".into(),
+            status: Some(400),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&one_provider_config(&[up.url()], "", ""));
-    let resp = gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": []}));
+    let resp = gw.post(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o-mini", "messages": []}),
+    );
     assert_eq!(resp.status, 400);
     assert!(resp.json()["error"].is_object());
 }
@@ -316,10 +464,17 @@ fn upstream_client_errors_pass_through_with_their_status() {
 fn a_dead_endpoint_in_the_pool_costs_no_request() {
     let alive = mock("alive");
     let doomed = mock("doomed");
-    let gw = Gateway::start(&one_provider_config(&[alive.url(), doomed.url()], "    health_check: { kind: none }", ""));
+    let gw = Gateway::start(&one_provider_config(
+        &[alive.url(), doomed.url()],
+        "    health_check: { kind: none }",
+        "",
+    ));
     doomed.stop();
     for i in 0..10 {
-        let resp = gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}));
+        let resp = gw.post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+        );
         assert_eq!(resp.status, 200, "request {i}: {}", resp.text());
     }
     assert_eq!(alive.hits(), 10);
@@ -329,9 +484,16 @@ fn a_dead_endpoint_in_the_pool_costs_no_request() {
 fn admin_plane_serves_metrics_health_and_upstreams() {
     let up = mock("up");
     let gw = Gateway::start(&one_provider_config(&[up.url()], "", ""));
-    gw.post("/v1/chat/completions", &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}));
+    gw.post(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+    );
     assert_eq!(http::get(&gw.admin, "/healthz").status, 200);
-    assert!(common::wait_until(Duration::from_secs(10), || http::get(&gw.admin, "/readyz").status == 200));
+    assert!(common::wait_until(Duration::from_secs(10), || http::get(
+        &gw.admin, "/readyz"
+    )
+    .status
+        == 200));
     let metrics = http::get(&gw.admin, "/metrics").text();
     assert!(metrics.contains("tollgate_requests_total"), "{metrics}");
     assert!(metrics.contains(r#"status="2xx""#));
@@ -341,7 +503,9 @@ fn admin_plane_serves_metrics_health_and_upstreams() {
     let config = http::get(&gw.admin, "/admin/config").text();
     assert!(!config.contains("sk-upstream-secret"), "{config}");
     // The access log has one JSON line per request, without secrets.
-    assert!(common::wait_until(Duration::from_secs(5), || gw.stdout().contains("\"request_id\"")));
+    assert!(common::wait_until(Duration::from_secs(5), || gw
+        .stdout()
+        .contains("\"request_id\"")));
     let log = gw.stdout();
     assert!(!log.contains("sk-upstream-secret"));
     let line = log.lines().find(|l| l.contains("\"request_id\"")).unwrap();
@@ -352,7 +516,10 @@ fn admin_plane_serves_metrics_health_and_upstreams() {
 
 #[test]
 fn config_check_flag() {
-    let (ok, out) = common::validate_config(&one_provider_config(&["http://127.0.0.1:9".into()], "", ""), &[]);
+    let (ok, out) = common::validate_config(
+        &one_provider_config(&["http://127.0.0.1:9".into()], "", ""),
+        &[],
+    );
     assert!(ok, "{out}");
     let bad = r#"
 providers:

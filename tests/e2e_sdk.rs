@@ -24,14 +24,25 @@ fn python() -> Option<String> {
 fn run_script(python: &str, script: &str, args: &[&str]) {
     let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(python).arg(&path).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{script} failed:\n{text}");
 }
 
 #[test]
 fn openai_python_sdk_against_openai_upstream() {
     let Some(py) = python() else { return };
-    let up = MockServer::start(MockConfig { name: "up".into(), ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}

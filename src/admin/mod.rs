@@ -24,12 +24,19 @@ impl ServeHttp for AdminApp {
         let method = session.req_header().method.clone();
         let path = session.req_header().uri.path().to_string();
         if path.starts_with("/admin/") && !self.authorized(session) {
-            return json_response(StatusCode::UNAUTHORIZED, json!({"error": "admin token required"}));
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "admin token required"}),
+            );
         }
         // Drain any request body so the connection can be reused.
         let _ = session.drain_request_body().await;
         match (method.as_str(), path.as_str()) {
-            ("GET", "/metrics") => text_response(StatusCode::OK, "text/plain; version=0.0.4", metrics::render()),
+            ("GET", "/metrics") => text_response(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                metrics::render(),
+            ),
             ("GET", "/healthz") => text_response(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
             ("GET", "/readyz") => self.ready(),
             ("GET", "/admin/upstreams") => json_response(StatusCode::OK, self.upstreams()),
@@ -52,7 +59,9 @@ impl ServeHttp for AdminApp {
 impl AdminApp {
     fn authorized(&self, session: &ServerSession) -> bool {
         let runtime = self.gateway.snapshot();
-        let Some(token) = &runtime.config.admin_token else { return true };
+        let Some(token) = &runtime.config.admin_token else {
+            return true;
+        };
         let presented = session
             .req_header()
             .headers
@@ -75,7 +84,10 @@ impl AdminApp {
         if unhealthy.is_empty() {
             text_response(StatusCode::OK, "text/plain", b"ready\n".to_vec())
         } else {
-            json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "not ready", "no_healthy_endpoint": unhealthy}))
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "not ready", "no_healthy_endpoint": unhealthy}),
+            )
         }
     }
 

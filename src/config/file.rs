@@ -1,12 +1,16 @@
 //! The YAML file as written by operators: strict serde types, no validation beyond
 //! shapes. `validate` turns a [`FileConfig`] into the runtime [`super::Config`].
-//! Every struct denies unknown keys so a typo is an error with its key path.
+//! Every struct denies unknown keys so a typo is an error with its key path. Fields that
+//! hold secrets are [`Secret`]s, so `{:?}` of a `FileConfig` never shows one.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::governance::{AuthConfig, GuardrailConfig, KeyConfig, PriceConfig, StateConfig, TeamConfig};
+use super::governance::{
+    AuthConfig, GuardrailConfig, KeyConfig, PriceConfig, StateConfig, TeamConfig,
+};
+use super::secret::Secret;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -56,6 +60,8 @@ pub struct ServerSection {
     pub user: Option<String>,
     pub group: Option<String>,
     pub upstream_keepalive_pool_size: Option<usize>,
+    /// How many times Pingora retries a failed connection to a peer (default 16).
+    pub max_retries: Option<usize>,
     /// PEM bundle of CAs for upstream TLS; default is the OS trust store.
     pub ca_file: Option<String>,
 }
@@ -69,7 +75,7 @@ pub struct ListenersSection {
     /// Admin address (default `127.0.0.1:9090`); `/metrics`, `/healthz`, `/admin/*`.
     pub admin: Option<String>,
     /// Bearer token required on `/admin/*` (usually `${ENV}`); none = open admin.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -99,10 +105,11 @@ pub struct ProviderSection {
     #[serde(default)]
     pub base_urls: Vec<BaseUrlEntry>,
     /// The provider key, normally `${ENV_VAR}`. Optional for keyless local servers.
-    pub api_key: Option<String>,
-    /// Extra headers sent upstream on every request (values may use `${ENV}`).
+    pub api_key: Option<Secret>,
+    /// Extra headers sent upstream on every request (values may use `${ENV}`); a header
+    /// whose value is empty after expansion is not sent (optional `${VAR:-}`).
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Secret>,
     #[serde(default)]
     pub timeouts: TimeoutsSection,
     #[serde(default)]
@@ -114,9 +121,9 @@ pub struct ProviderSection {
     /// Bedrock: AWS region (default from the host name).
     pub region: Option<String>,
     /// Bedrock: credentials (normally `${AWS_ACCESS_KEY_ID}` etc.).
-    pub aws_access_key_id: Option<String>,
-    pub aws_secret_access_key: Option<String>,
-    pub aws_session_token: Option<String>,
+    pub aws_access_key_id: Option<Secret>,
+    pub aws_secret_access_key: Option<Secret>,
+    pub aws_session_token: Option<Secret>,
 }
 
 /// A base URL, either a plain string or `{url, weight}`.

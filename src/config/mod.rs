@@ -1,5 +1,63 @@
-//! Configuration: `file` (serde shapes of the YAML) → `validate` (every error with its
-//! key path) → [`Config`] (the runtime snapshot the proxy reads per request).
+//! Configuration: one YAML file → a validated runtime [`Config`].
+//!
+//! Pipeline: the text is read as a YAML tree (`parse`), `${ENV}` references are
+//! expanded in string values (`env`), each section and list item is deserialized on
+//! its own into the `file` shapes so every shape error is reported, then `validate`
+//! checks everything else and builds the runtime types (`runtime`). A config either
+//! loads completely or yields [`ConfigErrors`] listing every problem with its key path;
+//! nothing in here panics on any input.
+//!
+//! Secrets (provider keys, the admin token, AWS credentials, extra header values) are
+//! [`Secret`]s from the moment they are read and never appear in an error message,
+//! a `{:?}` or [`Config::redacted_yaml`].
 
+pub mod env;
+mod errors;
 pub mod file;
 pub mod governance;
+mod parse;
+mod provider;
+mod redact;
+mod route;
+pub mod runtime;
+pub mod secret;
+mod url;
+mod validate;
+
+use std::path::Path;
+
+pub use env::{expand_str, EnvError};
+pub use errors::{ConfigError, ConfigErrors};
+pub use provider::DEFAULT_ANTHROPIC_VERSION;
+pub use route::MAX_ATTEMPTS;
+pub use runtime::*;
+pub use secret::Secret;
+pub use validate::{DEFAULT_ADMIN_LISTENER, DEFAULT_DATA_LISTENER, DEFAULT_MAX_BODY_BYTES};
+
+/// Reads and validates a config file, expanding `${VAR}` from the process environment.
+pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    load_file_with(path, &|name| std::env::var(name).ok())
+}
+
+/// [`load_file`] with `${VAR}` answered by `env` instead of the process environment.
+pub fn load_file_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let mut errors = ConfigErrors::default();
+        errors.push("", format!("cannot read {}: {e}", path.display()));
+        errors
+    })?;
+    load_str(&text, env)
+}
+
+/// Validates a config text; `env` answers `${VAR}` lookups (and the `AWS_*` fallbacks
+/// of Bedrock providers), so tests need not touch the process environment.
+pub fn load_str(yaml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    validate::validate(yaml, env)
+}
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

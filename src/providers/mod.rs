@@ -32,14 +32,22 @@ pub fn wire_format(kind: ProviderKind) -> WireFormat {
 /// `None` when the provider does not offer this API.
 pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -> Option<String> {
     let path = match (provider.kind, api) {
-        (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages) => "/v1/chat/completions".to_string(),
+        (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages) => {
+            "/v1/chat/completions".to_string()
+        }
         (ProviderKind::OpenAi, Api::Embeddings) => "/v1/embeddings".to_string(),
         (ProviderKind::Azure, Api::ChatCompletions | Api::Messages | Api::Embeddings) => {
-            let op = if api == Api::Embeddings { "embeddings" } else { "chat/completions" };
+            let op = if api == Api::Embeddings {
+                "embeddings"
+            } else {
+                "chat/completions"
+            };
             let version = provider.api_version.as_deref().unwrap_or("2024-10-21");
             format!("/openai/deployments/{model}/{op}?api-version={version}")
         }
-        (ProviderKind::Anthropic, Api::ChatCompletions | Api::Messages) => "/v1/messages".to_string(),
+        (ProviderKind::Anthropic, Api::ChatCompletions | Api::Messages) => {
+            "/v1/messages".to_string()
+        }
         (ProviderKind::Anthropic, Api::CountTokens) => "/v1/messages/count_tokens".to_string(),
         (ProviderKind::Gemini, Api::ChatCompletions | Api::Messages) => {
             if stream {
@@ -49,7 +57,11 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
             }
         }
         (ProviderKind::Bedrock, Api::ChatCompletions | Api::Messages) => {
-            let op = if stream { "converse-stream" } else { "converse" };
+            let op = if stream {
+                "converse-stream"
+            } else {
+                "converse"
+            };
             format!("/model/{}/{op}", encode_path_segment(model))
         }
         _ => return None,

@@ -11,7 +11,10 @@ pub fn write(ctx: &Ctx, method: &str, path: &str, client: &str) {
     let (provider, endpoint, upstream_model) = match &ctx.attempt {
         Some(a) => (
             a.provider.name.as_str(),
-            a.provider.endpoints.get(a.endpoint_index).map_or("", |e| e.url.as_str()),
+            a.provider
+                .endpoints
+                .get(a.endpoint_index)
+                .map_or("", |e| e.url.as_str()),
             a.upstream_model.as_str(),
         ),
         None => ("", "", ""),

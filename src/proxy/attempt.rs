@@ -2,6 +2,7 @@
 //! cool-downs and what was already tried), write the body for the target's wire
 //! format, build the peer; and decide whether a failed attempt may be retried.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use crate::config::{ErrorClass, ModelRoute};
 use crate::error::{ErrorKind, GatewayError};
 use crate::formats::{self, WireFormat};
 use crate::providers::{self, Api};
+use crate::routing::{select, Candidate};
 use crate::runtime::Runtime;
 
 use super::ctx::{Attempt, Ctx};
@@ -24,7 +26,10 @@ pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(10);
 /// when the current one has no attempts left (or failed in a way its retry policy
 /// does not cover).
 pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, GatewayError> {
-    let plan = ctx.plan.clone().ok_or_else(|| GatewayError::internal("no route plan"))?;
+    let plan = ctx
+        .plan
+        .clone()
+        .ok_or_else(|| GatewayError::internal("no route plan"))?;
     let mut last_err = None;
     while let Some(route) = plan.routes.get(ctx.route_index).cloned() {
         if !route_may_continue(&route, ctx) {
@@ -46,7 +51,10 @@ pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, Gateway
 }
 
 fn no_healthy() -> GatewayError {
-    GatewayError::new(ErrorKind::NoHealthyUpstream, "No healthy upstream is available for this model")
+    GatewayError::new(
+        ErrorKind::NoHealthyUpstream,
+        "No healthy upstream is available for this model",
+    )
 }
 
 fn advance_route(ctx: &mut Ctx) {
@@ -59,7 +67,9 @@ fn route_may_continue(route: &ModelRoute, ctx: &Ctx) -> bool {
     if ctx.route_attempts == 0 {
         return true;
     }
-    let Some(class) = ctx.last_failure else { return false };
+    let Some(class) = ctx.last_failure else {
+        return false;
+    };
     ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class)
 }
 
@@ -67,7 +77,9 @@ fn route_may_continue(route: &ModelRoute, ctx: &Ctx) -> bool {
 /// or a fallback. Called before anything was sent to the client.
 pub fn may_retry(ctx: &Ctx, class: ErrorClass) -> bool {
     let Some(plan) = &ctx.plan else { return false };
-    let Some(route) = plan.routes.get(ctx.route_index) else { return false };
+    let Some(route) = plan.routes.get(ctx.route_index) else {
+        return false;
+    };
     if ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class) {
         return true;
     }
@@ -87,7 +99,11 @@ pub fn backoff(route: &ModelRoute, n: u32, retry_after: Option<Duration>) -> Dur
     let capped = exp.min(max.as_millis() as u64);
     // Full jitter in [capped/2, capped], from the clock's low bits (no RNG needed).
     let nanos = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
-    let jitter = if capped > 1 { nanos % (capped / 2 + 1) } else { 0 };
+    let jitter = if capped > 1 {
+        nanos % (capped / 2 + 1)
+    } else {
+        0
+    };
     Duration::from_millis(capped / 2 + jitter)
 }
 
@@ -96,32 +112,58 @@ fn pick(runtime: &Runtime, route: &Arc<ModelRoute>, ctx: &Ctx) -> Result<Attempt
     // First prefer endpoints not tried yet; then allow a second try of the same one
     // (a single endpoint that answered 429 is worth retrying after the backoff).
     for allow_tried in [false, true] {
-        let accept_endpoint = |provider: &str, i: usize| {
-            allow_tried || !ctx.tried.iter().any(|(p, e)| p == provider && *e == i)
-        };
-        let chosen = crate::routing::pick_target(route, counter, |_, target| {
-            runtime
-                .pools
-                .get(&target.provider.name)
-                .and_then(|pool| pool.pick(|i| accept_endpoint(&target.provider.name, i)))
-                .is_some()
-        });
-        let Some((target_index, target)) = chosen else { continue };
-        let pool = runtime
-            .pools
-            .get(&target.provider.name)
-            .ok_or_else(|| GatewayError::internal("provider pool missing"))?;
-        let Some(endpoint) = pool.pick(|i| accept_endpoint(&target.provider.name, i)) else {
-            continue;
-        };
-        let mut attempt = build_attempt(ctx, route, target_index, endpoint.index)?;
-        attempt.addr = Some(endpoint.addr);
-        return Ok(attempt);
+        let candidates = candidates(runtime, route, ctx, allow_tried);
+        let ticket = counter.fetch_add(1, Ordering::Relaxed);
+        let key = ctx.hash_key.as_deref().map(str::as_bytes);
+        if let Some(c) = select::choose(route.strategy, &candidates, ticket, key) {
+            let mut attempt = build_attempt(ctx, route, c.target_index, c.endpoint_index)?;
+            attempt.addr = Some(c.addr);
+            return Ok(attempt);
+        }
     }
     Err(no_healthy())
 }
 
-fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoint_index: usize) -> Result<Attempt, GatewayError> {
+/// Every healthy `(target, endpoint)` of the route this attempt may use.
+fn candidates(
+    runtime: &Runtime,
+    route: &ModelRoute,
+    ctx: &Ctx,
+    allow_tried: bool,
+) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (target_index, target) in route.targets.iter().enumerate() {
+        let name = &target.provider.name;
+        let Some(pool) = runtime.pools.get(name) else {
+            continue;
+        };
+        let untried =
+            |i: usize| allow_tried || !ctx.tried.iter().any(|(p, e)| p == name && *e == i);
+        for (endpoint_index, addr) in pool.candidates(untried) {
+            let stats = &pool.stats[endpoint_index];
+            let endpoint_weight = pool
+                .endpoints
+                .get(endpoint_index)
+                .map_or(1, |e| e.weight.max(1));
+            out.push(Candidate {
+                target_index,
+                endpoint_index,
+                addr,
+                weight: (target.weight.max(1) * endpoint_weight) as u64,
+                in_flight: stats.in_flight.load(Ordering::Relaxed),
+                latency_us: stats.latency_ewma_us.load(Ordering::Relaxed),
+            });
+        }
+    }
+    out
+}
+
+fn build_attempt(
+    ctx: &Ctx,
+    route: &Arc<ModelRoute>,
+    target_index: usize,
+    endpoint_index: usize,
+) -> Result<Attempt, GatewayError> {
     let target = route
         .targets
         .get(target_index)
@@ -130,12 +172,13 @@ fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoi
     let format = providers::wire_format(provider.kind);
     let api = ctx.api.ok_or_else(|| GatewayError::internal("no api"))?;
     let stream = ctx.stream_requested();
-    let path = providers::upstream_path(&provider, api, &target.model, stream).ok_or_else(|| {
-        GatewayError::invalid(format!(
-            "Provider `{}` does not support this endpoint",
-            provider.name
-        ))
-    })?;
+    let path =
+        providers::upstream_path(&provider, api, &target.model, stream).ok_or_else(|| {
+            GatewayError::invalid(format!(
+                "Provider `{}` does not support this endpoint",
+                provider.name
+            ))
+        })?;
     let body = attempt_body(ctx, api, format, &target.model)?;
     Ok(Attempt {
         route: route.clone(),
@@ -153,7 +196,12 @@ fn build_attempt(ctx: &Ctx, route: &Arc<ModelRoute>, target_index: usize, endpoi
 
 /// The request body for this attempt's target: the client's own bytes with only
 /// `model` replaced when the target speaks the client's dialect, else a translation.
-fn attempt_body(ctx: &Ctx, api: Api, format: WireFormat, upstream_model: &str) -> Result<Bytes, GatewayError> {
+fn attempt_body(
+    ctx: &Ctx,
+    api: Api,
+    format: WireFormat,
+    upstream_model: &str,
+) -> Result<Bytes, GatewayError> {
     let envelope = ctx
         .envelope
         .as_ref()
@@ -171,20 +219,31 @@ fn attempt_body(ctx: &Ctx, api: Api, format: WireFormat, upstream_model: &str) -
 
 /// Build the peer for an attempt: resolved address, TLS with SNI and verification,
 /// the route's and provider's timeouts.
-pub fn build_peer(attempt: &Attempt) -> Result<HttpPeer, GatewayError> {
-    let addr = attempt.addr.ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
+pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayError> {
+    let addr = attempt
+        .addr
+        .ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
     let endpoint = attempt
         .provider
         .endpoints
         .get(attempt.endpoint_index)
         .ok_or_else(|| GatewayError::internal("endpoint index out of range"))?;
-    let timeouts = attempt.provider.timeouts.with_override(&attempt.route.timeouts);
+    let timeouts = attempt
+        .provider
+        .timeouts
+        .with_override(&attempt.route.timeouts);
     let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
     peer.options.connection_timeout = Some(timeouts.connect);
     peer.options.total_connection_timeout = Some(timeouts.connect);
-    // Pingora's read timeout is per read: it bounds both the wait for the response
-    // header and every gap between body chunks.
-    peer.options.read_timeout = Some(timeouts.first_byte.max(timeouts.idle));
+    // Pingora has one timeout per read, for the response header and every body chunk
+    // alike. A non-streaming answer arrives in one piece after the whole generation,
+    // so the first-byte timeout is the one that matters; a stream's header comes at
+    // once and then tokens, so both the first token and the gaps must fit.
+    peer.options.read_timeout = Some(if stream {
+        timeouts.first_byte.max(timeouts.idle)
+    } else {
+        timeouts.first_byte
+    });
     peer.options.write_timeout = Some(timeouts.connect.max(Duration::from_secs(30)));
     peer.options.idle_timeout = Some(Duration::from_secs(60));
     Ok(peer)

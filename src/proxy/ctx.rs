@@ -62,6 +62,8 @@ pub struct Ctx {
     pub body: Bytes,
     pub envelope: Option<Envelope>,
     pub plan: Option<RoutePlan>,
+    /// Session key for consistent hashing (route's `hash_header`, else `user`).
+    pub hash_key: Option<String>,
     /// Index in `plan.routes` of the route being tried.
     pub route_index: usize,
     /// Attempts made on the current route.
@@ -98,6 +100,7 @@ impl Ctx {
             body: Bytes::new(),
             envelope: None,
             plan: None,
+            hash_key: None,
             route_index: 0,
             route_attempts: 0,
             attempts: 0,
@@ -136,7 +139,9 @@ impl Ctx {
     }
 
     pub fn provider_name(&self) -> &str {
-        self.attempt.as_ref().map_or("", |a| a.provider.name.as_str())
+        self.attempt
+            .as_ref()
+            .map_or("", |a| a.provider.name.as_str())
     }
 }
 

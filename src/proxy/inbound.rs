@@ -17,31 +17,67 @@ pub enum Endpoint {
 
 /// Classify a request. The `/v1` prefix is optional, as in the OpenAI SDKs' base
 /// URL conventions. Errors carry the dialect the client most likely speaks.
-pub fn classify(method: &http::Method, path: &str) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
+pub fn classify(
+    method: &http::Method,
+    path: &str,
+) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
     let path = path.split('?').next().unwrap_or("");
     let path = path.strip_prefix("/v1").unwrap_or(path);
     let path = path.trim_end_matches('/');
     let (endpoint, dialect, method_ok) = match path {
-        "/chat/completions" => (Endpoint::Api(Api::ChatCompletions), Dialect::OpenAi, method == http::Method::POST),
-        "/embeddings" => (Endpoint::Api(Api::Embeddings), Dialect::OpenAi, method == http::Method::POST),
-        "/messages" => (Endpoint::Api(Api::Messages), Dialect::Anthropic, method == http::Method::POST),
-        "/messages/count_tokens" => (Endpoint::Api(Api::CountTokens), Dialect::Anthropic, method == http::Method::POST),
-        "/models" => (Endpoint::ListModels, Dialect::OpenAi, method == http::Method::GET),
+        "/chat/completions" => (
+            Endpoint::Api(Api::ChatCompletions),
+            Dialect::OpenAi,
+            method == http::Method::POST,
+        ),
+        "/embeddings" => (
+            Endpoint::Api(Api::Embeddings),
+            Dialect::OpenAi,
+            method == http::Method::POST,
+        ),
+        "/messages" => (
+            Endpoint::Api(Api::Messages),
+            Dialect::Anthropic,
+            method == http::Method::POST,
+        ),
+        "/messages/count_tokens" => (
+            Endpoint::Api(Api::CountTokens),
+            Dialect::Anthropic,
+            method == http::Method::POST,
+        ),
+        "/models" => (
+            Endpoint::ListModels,
+            Dialect::OpenAi,
+            method == http::Method::GET,
+        ),
         _ => {
-            let dialect = if path.starts_with("/messages") { Dialect::Anthropic } else { Dialect::OpenAi };
-            let err = GatewayError::new(ErrorKind::RouteNotFound, format!("Unknown request URL: {method} {path}"));
+            let dialect = if path.starts_with("/messages") {
+                Dialect::Anthropic
+            } else {
+                Dialect::OpenAi
+            };
+            let err = GatewayError::new(
+                ErrorKind::RouteNotFound,
+                format!("Unknown request URL: {method} {path}"),
+            );
             return Err((err, dialect));
         }
     };
     if !method_ok {
-        let err = GatewayError::new(ErrorKind::MethodNotAllowed, format!("Method {method} is not allowed on {path}"));
+        let err = GatewayError::new(
+            ErrorKind::MethodNotAllowed,
+            format!("Method {method} is not allowed on {path}"),
+        );
         return Err((err, dialect));
     }
     Ok((endpoint, dialect))
 }
 
 fn too_large(max: usize) -> GatewayError {
-    GatewayError::new(ErrorKind::PayloadTooLarge, format!("Request body is larger than the limit of {max} bytes"))
+    GatewayError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("Request body is larger than the limit of {max} bytes"),
+    )
 }
 
 /// Read the whole request body, refusing more than `max` bytes. A declared
@@ -51,7 +87,10 @@ fn too_large(max: usize) -> GatewayError {
 /// read the body before there is an upstream): without it curl waits a second before
 /// sending large bodies. Writing the 100 would turn keep-alive off, so the
 /// close-on-early-response rule is suspended around it.
-pub async fn read_body(session: &mut Session, max: usize) -> Result<std::result::Result<Bytes, GatewayError>> {
+pub async fn read_body(
+    session: &mut Session,
+    max: usize,
+) -> Result<std::result::Result<Bytes, GatewayError>> {
     let declared = declared_length(session);
     if declared.is_some_and(|len| len > max) {
         return Ok(Err(too_large(max)));
@@ -62,7 +101,9 @@ pub async fn read_body(session: &mut Session, max: usize) -> Result<std::result:
         .get("expect")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     if expects_continue {
-        session.as_mut().set_close_on_response_before_downstream_finish(false);
+        session
+            .as_mut()
+            .set_close_on_response_before_downstream_finish(false);
         session.as_mut().write_continue_response().await?;
         session.req_header_mut().remove_header("expect");
     }
@@ -76,7 +117,9 @@ pub async fn read_body(session: &mut Session, max: usize) -> Result<std::result:
         buf.extend_from_slice(&chunk);
     }
     if expects_continue {
-        session.as_mut().set_close_on_response_before_downstream_finish(true);
+        session
+            .as_mut()
+            .set_close_on_response_before_downstream_finish(true);
     }
     if over {
         return Ok(Err(too_large(max)));
@@ -128,7 +171,10 @@ pub fn presented_key(session: &Session) -> Option<String> {
     let headers = &session.req_header().headers;
     if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let v = v.trim();
-        let key = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v);
+        let key = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v);
         return Some(key.trim().to_string());
     }
     headers
@@ -144,10 +190,22 @@ mod tests {
     #[test]
     fn classify_known_paths_with_and_without_v1() {
         let post = http::Method::POST;
-        assert_eq!(classify(&post, "/v1/chat/completions").unwrap(), (Endpoint::Api(Api::ChatCompletions), Dialect::OpenAi));
-        assert_eq!(classify(&post, "/chat/completions").unwrap().0, Endpoint::Api(Api::ChatCompletions));
-        assert_eq!(classify(&post, "/v1/messages?beta=true").unwrap(), (Endpoint::Api(Api::Messages), Dialect::Anthropic));
-        assert_eq!(classify(&http::Method::GET, "/v1/models").unwrap().0, Endpoint::ListModels);
+        assert_eq!(
+            classify(&post, "/v1/chat/completions").unwrap(),
+            (Endpoint::Api(Api::ChatCompletions), Dialect::OpenAi)
+        );
+        assert_eq!(
+            classify(&post, "/chat/completions").unwrap().0,
+            Endpoint::Api(Api::ChatCompletions)
+        );
+        assert_eq!(
+            classify(&post, "/v1/messages?beta=true").unwrap(),
+            (Endpoint::Api(Api::Messages), Dialect::Anthropic)
+        );
+        assert_eq!(
+            classify(&http::Method::GET, "/v1/models").unwrap().0,
+            Endpoint::ListModels
+        );
     }
 
     #[test]

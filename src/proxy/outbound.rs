@@ -17,30 +17,48 @@ const USAGE_WATCH_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Decide how the body of this response is handled and fix up its headers.
 pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> {
-    let Some(attempt) = &ctx.attempt else { return Ok(()) };
+    let Some(attempt) = &ctx.attempt else {
+        return Ok(());
+    };
     let format = attempt.format;
     let same = format.native_dialect() == Some(ctx.dialect) || ctx.api == Some(Api::Embeddings);
     let status = resp.status.as_u16();
     let is_stream = is_event_stream(resp, format);
     ctx.mode = if status >= 400 {
-        if same { ResponseMode::Passthrough } else { ResponseMode::TranslateError }
+        if same {
+            ResponseMode::Passthrough
+        } else {
+            ResponseMode::TranslateError
+        }
     } else if is_stream {
         let wants_usage = ctx.envelope.as_ref().is_some_and(|e| e.include_usage);
         let public_model = ctx.model_name().to_string();
-        ResponseMode::Stream(formats::stream_translator(format, ctx.dialect, wants_usage, &public_model))
+        ResponseMode::Stream(formats::stream_translator(
+            format,
+            ctx.dialect,
+            wants_usage,
+            &public_model,
+        ))
     } else if same {
         ResponseMode::PassthroughWatchUsage
     } else {
         ResponseMode::TranslateJson
     };
-    let rewrites_body = !matches!(ctx.mode, ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage);
+    let rewrites_body = !matches!(
+        ctx.mode,
+        ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage
+    );
     if rewrites_body {
         // The length changes: Pingora switches to chunked framing when neither
         // Content-Length nor Transfer-Encoding is left (it must be removed here, in
         // upstream_response_filter, for that to happen).
         resp.remove_header("content-length");
         resp.remove_header("content-encoding");
-        let content_type = if is_stream { "text/event-stream" } else { "application/json" };
+        let content_type = if is_stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
         resp.insert_header("content-type", content_type)?;
     }
     if is_stream {
@@ -57,7 +75,8 @@ fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
         .unwrap_or_default();
     let ct = String::from_utf8_lossy(ct).to_ascii_lowercase();
     ct.starts_with("text/event-stream")
-        || (format == WireFormat::BedrockConverse && ct.starts_with("application/vnd.amazon.eventstream"))
+        || (format == WireFormat::BedrockConverse
+            && ct.starts_with("application/vnd.amazon.eventstream"))
 }
 
 /// Handle one body chunk according to the mode. Errors end the response with an
@@ -102,14 +121,17 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
 }
 
 fn finish_buffered(ctx: &mut Ctx) -> Result<Vec<u8>, GatewayError> {
-    let Some(attempt) = &ctx.attempt else { return Ok(std::mem::take(&mut ctx.buffer)) };
+    let Some(attempt) = &ctx.attempt else {
+        return Ok(std::mem::take(&mut ctx.buffer));
+    };
     let buffered = std::mem::take(&mut ctx.buffer);
     if matches!(ctx.mode, ResponseMode::TranslateError) {
         let status = ctx.upstream_status.unwrap_or(502);
         let err = formats::upstream_error(attempt.format, status, &buffered);
         return Ok(err.body(ctx.dialect));
     }
-    let (out, usage) = formats::translate_response(attempt.format, ctx.dialect, &buffered, ctx.model_name())?;
+    let (out, usage) =
+        formats::translate_response(attempt.format, ctx.dialect, &buffered, ctx.model_name())?;
     ctx.usage = usage;
     Ok(out)
 }

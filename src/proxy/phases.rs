@@ -97,10 +97,13 @@ impl ProxyHttp for Proxy {
         };
         if api == Api::CountTokens && !count_tokens_upstream(&plan) {
             let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
-            let body = serde_json::json!({ "input_tokens": tokens }).to_string().into_bytes();
+            let body = serde_json::json!({ "input_tokens": tokens })
+                .to_string()
+                .into_bytes();
             respond::send_json(session, ctx, 200, body, &[]).await?;
             return Ok(true);
         }
+        ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
         ctx.plan = Some(plan);
         preread::install(session, ctx.body.clone(), &ctx.slot);
         Ok(false)
@@ -117,7 +120,7 @@ impl ProxyHttp for Proxy {
         }
         ctx.attempts += 1;
         let chosen = attempt::next_attempt(&runtime, ctx).and_then(|a| {
-            let peer = attempt::build_peer(&a)?;
+            let peer = attempt::build_peer(&a, ctx.stream_requested())?;
             Ok((a, peer))
         });
         match chosen {
@@ -125,7 +128,8 @@ impl ProxyHttp for Proxy {
                 ctx.tried.push((a.provider.name.clone(), a.endpoint_index));
                 if let Some(pool) = runtime.pools.get(&a.provider.name) {
                     if let Some(s) = pool.stats.get(a.endpoint_index) {
-                        s.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        s.in_flight
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
                 ctx.attempt = Some(a);
@@ -143,8 +147,15 @@ impl ProxyHttp for Proxy {
     ) -> Result<()> {
         let Some(a) = &ctx.attempt else { return Ok(()) };
         let endpoint = a.provider.endpoints.get(a.endpoint_index);
-        let path = format!("{}{}", endpoint.map_or("", |e| e.path_prefix.as_str()), a.path);
-        req.set_uri(path.parse().map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?);
+        let path = format!(
+            "{}{}",
+            endpoint.map_or("", |e| e.path_prefix.as_str()),
+            a.path
+        );
+        req.set_uri(
+            path.parse()
+                .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?,
+        );
         req.set_method(http::Method::POST);
         for name in STRIPPED_HEADERS {
             req.remove_header(*name);
@@ -158,7 +169,11 @@ impl ProxyHttp for Proxy {
         }
         if let Some(ep) = endpoint {
             let default_port = if ep.tls { 443 } else { 80 };
-            let host = if ep.port == default_port { ep.host.clone() } else { format!("{}:{}", ep.host, ep.port) };
+            let host = if ep.port == default_port {
+                ep.host.clone()
+            } else {
+                format!("{}:{}", ep.host, ep.port)
+            };
             req.insert_header("host", host)?;
         }
         req.insert_header("content-type", "application/json")?;
@@ -198,13 +213,16 @@ impl ProxyHttp for Proxy {
         if let Some(class) = class {
             ctx.last_failure = Some(class);
             ctx.retry_after = retry_after(resp);
-            if let (Some(after), Some(a), Some(rt)) = (ctx.retry_after, &ctx.attempt, &ctx.runtime) {
+            if let (Some(after), Some(a), Some(rt)) = (ctx.retry_after, &ctx.attempt, &ctx.runtime)
+            {
                 if let Some(pool) = rt.pools.get(&a.provider.name) {
                     pool.cool_down_for(a.endpoint_index, after);
                 }
             }
             if !response_started(session) && attempt::may_retry(ctx, class) {
-                let mut e = Error::explain(ErrorType::HTTPStatus(status), "upstream failed, retrying");
+                let mut e =
+                    Error::explain(ErrorType::HTTPStatus(status), "upstream failed, retrying");
+                e.esource = ErrorSource::Upstream;
                 e.set_retry(true);
                 return Err(e);
             }
@@ -235,16 +253,29 @@ impl ProxyHttp for Proxy {
         }
         if let Some(total) = total_timeout(ctx) {
             if ctx.started.elapsed() > total && !end_of_stream {
-                let err = GatewayError::new(ErrorKind::UpstreamTimeout, "The upstream did not finish within the total timeout");
+                let err = GatewayError::new(
+                    ErrorKind::UpstreamTimeout,
+                    "The upstream did not finish within the total timeout",
+                );
                 return Err(gateway_failure(ctx, err));
             }
         }
         Ok(None)
     }
 
-    fn fail_to_connect(&self, _session: &mut Session, _peer: &HttpPeer, ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
         record_outcome(ctx, false);
-        let class = if matches!(e.etype(), ErrorType::ConnectTimedout) { ErrorClass::Timeout } else { ErrorClass::Connect };
+        let class = if matches!(e.etype(), ErrorType::ConnectTimedout) {
+            ErrorClass::Timeout
+        } else {
+            ErrorClass::Connect
+        };
         ctx.last_failure = Some(class);
         // Nothing was sent yet: any request, POST included, can go elsewhere.
         e.set_retry(attempt::may_retry(ctx, class));
@@ -285,21 +316,38 @@ impl ProxyHttp for Proxy {
         if *e.esource() == ErrorSource::Downstream {
             metrics::CLIENT_DISCONNECTS.inc();
             ctx.status = 499;
-            return FailToProxy { error_code: 0, can_reuse_downstream: false };
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
         }
-        let err = ctx.error.clone().unwrap_or_else(|| map_pingora_error(e, ctx));
+        let err = ctx
+            .error
+            .clone()
+            .unwrap_or_else(|| map_pingora_error(e, ctx));
         ctx.error = Some(err.clone());
         if response_started(session) {
             // Too late for a status: end the stream with an error event and a clean close.
             let event = err.sse_event(ctx.dialect);
-            let _ = session.write_response_body(Some(Bytes::from(event)), true).await;
-            return FailToProxy { error_code: ctx.status, can_reuse_downstream: false };
+            let _ = session
+                .write_response_body(Some(Bytes::from(event)), true)
+                .await;
+            return FailToProxy {
+                error_code: ctx.status,
+                can_reuse_downstream: false,
+            };
         }
         let status = err.status_for(ctx.dialect);
         if respond::send_error(session, ctx, err).await.is_err() {
-            return FailToProxy { error_code: 0, can_reuse_downstream: false };
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
         }
-        FailToProxy { error_code: status, can_reuse_downstream: true }
+        FailToProxy {
+            error_code: status,
+            can_reuse_downstream: true,
+        }
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
@@ -310,7 +358,8 @@ impl ProxyHttp for Proxy {
         if let (Some(a), Some(rt)) = (&ctx.attempt, &ctx.runtime) {
             if let Some(pool) = rt.pools.get(&a.provider.name) {
                 if let Some(s) = pool.stats.get(a.endpoint_index) {
-                    s.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    s.in_flight
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         }
@@ -358,18 +407,35 @@ async fn wait_before_retry(ctx: &mut Ctx) {
 
 /// Passive health: feed the attempt's outcome to its endpoint's breaker.
 fn record_outcome(ctx: &Ctx, ok: bool) {
-    let (Some(a), Some(rt)) = (&ctx.attempt, &ctx.runtime) else { return };
+    let (Some(a), Some(rt)) = (&ctx.attempt, &ctx.runtime) else {
+        return;
+    };
     if let Some(pool) = rt.pools.get(&a.provider.name) {
-        pool.record(a.endpoint_index, ok, a.started.elapsed(), attempt::BREAKER_THRESHOLD, attempt::BREAKER_COOLDOWN);
+        pool.record(
+            a.endpoint_index,
+            ok,
+            a.started.elapsed(),
+            attempt::BREAKER_THRESHOLD,
+            attempt::BREAKER_COOLDOWN,
+        );
     }
     let outcome = if ok { "ok" } else { "failed" };
-    metrics::UPSTREAM_ATTEMPTS.with_label_values(&[a.provider.name.as_str(), outcome]).inc();
+    metrics::UPSTREAM_ATTEMPTS
+        .with_label_values(&[a.provider.name.as_str(), outcome])
+        .inc();
 }
 
 fn retry_after(resp: &ResponseHeader) -> Option<std::time::Duration> {
-    let header = |name: &str| resp.headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+    let header = |name: &str| {
+        resp.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
     if let Some(ms) = header("retry-after-ms") {
-        return Some(std::time::Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 3600.0)));
+        return Some(std::time::Duration::from_secs_f64(
+            (ms / 1000.0).clamp(0.0, 3600.0),
+        ));
     }
     header("retry-after").map(|s| std::time::Duration::from_secs_f64(s.clamp(0.0, 3600.0)))
 }
@@ -383,22 +449,54 @@ fn total_timeout(ctx: &Ctx) -> Option<std::time::Duration> {
 fn map_pingora_error(e: &Error, ctx: &Ctx) -> GatewayError {
     use ErrorType::*;
     match e.etype() {
-        ConnectTimedout | ReadTimedout | WriteTimedout => {
-            GatewayError::new(ErrorKind::UpstreamTimeout, "The upstream did not answer in time")
-        }
-        ConnectRefused | ConnectNoRoute | ConnectError | TLSHandshakeFailure | TLSHandshakeTimedout
-        | InvalidCert | ConnectProxyFailure | SocketError | BindError => {
-            GatewayError::new(ErrorKind::UpstreamUnreachable, "The upstream could not be reached")
+        ConnectTimedout | ReadTimedout | WriteTimedout => GatewayError::new(
+            ErrorKind::UpstreamTimeout,
+            "The upstream did not answer in time",
+        ),
+        ConnectRefused | ConnectNoRoute | ConnectError | TLSHandshakeFailure
+        | TLSHandshakeTimedout | InvalidCert | ConnectProxyFailure | SocketError | BindError => {
+            GatewayError::new(
+                ErrorKind::UpstreamUnreachable,
+                "The upstream could not be reached",
+            )
         }
         HTTPStatus(status) => match ctx.upstream_status {
-            Some(s) => GatewayError::new(ErrorKind::UpstreamStatus(s), format!("The upstream answered {s}")),
-            None => GatewayError::new(ErrorKind::UpstreamStatus(*status), format!("Upstream error {status}")),
+            Some(s) => GatewayError::new(
+                ErrorKind::UpstreamStatus(s),
+                format!("The upstream answered {s}"),
+            ),
+            None => GatewayError::new(
+                ErrorKind::UpstreamStatus(*status),
+                format!("Upstream error {status}"),
+            ),
         },
-        _ if *e.esource() == ErrorSource::Upstream => {
-            GatewayError::new(ErrorKind::UpstreamProtocol, "The upstream connection failed")
-        }
+        _ if *e.esource() == ErrorSource::Upstream => GatewayError::new(
+            ErrorKind::UpstreamProtocol,
+            "The upstream connection failed",
+        ),
         _ => GatewayError::internal("Internal gateway error"),
     }
+}
+
+/// The consistent-hash key: the route's `hash_header` if sent, else the `user` field.
+fn hash_key(
+    session: &Session,
+    plan: &routing::RoutePlan,
+    envelope: Option<&formats::Envelope>,
+) -> Option<String> {
+    let route = plan.routes.first()?;
+    if route.strategy != crate::config::Strategy::ConsistentHash {
+        return None;
+    }
+    let from_header = route.hash_header.as_deref().and_then(|h| {
+        session
+            .req_header()
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    from_header.or_else(|| envelope.and_then(|e| e.user.clone()))
 }
 
 fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
@@ -411,7 +509,10 @@ fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
 /// `GET /v1/models`: the configured model names, in OpenAI's shape, or Anthropic's
 /// when the client sends `anthropic-version`.
 fn list_models(config: &crate::config::Config, session: &Session) -> Vec<u8> {
-    let anthropic = session.req_header().headers.contains_key("anthropic-version");
+    let anthropic = session
+        .req_header()
+        .headers
+        .contains_key("anthropic-version");
     let names = config.models.iter().map(|m| m.name.as_str());
     let value = if anthropic {
         let data: Vec<_> = names
@@ -444,7 +545,12 @@ fn observe(session: &Session, ctx: &Ctx) {
         .map_or("", |r| r.name.as_str());
     let status = if ctx.status == 0 { 502 } else { ctx.status };
     metrics::REQUESTS
-        .with_label_values(&[route, model, ctx.provider_name(), metrics::status_class(status)])
+        .with_label_values(&[
+            route,
+            model,
+            ctx.provider_name(),
+            metrics::status_class(status),
+        ])
         .inc();
     metrics::REQUEST_SECONDS
         .with_label_values(&[route, model])
@@ -455,7 +561,9 @@ fn observe(session: &Session, ctx: &Ctx) {
             .observe(first.duration_since(ctx.started).as_secs_f64());
     }
     if let Some(err) = &ctx.error {
-        metrics::ERRORS.with_label_values(&[err.metric_label()]).inc();
+        metrics::ERRORS
+            .with_label_values(&[err.metric_label()])
+            .inc();
     }
     let log_enabled = ctx.runtime.as_ref().is_none_or(|r| r.config.access_log);
     if log_enabled {

@@ -5,13 +5,15 @@
 //! for a direct call to any configured provider.
 
 pub mod pool;
+pub mod select;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target};
+
 use crate::error::{ErrorKind, GatewayError};
+pub use select::Candidate;
 
 pub use pool::{EndpointPool, PickedEndpoint};
 
@@ -85,7 +87,11 @@ fn direct_route(config: &Config, model: &str) -> Result<Arc<ModelRoute>, Gateway
     if upstream_model.is_empty() {
         return Err(not_found());
     }
-    Ok(Arc::new(direct_model_route(model, provider, upstream_model)))
+    Ok(Arc::new(direct_model_route(
+        model,
+        provider,
+        upstream_model,
+    )))
 }
 
 fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> ModelRoute {
@@ -103,34 +109,6 @@ fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> Mode
         retry: RetryPolicy::default(),
         timeouts: Default::default(),
     }
-}
-
-/// Smooth choice among the targets of a route: weighted round robin driven by one
-/// shared counter per process (cheap, lock-free, even over time).
-pub fn pick_target<'a>(
-    route: &'a ModelRoute,
-    counter: &AtomicU64,
-    accept: impl Fn(usize, &Target) -> bool,
-) -> Option<(usize, &'a Target)> {
-    let candidates: Vec<(usize, &Target)> = route
-        .targets
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| accept(*i, t))
-        .collect();
-    let total: u64 = candidates.iter().map(|(_, t)| t.weight.max(1) as u64).sum();
-    if total == 0 {
-        return None;
-    }
-    let mut ticket = counter.fetch_add(1, Ordering::Relaxed) % total;
-    for (i, t) in candidates {
-        let w = t.weight.max(1) as u64;
-        if ticket < w {
-            return Some((i, t));
-        }
-        ticket -= w;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -182,30 +160,5 @@ models:
             let err = plan_for(&config(), name).unwrap_err();
             assert_eq!(err.status(), 404, "{name}");
         }
-    }
-
-    #[test]
-    fn weighted_pick_follows_weights() {
-        let cfg = config();
-        let route = cfg.model("m").unwrap();
-        let counter = AtomicU64::new(0);
-        let mut counts = [0; 2];
-        for _ in 0..400 {
-            let (i, _) = pick_target(route, &counter, |_, _| true).unwrap();
-            counts[i] += 1;
-        }
-        assert_eq!(counts, [300, 100]);
-    }
-
-    #[test]
-    fn pick_skips_rejected_targets() {
-        let cfg = config();
-        let route = cfg.model("m").unwrap();
-        let counter = AtomicU64::new(0);
-        for _ in 0..10 {
-            let (i, _) = pick_target(route, &counter, |i, _| i != 0).unwrap();
-            assert_eq!(i, 1);
-        }
-        assert!(pick_target(route, &counter, |_, _| false).is_none());
     }
 }

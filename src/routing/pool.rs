@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pingora::lb::discovery::ServiceDiscovery;
-use pingora::lb::health_check::{HealthCheck as PingoraHealthCheck, HttpHealthCheck, TcpHealthCheck};
+use pingora::lb::health_check::{
+    HealthCheck as PingoraHealthCheck, HttpHealthCheck, TcpHealthCheck,
+};
 use pingora::lb::selection::RoundRobin;
 use pingora::lb::{Backend, Backends, LoadBalancer};
 use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
@@ -83,7 +85,11 @@ impl EndpointPool {
         let pool = EndpointPool {
             provider: provider.name.clone(),
             endpoints: provider.endpoints.clone(),
-            stats: provider.endpoints.iter().map(|_| EndpointStats::default()).collect(),
+            stats: provider
+                .endpoints
+                .iter()
+                .map(|_| EndpointStats::default())
+                .collect(),
             lb,
             health_interval,
             resolved: arc_swap::ArcSwap::from_pointee(vec![None; provider.endpoints.len()]),
@@ -110,7 +116,10 @@ impl EndpointPool {
 
     async fn resolve(&self) {
         if let Err(e) = self.lb.update().await {
-            log::warn!("provider {}: endpoint resolution failed: {e}", self.provider);
+            log::warn!(
+                "provider {}: endpoint resolution failed: {e}",
+                self.provider
+            );
         }
         let mut resolved = vec![None; self.endpoints.len()];
         for backend in self.lb.backends().get_backend().iter() {
@@ -150,15 +159,31 @@ impl EndpointPool {
         let now_ms = self.now_ms();
         let backend = self.lb.select_with(b"", 256, |b, healthy| {
             healthy
-                && b.ext.get::<EndpointIndex>().is_some_and(|EndpointIndex(i)| {
-                    accept(*i) && !self.cooling_down(*i, now_ms)
-                })
+                && b.ext
+                    .get::<EndpointIndex>()
+                    .is_some_and(|EndpointIndex(i)| accept(*i) && !self.cooling_down(*i, now_ms))
         })?;
         let index = backend.ext.get::<EndpointIndex>()?.0;
         match backend.addr {
             PingoraAddr::Inet(addr) => Some(PickedEndpoint { index, addr }),
             _ => None,
         }
+    }
+
+    /// Healthy, not cooling down endpoints that `accept` allows, as `(index, address)`.
+    pub fn candidates(&self, accept: impl Fn(usize) -> bool) -> Vec<(usize, SocketAddr)> {
+        let now_ms = self.now_ms();
+        let backends = self.lb.backends();
+        backends
+            .get_backend()
+            .iter()
+            .filter(|b| backends.ready(b))
+            .filter_map(|b| match (b.ext.get::<EndpointIndex>(), &b.addr) {
+                (Some(EndpointIndex(i)), PingoraAddr::Inet(addr)) => Some((*i, *addr)),
+                _ => None,
+            })
+            .filter(|(i, _)| accept(*i) && !self.cooling_down(*i, now_ms))
+            .collect()
     }
 
     /// Whether any endpoint is healthy (for `/readyz`).
@@ -179,7 +204,8 @@ impl EndpointPool {
             .enumerate()
             .map(|(i, ep)| {
                 let healthy = backends.iter().any(|b| {
-                    b.ext.get::<EndpointIndex>() == Some(&EndpointIndex(i)) && self.lb.backends().ready(b)
+                    b.ext.get::<EndpointIndex>() == Some(&EndpointIndex(i))
+                        && self.lb.backends().ready(b)
                 });
                 (ep.url.clone(), resolved.get(i).copied().flatten(), healthy)
             })
@@ -199,7 +225,14 @@ impl EndpointPool {
     /// Record the outcome of an attempt on endpoint `i` (passive health): after
     /// `threshold` consecutive failures the endpoint is cooled down for `cooldown`,
     /// after which it is tried again (half-open) and a success closes the breaker.
-    pub fn record(&self, i: usize, ok: bool, latency: Duration, threshold: u64, cooldown: Duration) {
+    pub fn record(
+        &self,
+        i: usize,
+        ok: bool,
+        latency: Duration,
+        threshold: u64,
+        cooldown: Duration,
+    ) {
         let Some(s) = self.stats.get(i) else { return };
         s.requests.fetch_add(1, Ordering::Relaxed);
         if ok {

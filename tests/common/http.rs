@@ -40,9 +40,13 @@ pub struct Conn {
 impl Conn {
     pub fn open(addr: &str) -> Conn {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
         stream.set_nodelay(true).unwrap();
-        Conn { reader: BufReader::new(stream) }
+        Conn {
+            reader: BufReader::new(stream),
+        }
     }
 
     pub fn set_read_timeout(&self, t: Duration) {
@@ -50,7 +54,13 @@ impl Conn {
     }
 
     /// Send a request with a Content-Length body and read the whole response.
-    pub fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
         let start = Instant::now();
         self.send(method, path, headers, body);
         self.read_response(start, method == "HEAD")
@@ -60,7 +70,8 @@ impl Conn {
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n");
         let mut has_len = false;
         for (k, v) in headers {
-            has_len |= k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding");
+            has_len |= k.eq_ignore_ascii_case("content-length")
+                || k.eq_ignore_ascii_case("transfer-encoding");
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         if !has_len && (method == "POST" || !body.is_empty()) {
@@ -107,14 +118,24 @@ impl Conn {
                 headers.push((k.trim().to_string(), v.trim().to_string()));
             }
         }
-        let mut resp = Response { status, headers, body: Vec::new(), chunks: Vec::new() };
+        let mut resp = Response {
+            status,
+            headers,
+            body: Vec::new(),
+            chunks: Vec::new(),
+        };
         if head_only || status < 200 || status == 204 || status == 304 {
             return resp;
         }
-        let chunked = resp.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+        let chunked = resp
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
         if chunked {
             self.read_chunked(&mut resp, start);
-        } else if let Some(len) = resp.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        } else if let Some(len) = resp
+            .header("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+        {
             let mut body = vec![0; len];
             self.reader.read_exact(&mut body).unwrap();
             resp.chunks.push((start.elapsed(), body.clone()));
@@ -129,7 +150,10 @@ impl Conn {
         loop {
             let mut size_line = String::new();
             if self.reader.read_line(&mut size_line).unwrap() == 0 {
-                panic!("connection closed inside a chunked body (after {} bytes)", resp.body.len());
+                panic!(
+                    "connection closed inside a chunked body (after {} bytes)",
+                    resp.body.len()
+                );
             }
             let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or(""), 16)
                 .unwrap_or_else(|_| panic!("bad chunk size {size_line:?}"));
@@ -156,13 +180,25 @@ impl Conn {
 }
 
 /// One request on a fresh connection.
-pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     Conn::open(addr).request(method, path, headers, body)
 }
 
 pub fn post_json(addr: &str, path: &str, body: &serde_json::Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap();
-    request(addr, "POST", path, &[("content-type", "application/json")], &bytes)
+    request(
+        addr,
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        &bytes,
+    )
 }
 
 pub fn get(addr: &str, path: &str) -> Response {

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running gateway process.
@@ -26,15 +30,22 @@ pub struct Gateway {
     pub config_path: PathBuf,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    grace: u64,
 }
 
 /// Config text with `{data}` and `{admin}` placeholders filled in, plus a test
 /// server section (short grace period, private upgrade socket and pid file).
-fn complete_config(body: &str, data: &str, admin: &str, dir: &std::path::Path) -> String {
+fn complete_config(
+    body: &str,
+    data: &str,
+    admin: &str,
+    dir: &std::path::Path,
+    grace: u64,
+) -> String {
     let server = format!(
-        "server:\n  threads: 2\n  grace_period_seconds: 1\n  graceful_shutdown_timeout_seconds: 1\n  upgrade_sock: {}/upgrade.sock\n  pid_file: {}/tollgate.pid\n",
+        "server:\n  threads: 2\n  grace_period_seconds: {grace}\n  graceful_shutdown_timeout_seconds: 1\n  upgrade_sock: {}/upgrade.sock\n  pid_file: {}/tollgate.pid\n",
         dir.display(),
-        dir.display()
+        dir.display(),
     );
     let listeners = format!("listeners:\n  data: [\"{data}\"]\n  admin: \"{admin}\"\n");
     let mut text = String::new();
@@ -80,13 +91,25 @@ impl Gateway {
     }
 
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::start_full(config, env, 1)
+    }
+
+    /// Start with a given `grace_period_seconds` (upgrade tests need streams to finish).
+    pub fn start_full(config: &str, env: &[(&str, &str)], grace: u64) -> Gateway {
         let dir = temp_dir("gw");
         let addr = format!("127.0.0.1:{}", free_port());
         let admin = format!("127.0.0.1:{}", free_port());
         let config_path = dir.join("tollgate.yaml");
-        std::fs::write(&config_path, complete_config(config, &addr, &admin, &dir)).unwrap();
+        std::fs::write(
+            &config_path,
+            complete_config(config, &addr, &admin, &dir, grace),
+        )
+        .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
-        cmd.arg("-c").arg(&config_path).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.arg("-c")
+            .arg(&config_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd.env("RUST_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);
@@ -94,7 +117,16 @@ impl Gateway {
         let mut child = cmd.spawn().expect("spawn tollgate");
         let stdout = capture(child.stdout.take().unwrap());
         let stderr = capture(child.stderr.take().unwrap());
-        let gw = Gateway { child, addr, admin, dir, config_path, stdout, stderr };
+        let gw = Gateway {
+            child,
+            addr,
+            admin,
+            dir,
+            config_path,
+            stdout,
+            stderr,
+            grace,
+        };
         gw.wait_ready();
         gw
     }
@@ -102,7 +134,9 @@ impl Gateway {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(&self.addr).is_ok() && std::net::TcpStream::connect(&self.admin).is_ok() {
+            if std::net::TcpStream::connect(&self.addr).is_ok()
+                && std::net::TcpStream::connect(&self.admin).is_ok()
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -120,7 +154,7 @@ impl Gateway {
 
     /// Rewrite the config file (listeners kept) — the gateway picks it up by file watch.
     pub fn write_config(&self, config: &str) {
-        let text = complete_config(config, &self.addr, &self.admin, &self.dir);
+        let text = complete_config(config, &self.addr, &self.admin, &self.dir, self.grace);
         let tmp = self.dir.join("next.yaml");
         std::fs::write(&tmp, text).unwrap();
         std::fs::rename(&tmp, &self.config_path).unwrap();

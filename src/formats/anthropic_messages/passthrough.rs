@@ -1,0 +1,101 @@
+//! Same-format Anthropic stream: bytes go to the client untouched, as they arrive;
+//! only `message_start` and `message_delta` events are parsed, for usage.
+
+use super::response::usage_from_wire;
+use super::stream_wire::UsageProbe;
+use crate::error::{Dialect, GatewayError};
+use crate::formats::stream::{protocol_error, StreamTranslator};
+use crate::model::{merge_usage, Usage};
+use crate::sse::{SseDecoder, SseError, SseEventRef};
+
+pub(crate) struct AnthropicPassthrough {
+    sse: SseDecoder,
+    usage: Usage,
+    /// `message_stop`, `error`, or a `message_delta` with the stop reason was seen.
+    complete: bool,
+    failed: bool,
+}
+
+impl AnthropicPassthrough {
+    pub fn new() -> Self {
+        AnthropicPassthrough {
+            sse: SseDecoder::new(),
+            usage: Usage::default(),
+            complete: false,
+            failed: false,
+        }
+    }
+}
+
+/// Note usage and the end of the stream from one event. `message_delta` usage is
+/// cumulative: reported fields replace what `message_start` said.
+fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) {
+    match event.event {
+        b"message_start" | b"message_delta" => {
+            if let Ok(p) = serde_json::from_slice::<UsageProbe>(event.data) {
+                if let Some(u) = p.message.and_then(|m| m.usage).or(p.usage) {
+                    merge_usage(usage, &usage_from_wire(&u));
+                }
+            }
+            if event.event == b"message_delta" {
+                *complete = true;
+            }
+        }
+        b"message_stop" | b"error" => *complete = true,
+        _ => {}
+    }
+}
+
+impl StreamTranslator for AnthropicPassthrough {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
+        if self.failed {
+            return Ok(());
+        }
+        out.extend_from_slice(chunk);
+        let Self {
+            sse,
+            usage,
+            complete,
+            ..
+        } = self;
+        let result = sse.feed_with(chunk, |event| {
+            watch(&event, usage, complete);
+            Ok::<(), SseError>(())
+        });
+        if let Err(e) = result {
+            self.failed = true;
+            let e = protocol_error(&e.to_string());
+            out.extend_from_slice(&e.sse_event(Dialect::Anthropic));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.failed {
+            return;
+        }
+        let Self {
+            sse,
+            usage,
+            complete,
+            ..
+        } = self;
+        let _ = sse.finish_with(|event| {
+            watch(&event, usage, complete);
+            Ok::<(), SseError>(())
+        });
+        if !self.complete {
+            let e = protocol_error("the upstream stream ended before the answer was complete");
+            out.extend_from_slice(&e.sse_event(Dialect::Anthropic));
+        }
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
+#[cfg(test)]
+#[path = "passthrough_tests.rs"]
+mod tests;

@@ -1,0 +1,286 @@
+//! The request envelope: the few top-level fields the proxy needs before routing
+//! (`model`, `stream`, usage reporting, end user), read with one validating skim of
+//! the body, and the same-format rewrite that splices a new model name (and, for
+//! OpenAI streams, `stream_options.include_usage`) into the original bytes.
+//!
+//! Same-format traffic is never re-serialised: key order, whitespace, number
+//! formatting and unknown fields reach the upstream exactly as the client sent them.
+
+use std::borrow::Cow;
+
+use super::json_scan::{members, string_at, Scanner, Span, SyntaxError};
+use crate::error::{Dialect, GatewayError};
+
+/// What the proxy needs from a request body without a full parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The `model` the client asked for.
+    pub model: String,
+    /// `stream: true` was sent.
+    pub stream: bool,
+    /// OpenAI `stream_options.include_usage: true` was sent.
+    pub include_usage: bool,
+    /// The end user: OpenAI `user`, Anthropic `metadata.user_id`.
+    pub user: Option<String>,
+    dialect: Dialect,
+    model_span: Span,
+    stream_options: Option<StreamOptions>,
+    /// Offset of the `}` closing the top-level object.
+    object_end: usize,
+}
+
+/// Where `stream_options` sits and what it holds, for the include_usage splice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamOptions {
+    Null(Span),
+    /// An object; `include_usage` is the span of that member's value if present.
+    Object {
+        span: Span,
+        empty: bool,
+        include_usage: Option<Span>,
+    },
+    /// Any other JSON type: left for the upstream to reject.
+    Other,
+}
+
+/// Top-level members of interest, as found by the skim.
+#[derive(Default)]
+struct Found {
+    model: Option<Span>,
+    stream: Option<Span>,
+    stream_options: Option<Span>,
+    messages: Option<Span>,
+    user: Option<Span>,
+    metadata: Option<Span>,
+    duplicate: Option<&'static str>,
+}
+
+impl Found {
+    fn set(&mut self, key: &str, span: Span) {
+        let (slot, name) = match key {
+            "model" => (&mut self.model, "model"),
+            "stream" => (&mut self.stream, "stream"),
+            "stream_options" => (&mut self.stream_options, "stream_options"),
+            "messages" => (&mut self.messages, "messages"),
+            "user" => (&mut self.user, "user"),
+            "metadata" => (&mut self.metadata, "metadata"),
+            _ => return,
+        };
+        // Providers disagree on which duplicate wins; refusing them means the model we
+        // route and meter on is the model the upstream sees.
+        if slot.replace(span).is_some() && self.duplicate.is_none() {
+            self.duplicate = Some(name);
+        }
+    }
+}
+
+/// Parse the envelope of a chat (`/v1/chat/completions`) or messages (`/v1/messages`,
+/// `/v1/messages/count_tokens`) request: `messages` must be an array.
+pub fn parse_envelope(dialect: Dialect, body: &[u8]) -> Result<Envelope, GatewayError> {
+    parse_envelope_with(dialect, body, true)
+}
+
+/// [`parse_envelope`] for endpoints without `messages` (embeddings) when
+/// `require_messages` is false.
+pub fn parse_envelope_with(
+    dialect: Dialect,
+    body: &[u8],
+    require_messages: bool,
+) -> Result<Envelope, GatewayError> {
+    let (found, object_end) = skim(body)?;
+    if let Some(name) = found.duplicate {
+        return Err(
+            GatewayError::invalid(format!("duplicate key '{name}' in request body"))
+                .with_param(name),
+        );
+    }
+    let model_span = found.model.ok_or_else(|| {
+        GatewayError::invalid("you must provide a model parameter").with_param("model")
+    })?;
+    let model = string_at(body, model_span)
+        .ok_or_else(|| GatewayError::invalid("'model' must be a string").with_param("model"))?
+        .into_owned();
+    let stream = match found.stream.map(|s| &body[s.start..s.end]) {
+        None | Some(b"false") | Some(b"null") => false,
+        Some(b"true") => true,
+        Some(_) => {
+            return Err(GatewayError::invalid("'stream' must be a boolean").with_param("stream"))
+        }
+    };
+    if require_messages {
+        match found.messages {
+            None => {
+                return Err(
+                    GatewayError::invalid("missing required parameter: 'messages'")
+                        .with_param("messages"),
+                )
+            }
+            Some(s) if body[s.start] != b'[' => {
+                return Err(
+                    GatewayError::invalid("'messages' must be an array").with_param("messages")
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    let stream_options = match dialect {
+        Dialect::OpenAi => found.stream_options.map(|s| stream_options(body, s)),
+        Dialect::Anthropic => None,
+    };
+    let include_usage = matches!(stream_options, Some(StreamOptions::Object { include_usage: Some(s), .. })
+        if &body[s.start..s.end] == b"true");
+    Ok(Envelope {
+        model,
+        stream,
+        include_usage,
+        user: end_user(dialect, body, &found),
+        dialect,
+        model_span,
+        stream_options,
+        object_end,
+    })
+}
+
+/// Validate the whole body and find the top-level members of interest.
+fn skim(body: &[u8]) -> Result<(Found, usize), GatewayError> {
+    let not_json = |e: SyntaxError| {
+        GatewayError::invalid(format!(
+            "We could not parse the JSON body of your request: {} at byte {}",
+            e.what, e.offset
+        ))
+    };
+    if std::str::from_utf8(body).is_err() {
+        return Err(GatewayError::invalid(
+            "We could not parse the JSON body of your request: not UTF-8",
+        ));
+    }
+    let mut sc = Scanner::new(body);
+    if sc.peek() != Some(b'{') {
+        sc.value().and_then(|_| sc.end()).map_err(not_json)?;
+        return Err(GatewayError::invalid("request body must be a JSON object"));
+    }
+    let mut found = Found::default();
+    sc.object_body(1, |_, key, span| {
+        found.set(&key, span);
+        Ok(())
+    })
+    .map_err(not_json)?;
+    let object_end = sc.pos() - 1;
+    sc.end().map_err(not_json)?;
+    Ok((found, object_end))
+}
+
+fn stream_options(body: &[u8], span: Span) -> StreamOptions {
+    match body[span.start] {
+        b'n' => StreamOptions::Null(span),
+        b'{' => {
+            let mut include_usage = None;
+            let mut empty = true;
+            let _ = members(body, span, |_, key, value| {
+                empty = false;
+                if key == "include_usage" {
+                    include_usage = Some(value);
+                }
+                Ok(())
+            });
+            StreamOptions::Object {
+                span,
+                empty,
+                include_usage,
+            }
+        }
+        _ => StreamOptions::Other,
+    }
+}
+
+fn end_user(dialect: Dialect, body: &[u8], found: &Found) -> Option<String> {
+    match dialect {
+        Dialect::OpenAi => string_at(body, found.user?).map(Cow::into_owned),
+        Dialect::Anthropic => {
+            let meta = found.metadata?;
+            if body[meta.start] != b'{' {
+                return None;
+            }
+            let mut user = None;
+            let _ = members(body, meta, |b, key, value| {
+                if key == "user_id" {
+                    user = string_at(b, value).map(Cow::into_owned);
+                }
+                Ok(())
+            });
+            user
+        }
+    }
+}
+
+/// Same format: splice `upstream_model` in place of the old model value and, when
+/// `force_include_usage` is set for an OpenAI stream that did not ask for usage, set
+/// `stream_options.include_usage = true` (the gateway meters on the usage chunk; the
+/// stream pass-through then strips that chunk again). Everything else is copied as is.
+pub fn rewrite_same_format(
+    body: &[u8],
+    env: &Envelope,
+    upstream_model: &str,
+    force_include_usage: bool,
+) -> Vec<u8> {
+    let mut model = Vec::with_capacity(upstream_model.len() + 2);
+    // Serialising a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut model, upstream_model);
+    let mut edits: Vec<(Span, Cow<'static, [u8]>)> = vec![(env.model_span, Cow::Owned(model))];
+    if force_include_usage && env.dialect == Dialect::OpenAi && env.stream && !env.include_usage {
+        edits.extend(include_usage_edit(env));
+    }
+    edits.sort_by_key(|(span, _)| span.start);
+    splice(body, &edits)
+}
+
+fn include_usage_edit(env: &Envelope) -> Option<(Span, Cow<'static, [u8]>)> {
+    const OBJ: &[u8] = br#"{"include_usage":true}"#;
+    let at = |pos: usize| Span {
+        start: pos,
+        end: pos,
+    };
+    match env.stream_options {
+        None => Some((
+            at(env.object_end),
+            Cow::Borrowed(br#","stream_options":{"include_usage":true}"#),
+        )),
+        Some(StreamOptions::Null(span)) => Some((span, Cow::Borrowed(OBJ))),
+        Some(StreamOptions::Object {
+            span, empty: true, ..
+        }) => Some((span, Cow::Borrowed(OBJ))),
+        Some(StreamOptions::Object {
+            include_usage: Some(value),
+            ..
+        }) => Some((value, Cow::Borrowed(b"true"))),
+        Some(StreamOptions::Object { span, .. }) => Some((
+            at(span.start + 1),
+            Cow::Borrowed(br#""include_usage":true,"#),
+        )),
+        Some(StreamOptions::Other) => None,
+    }
+}
+
+/// Apply non-overlapping edits sorted by start. Spans come from parsing this body;
+/// should they not fit it, the body is returned unchanged rather than panicking.
+fn splice(body: &[u8], edits: &[(Span, Cow<'_, [u8]>)]) -> Vec<u8> {
+    let extra: usize = edits.iter().map(|(_, r)| r.len()).sum();
+    let mut out = Vec::with_capacity(body.len() + extra);
+    let mut pos = 0;
+    for (span, replacement) in edits {
+        match body.get(pos..span.start) {
+            Some(before) if span.end >= span.start && span.end <= body.len() => {
+                out.extend_from_slice(before);
+                out.extend_from_slice(replacement);
+                pos = span.end;
+            }
+            _ => return body.to_vec(),
+        }
+    }
+    out.extend_from_slice(&body[pos..]);
+    out
+}
+
+#[cfg(test)]
+#[path = "envelope_tests.rs"]
+mod tests;

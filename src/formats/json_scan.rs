@@ -1,0 +1,309 @@
+//! A validating JSON skimmer for the envelope: walks the top-level object of a body,
+//! yielding each member's key and the byte span of its value without building values.
+//!
+//! serde_json's `RawValue` would give the same spans, but it is behind a feature the
+//! crate does not enable, and a skimmer that only validates is also the cheapest pass
+//! over a multi-MiB body: no allocation except for keys written with escapes.
+
+use std::borrow::Cow;
+
+/// Nesting bound, as serde_json's default, so hostile input cannot overflow the stack.
+const MAX_DEPTH: usize = 128;
+
+/// Byte range `[start, end)` of a value in the scanned body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Where the body stopped being JSON, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub offset: usize,
+    pub what: &'static str,
+}
+
+type Result<T> = std::result::Result<T, SyntaxError>;
+
+/// Cursor over the bytes of one JSON document.
+pub(crate) struct Scanner<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Scanner { b, pos: 0 }
+    }
+
+    fn err<T>(&self, what: &'static str) -> Result<T> {
+        Err(SyntaxError {
+            offset: self.pos,
+            what,
+        })
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next non-whitespace byte, not consumed.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, c: u8, what: &'static str) -> Result<()> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.err(what)
+        }
+    }
+
+    /// After the document: only whitespace may follow.
+    pub fn end(&mut self) -> Result<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => self.err("trailing characters after the JSON value"),
+        }
+    }
+
+    /// Skip one value of any type, validating it; returns its span.
+    pub fn value(&mut self) -> Result<Span> {
+        self.value_at(0)
+    }
+
+    fn value_at(&mut self, depth: usize) -> Result<Span> {
+        let start = match self.peek() {
+            Some(_) => self.pos,
+            None => return self.err("expected a value"),
+        };
+        match self.b[start] {
+            b'"' => {
+                self.string()?;
+            }
+            b'{' => self.object_body(depth + 1, |_, _, _| Ok(()))?,
+            b'[' => self.array_body(depth + 1)?,
+            b't' => self.literal(b"true")?,
+            b'f' => self.literal(b"false")?,
+            b'n' => self.literal(b"null")?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return self.err("expected a value"),
+        }
+        Ok(Span {
+            start,
+            end: self.pos,
+        })
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<()> {
+        if self.b[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            self.err("invalid literal")
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.b.get(self.pos) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<()> {
+        if self.b.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match self.b.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return self.err("invalid number"),
+        }
+        if self.b.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return self.err("invalid number");
+            }
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.pos) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return self.err("invalid number");
+            }
+        }
+        Ok(())
+    }
+
+    /// Skip a string starting at the current `"`; returns (span with quotes, has escapes).
+    pub fn string(&mut self) -> Result<(Span, bool)> {
+        let start = self.pos;
+        self.eat(b'"', "expected a string")?;
+        let mut escaped = false;
+        loop {
+            let rest = &self.b[self.pos..];
+            let Some(i) = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            else {
+                self.pos = self.b.len();
+                return self.err("unterminated string");
+            };
+            self.pos += i;
+            match self.b[self.pos] {
+                b'"' => {
+                    self.pos += 1;
+                    let span = Span {
+                        start,
+                        end: self.pos,
+                    };
+                    return Ok((span, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                _ => return self.err("control character in string"),
+            }
+        }
+    }
+
+    fn escape(&mut self) -> Result<()> {
+        self.pos += 1; // the backslash
+        match self.b.get(self.pos) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b'u') => {
+                let hex = self.b.get(self.pos + 1..self.pos + 5);
+                if hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                    self.pos += 5;
+                    Ok(())
+                } else {
+                    self.err("invalid unicode escape")
+                }
+            }
+            _ => self.err("invalid escape"),
+        }
+    }
+
+    fn array_body(&mut self, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return self.err("nesting too deep");
+        }
+        self.eat(b'[', "expected an array")?;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.value_at(depth)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected ',' or ']'"),
+            }
+        }
+    }
+
+    /// Walk an object starting at the current `{`, calling `member(scanner body, key,
+    /// value span)` for each member. Keys are decoded (borrowed unless escaped).
+    pub fn object_body<F>(&mut self, depth: usize, mut member: F) -> Result<()>
+    where
+        F: FnMut(&'a [u8], Cow<'a, str>, Span) -> Result<()>,
+    {
+        if depth > MAX_DEPTH {
+            return self.err("nesting too deep");
+        }
+        self.eat(b'{', "expected an object")?;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return self.err("expected a key");
+            }
+            let key_at = self.pos;
+            let (span, escaped) = self.string()?;
+            let key = decode_key(self.b, span, escaped).ok_or(SyntaxError {
+                offset: key_at,
+                what: "invalid key",
+            })?;
+            self.eat(b':', "expected ':'")?;
+            let value = self.value_at(depth)?;
+            member(self.b, key, value)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected ',' or '}'"),
+            }
+        }
+    }
+
+    /// Position of the cursor (after a value: just past it).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+}
+
+fn decode_key(b: &[u8], span: Span, escaped: bool) -> Option<Cow<'_, str>> {
+    let raw = &b[span.start..span.end];
+    if escaped {
+        serde_json::from_slice::<String>(raw).ok().map(Cow::Owned)
+    } else {
+        std::str::from_utf8(&raw[1..raw.len() - 1])
+            .ok()
+            .map(Cow::Borrowed)
+    }
+}
+
+/// Walk the members of the object at `span` of `b` (which must hold an object).
+pub(crate) fn members<'a, F>(b: &'a [u8], span: Span, member: F) -> Result<()>
+where
+    F: FnMut(&'a [u8], Cow<'a, str>, Span) -> Result<()>,
+{
+    let mut s = Scanner {
+        b: &b[..span.end],
+        pos: span.start,
+    };
+    s.object_body(1, member)
+}
+
+/// Decode a string value at `span` (quotes included), borrowing when it has no escapes.
+pub(crate) fn string_at(b: &[u8], span: Span) -> Option<Cow<'_, str>> {
+    let raw = b.get(span.start..span.end)?;
+    if raw.len() < 2 || raw[0] != b'"' {
+        return None;
+    }
+    if raw.contains(&b'\\') {
+        serde_json::from_slice::<String>(raw).ok().map(Cow::Owned)
+    } else {
+        std::str::from_utf8(&raw[1..raw.len() - 1])
+            .ok()
+            .map(Cow::Borrowed)
+    }
+}
+
+#[cfg(test)]
+#[path = "json_scan_tests.rs"]
+mod tests;

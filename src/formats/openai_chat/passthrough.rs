@@ -1,0 +1,170 @@
+//! Same-format OpenAI stream: bytes go to the client untouched while the usage chunk
+//! is watched for metering. When the gateway forced `include_usage` on a client that
+//! did not ask for it, the usage-only chunk (`choices: []`) is cut out; that is then
+//! the only change. Cutting needs whole events, so in that mode bytes of an event are
+//! held back until the event is complete; otherwise nothing is held back.
+
+use super::response::usage_reported;
+use super::wire::UsageProbe;
+use crate::error::{Dialect, GatewayError};
+use crate::formats::stream::{protocol_error, StreamTranslator};
+use crate::model::Usage;
+use crate::sse::{SseDecoder, SseError, SseEventRef};
+
+/// What one event turned out to be.
+enum Seen {
+    Other,
+    UsageOnly,
+}
+
+pub(crate) struct OpenAiPassthrough {
+    sse: SseDecoder,
+    strip_usage: bool,
+    /// Raw bytes of the event in progress (strip mode only).
+    pending: Vec<u8>,
+    usage: Usage,
+    /// `[DONE]`, an error chunk, or a finish reason was seen.
+    complete: bool,
+    failed: bool,
+}
+
+impl OpenAiPassthrough {
+    pub fn new(strip_usage: bool) -> Self {
+        OpenAiPassthrough {
+            sse: SseDecoder::new(),
+            strip_usage,
+            pending: Vec::new(),
+            usage: Usage::default(),
+            complete: false,
+            failed: false,
+        }
+    }
+}
+
+/// Look at one event: note usage and the end of the stream. Content is not parsed:
+/// only events that contain a `"usage":{` member are.
+fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> Seen {
+    let data = event.data;
+    if data.trim_ascii() == b"[DONE]" {
+        *complete = true;
+        return Seen::Other;
+    }
+    if matches!(member_value(data, b"\"finish_reason\""), Some(b'"'))
+        || matches!(member_value(data, b"\"error\""), Some(b'{' | b'"'))
+    {
+        *complete = true;
+    }
+    if member_value(data, b"\"usage\"") != Some(b'{') {
+        return Seen::Other;
+    }
+    match serde_json::from_slice::<UsageProbe>(data) {
+        Ok(UsageProbe {
+            usage: Some(u),
+            choices,
+        }) => {
+            *usage = usage_reported(u);
+            if choices.is_none_or(|c| c.is_empty()) {
+                Seen::UsageOnly
+            } else {
+                Seen::Other
+            }
+        }
+        _ => Seen::Other,
+    }
+}
+
+/// The first byte of the value of the first member named `key` (quotes included)
+/// whose value is not `null`. A quoted key followed by `:` cannot occur inside a JSON
+/// string, where every quote is escaped, so this needs no full parse.
+fn member_value(data: &[u8], key: &[u8]) -> Option<u8> {
+    let mut rest = data;
+    while let Some(i) = rest.windows(key.len()).position(|w| w == key) {
+        rest = &rest[i + key.len()..];
+        if let Some(value) = rest.trim_ascii_start().strip_prefix(b":") {
+            match value.trim_ascii_start().first() {
+                Some(b'n') | None => {}
+                Some(&b) => return Some(b),
+            }
+        }
+    }
+    None
+}
+
+impl StreamTranslator for OpenAiPassthrough {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
+        if self.failed {
+            return Ok(());
+        }
+        let Self {
+            sse,
+            strip_usage,
+            pending,
+            usage,
+            complete,
+            ..
+        } = self;
+        if !*strip_usage {
+            out.extend_from_slice(chunk);
+        }
+        let mut start = 0;
+        let result = sse.feed_with(chunk, |event| {
+            let seen = watch(&event, usage, complete);
+            if *strip_usage {
+                let raw = &chunk[start..event.end];
+                if matches!(seen, Seen::Other) {
+                    out.extend_from_slice(pending);
+                    out.extend_from_slice(raw);
+                }
+                pending.clear();
+                start = event.end;
+            }
+            Ok::<(), SseError>(())
+        });
+        if *strip_usage {
+            pending.extend_from_slice(&chunk[start..]);
+        }
+        if let Err(e) = result {
+            self.failed = true;
+            self.pending.clear();
+            let e = protocol_error(&e.to_string());
+            out.extend_from_slice(&e.sse_event(Dialect::OpenAi));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.failed {
+            return;
+        }
+        let Self {
+            sse,
+            pending,
+            usage,
+            complete,
+            strip_usage,
+            ..
+        } = self;
+        let mut keep = true;
+        let _ = sse.finish_with(|event| {
+            keep = matches!(watch(&event, usage, complete), Seen::Other);
+            Ok::<(), SseError>(())
+        });
+        if *strip_usage && keep {
+            out.extend_from_slice(pending);
+        }
+        pending.clear();
+        if !self.complete {
+            let e = protocol_error("the upstream stream ended before the answer was complete");
+            out.extend_from_slice(&e.sse_event(Dialect::OpenAi));
+        }
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
+#[cfg(test)]
+#[path = "passthrough_tests.rs"]
+mod tests;

@@ -1,0 +1,359 @@
+//! Reliability end to end: faults in the upstreams, timeouts, retries and
+//! fallbacks, client disconnects, config reloads and a binary upgrade under a
+//! bounded load. Every load loop is bounded in count and time, and targets
+//! 127.0.0.1 only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::http::{self, Conn};
+use common::Gateway;
+use serde_json::json;
+use tollgate::mock::{MockConfig, MockServer};
+
+fn mock_with(name: &str, f: impl FnOnce(&mut MockConfig)) -> MockServer {
+    let mut cfg = MockConfig {
+        name: name.into(),
+        ..Default::default()
+    };
+    f(&mut cfg);
+    MockServer::start(cfg, 0).unwrap()
+}
+
+fn chat(stream: bool) -> serde_json::Value {
+    json!({"model": "m", "stream": stream, "messages": [{"role": "user", "content": "hello"}]})
+}
+
+/// Run `threads` client loops for at most `duration` (and at most `max_each`
+/// requests each); returns (ok, failed, failure samples).
+fn bounded_load(
+    addr: &str,
+    threads: usize,
+    duration: Duration,
+    max_each: usize,
+    stream_every: usize,
+) -> (usize, usize, Vec<String>) {
+    let ok = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let deadline = Instant::now() + duration;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (addr, ok, failed, samples) = (
+                addr.to_string(),
+                ok.clone(),
+                failed.clone(),
+                samples.clone(),
+            );
+            std::thread::spawn(move || {
+                for i in 0..max_each {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let stream = stream_every > 0 && (i + t) % stream_every == 0;
+                    let body = serde_json::to_vec(&chat(stream)).unwrap();
+                    let result = std::panic::catch_unwind(|| {
+                        http::request(&addr, "POST", "/v1/chat/completions", &[], &body)
+                    });
+                    match result {
+                        Ok(r) if r.status == 200 && (!stream || r.text().contains("[DONE]")) => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(r) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            samples
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {}", r.status, r.text()));
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            samples.lock().unwrap().push("transport error".into());
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let samples = samples.lock().unwrap().clone();
+    (
+        ok.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+        samples,
+    )
+}
+
+fn pool_config(urls: &[String], provider_extra: &str, route_extra: &str) -> String {
+    let urls: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
+    format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - name: pool
+    format: openai
+    base_urls: [{}]
+{provider_extra}
+models:
+  - name: m
+    targets: [{{ provider: pool, model: pooled }}]
+{route_extra}
+"#,
+        urls.join(", ")
+    )
+}
+
+#[test]
+fn faulty_endpoints_cost_no_client_request() {
+    let healthy = mock_with("healthy", |_| {});
+    let flaky = mock_with("flaky", |c| c.fail_ratio = 0.5);
+    let hung = mock_with("hung", |c| c.hang = true);
+    let refused = format!("http://127.0.0.1:{}", common::free_port());
+    let gw = Gateway::start(&pool_config(
+        &[healthy.url(), flaky.url(), hung.url(), refused],
+        "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 300, idle_ms: 300 }",
+        "    retry: { attempts: 4, backoff_ms: 1, max_backoff_ms: 5 }",
+    ));
+    let (ok, failed, samples) = bounded_load(&gw.addr, 4, Duration::from_secs(6), 40, 3);
+    assert_eq!(failed, 0, "{samples:?}");
+    assert!(ok >= 40, "only {ok} requests completed");
+    assert!(flaky.hits() > 0 && healthy.hits() > 0);
+}
+
+#[test]
+fn rate_limited_upstream_is_retried_after_retry_after_then_falls_back() {
+    let limited = mock_with("limited", |c| {
+        c.status = Some(429);
+        c.retry_after = Some(1);
+    });
+    let spare = mock_with("spare", |_| {});
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: a, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+  - {{ name: b, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: a, model: a-model }}]
+    retry: {{ attempts: 2, backoff_ms: 10, max_backoff_ms: 3000 }}
+    fallbacks: [spare]
+  - name: spare
+    targets: [{{ provider: b, model: b-model }}]
+"#,
+        limited.url(),
+        spare.url()
+    ));
+    let started = Instant::now();
+    let resp = gw.post("/v1/chat/completions", &chat(false));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("x-tollgate-provider"), Some("b"));
+    assert_eq!(resp.header("x-tollgate-attempts"), Some("3"));
+    assert_eq!(limited.hits(), 2);
+    // The second try on `a` waited for its retry-after of 1 s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn stalled_stream_ends_with_an_in_band_error_and_a_clean_close() {
+    let staller = mock_with("staller", |c| {
+        c.tokens = 10;
+        c.stall_after = Some(2);
+    });
+    let gw = Gateway::start(&pool_config(
+        &[staller.url()],
+        "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 600, idle_ms: 600 }",
+        "    retry: { attempts: 1 }",
+    ));
+    // The chunked body must be terminated properly (the client panics otherwise).
+    let resp = gw.post("/v1/chat/completions", &chat(true));
+    assert_eq!(resp.status, 200);
+    let text = resp.text();
+    assert!(text.contains("tok1"), "{text}");
+    assert!(text.contains(r#""error""#), "{text}");
+    assert!(text.contains("timeout_error"), "{text}");
+}
+
+#[test]
+fn total_timeout_ends_a_slow_stream() {
+    let slow = mock_with("slow", |c| {
+        c.tokens = 50;
+        c.delay_ms = 100;
+    });
+    let gw = Gateway::start(&pool_config(
+        &[slow.url()],
+        "    timeouts: { total_ms: 700 }",
+        "",
+    ));
+    let started = Instant::now();
+    let resp = gw.post("/v1/chat/completions", &chat(true));
+    let text = resp.text();
+    assert!(text.contains("timeout_error"), "{text}");
+    assert!(!text.contains("tok49"));
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn client_disconnect_cancels_the_upstream_request() {
+    let slow = mock_with("slow", |c| {
+        c.tokens = 40;
+        c.delay_ms = 100;
+    });
+    let gw = Gateway::start(&pool_config(&[slow.url()], "", ""));
+    {
+        let mut conn = Conn::open(&gw.addr);
+        let body = serde_json::to_vec(&chat(true)).unwrap();
+        conn.send("POST", "/v1/chat/completions", &[], &body);
+        std::thread::sleep(Duration::from_millis(400));
+        // Dropping the connection: the client goes away mid-stream.
+    }
+    let cancelled = common::wait_until(Duration::from_secs(3), || {
+        slow.requests().iter().any(|r| r.cancelled)
+    });
+    assert!(
+        cancelled,
+        "the upstream never saw the cancellation: {:?}",
+        slow.requests()
+    );
+    assert!(common::wait_until(Duration::from_secs(3), || {
+        http::get(&gw.admin, "/metrics")
+            .text()
+            .contains("tollgate_client_disconnects_total 1")
+    }));
+}
+
+#[test]
+fn reloads_under_load_drop_nothing_and_invalid_files_are_rejected() {
+    let a = mock_with("a", |c| c.delay_ms = 5);
+    let b = mock_with("b", |c| c.delay_ms = 5);
+    let base = pool_config(&[a.url()], "", "");
+    let gw = Gateway::start(&base);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, stop_load) = (gw.addr.clone(), stop.clone());
+    let load = std::thread::spawn(move || {
+        let mut total = (0, 0, Vec::new());
+        while !stop_load.load(Ordering::Relaxed) {
+            let (ok, failed, samples) = bounded_load(&addr, 4, Duration::from_millis(500), 50, 2);
+            total.0 += ok;
+            total.1 += failed;
+            total.2.extend(samples);
+        }
+        total
+    });
+    let variants = [
+        pool_config(&[a.url(), b.url()], "", ""),
+        "providers: [ {name: broken".to_string(), // invalid: rejected, old config keeps serving
+        pool_config(&[b.url()], "", ""),
+        pool_config(&[a.url(), b.url()], "", "    strategy: least_inflight"),
+        pool_config(&[a.url()], "", ""),
+    ];
+    for (i, text) in variants.iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(600));
+        gw.write_config(text);
+        if i == 2 {
+            // Also through the admin API.
+            std::thread::sleep(Duration::from_millis(300));
+            let r = http::request(&gw.admin, "POST", "/admin/reload", &[], b"");
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failed, samples) = load.join().unwrap();
+    assert_eq!(failed, 0, "{samples:?}");
+    assert!(ok > 50, "{ok}");
+    let metrics = http::get(&gw.admin, "/metrics").text();
+    assert!(
+        metrics.contains(r#"tollgate_config_reloads_total{result="failure"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"tollgate_config_reloads_total{result="success"}"#));
+    assert!(b.hits() > 0, "the reloaded config never routed to b");
+}
+
+#[test]
+fn graceful_upgrade_under_load_completes_every_request_and_stream() {
+    let up = mock_with("up", |c| c.delay_ms = 2);
+    let slow = mock_with("slow", |c| {
+        c.tokens = 20;
+        c.delay_ms = 250;
+    });
+    let config = format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: fast, format: openai, base_url: "{}" }}
+  - {{ name: slow, format: openai, base_url: "{}" }}
+models:
+  - name: m
+    targets: [{{ provider: fast, model: x }}]
+  - name: long
+    targets: [{{ provider: slow, model: y }}]
+"#,
+        up.url(),
+        slow.url()
+    );
+    let mut gw = Gateway::start_full(&config, &[], 8);
+    // Long streams in flight on the old process.
+    let streams: Vec<_> = (0..3)
+        .map(|_| {
+            let addr = gw.addr.clone();
+            std::thread::spawn(move || {
+                http::post_json(&addr, "/v1/chat/completions", &json!({"model": "long", "stream": true, "messages": [{"role": "user", "content": "x"}]}))
+            })
+        })
+        .collect();
+    let addr = gw.addr.clone();
+    let load = std::thread::spawn(move || bounded_load(&addr, 3, Duration::from_secs(9), 400, 0));
+    std::thread::sleep(Duration::from_millis(800));
+
+    let mut new = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("-u")
+        .arg("-c")
+        .arg(&gw.config_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .arg("-QUIT")
+        .arg(gw.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let (ok, failed, samples) = load.join().unwrap();
+    for s in streams {
+        let resp = s.join().unwrap();
+        assert_eq!(resp.status, 200);
+        assert!(
+            resp.text().contains("tok19") && resp.text().contains("[DONE]"),
+            "stream cut: {}",
+            resp.text()
+        );
+    }
+    // The new process serves after the old one is gone.
+    let old_exited = common::wait_until(Duration::from_secs(20), || {
+        matches!(gw.child.try_wait(), Ok(Some(_)))
+    });
+    let after = gw.post("/v1/chat/completions", &chat(false));
+    let _ = new.kill();
+    let _ = new.wait();
+    assert_eq!(failed, 0, "{samples:?}");
+    assert!(ok > 20, "{ok}");
+    assert!(old_exited, "old process did not exit");
+    assert_eq!(after.status, 200);
+}
