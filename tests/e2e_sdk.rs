@@ -56,3 +56,24 @@ models:
     ));
     run_script(&py, "openai_client.py", &[&gw.addr]);
 }
+
+#[test]
+fn anthropic_python_sdk_translated_and_native() {
+    let Some(py) = python() else { return };
+    let up = MockServer::start(MockConfig { name: "up".into(), ..Default::default() }, 0).unwrap();
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: oai, format: openai, base_url: "{url}" }}
+  - {{ name: ant, format: anthropic, base_url: "{url}", api_key: sk-ant-upstream }}
+models:
+  - name: claude-test
+    targets: [{{ provider: oai, model: gpt-upstream }}]
+  - name: claude-native
+    targets: [{{ provider: ant, model: claude-upstream }}]
+"#,
+        url = up.url()
+    ));
+    run_script(&py, "anthropic_client.py", &[&gw.addr]);
+}

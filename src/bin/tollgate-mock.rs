@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tollgate::mock::cli::{parse_args, Command, USAGE};
 use tollgate::mock::MockServer;
 
@@ -16,6 +17,15 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("tollgate-mock: {e}\n\n{USAGE}");
             return ExitCode::from(2);
+        }
+    };
+    // Handlers are installed before the "listening" line, so a script that starts the
+    // mock, waits for that line and then signals it always gets a clean shutdown.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("tollgate-mock: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let summary = format!(
@@ -33,24 +43,37 @@ fn main() -> ExitCode {
         }
     };
     println!("tollgate-mock listening on {} ({summary})", server.url());
-    if let Err(e) = wait_for_signal() {
-        eprintln!("tollgate-mock: cannot wait for signals: {e}");
-    }
+    signals.wait();
     server.stop();
     ExitCode::SUCCESS
 }
 
-/// Blocks until SIGTERM or SIGINT.
-fn wait_for_signal() -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = term.recv() => {}
-            r = tokio::signal::ctrl_c() => r?,
-        }
-        Ok(())
-    })
+/// SIGTERM and SIGINT streams on a small runtime of their own.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let _guard = runtime.enter();
+        let term = signal(SignalKind::terminate())?;
+        let int = signal(SignalKind::interrupt())?;
+        drop(_guard);
+        Ok(Signals { runtime, term, int })
+    }
+
+    /// Blocks until either signal arrives.
+    fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        });
+    }
 }

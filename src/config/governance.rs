@@ -1,52 +1,220 @@
 //! Config sections of governance: auth mode, virtual keys, teams, prices, guardrails,
-//! shared state. (Shapes only; owned by the policy work.)
+//! shared state. Shapes only: every enumerated value is kept as a string here so that
+//! [`validate_governance`] can report *all* bad values with their key paths at once
+//! (serde would stop at the first). The policy layer parses them again through the
+//! `parse_*` helpers below, which are the single source of the accepted spellings.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `auth:` — how clients authenticate.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// `keys` (default: a virtual key is required) or `open` (no key, local use only).
     pub mode: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Requests-, tokens- and concurrency limits of a key or a team. A missing field means
+/// "no limit of that kind".
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct KeyConfig {
-    pub name: String,
-    /// `sha256:<hex>` of the key; plaintext keys are never stored.
-    pub hash: String,
-    pub team: Option<String>,
-    #[serde(default)]
-    pub models: Vec<String>,
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
+pub struct LimitsConfig {
+    /// Requests per minute (token bucket refilled continuously, burst = the limit).
+    pub rpm: Option<u64>,
+    /// Tokens per minute: prompt estimate + max output tokens at admission, corrected
+    /// with the real usage when the request ends.
+    pub tpm: Option<u64>,
+    /// Requests in flight at once (streams count until they end).
+    pub max_concurrent: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Spend caps of a key or a team in USD, per UTC day and per UTC calendar month.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub daily_usd: Option<f64>,
+    pub monthly_usd: Option<f64>,
+}
+
+/// `keys: [...]` — one virtual key.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Human name; used in metrics labels, logs and `/admin/usage` (never the secret).
+    pub name: String,
+    /// `sha256:<64 hex>` of the key; plaintext keys are never stored.
+    /// (`tollgate::policy::hash_key("sk-...")` computes it.)
+    pub hash: String,
+    /// Team whose limits and budgets also apply (must be listed under `teams`).
+    pub team: Option<String>,
+    /// Allowed model names as globs (`*` any run, `?` one character), matched against
+    /// the name the client sent: `gpt-4o*`, `anthropic/*`. Empty = every model.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Free-form labels, shown in `/admin/usage`.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub budget: BudgetConfig,
+    /// Names of `guardrails` entries applied to this key's traffic.
+    #[serde(default)]
+    pub guardrails: Vec<String>,
+}
+
+/// `teams: [...]` — limits and budgets shared by every key of the team.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TeamConfig {
     pub name: String,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub budget: BudgetConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `pricing: [...]` — USD per million tokens for a model name or glob; entries are
+/// tried in order before the built-in table. Missing prices fall back to the built-in
+/// entry for the same model when there is one, else to 0.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PriceConfig {
+    /// Upstream model name or glob (`gpt-4o`, `my-finetune-*`, `*llama-3.3-70b*`).
     pub model: String,
+    pub input_per_mtok: Option<f64>,
+    pub output_per_mtok: Option<f64>,
+    /// Price of prompt tokens read from the provider's prompt cache.
+    pub cached_input_per_mtok: Option<f64>,
+    /// Price of prompt tokens written to the prompt cache (Anthropic charges 1.25× input).
+    pub cache_write_per_mtok: Option<f64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `guardrails: [...]` — a named content check referenced by keys.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GuardrailConfig {
     pub name: String,
+    /// `pii` (built-in detectors), `deny_pattern` (operator regexes) or
+    /// `max_prompt_tokens` (estimated prompt size).
+    pub kind: String,
+    /// `pii` only: `email`, `phone`, `credit_card`, `iban`, `us_ssn`, `secret`.
+    /// Empty = all of them.
+    #[serde(default)]
+    pub detectors: Vec<String>,
+    /// `deny_pattern` only: regular expressions (Rust `regex` syntax).
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// `max_prompt_tokens` only: the largest estimated prompt accepted.
+    pub max_tokens: Option<u64>,
+    /// `block` (default), `redact` (replace with `[REDACTED:<kind>]`) or `log`.
+    pub action: Option<String>,
+    /// `input` (default), `output` or `both`.
+    pub apply_to: Option<String>,
+    /// Apply to every request, whatever the key (and in `auth.mode: open`).
+    #[serde(default)]
+    pub global: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `state:` — where rate-limit, concurrency and spend counters live.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
-    /// `memory` (default) or `redis`.
+    /// `memory` (default; per process, lost on restart) or `redis` (shared by replicas,
+    /// survives restarts).
     pub backend: Option<String>,
+    /// `redis://[user:password@]host:port[/db]`, normally given as `${REDIS_URL}`.
     pub redis_url: Option<String>,
+    /// What a request gets when the store fails or times out: `fail_open` (default:
+    /// admit unmetered) or `fail_closed` (reject with 503).
+    pub on_error: Option<String>,
+    /// Bound on every store call in milliseconds (default 50).
+    pub timeout_ms: Option<u64>,
+    /// Prefix of every Redis key (default `tollgate:`), to share one Redis safely.
+    pub key_prefix: Option<String>,
+}
+
+/// `auth.mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    Keys,
+    Open,
+}
+
+/// `state.backend` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Redis,
+}
+
+/// `state.on_error` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    FailOpen,
+    FailClosed,
+}
+
+/// Default bound on a state-store call.
+pub const DEFAULT_STATE_TIMEOUT_MS: u64 = 50;
+/// Default Redis key prefix.
+pub const DEFAULT_KEY_PREFIX: &str = "tollgate:";
+
+impl AuthConfig {
+    /// The mode, `keys` when absent.
+    pub fn parse_mode(&self) -> Result<AuthMode, String> {
+        match self.mode.as_deref() {
+            None | Some("keys") => Ok(AuthMode::Keys),
+            Some("open") => Ok(AuthMode::Open),
+            Some(other) => Err(format!(
+                "unknown auth mode `{other}` (expected keys or open)"
+            )),
+        }
+    }
+}
+
+impl StateConfig {
+    /// The backend, `memory` when absent.
+    pub fn parse_backend(&self) -> Result<Backend, String> {
+        match self.backend.as_deref() {
+            None | Some("memory") => Ok(Backend::Memory),
+            Some("redis") => Ok(Backend::Redis),
+            Some(other) => Err(format!(
+                "unknown state backend `{other}` (expected memory or redis)"
+            )),
+        }
+    }
+
+    /// The failure policy, `fail_open` when absent.
+    pub fn parse_on_error(&self) -> Result<OnError, String> {
+        match self.on_error.as_deref() {
+            None | Some("fail_open") => Ok(OnError::FailOpen),
+            Some("fail_closed") => Ok(OnError::FailClosed),
+            Some(other) => Err(format!(
+                "unknown on_error `{other}` (expected fail_open or fail_closed)"
+            )),
+        }
+    }
+
+    /// The per-call timeout.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms.unwrap_or(DEFAULT_STATE_TIMEOUT_MS))
+    }
+
+    /// The Redis key prefix.
+    pub fn prefix(&self) -> &str {
+        self.key_prefix.as_deref().unwrap_or(DEFAULT_KEY_PREFIX)
+    }
+}
+
+/// Checks every governance section of `file` and reports each problem as
+/// `push(key_path, message)`, e.g. `("keys[2].hash", "must be sha256:<64 hex digits>")`.
+/// Messages never contain a key hash's neighbour secret or a Redis password.
+pub fn validate_governance(
+    file: &crate::config::file::FileConfig,
+    push: &mut dyn FnMut(String, String),
+) {
+    crate::policy::validate::validate(file, push);
 }

@@ -46,6 +46,9 @@ mod openai_chat;
 pub(crate) mod stream;
 mod upstream_error;
 
+#[cfg(test)]
+mod test_support;
+
 pub use crate::error::Dialect;
 pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
 pub use estimate::estimate_prompt_tokens;

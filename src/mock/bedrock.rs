@@ -124,3 +124,118 @@ pub fn error(status: u16, message: &str) -> Reply {
     reply.headers.push(("x-amzn-errortype", kind));
     reply
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::mock::format_tests::{gen, json};
+
+    #[test]
+    fn bedrock_converse_text_and_tool() {
+        let v = json(&super::converse(&gen(None)));
+        assert_eq!(v["output"]["message"]["role"], "assistant");
+        assert_eq!(
+            v["output"]["message"]["content"][0]["text"],
+            "tok0 tok1 tok2"
+        );
+        assert_eq!(v["stopReason"], "end_turn");
+        assert_eq!(
+            v["usage"],
+            serde_json::json!({"inputTokens": 10, "outputTokens": 3, "totalTokens": 13})
+        );
+        assert!(v["metrics"]["latencyMs"].is_u64());
+        let t = json(&super::converse(&gen(Some("spec"))));
+        let tool = &t["output"]["message"]["content"][0]["toolUse"];
+        assert_eq!(
+            (&tool["name"], &tool["input"]["input"]),
+            (&Value::from("spec"), &Value::from("tok0 tok1 tok2"))
+        );
+        assert!(tool["toolUseId"].as_str().unwrap().starts_with("tooluse_"));
+        assert_eq!(t["stopReason"], "tool_use");
+    }
+
+    /// `(:event-type, payload)` per frame (CRCs are checked in `eventstream`'s tests).
+    fn frames(plan: &StreamPlan) -> Vec<(String, Value)> {
+        plan.events
+            .iter()
+            .map(|e| {
+                let f = &e.bytes;
+                let be = |at: usize| {
+                    u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]) as usize
+                };
+                let (total, headers_len) = (be(0), be(4));
+                assert_eq!(total, f.len());
+                let mut at = 12;
+                let mut event_type = String::new();
+                while at < 12 + headers_len {
+                    let n = f[at] as usize;
+                    let name = std::str::from_utf8(&f[at + 1..at + 1 + n])
+                        .unwrap()
+                        .to_owned();
+                    let len = u16::from_be_bytes([f[at + 2 + n], f[at + 3 + n]]) as usize;
+                    let value = std::str::from_utf8(&f[at + 4 + n..at + 4 + n + len]).unwrap();
+                    if name == ":event-type" {
+                        event_type = value.to_owned();
+                    }
+                    at += 4 + n + len;
+                }
+                (
+                    event_type,
+                    serde_json::from_slice(&f[at..total - 4]).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bedrock_converse_stream_frames() {
+        let plan = super::converse_stream(&gen(None));
+        assert_eq!(plan.content_type, "application/vnd.amazon.eventstream");
+        let events = frames(&plan);
+        let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        assert_eq!(events[0].1["role"], "assistant");
+        let text: String = events[1..4]
+            .iter()
+            .map(|(_, v)| v["delta"]["text"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(text, "tok0 tok1 tok2");
+        assert_eq!(events[5].1["stopReason"], "end_turn");
+        assert_eq!(events[6].1["usage"]["outputTokens"], 3);
+
+        let tool = frames(&super::converse_stream(&gen(Some("spec"))));
+        assert_eq!(tool[1].0, "contentBlockStart");
+        assert_eq!(tool[1].1["start"]["toolUse"]["name"], "spec");
+        let input: String = tool
+            .iter()
+            .filter(|(n, _)| n == "contentBlockDelta")
+            .map(|(_, v)| v["delta"]["toolUse"]["input"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            serde_json::from_str::<Value>(&input).unwrap()["input"],
+            "tok0 tok1 tok2"
+        );
+    }
+
+    #[test]
+    fn bedrock_errors_name_the_exception() {
+        let e = super::error(429, "too many");
+        assert_eq!(json(&e), serde_json::json!({"message": "too many"}));
+        let (name, value) = &e.headers[0];
+        assert_eq!(*name, "x-amzn-errortype");
+        assert!(value.starts_with("ThrottlingException:"));
+    }
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::config::{fails, Knobs, MockConfig};
 use super::conn::{BodyError, Conn, Meta};
 use super::envelope::Envelope;
+use super::http::Framing;
 use super::record::{fnv1a64, BodyInfo, Entry};
 use super::reply::{EventKind, Gen, Reply, StreamPlan, DEFAULT_MODEL};
 use super::route::{Format, Route};
@@ -147,11 +148,10 @@ pub(crate) async fn serve(conn: &mut Conn, shared: &Shared, entry: Arc<Entry>) -
         shared.recorder.count_health();
     }
     let head = &entry.head;
-    if head.expect_continue && head.framing != super::http::Framing::Empty {
-        if conn.send_continue().await.is_err() {
-            entry.mark_cancelled();
-            return Flow::Close;
-        }
+    let wants_continue = head.expect_continue && head.framing != Framing::Empty;
+    if wants_continue && conn.send_continue().await.is_err() {
+        entry.mark_cancelled();
+        return Flow::Close;
     }
     let body = match conn.read_body(head.framing, cfg.max_body, &entry).await {
         Ok(body) => body,

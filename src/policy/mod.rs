@@ -1,1 +1,393 @@
-//! (in progress)
+//! Governance: who may call (virtual keys), how much (rate limits, concurrency caps,
+//! budgets), at what cost (prices, spend), and with what content (guardrails).
+//!
+//! [`Policy`] is the facade the proxy calls, built from the config file and a
+//! [`StateStore`] (in memory, or Redis to share state between replicas). It is cheap to
+//! clone (one `Arc`) and immutable: a reload builds a new one with
+//! [`Policy::reload`], which keeps the same store so counters survive, while
+//! in-flight requests finish on the [`Admission`] they got from the old one.
+//!
+//! Per request, in order:
+//! 1. `authenticate(presented_key(authorization, x_api_key))` → `Arc<KeyInfo>` (401)
+//! 2. `authorize_model(&key, model)` (403)
+//! 3. `check_input(&key, model, body)` → maybe a redacted body (400 when blocked)
+//! 4. `admit(&key, model, estimated_tokens).await` → [`Admission`] with the
+//!    `x-ratelimit-*` headers to add to the response (429 when limited or over budget)
+//! 5. `output_scanner(&key, model)` → scan streamed text; or `check_output` on a body
+//! 6. `settle(admission, provider, upstream_model, &usage).await` at the end (with
+//!    `Usage::default()` when the request failed before any upstream usage), which
+//!    corrects the token estimate, frees the concurrency slot and records spend.
+//!    Dropping an `Admission` without settling frees its slot but keeps the estimate.
+//!
+//! The in-memory hot path (`authenticate` + `admit` without Redis) takes no global
+//! lock: keys are an immutable hash map, state is sharded atomics.
+
+pub mod admission;
+pub mod budget;
+pub mod detectors;
+pub mod gcra;
+pub mod glob;
+pub mod guardrails;
+pub mod json_text;
+pub mod keys;
+pub mod limits;
+pub mod memory_store;
+pub mod metrics;
+pub mod pricing;
+mod pricing_table;
+mod redis_scripts;
+pub mod redis_store;
+mod report;
+pub mod scanner;
+pub mod store;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use admission::Admission;
+pub use guardrails::estimate_tokens;
+pub use keys::{hash_key, presented_key, KeyInfo, TeamInfo};
+pub use scanner::{OutputScanner, Verdict};
+pub use store::StateStore;
+
+use crate::config::file::FileConfig;
+use crate::config::governance::{Backend, OnError, StateConfig};
+use crate::error::{ErrorKind, GatewayError};
+use crate::model::Usage;
+use budget::Calendar;
+use guardrails::{Direction, GuardSet, Guardrails};
+use keys::KeyStore;
+use limits::{Bucket, Slot};
+use memory_store::MemoryStore;
+use pricing::Pricing;
+use redis_store::RedisStore;
+use store::{AdmitOutcome, AdmitRequest};
+
+/// The governance layer of one config generation.
+#[derive(Clone)]
+pub struct Policy {
+    inner: Arc<Inner>,
+}
+
+/// What applies to one key, computed once per config.
+pub(crate) struct PerKey {
+    pub(crate) buckets: Vec<Bucket>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) guards: GuardSet,
+    pub(crate) has_budget: bool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) keys: KeyStore,
+    pub(crate) pricing: Pricing,
+    pub(crate) per_key: HashMap<String, Arc<PerKey>>,
+    pub(crate) anonymous: Arc<PerKey>,
+    guardrails: Guardrails,
+    pub(crate) store: Arc<dyn StateStore>,
+    state: StateConfig,
+    on_error: OnError,
+    lease_salt: u64,
+    lease_seq: AtomicU64,
+    epoch: Instant,
+    last_store_warning_ms: AtomicU64,
+}
+
+fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
+    let has_budget = [Some(&key.budget), key.team.as_ref().map(|t| &t.budget)]
+        .into_iter()
+        .flatten()
+        .any(|b| b.daily_usd.is_some() || b.monthly_usd.is_some());
+    PerKey {
+        buckets: limits::buckets(key),
+        slots: limits::slots(key),
+        guards: guardrails.for_key(key),
+        has_budget,
+    }
+}
+
+impl Policy {
+    /// Builds the policy and its store from the config. A Redis store that cannot be
+    /// reached yet is not an error: it reconnects on use, and `state.on_error` decides
+    /// meanwhile.
+    pub async fn from_config(file: &FileConfig) -> Result<Policy, String> {
+        let store = build_store(&file.state).await?;
+        Policy::with_store(file, store)
+    }
+
+    /// Builds the policy over a given store (tests, or a store shared across reloads).
+    pub fn with_store(file: &FileConfig, store: Arc<dyn StateStore>) -> Result<Policy, String> {
+        let keys = KeyStore::from_config(file)?;
+        let guardrails = Guardrails::from_config(&file.guardrails)?;
+        let per_key: HashMap<String, Arc<PerKey>> = keys
+            .keys()
+            .iter()
+            .map(|k| (k.name.clone(), Arc::new(rules_of(k, &guardrails))))
+            .collect();
+        let anonymous = Arc::new(rules_of(&KeyInfo::anonymous(), &guardrails));
+        Ok(Policy {
+            inner: Arc::new(Inner {
+                keys,
+                pricing: Pricing::new(&file.pricing),
+                per_key,
+                anonymous,
+                guardrails,
+                store,
+                state: file.state.clone(),
+                on_error: file.state.parse_on_error()?,
+                lease_salt: std::collections::hash_map::RandomState::new()
+                    .hash_one(std::process::id()),
+                lease_seq: AtomicU64::new(0),
+                epoch: Instant::now(),
+                last_store_warning_ms: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The policy of a new config generation. The store is kept when the `state`
+    /// section is unchanged, so limits and spend carry over.
+    pub async fn reload(&self, file: &FileConfig) -> Result<Policy, String> {
+        if file.state == self.inner.state {
+            Policy::with_store(file, self.inner.store.clone())
+        } else {
+            Policy::from_config(file).await
+        }
+    }
+
+    /// The state store (for readiness checks and reports).
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.inner.store
+    }
+
+    /// Identifies the caller from the presented key (see [`presented_key`]).
+    pub fn authenticate(&self, presented: Option<&str>) -> Result<Arc<KeyInfo>, GatewayError> {
+        self.inner.keys.authenticate(presented)
+    }
+
+    /// Whether `key` may call `model` (the name the client sent).
+    pub fn authorize_model(&self, key: &KeyInfo, model: &str) -> Result<(), GatewayError> {
+        keys::authorize_model(key, model)
+    }
+
+    pub(crate) fn per(&self, key: &KeyInfo) -> Arc<PerKey> {
+        if key.anonymous {
+            return self.inner.anonymous.clone();
+        }
+        match self.inner.per_key.get(&key.name) {
+            Some(p) => p.clone(),
+            // A key from another config generation: derive its rules from itself.
+            None => Arc::new(rules_of(key, &self.inner.guardrails)),
+        }
+    }
+
+    /// Admits a request of `key` for `model` that may use `estimated_tokens` (prompt
+    /// estimate + max output tokens): takes from the rate limits, a concurrency slot,
+    /// and checks the budgets. The [`Admission`] carries the `x-ratelimit-*` headers.
+    pub async fn admit(
+        &self,
+        key: &Arc<KeyInfo>,
+        model: &str,
+        estimated_tokens: u64,
+    ) -> Result<Admission, GatewayError> {
+        let per = self.per(key);
+        let cal = per.has_budget.then(Calendar::now);
+        let caps = cal
+            .as_ref()
+            .map(|c| budget::caps(key, c))
+            .unwrap_or_default();
+        let lease_id = self
+            .inner
+            .lease_salt
+            .wrapping_add(self.inner.lease_seq.fetch_add(1, Ordering::Relaxed));
+        let base = Admission::new(
+            self.inner.clone(),
+            key.clone(),
+            per.clone(),
+            model,
+            estimated_tokens,
+            lease_id,
+        );
+        if per.buckets.is_empty() && per.slots.is_empty() && caps.is_empty() {
+            return Ok(base);
+        }
+        let req = AdmitRequest {
+            buckets: per
+                .buckets
+                .iter()
+                .map(|b| b.take(estimated_tokens))
+                .collect(),
+            budgets: caps.iter().map(budget::Cap::op).collect(),
+            slots: per.slots.iter().map(Slot::take).collect(),
+            lease_id,
+            lease_ttl: limits::LEASE_TTL,
+        };
+        let outcome = match self.inner.store.admit(&req).await {
+            Ok(o) => o,
+            Err(e) => return self.store_failed(base, &e),
+        };
+        let limited = |scope: limits::Scope, name: &str, what: &str| {
+            metrics::inc(&metrics::LIMITED, &[scope.as_str(), name, what], 1);
+        };
+        match outcome {
+            AdmitOutcome::Admitted { until_full } => {
+                Ok(base.metered(limits::headers(&per.buckets, &until_full)))
+            }
+            AdmitOutcome::RateLimited { index, retry_after } => {
+                let b = &per.buckets[index];
+                limited(b.scope, &b.name, b.kind.as_str());
+                Err(b.refusal(retry_after, estimated_tokens))
+            }
+            AdmitOutcome::OverBudget { index, spent } => {
+                let c = &caps[index];
+                limited(c.scope, &c.name, "budget");
+                let cal = cal.unwrap_or_else(Calendar::now);
+                Err(c.refusal(spent, &cal))
+            }
+            AdmitOutcome::Concurrency { index, .. } => {
+                let s = &per.slots[index];
+                limited(s.scope, &s.name, "concurrency");
+                Err(s.refusal())
+            }
+        }
+    }
+
+    /// `state.on_error` when the store failed at admission.
+    fn store_failed(
+        &self,
+        base: Admission,
+        e: &store::StoreError,
+    ) -> Result<Admission, GatewayError> {
+        self.warn_store(e);
+        match self.inner.on_error {
+            OnError::FailOpen => Ok(base),
+            OnError::FailClosed => Err(GatewayError::new(
+                ErrorKind::Overloaded,
+                "rate limit state is unavailable; try again shortly",
+            )
+            .with_retry_after(Duration::from_secs(1))),
+        }
+    }
+
+    /// Logs a store failure at most once every 10 s (each one is counted in the metric).
+    fn warn_store(&self, e: &store::StoreError) {
+        self.inner.warn_store(e);
+    }
+
+    /// Ends a request: corrects the token estimate with `usage`, frees the
+    /// concurrency slot, records tokens and spend for `upstream_model` on `provider`.
+    pub async fn settle(
+        &self,
+        admission: Admission,
+        provider: &str,
+        upstream_model: &str,
+        usage: &Usage,
+    ) {
+        admission.settle(provider, upstream_model, usage).await;
+    }
+
+    /// Input guardrails on a JSON request body: `Ok(Some(body))` when redacted,
+    /// `Err` (400 `guardrail_blocked`) when blocked.
+    pub fn check_input(
+        &self,
+        key: &KeyInfo,
+        _model: &str,
+        body: &[u8],
+    ) -> Result<Option<Vec<u8>>, GatewayError> {
+        guardrails::check_body(
+            &self.per(key).guards.input,
+            body,
+            Direction::Input,
+            &key.name,
+        )
+    }
+
+    /// Output guardrails on a whole (non-streamed) JSON response body.
+    pub fn check_output(
+        &self,
+        key: &KeyInfo,
+        _model: &str,
+        body: &[u8],
+    ) -> Result<Option<Vec<u8>>, GatewayError> {
+        guardrails::check_body(
+            &self.per(key).guards.output,
+            body,
+            Direction::Output,
+            &key.name,
+        )
+    }
+
+    /// Output guardrails on a plain text (e.g. a translated answer's content).
+    pub fn check_output_text(
+        &self,
+        key: &KeyInfo,
+        _model: &str,
+        text: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        guardrails::scan_text(
+            &self.per(key).guards.output,
+            text,
+            Direction::Output,
+            &key.name,
+        )
+    }
+
+    /// A stream scanner when `key` has output guardrails, else None (no hold-back).
+    pub fn output_scanner(&self, key: &KeyInfo, _model: &str) -> Option<OutputScanner> {
+        let guards = &self.per(key).guards.output;
+        (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
+    }
+
+    /// USD cost of `usage` on an upstream model (0 when the model has no price).
+    pub fn cost(&self, upstream_model: &str, usage: &Usage) -> f64 {
+        self.inner.pricing.cost(upstream_model, usage)
+    }
+
+    /// Per key, team and model: requests, tokens, spend, budgets, limit state.
+    pub async fn usage_report(&self) -> serde_json::Value {
+        report::build(&self.inner).await
+    }
+}
+
+impl Inner {
+    pub(crate) fn warn_store(&self, e: &store::StoreError) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let last = self.last_store_warning_ms.load(Ordering::Relaxed);
+        if (last == 0 || now.saturating_sub(last) >= 10_000)
+            && self
+                .last_store_warning_ms
+                .compare_exchange(last, now.max(1), Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            log::warn!(
+                "state store ({}) failed: {e}; on_error applies",
+                self.store.backend()
+            );
+        }
+    }
+}
+
+/// The store a `state` section asks for.
+pub async fn build_store(state: &StateConfig) -> Result<Arc<dyn StateStore>, String> {
+    match state.parse_backend()? {
+        Backend::Memory => Ok(Arc::new(MemoryStore::default())),
+        Backend::Redis => {
+            let url = state
+                .redis_url
+                .as_deref()
+                .ok_or("state.redis_url is required with backend redis")?;
+            let url = validate::expand_env(url).map_err(|e| format!("state.redis_url: {e}"))?;
+            let store = RedisStore::new(&url, state.timeout(), state.prefix())?;
+            if let Err(e) = store.connect_now().await {
+                log::warn!("redis state store not reachable yet ({e}); will retry on use");
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

@@ -62,7 +62,7 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
             } else {
                 "converse"
             };
-            format!("/model/{}/{op}", encode_path_segment(model))
+            format!("/model/{}/{op}", crate::aws::encode_path_segment(model))
         }
         _ => return None,
     };
@@ -99,17 +99,40 @@ pub fn apply_auth(provider: &Provider, req: &mut RequestHeader) -> pingora::Resu
     Ok(())
 }
 
-/// Percent-encode one path segment (Bedrock model ids contain `:`).
-fn encode_path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// Sign a Bedrock request with SigV4 (the signature covers the final body, so this
+/// runs after the body for the attempt is known). `path_and_query` is what goes on
+/// the wire; `host` the Host header value.
+pub fn sign_bedrock(
+    provider: &Provider,
+    req: &mut RequestHeader,
+    host: &str,
+    path_and_query: &str,
+    body: &[u8],
+) -> pingora::Result<()> {
+    let (Some(keys), Some(region)) = (&provider.aws, &provider.region) else {
+        return Ok(());
+    };
+    let creds = crate::aws::AwsCredentials {
+        access_key_id: keys.access_key_id.expose().to_string(),
+        secret_access_key: keys.secret_access_key.expose().to_string(),
+        session_token: keys.session_token.as_ref().map(|t| t.expose().to_string()),
+    };
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let params = crate::aws::SigningParams {
+        method: "POST",
+        host,
+        path,
+        query,
+        region,
+        service: "bedrock",
+        payload: body,
+        timestamp: std::time::SystemTime::now(),
+        extra_headers: &[("content-type", "application/json")],
+    };
+    for (name, value) in crate::aws::sign(&creds, &params) {
+        req.insert_header(name, value)?;
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -119,7 +142,7 @@ mod tests {
     #[test]
     fn bedrock_model_ids_are_encoded() {
         assert_eq!(
-            encode_path_segment("anthropic.claude-3-haiku-20240307-v1:0"),
+            crate::aws::encode_path_segment("anthropic.claude-3-haiku-20240307-v1:0"),
             "anthropic.claude-3-haiku-20240307-v1%3A0"
         );
     }

@@ -81,6 +81,7 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_782), (2026, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
     }
 }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 
-use crate::error::GatewayError;
+use crate::error::{Dialect, GatewayError};
 use crate::formats::{self, WireFormat};
 use crate::providers::Api;
 
@@ -44,6 +44,10 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     } else {
         ResponseMode::TranslateJson
     };
+    if matches!(ctx.mode, ResponseMode::TranslateError) && status == 529 && ctx.dialect == Dialect::OpenAi {
+        // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
+        resp.set_status(503)?;
+    }
     let rewrites_body = !matches!(
         ctx.mode,
         ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage

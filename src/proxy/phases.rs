@@ -167,19 +167,25 @@ impl ProxyHttp for Proxy {
             req.remove_header("openai-organization");
             req.remove_header("openai-project");
         }
-        if let Some(ep) = endpoint {
+        let host = endpoint.map(|ep| {
             let default_port = if ep.tls { 443 } else { 80 };
-            let host = if ep.port == default_port {
+            if ep.port == default_port {
                 ep.host.clone()
             } else {
                 format!("{}:{}", ep.host, ep.port)
-            };
-            req.insert_header("host", host)?;
+            }
+        });
+        if let Some(host) = &host {
+            req.insert_header("host", host.as_str())?;
         }
         req.insert_header("content-type", "application/json")?;
         req.insert_header("content-length", a.body.len().to_string())?;
         req.insert_header("x-request-id", ctx.request_id.as_str())?;
         crate::providers::apply_auth(&a.provider, req)?;
+        if a.provider.kind == crate::config::ProviderKind::Bedrock {
+            let host = host.as_deref().unwrap_or("");
+            crate::providers::sign_bedrock(&a.provider, req, host, &path, &a.body)?;
+        }
         Ok(())
     }
 

@@ -181,6 +181,13 @@ impl SseDecoder {
         out
     }
 
+    /// No event is in progress: the bytes fed so far end at an event boundary (or
+    /// inside blank lines and comments). A caller that forwards raw bytes checks this
+    /// before appending an event of its own.
+    pub fn is_idle(&self) -> bool {
+        self.line.is_empty() && !self.has_data && self.event.is_empty() && !self.has_id
+    }
+
     /// Bytes of the current line terminator at `rest[i]` (`\r\n` counts as one).
     fn terminator_len(&mut self, rest: &[u8], i: usize) -> usize {
         if rest[i] == b'\r' {

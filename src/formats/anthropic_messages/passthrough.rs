@@ -75,6 +75,7 @@ impl StreamTranslator for AnthropicPassthrough {
         if self.failed {
             return;
         }
+        let idle = self.sse.is_idle();
         let Self {
             sse,
             usage,
@@ -86,6 +87,10 @@ impl StreamTranslator for AnthropicPassthrough {
             Ok::<(), SseError>(())
         });
         if !self.complete {
+            if !idle {
+                // Close the cut event so the error event is read as one of its own.
+                out.extend_from_slice(b"\n\n");
+            }
             let e = protocol_error("the upstream stream ended before the answer was complete");
             out.extend_from_slice(&e.sse_event(Dialect::Anthropic));
         }

@@ -11,7 +11,7 @@ const SOURCE: &str = "Anthropic Messages";
 
 fn untranslatable(what: &str) -> GatewayError {
     GatewayError::invalid(format!(
-        "{what} in a {SOURCE} request cannot be translated for this model's provider"
+        "{what} in an {SOURCE} request cannot be translated for this model's provider"
     ))
 }
 

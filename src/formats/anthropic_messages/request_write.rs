@@ -59,16 +59,18 @@ pub(crate) fn write(
                 .sort_by_key(|b| !matches!(b, BlockOut::ToolResult { .. }));
         }
     }
-    let (tools, tool_choice) = tools(req);
     let (max_tokens, thinking) = budget(req, opts);
+    let thinks = thinking.is_some();
+    let (tools, tool_choice) = tools(req, thinks);
+    // With thinking on, Anthropic rejects temperature and top_k, and top_p below 0.95.
     let out = RequestOut {
         model,
         max_tokens,
         system,
         messages,
-        temperature: req.sampling.temperature,
-        top_p: req.sampling.top_p,
-        top_k: req.sampling.top_k,
+        temperature: req.sampling.temperature.filter(|_| !thinks),
+        top_p: req.sampling.top_p.filter(|p| !thinks || *p >= 0.95),
+        top_k: req.sampling.top_k.filter(|_| !thinks),
         stop_sequences: req.sampling.stop.iter().map(|s| s.as_ref()).collect(),
         stream: req.stream,
         metadata: req.user.as_deref().map(|user_id| MetadataOut { user_id }),
@@ -99,7 +101,12 @@ fn budget(req: &ChatRequest<'_>, opts: &RequestOptions) -> (u64, Option<Thinking
     (max_tokens, Some(thinking))
 }
 
-fn tools<'a>(req: &'a ChatRequest<'a>) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOut<'a>>) {
+/// Tools and tool choice. `thinks`: thinking is on, with which Anthropic only allows
+/// `auto` and `none`, so the JSON-mode tool is offered rather than forced.
+fn tools<'a>(
+    req: &'a ChatRequest<'a>,
+    thinks: bool,
+) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOut<'a>>) {
     let mut tools: Vec<ToolOut<'a>> = req
         .tools
         .iter()
@@ -131,6 +138,7 @@ fn tools<'a>(req: &'a ChatRequest<'a>) -> (Vec<ToolOut<'a>>, Option<ToolChoiceOu
             cache_control: None,
         });
         choice = match choice {
+            _ if thinks => Some(("auto", None)),
             _ if forced => Some(("tool", Some(JSON_TOOL))),
             // With the client's own tools present, the answer is either a tool call or the JSON.
             None | Some(("auto", _)) => Some(("any", None)),

@@ -146,6 +146,7 @@ pub(crate) enum BlockStartOut<'a> {
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // the variant names are the wire `type`s
 pub(crate) enum DeltaOut<'a> {
     TextDelta { text: &'a str },
     ThinkingDelta { thinking: &'a str },

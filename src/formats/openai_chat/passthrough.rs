@@ -26,6 +26,9 @@ pub(crate) struct OpenAiPassthrough {
     /// `[DONE]`, an error chunk, or a finish reason was seen.
     complete: bool,
     failed: bool,
+    /// The last event ended on a `\r` that closed its chunk; a `\n` opening the next
+    /// chunk belongs to it. `Some(kept)` says whether that event went to the client.
+    open_cr: Option<bool>,
 }
 
 impl OpenAiPassthrough {
@@ -37,6 +40,7 @@ impl OpenAiPassthrough {
             usage: Usage::default(),
             complete: false,
             failed: false,
+            open_cr: None,
         }
     }
 }
@@ -101,22 +105,34 @@ impl StreamTranslator for OpenAiPassthrough {
             pending,
             usage,
             complete,
+            open_cr,
             ..
         } = self;
         if !*strip_usage {
             out.extend_from_slice(chunk);
         }
         let mut start = 0;
+        if let Some(&first) = chunk.first() {
+            if let (Some(kept), b'\n') = (open_cr.take(), first) {
+                if *strip_usage && kept {
+                    out.push(b'\n');
+                }
+                start = 1;
+            }
+        }
         let result = sse.feed_with(chunk, |event| {
             let seen = watch(&event, usage, complete);
             if *strip_usage {
-                let raw = &chunk[start..event.end];
-                if matches!(seen, Seen::Other) {
+                let kept = matches!(seen, Seen::Other);
+                if kept {
                     out.extend_from_slice(pending);
-                    out.extend_from_slice(raw);
+                    out.extend_from_slice(&chunk[start..event.end]);
                 }
                 pending.clear();
                 start = event.end;
+                if event.end == chunk.len() && chunk.last() == Some(&b'\r') {
+                    *open_cr = Some(kept);
+                }
             }
             Ok::<(), SseError>(())
         });
@@ -137,6 +153,7 @@ impl StreamTranslator for OpenAiPassthrough {
         if self.failed {
             return;
         }
+        let idle = self.sse.is_idle();
         let Self {
             sse,
             pending,
@@ -155,6 +172,10 @@ impl StreamTranslator for OpenAiPassthrough {
         }
         pending.clear();
         if !self.complete {
+            if !idle {
+                // Close the cut event so the error event is read as one of its own.
+                out.extend_from_slice(b"\n\n");
+            }
             let e = protocol_error("the upstream stream ended before the answer was complete");
             out.extend_from_slice(&e.sse_event(Dialect::OpenAi));
         }

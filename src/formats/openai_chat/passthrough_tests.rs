@@ -1,1 +1,59 @@
-use super::*;
+use crate::error::Dialect;
+use crate::formats::test_support::*;
+use crate::formats::{stream_translator, WireFormat};
+
+const TEXT: &str = include_str!("../../../tests/fixtures/openai_chat/stream_text.sse");
+
+fn usage_event_removed() -> String {
+    let start = TEXT.find("data: {\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\", \"system_fingerprint\": \"fp_44709d6fcb\", \"choices\":[],").unwrap();
+    let end = start + TEXT[start..].find("\n\n").unwrap() + 2;
+    format!("{}{}", &TEXT[..start], &TEXT[end..])
+}
+
+#[test]
+fn bytes_pass_untouched_and_usage_is_seen() {
+    let make = || stream_translator(WireFormat::OpenAiChat, Dialect::OpenAi, true, "alias");
+    let out = run_all_ways(&make, TEXT.as_bytes());
+    assert_eq!(out, TEXT.as_bytes());
+    let mut t = make();
+    let _ = run(&mut *t, TEXT.as_bytes(), &mut || 3);
+    assert_eq!((t.usage().input_tokens, t.usage().output_tokens), (19, 10));
+}
+
+#[test]
+fn forced_usage_chunk_is_the_only_thing_stripped() {
+    let make = || stream_translator(WireFormat::OpenAiChat, Dialect::OpenAi, false, "alias");
+    let out = run_all_ways(&make, TEXT.as_bytes());
+    assert_eq!(String::from_utf8(out).unwrap(), usage_event_removed());
+    let mut t = make();
+    let _ = run(&mut *t, TEXT.as_bytes(), &mut || 1);
+    assert_eq!(t.usage().output_tokens, 10);
+    // CRLF framing is preserved byte for byte too.
+    let crlf_in = crlf(TEXT);
+    let out = run_all_ways(&make, crlf_in.as_bytes());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        crlf(&usage_event_removed())
+    );
+}
+
+#[test]
+fn truncated_stream_gets_an_error_event() {
+    let cut = &TEXT[..TEXT.find("\"finish_reason\":\"stop\"").unwrap() - 200];
+    for wants_usage in [true, false] {
+        let mut t = stream_translator(WireFormat::OpenAiChat, Dialect::OpenAi, wants_usage, "a");
+        let out = run(&mut *t, cut.as_bytes(), &mut || 11);
+        let evs = json_events(&out);
+        assert!(evs.last().unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ended before"));
+    }
+    // A finish reason without [DONE] is complete enough.
+    let no_done = TEXT.replace("data: [DONE]\n\n", "");
+    let mut t = stream_translator(WireFormat::OpenAiChat, Dialect::OpenAi, true, "a");
+    assert_eq!(
+        run(&mut *t, no_done.as_bytes(), &mut || 64),
+        no_done.as_bytes()
+    );
+}

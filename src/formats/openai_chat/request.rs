@@ -63,7 +63,7 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
 
 fn untranslatable(what: &str) -> GatewayError {
     GatewayError::invalid(format!(
-        "{what} in a {SOURCE} request cannot be translated for this model's provider"
+        "{what} in an {SOURCE} request cannot be translated for this model's provider"
     ))
 }
 

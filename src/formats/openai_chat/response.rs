@@ -107,9 +107,9 @@ pub(crate) fn write(resp: &ChatResponse<'_>, public_model: &str) -> Result<Vec<u
         .map_err(|e| GatewayError::internal(format!("serialising response: {e}")))
 }
 
-fn append<'a>(slot: &mut Option<Cow<'a, str>>, t: &'a Cow<'a, str>) {
+fn append<'a>(slot: &mut Option<Cow<'a, str>>, t: &'a str) {
     match slot {
-        None => *slot = Some(Cow::Borrowed(t.as_ref())),
+        None => *slot = Some(Cow::Borrowed(t)),
         Some(s) => s.to_mut().push_str(t),
     }
 }

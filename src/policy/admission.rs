@@ -1,0 +1,225 @@
+//! An admitted request: the rate-limit headers to send, and what must be given back
+//! or recorded when it ends ([`Admission::settle`]). Dropping an unsettled admission
+//! (client gone, task cancelled) releases its concurrency slots at once — synchronously
+//! with the memory store, on a spawned task with Redis — and keeps the token estimate
+//! charged, since the upstream may have worked on the request.
+
+use std::sync::Arc;
+
+use super::budget::{self, nanos_to_usd, usd_to_nanos, Calendar};
+use super::keys::KeyInfo;
+use super::limits::Scope;
+use super::metrics;
+use super::pricing::{split_prompt, TokenSplit};
+use super::store::SettleRequest;
+use super::{Inner, PerKey};
+use crate::model::Usage;
+
+/// Set key of the upstream model names that have recorded usage.
+pub(crate) const MODELS_SET: &str = "models";
+
+/// An admitted request. Settle it with [`super::Policy::settle`] (or
+/// [`Admission::settle`]) when the request ends.
+pub struct Admission {
+    /// `x-ratelimit-*` headers for the response (empty when the key has no rate limit).
+    pub headers: Vec<(&'static str, String)>,
+    inner: Arc<Inner>,
+    key: Arc<KeyInfo>,
+    per: Arc<PerKey>,
+    model: String,
+    estimated_tokens: u64,
+    lease_id: u64,
+    /// Whether buckets and slots were taken (false: no limits, or store failed open).
+    metered: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("key", &self.key.name)
+            .field("model", &self.model)
+            .field("estimated_tokens", &self.estimated_tokens)
+            .field("metered", &self.metered)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+impl Admission {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        key: Arc<KeyInfo>,
+        per: Arc<PerKey>,
+        model: &str,
+        estimated_tokens: u64,
+        lease_id: u64,
+    ) -> Admission {
+        Admission {
+            headers: Vec::new(),
+            inner,
+            key,
+            per,
+            model: model.to_string(),
+            estimated_tokens,
+            lease_id,
+            metered: false,
+            done: false,
+        }
+    }
+
+    /// Marks buckets and slots as taken, with the headers of the admission.
+    pub(crate) fn metered(mut self, headers: Vec<(&'static str, String)>) -> Admission {
+        self.headers = headers;
+        self.metered = true;
+        self
+    }
+
+    /// The key that was admitted.
+    pub fn key(&self) -> &Arc<KeyInfo> {
+        &self.key
+    }
+
+    /// The model name the client asked for.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Whether limits were enforced (false when the key has none, or when the store
+    /// failed and `on_error: fail_open` let the request through).
+    pub fn is_metered(&self) -> bool {
+        self.metered
+    }
+
+    fn release_request(&self) -> SettleRequest {
+        SettleRequest {
+            release: if self.metered {
+                self.per.slots.iter().map(|s| s.key.clone()).collect()
+            } else {
+                Vec::new()
+            },
+            lease_id: self.lease_id,
+            ..SettleRequest::default()
+        }
+    }
+
+    /// Ends the request; see [`super::Policy::settle`].
+    pub async fn settle(mut self, provider: &str, upstream_model: &str, usage: &Usage) {
+        self.done = true;
+        let split = split_prompt(upstream_model, usage);
+        let cost = self.inner.pricing.cost(upstream_model, usage);
+        let nanos = usd_to_nanos(cost);
+        let cal = Calendar::now();
+        let mut req = self.release_request();
+        if self.metered {
+            let delta = split.total() as i64 - self.estimated_tokens as i64;
+            req.adjust = self
+                .per
+                .buckets
+                .iter()
+                .filter_map(|b| b.correct(delta))
+                .collect();
+        }
+        let key_name = self.key.name.clone();
+        let team_name = self.key.team_name().map(str::to_string);
+        let mut scopes: Vec<(&str, &str)> = vec![("key", &key_name)];
+        if let Some(t) = &team_name {
+            scopes.push(("team", t));
+        }
+        if !usage.is_empty() {
+            scopes.push(("model", upstream_model));
+            req.members
+                .push((MODELS_SET.to_string(), upstream_model.to_string()));
+        }
+        for (scope, name) in &scopes {
+            req.counters
+                .extend(budget::spend_counters(scope, name, nanos, &cal));
+            req.counters
+                .extend(budget::usage_counters(scope, name, split.total()));
+        }
+        record_metrics(upstream_model, provider, &key_name, &split, usage, cost);
+        match self.inner.store.settle(&req).await {
+            Ok(values) => self.update_budget_gauges(&values, team_name.is_some()),
+            Err(e) => self.inner.warn_store(&e),
+        }
+    }
+
+    /// Sets `tollgate_budget_remaining_usd` from the spend counters just written
+    /// (5 counters per scope: day, month, total, requests, tokens).
+    fn update_budget_gauges(&self, values: &[i64], has_team: bool) {
+        let Some(gauge) = metrics::BUDGET_REMAINING_USD.as_ref() else {
+            return;
+        };
+        let mut scopes = vec![(Scope::Key, self.key.name.as_str(), &self.key.budget, 0usize)];
+        if let (true, Some(team)) = (has_team, &self.key.team) {
+            scopes.push((Scope::Team, team.name.as_str(), &team.budget, 5));
+        }
+        for (scope, name, budget, at) in scopes {
+            for (period, cap, idx) in [
+                ("daily", budget.daily_usd, at),
+                ("monthly", budget.monthly_usd, at + 1),
+            ] {
+                if let (Some(cap), Some(&spent)) = (cap, values.get(idx)) {
+                    if let Ok(g) =
+                        gauge.get_metric_with_label_values(&[scope.as_str(), name, period])
+                    {
+                        g.set(cap - nanos_to_usd(spent));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn record_metrics(
+    model: &str,
+    provider: &str,
+    key: &str,
+    split: &TokenSplit,
+    usage: &Usage,
+    cost: f64,
+) {
+    for (kind, n) in [
+        ("input", split.uncached),
+        ("cache_read", split.cache_read),
+        ("cache_write", split.cache_write),
+        ("output", split.output),
+        ("reasoning", usage.reasoning_tokens),
+    ] {
+        if n > 0 {
+            metrics::inc(&metrics::TOKENS, &[model, provider, key, kind], n);
+        }
+    }
+    if cost > 0.0 {
+        if let Some(Ok(c)) = metrics::SPEND_USD
+            .as_ref()
+            .map(|m| m.get_metric_with_label_values(&[model, provider, key]))
+        {
+            c.inc_by(cost);
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if self.done || !self.metered || self.per.slots.is_empty() {
+            return;
+        }
+        let req = self.release_request();
+        if self.inner.store.settle_now(&req) {
+            return;
+        }
+        let inner = self.inner.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if let Err(e) = inner.store.settle(&req).await {
+                        inner.warn_store(&e);
+                    }
+                });
+            }
+            // No runtime: the Redis lease expires by itself (LEASE_TTL).
+            Err(_) => log::debug!("admission dropped outside a runtime; slot lease left to expire"),
+        }
+    }
+}

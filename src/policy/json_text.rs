@@ -1,0 +1,201 @@
+//! Finds the user text inside a JSON request or response body without building a
+//! `serde_json::Value`: a single pass over the bytes that visits every string *value*
+//! (not object keys), knows the key it sits under, and splices replacements into a
+//! copy, leaving every other byte as it was. Guardrails thus see prompts, tool
+//! arguments and answers in any API shape (OpenAI `messages[].content`, content parts,
+//! Anthropic `system` and `content[].text`, tool results...) and a body without a
+//! match is passed on untouched.
+//!
+//! Values under keys that never carry user text are skipped: ids, roles, types,
+//! base64 payloads (`data`, `data:` URLs), signatures of thinking blocks.
+
+/// Keys whose string values are not user text.
+const SKIP_KEYS: &[&str] = &[
+    "model",
+    "role",
+    "type",
+    "id",
+    "tool_call_id",
+    "tool_use_id",
+    "signature",
+    "data",
+    "media_type",
+    "encrypted_content",
+    "detail",
+    "object",
+    "finish_reason",
+    "stop_reason",
+    "system_fingerprint",
+];
+
+/// A malformed body (unterminated string, bad escape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed;
+
+struct Frame<'a> {
+    object: bool,
+    /// Objects: the last key seen. Arrays: the key the array sits under.
+    key: &'a str,
+}
+
+/// End of the string literal whose opening quote is at `open` (index of the closing quote).
+fn literal_end(b: &[u8], open: usize) -> Result<usize, Malformed> {
+    let mut i = open + 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Ok(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    Err(Malformed)
+}
+
+fn next_non_ws(b: &[u8], mut i: usize) -> Option<u8> {
+    while i < b.len() {
+        if !b[i].is_ascii_whitespace() {
+            return Some(b[i]);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Calls `visit(text)` for every string value that may carry user text. When `visit`
+/// returns `Some(replacement)`, the value is replaced (re-escaped) in the output.
+/// Returns `Ok(None)` when nothing was replaced, `Ok(Some(body))` otherwise.
+pub fn rewrite_texts<E>(
+    body: &str,
+    mut visit: impl FnMut(&str) -> Result<Option<String>, E>,
+) -> Result<Option<String>, Result<E, Malformed>> {
+    let b = body.as_bytes();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut out: Option<String> = None;
+    let mut copied = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'{' => stack.push(Frame {
+                object: true,
+                key: "",
+            }),
+            b'[' => {
+                let key = stack.last().map_or("", |f| f.key);
+                stack.push(Frame { object: false, key });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b'"' => {
+                let end = literal_end(b, i).map_err(Err)?;
+                let raw = &body[i + 1..end];
+                let is_key =
+                    next_non_ws(b, end + 1) == Some(b':') && stack.last().is_some_and(|f| f.object);
+                if is_key {
+                    if let Some(f) = stack.last_mut() {
+                        f.key = raw;
+                    }
+                } else if !skipped(stack.last().map_or("", |f| f.key), raw) {
+                    let text = unescape(body, i, end, raw).map_err(Err)?;
+                    if let Some(new) = visit(&text).map_err(Ok)? {
+                        let o = out.get_or_insert_with(|| String::with_capacity(body.len() + 64));
+                        o.push_str(&body[copied..i]);
+                        o.push_str(&escape(&new));
+                        copied = end + 1;
+                    }
+                }
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(out.map(|mut o| {
+        o.push_str(&body[copied..]);
+        o
+    }))
+}
+
+fn skipped(key: &str, raw: &str) -> bool {
+    SKIP_KEYS.contains(&key) || raw.starts_with("data:")
+}
+
+fn unescape<'a>(
+    body: &'a str,
+    open: usize,
+    end: usize,
+    raw: &'a str,
+) -> Result<std::borrow::Cow<'a, str>, Malformed> {
+    if !raw.contains('\\') {
+        return Ok(std::borrow::Cow::Borrowed(raw));
+    }
+    serde_json::from_str::<String>(&body[open..=end])
+        .map(std::borrow::Cow::Owned)
+        .map_err(|_| Malformed)
+}
+
+fn escape(s: &str) -> String {
+    // Serializing a &str cannot fail; fall back to an empty string literal regardless.
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(body: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let r: Result<_, Result<(), Malformed>> = rewrite_texts(body, |t| {
+            seen.push(t.to_string());
+            Ok::<_, ()>(None)
+        });
+        assert_eq!(r, Ok(None));
+        seen
+    }
+
+    #[test]
+    fn visits_values_not_keys_and_skips_metadata() {
+        let body = r#"{"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},
+            {"role":"user","content":[{"type":"text","text":"hi \"there\"\n"},
+            {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}],
+            "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}"#;
+        assert_eq!(
+            collect(body),
+            vec!["be brief", "hi \"there\"\n", "get_weather"]
+        );
+    }
+
+    #[test]
+    fn anthropic_shapes_are_covered() {
+        let body = r#"{"model":"claude-sonnet-4","system":[{"type":"text","text":"S"}],"messages":[
+            {"role":"assistant","content":[{"type":"thinking","thinking":"T","signature":"c2ln"},
+            {"type":"tool_use","id":"toolu_1","name":"f","input":{"q":"Q"}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"R"},
+            {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}}]}]}"#;
+        assert_eq!(collect(body), vec!["S", "T", "f", "Q", "R"]);
+    }
+
+    #[test]
+    fn replacement_is_spliced_and_the_rest_is_byte_exact() {
+        let body = "{ \"a\" : [\"keep\", \"sw\\u0061p\"], \"z\":1 }";
+        let r: Result<_, Result<(), Malformed>> = rewrite_texts(body, |t| {
+            Ok::<_, ()>((t == "swap").then(|| "new \"q\"".to_string()))
+        });
+        assert_eq!(
+            r,
+            Ok(Some(
+                "{ \"a\" : [\"keep\", \"new \\\"q\\\"\"], \"z\":1 }".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn visitor_errors_and_malformed_bodies_surface() {
+        let r = rewrite_texts(r#"{"content":"x"}"#, |_| Err::<Option<String>, _>("stop"));
+        assert_eq!(r, Err(Ok("stop")));
+        let r = rewrite_texts(r#"{"content":"x"#, |_| Ok::<_, ()>(None));
+        assert_eq!(r, Err(Err(Malformed)));
+        let r = rewrite_texts(r#"{"content":"bad \x escape"}"#, |_| Ok::<_, ()>(None));
+        assert_eq!(r, Err(Err(Malformed)));
+    }
+}

@@ -1,0 +1,283 @@
+//! Rate limits and concurrency caps per key and per team.
+//!
+//! Algorithm: GCRA token buckets (see [`super::gcra`]), one per key or team and per
+//! kind. `rpm` buckets cost 1 per request. `tpm` buckets are charged at admission
+//! with an estimate (the proxy's prompt-token estimate + the request's max output
+//! tokens) and corrected at settlement with the real usage: the difference is refunded
+//! or charged, so a client that asks for `max_tokens: 4096` and uses 200 gets the rest
+//! back. Buckets refill continuously (a key with `rpm: 60` may burst 60, then gets one
+//! per second), which is what clients used to OpenAI's limits expect.
+//!
+//! `max_concurrent` takes a slot at admission and gives it back at settlement (or when
+//! the [`super::Admission`] is dropped without settlement). The Redis store leases
+//! slots for [`LEASE_TTL`] so a replica that dies mid-request does not leak them.
+//!
+//! Every response of a limited key gets OpenAI's headers
+//! (`x-ratelimit-{limit,remaining,reset}-{requests,tokens}`) for the tightest bucket.
+
+use std::time::Duration;
+
+use super::gcra::Gcra;
+use super::keys::KeyInfo;
+use super::store::{AdjustOp, BucketOp, SlotOp};
+use crate::config::governance::LimitsConfig;
+use crate::error::{ErrorKind, GatewayError};
+
+/// Window of `rpm` and `tpm`.
+pub const MINUTE: Duration = Duration::from_secs(60);
+/// How long a concurrency slot is held at most if never released (longer than any stream).
+pub const LEASE_TTL: Duration = Duration::from_secs(3600);
+
+/// Whose limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Key,
+    Team,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Key => "key",
+            Scope::Team => "team",
+        }
+    }
+}
+
+/// Which limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Requests,
+    Tokens,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Requests => "rpm",
+            Kind::Tokens => "tpm",
+        }
+    }
+}
+
+/// A bucket that applies to a request, with what is needed to explain it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    pub scope: Scope,
+    pub name: String,
+    pub kind: Kind,
+    pub limit: u64,
+    pub key: String,
+}
+
+/// A concurrency cap that applies to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub scope: Scope,
+    pub name: String,
+    pub max: u64,
+    pub key: String,
+}
+
+/// Store key of a bucket.
+pub fn bucket_key(scope: Scope, name: &str, kind: Kind) -> String {
+    format!("rl:{}:{}:{}", scope.as_str(), name, kind.as_str())
+}
+
+/// Store key of a concurrency cap.
+pub fn slot_key(scope: Scope, name: &str) -> String {
+    format!("cc:{}:{}", scope.as_str(), name)
+}
+
+/// The (scope, name, limits) pairs that apply to a key: its own, then its team's.
+fn scopes(key: &KeyInfo) -> impl Iterator<Item = (Scope, &str, &LimitsConfig)> {
+    let own = std::iter::once((Scope::Key, key.name.as_str(), &key.limits));
+    own.chain(
+        key.team
+            .iter()
+            .map(|t| (Scope::Team, t.name.as_str(), &t.limits)),
+    )
+}
+
+/// Buckets that apply to `key`, keys first, requests before tokens.
+pub fn buckets(key: &KeyInfo) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    for (scope, name, limits) in scopes(key) {
+        for (kind, limit) in [(Kind::Requests, limits.rpm), (Kind::Tokens, limits.tpm)] {
+            if let Some(limit) = limit {
+                let key = bucket_key(scope, name, kind);
+                out.push(Bucket {
+                    scope,
+                    name: name.to_string(),
+                    kind,
+                    limit,
+                    key,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Concurrency caps that apply to `key`.
+pub fn slots(key: &KeyInfo) -> Vec<Slot> {
+    scopes(key)
+        .filter_map(|(scope, name, limits)| {
+            limits.max_concurrent.map(|max| Slot {
+                scope,
+                name: name.to_string(),
+                max,
+                key: slot_key(scope, name),
+            })
+        })
+        .collect()
+}
+
+impl Bucket {
+    /// The admission op: 1 request, or the token estimate.
+    pub fn take(&self, estimated_tokens: u64) -> BucketOp {
+        let cost = match self.kind {
+            Kind::Requests => 1,
+            Kind::Tokens => estimated_tokens,
+        };
+        BucketOp {
+            key: self.key.clone(),
+            limit: self.limit,
+            period: MINUTE,
+            cost,
+        }
+    }
+
+    /// The settlement op of a tokens bucket: real minus estimated.
+    pub fn correct(&self, delta: i64) -> Option<AdjustOp> {
+        (self.kind == Kind::Tokens && delta != 0).then(|| AdjustOp {
+            key: self.key.clone(),
+            limit: self.limit,
+            period: MINUTE,
+            delta,
+        })
+    }
+
+    fn gcra(&self) -> Gcra {
+        Gcra {
+            limit: self.limit,
+            period_us: MINUTE.as_micros() as u64,
+        }
+    }
+
+    /// Units left when the bucket is `until_full` from full.
+    pub fn remaining(&self, until_full: Duration) -> u64 {
+        self.gcra().remaining(until_full.as_micros() as u64)
+    }
+
+    /// The refusal a client sees.
+    pub fn refusal(&self, retry_after: Option<Duration>, estimated_tokens: u64) -> GatewayError {
+        let who = format!("{} `{}`", self.scope.as_str(), self.name);
+        let message = match (self.kind, retry_after) {
+            (Kind::Tokens, None) => format!(
+                "request too large: about {estimated_tokens} tokens (prompt estimate + max output tokens) \
+                 but the {who} allows {} tokens per minute; lower max_tokens",
+                self.limit
+            ),
+            (Kind::Requests, _) => format!("rate limit reached for {who}: {} requests per minute", self.limit),
+            (Kind::Tokens, Some(_)) => format!("rate limit reached for {who}: {} tokens per minute", self.limit),
+        };
+        let err = GatewayError::new(ErrorKind::RateLimited, message);
+        match retry_after {
+            Some(after) => err.with_retry_after(round_up_ms(after)),
+            None => err.with_code("request_too_large"),
+        }
+    }
+}
+
+impl Slot {
+    pub fn take(&self) -> SlotOp {
+        SlotOp {
+            key: self.key.clone(),
+            max: self.max,
+        }
+    }
+
+    /// The refusal a client sees; capacity frees when a request ends, so retry soon.
+    pub fn refusal(&self) -> GatewayError {
+        GatewayError::new(
+            ErrorKind::RateLimited,
+            format!(
+                "too many concurrent requests for {} `{}` (at most {})",
+                self.scope.as_str(),
+                self.name,
+                self.max
+            ),
+        )
+        .with_retry_after(Duration::from_secs(1))
+    }
+}
+
+fn round_up_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_micros().div_ceil(1000) as u64)
+}
+
+/// OpenAI's reset format: `20ms`, `1.5s`, `6m0s`, `1h2m3s`.
+pub fn format_reset(d: Duration) -> String {
+    let ms = d.as_micros().div_ceil(1000) as u64;
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = ms / 1000;
+    if secs < 60 {
+        let frac = ms % 1000;
+        return match frac {
+            0 => format!("{secs}s"),
+            f if f % 100 == 0 => format!("{secs}.{}s", f / 100),
+            f if f % 10 == 0 => format!("{secs}.{:02}s", f / 10),
+            f => format!("{secs}.{f:03}s"),
+        };
+    }
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else {
+        format!("{m}m{s}s")
+    }
+}
+
+/// `x-ratelimit-*` headers for the tightest bucket of each kind.
+/// `state[i]` is how long `buckets[i]` is from full after this request.
+pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (kind, names) in [
+        (
+            Kind::Requests,
+            [
+                "x-ratelimit-limit-requests",
+                "x-ratelimit-remaining-requests",
+                "x-ratelimit-reset-requests",
+            ],
+        ),
+        (
+            Kind::Tokens,
+            [
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens",
+            ],
+        ),
+    ] {
+        let tightest = buckets
+            .iter()
+            .zip(state)
+            .filter(|(b, _)| b.kind == kind)
+            .map(|(b, s)| (b, b.remaining(*s), *s))
+            .min_by_key(|(b, remaining, _)| (*remaining, u64::MAX - b.limit));
+        if let Some((b, remaining, until_full)) = tightest {
+            out.push((names[0], b.limit.to_string()));
+            out.push((names[1], remaining.to_string()));
+            out.push((names[2], format_reset(until_full)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

@@ -1,0 +1,408 @@
+//! Redis [`StateStore`]: limits, concurrency and spend shared by every replica, and
+//! spend that survives restarts.
+//!
+//! One multiplexed connection (pipelining all requests of the process over one socket)
+//! and three Lua scripts ([`super::redis_scripts`]), invoked by SHA with a transparent
+//! reload after a Redis restart. Every call runs under `state.timeout_ms`, connecting
+//! included, so a dead or silent Redis never holds a request longer than that.
+//!
+//! Failure handling is a small circuit breaker: a refused connection, a dropped
+//! connection or three timeouts in a row discard the connection and open the breaker
+//! for a back-off (250 ms doubling to 5 s). While open, calls fail at once instead of
+//! each waiting for the timeout; the first call after it reconnects. Every failure is
+//! counted in `tollgate_state_errors_total{backend="redis"}`; the policy then applies
+//! `state.on_error`. Redis Cluster is not supported (scripts touch several keys).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, FromRedisValue, Script, ScriptInvocation};
+
+use super::metrics;
+use super::redis_scripts;
+use super::store::{
+    AdmitOutcome, AdmitRequest, ReadRequest, ReadResult, SettleRequest, StateStore, StoreError,
+};
+
+const BACKOFF_MIN_MS: u64 = 250;
+const BACKOFF_MAX_MS: u64 = 5_000;
+const TIMEOUTS_BEFORE_RECONNECT: u32 = 3;
+
+/// The Redis-backed store.
+pub struct RedisStore {
+    client: redis::Client,
+    conn: ArcSwapOption<MultiplexedConnection>,
+    connect_lock: tokio::sync::Mutex<()>,
+    timeout: Duration,
+    prefix: String,
+    epoch: Instant,
+    /// Breaker: calls fail fast until this many ms after `epoch`.
+    open_until_ms: AtomicU64,
+    backoff_ms: AtomicU64,
+    timeouts_in_row: AtomicU32,
+    admit: Script,
+    settle: Script,
+    read: Script,
+}
+
+impl RedisStore {
+    /// Parses the URL (no I/O yet). The error never repeats the URL (it may hold a password).
+    pub fn new(url: &str, timeout: Duration, prefix: &str) -> Result<RedisStore, String> {
+        let client =
+            redis::Client::open(url).map_err(|e| format!("invalid redis URL: {}", e.kind_str()))?;
+        Ok(RedisStore {
+            client,
+            conn: ArcSwapOption::empty(),
+            connect_lock: tokio::sync::Mutex::new(()),
+            timeout,
+            prefix: prefix.to_string(),
+            epoch: Instant::now(),
+            open_until_ms: AtomicU64::new(0),
+            backoff_ms: AtomicU64::new(BACKOFF_MIN_MS),
+            timeouts_in_row: AtomicU32::new(0),
+            admit: Script::new(redis_scripts::ADMIT),
+            settle: Script::new(redis_scripts::SETTLE),
+            read: Script::new(redis_scripts::READ),
+        })
+    }
+
+    /// Tries to connect now (bounded by the timeout); the store works without it and
+    /// connects on first use. Returns the reason when Redis is unreachable.
+    pub async fn connect_now(&self) -> Result<(), StoreError> {
+        match tokio::time::timeout(self.timeout, self.connection()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(StoreError::new("redis connect timed out")),
+        }
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{}", self.prefix, k)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(c) = self.conn.load_full() {
+            return Ok((*c).clone());
+        }
+        if self.now_ms() < self.open_until_ms.load(Ordering::Acquire) {
+            return Err(StoreError::new(
+                "redis unavailable (backing off before reconnecting)",
+            ));
+        }
+        let _guard = self.connect_lock.lock().await;
+        if let Some(c) = self.conn.load_full() {
+            return Ok((*c).clone());
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout);
+        match self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
+            Ok(c) => {
+                self.conn.store(Some(Arc::new(c.clone())));
+                self.backoff_ms.store(BACKOFF_MIN_MS, Ordering::Release);
+                Ok(c)
+            }
+            Err(e) => {
+                self.open_breaker();
+                Err(StoreError::new(format!(
+                    "redis connect failed: {}",
+                    describe(&e)
+                )))
+            }
+        }
+    }
+
+    /// Drops the connection and fails fast for the current back-off, then doubles it.
+    fn open_breaker(&self) {
+        self.conn.store(None);
+        let backoff = self.backoff_ms.load(Ordering::Acquire);
+        self.open_until_ms
+            .store(self.now_ms() + backoff, Ordering::Release);
+        self.backoff_ms
+            .store((backoff * 2).min(BACKOFF_MAX_MS), Ordering::Release);
+        self.timeouts_in_row.store(0, Ordering::Release);
+    }
+
+    /// Runs one script invocation under the timeout, with breaker bookkeeping.
+    async fn run<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> Result<T, StoreError> {
+        let call = async {
+            let mut conn = self.connection().await?;
+            inv.invoke_async::<T>(&mut conn).await.map_err(|e| {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() {
+                    self.open_breaker();
+                }
+                StoreError::new(format!("redis call failed: {}", describe(&e)))
+            })
+        };
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(r) => r,
+            Err(_) => {
+                if self.timeouts_in_row.fetch_add(1, Ordering::AcqRel) + 1
+                    >= TIMEOUTS_BEFORE_RECONNECT
+                {
+                    self.open_breaker();
+                }
+                Err(StoreError::new(format!(
+                    "redis call timed out after {:?}",
+                    self.timeout
+                )))
+            }
+        };
+        match &result {
+            Ok(_) => self.timeouts_in_row.store(0, Ordering::Release),
+            Err(e) => {
+                metrics::inc(&metrics::STATE_ERRORS, &["redis"], 1);
+                log::debug!("state store: {e}");
+            }
+        }
+        result
+    }
+}
+
+/// An error description without connection details.
+fn describe(e: &redis::RedisError) -> String {
+    match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind_str()),
+        None if e.is_io_error() => format!("{}: {e}", e.kind_str()),
+        None => e.kind_str().to_string(),
+    }
+}
+
+trait KindStr {
+    fn kind_str(&self) -> &'static str;
+}
+
+impl KindStr for redis::RedisError {
+    fn kind_str(&self) -> &'static str {
+        use redis::ErrorKind::*;
+        match self.kind() {
+            IoError => "I/O error",
+            AuthenticationFailed => "authentication failed",
+            InvalidClientConfig => "invalid client config",
+            ResponseError => "response error",
+            TypeError => "unexpected response type",
+            NoScriptError => "script not loaded",
+            _ => "error",
+        }
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn us(d: Duration) -> u64 {
+    d.as_micros() as u64
+}
+
+fn lease_member(id: u64) -> String {
+    format!("{id:016x}")
+}
+
+/// Maps the admit script's answer onto an outcome.
+fn admit_outcome(v: &[i64]) -> Result<AdmitOutcome, StoreError> {
+    let bad = || StoreError::new("redis admit: malformed script answer");
+    let (&status, &index, &value) = match v {
+        [s, i, x, ..] => (s, i, x),
+        _ => return Err(bad()),
+    };
+    let index = usize::try_from(index).map_err(|_| bad())?;
+    Ok(match status {
+        0 => AdmitOutcome::Admitted {
+            until_full: v[3..]
+                .iter()
+                .map(|&u| Duration::from_micros(u.max(0) as u64))
+                .collect(),
+        },
+        1 => AdmitOutcome::RateLimited {
+            index,
+            retry_after: (value >= 0).then(|| Duration::from_micros(value as u64)),
+        },
+        2 => AdmitOutcome::OverBudget {
+            index,
+            spent: value,
+        },
+        3 => AdmitOutcome::Concurrency {
+            index,
+            in_use: value.max(0) as u64,
+        },
+        _ => return Err(bad()),
+    })
+}
+
+#[async_trait]
+impl StateStore for RedisStore {
+    async fn admit(&self, req: &AdmitRequest) -> Result<AdmitOutcome, StoreError> {
+        let mut inv = self.admit.prepare_invoke();
+        for b in &req.buckets {
+            inv.key(self.key(&b.key));
+        }
+        for b in &req.budgets {
+            inv.key(self.key(&b.key));
+        }
+        for s in &req.slots {
+            inv.key(self.key(&s.key));
+        }
+        inv.arg(req.buckets.len())
+            .arg(req.budgets.len())
+            .arg(req.slots.len());
+        inv.arg(lease_member(req.lease_id)).arg(us(req.lease_ttl));
+        for b in &req.buckets {
+            inv.arg(b.limit.max(1)).arg(us(b.period)).arg(b.cost);
+        }
+        for b in &req.budgets {
+            inv.arg(b.limit);
+        }
+        for s in &req.slots {
+            inv.arg(s.max);
+        }
+        let answer: Vec<i64> = self.run(&inv).await?;
+        admit_outcome(&answer)
+    }
+
+    async fn settle(&self, req: &SettleRequest) -> Result<Vec<i64>, StoreError> {
+        if req.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.settle.prepare_invoke();
+        for a in &req.adjust {
+            inv.key(self.key(&a.key));
+        }
+        for c in &req.counters {
+            inv.key(self.key(&c.key));
+        }
+        for k in &req.release {
+            inv.key(self.key(k));
+        }
+        for (set, _) in &req.members {
+            inv.key(self.key(set));
+        }
+        inv.arg(req.adjust.len())
+            .arg(req.counters.len())
+            .arg(req.release.len())
+            .arg(req.members.len());
+        inv.arg(lease_member(req.lease_id));
+        for a in &req.adjust {
+            inv.arg(a.limit.max(1)).arg(us(a.period)).arg(a.delta);
+        }
+        for c in &req.counters {
+            inv.arg(c.delta).arg(c.ttl.map(ms).unwrap_or(0));
+        }
+        for (_, m) in &req.members {
+            inv.arg(m);
+        }
+        self.run(&inv).await
+    }
+
+    async fn read(&self, req: &ReadRequest) -> Result<ReadResult, StoreError> {
+        let mut inv = self.read.prepare_invoke();
+        for k in req
+            .buckets
+            .iter()
+            .chain(&req.counters)
+            .chain(&req.slots)
+            .chain(&req.sets)
+        {
+            inv.key(self.key(k));
+        }
+        inv.arg(req.buckets.len())
+            .arg(req.counters.len())
+            .arg(req.slots.len())
+            .arg(req.sets.len());
+        type Answer = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<Vec<String>>);
+        let (b, c, s, m): Answer = self.run(&inv).await?;
+        Ok(ReadResult {
+            buckets: b
+                .into_iter()
+                .map(|u| Duration::from_micros(u.max(0) as u64))
+                .collect(),
+            counters: c,
+            slots: s.into_iter().map(|n| n.max(0) as u64).collect(),
+            sets: m,
+        })
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admit_answers_map_to_outcomes() {
+        assert_eq!(
+            admit_outcome(&[0, 0, 0, 1_000, 2_000]),
+            Ok(AdmitOutcome::Admitted {
+                until_full: vec![Duration::from_millis(1), Duration::from_millis(2)]
+            })
+        );
+        assert_eq!(
+            admit_outcome(&[1, 1, 5_000]),
+            Ok(AdmitOutcome::RateLimited {
+                index: 1,
+                retry_after: Some(Duration::from_millis(5))
+            })
+        );
+        assert_eq!(
+            admit_outcome(&[1, 0, -1]),
+            Ok(AdmitOutcome::RateLimited {
+                index: 0,
+                retry_after: None
+            })
+        );
+        assert_eq!(
+            admit_outcome(&[2, 0, 77]),
+            Ok(AdmitOutcome::OverBudget {
+                index: 0,
+                spent: 77
+            })
+        );
+        assert_eq!(
+            admit_outcome(&[3, 2, 4]),
+            Ok(AdmitOutcome::Concurrency {
+                index: 2,
+                in_use: 4
+            })
+        );
+        assert!(admit_outcome(&[9, 0, 0]).is_err());
+        assert!(admit_outcome(&[0]).is_err());
+    }
+
+    #[test]
+    fn bad_url_is_rejected_without_echo() {
+        let e = RedisStore::new("http://user:hunter2@x", Duration::from_millis(5), "t:")
+            .err()
+            .unwrap();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(
+            RedisStore::new("redis://127.0.0.1:6390/0", Duration::from_millis(5), "t:").is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn closed_port_fails_fast_and_opens_the_breaker() {
+        // Port 1 on loopback is closed on any sane test machine.
+        let s = RedisStore::new("redis://127.0.0.1:1/", Duration::from_millis(200), "t:").unwrap();
+        let t = Instant::now();
+        assert!(s.read(&ReadRequest::default()).await.is_err());
+        // Second call: breaker open, no connect attempt.
+        let e = s.read(&ReadRequest::default()).await.err().unwrap();
+        assert!(e.message.contains("backing off"), "{e}");
+        assert!(t.elapsed() < Duration::from_millis(400));
+    }
+}

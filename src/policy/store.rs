@@ -1,0 +1,177 @@
+//! The shared-state seam: the few atomic operations rate limits, concurrency caps and
+//! budgets need, behind one small trait with an in-process implementation
+//! ([`super::memory_store::MemoryStore`]) and a Redis one
+//! ([`super::redis_store::RedisStore`]) for several replicas.
+//!
+//! The operations are compound on purpose: one admission is one call (one Redis round
+//! trip running one Lua script), so a request that passes the key's bucket but fails
+//! the team's takes nothing from either, and one settlement is one call too.
+//!
+//! Keys are plain strings built by the policy (`rl:key:<name>:rpm`, `spend:team:<name>:d:20250101`);
+//! the Redis store prefixes them. Money is counted in integer nano-dollars so that sums
+//! are exact and Redis `INCRBY` can be used.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// Take `cost` units from a GCRA token bucket that holds `limit` units and refills
+/// fully over `period` (see [`super::gcra`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketOp {
+    pub key: String,
+    pub limit: u64,
+    pub period: Duration,
+    pub cost: u64,
+}
+
+/// Admission requires the counter at `key` to be below `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetOp {
+    pub key: String,
+    pub limit: i64,
+}
+
+/// Admission takes one of `max` concurrency slots at `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotOp {
+    pub key: String,
+    pub max: u64,
+}
+
+/// Everything one request needs to be admitted, checked and taken atomically.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdmitRequest {
+    pub buckets: Vec<BucketOp>,
+    pub budgets: Vec<BudgetOp>,
+    pub slots: Vec<SlotOp>,
+    /// Identifies this request's slot leases (unique across replicas).
+    pub lease_id: u64,
+    /// A slot not released within this time is reclaimed (a replica that died
+    /// mid-request must not leak capacity forever). Memory ignores it.
+    pub lease_ttl: Duration,
+}
+
+/// Result of an admission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdmitOutcome {
+    /// Everything was taken. For each bucket (same order as the request): how long
+    /// until it is full again.
+    Admitted { until_full: Vec<Duration> },
+    /// `buckets[index]` has no room. `retry_after` is None when the cost exceeds the
+    /// bucket's whole capacity (waiting will not help).
+    RateLimited {
+        index: usize,
+        retry_after: Option<Duration>,
+    },
+    /// `budgets[index]` is spent (`spent` is the counter value).
+    OverBudget { index: usize, spent: i64 },
+    /// `slots[index]` is full.
+    Concurrency { index: usize, in_use: u64 },
+}
+
+/// Move a bucket by `delta` units after the fact (negative = refund), without any check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustOp {
+    pub key: String,
+    pub limit: u64,
+    pub period: Duration,
+    pub delta: i64,
+}
+
+/// Add `delta` to a counter; `ttl` (re)arms its expiry, None keeps it forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterOp {
+    pub key: String,
+    pub delta: i64,
+    pub ttl: Option<Duration>,
+}
+
+/// The end of a request: correct buckets, release slots, add counters, remember names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettleRequest {
+    pub adjust: Vec<AdjustOp>,
+    /// Slot keys to release this request's lease from.
+    pub release: Vec<String>,
+    pub lease_id: u64,
+    pub counters: Vec<CounterOp>,
+    /// `(set key, member)` pairs to add (e.g. the models that have spend).
+    pub members: Vec<(String, String)>,
+}
+
+impl SettleRequest {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.adjust.is_empty()
+            && self.release.is_empty()
+            && self.counters.is_empty()
+            && self.members.is_empty()
+    }
+}
+
+/// A read-only snapshot for reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadRequest {
+    /// Bucket keys; the answer is how long until each is full (zero = full).
+    pub buckets: Vec<String>,
+    pub counters: Vec<String>,
+    /// Slot keys; the answer is how many are in use.
+    pub slots: Vec<String>,
+    /// Set keys; the answer is their members.
+    pub sets: Vec<String>,
+}
+
+/// Answer to a [`ReadRequest`], each vector in request order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadResult {
+    pub buckets: Vec<Duration>,
+    pub counters: Vec<i64>,
+    pub slots: Vec<u64>,
+    pub sets: Vec<Vec<String>>,
+}
+
+/// Why a store call failed (unreachable, timed out, bad answer). The message never
+/// contains connection credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(message: impl Into<String>) -> StoreError {
+        StoreError {
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Shared state for limits and budgets. Implementations must make `admit` atomic per
+/// call (all or nothing) and bound every call in time.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Checks budgets, takes from every bucket and one lease of every slot, or nothing.
+    async fn admit(&self, req: &AdmitRequest) -> Result<AdmitOutcome, StoreError>;
+
+    /// Applies a settlement; returns the new value of each counter in `req.counters`.
+    async fn settle(&self, req: &SettleRequest) -> Result<Vec<i64>, StoreError>;
+
+    /// Applies a settlement synchronously if the backend can (memory), for `Drop`
+    /// paths that cannot await. Returns false when the caller must use `settle`.
+    fn settle_now(&self, _req: &SettleRequest) -> bool {
+        false
+    }
+
+    /// Reads bucket, counter, slot and set state without changing it.
+    async fn read(&self, req: &ReadRequest) -> Result<ReadResult, StoreError>;
+
+    /// `memory` or `redis`: the `backend` label of `tollgate_state_errors_total`.
+    fn backend(&self) -> &'static str;
+}
