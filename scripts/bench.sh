@@ -164,6 +164,14 @@ target_url() {
     tollgate-quiet) echo "http://127.0.0.1:$TGQ_PORT/v1/chat/completions" ;;
   esac
 }
+target_log() {
+  case $1 in
+    direct) echo "$RUN/mock.log" ;;
+    nginx) echo "$RUN/nginx/nginx-error.log" ;;
+    tollgate | translated) echo "$RUN/tollgate.err" ;;
+    tollgate-quiet) echo "$RUN/tollgate-quiet.err" ;;
+  esac
+}
 target_body() { # target_body <target> <stream 0|1>
   local base
   case $1 in
@@ -208,11 +216,19 @@ count_sent() { # count_sent <target> <requests>
 # run_case <target> <case> <conns> <stream 0|1> [seconds]
 run_case() {
   local target=$1 case=$2 conns=$3 stream=$4 secs=${5:-$DURATION} id="$1.$2"
-  local pids url body line t0 t1 m0 m1 o0 o1 reqs why err_log_before=0
+  local pids url body line t0 t1 m0 m1 o0 o1 reqs why pid log log_before=0
   [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && return 0
   pids=$(target_pids "$target")
   url=$(target_url "$target")
   body=$(target_body "$target" "$stream")
+  for pid in $pids; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "   $id: FAILED: process $pid is gone (its log: $(target_log "$target"))"
+      NOTE[$id]="failed: process exited"
+      FAILED=1
+      return 0
+    fi
+  done
   if ! why=$(sanity "$target" "$stream"); then
     echo "   $id: FAILED sanity check: $why"
     NOTE[$id]="failed: ${why:0:80}"
@@ -220,7 +236,8 @@ run_case() {
     return 0
   fi
   count_sent "$target" 1
-  [ -f "$RUN/$target.err" ] && err_log_before=$(wc -l <"$RUN/$target.err")
+  log=$(target_log "$target")
+  [ -f "$log" ] && log_before=$(wc -l <"$log")
   # shellcheck disable=SC2086
   t0=$(proc_ticks $pids)
   m0=$(proc_ticks "$MOCK_PID")
@@ -253,11 +270,16 @@ run_case() {
       RSS[$id]=$(proc_kib VmHWM $pids)
     fi
   fi
-  if [ -f "$RUN/$target.err" ] && [ "$(wc -l <"$RUN/$target.err")" -gt "$err_log_before" ]; then
-    NOTE[$id]="$(( $(wc -l <"$RUN/$target.err") - err_log_before )) stderr lines"
+  # Warnings and errors logged during the run, except the requests wrk abandons
+  # when it stops (at most one per connection, logged as a downstream error).
+  if [ -f "$log" ]; then
+    local unexpected
+    unexpected=$(tail -n +"$((log_before + 1))" "$log" | grep -E 'WARN|ERROR|\[(warn|error|crit|alert)\]' \
+      | grep -cv 'Fail to proxy: Downstream' || true)
+    if [ "${unexpected:-0}" -gt 0 ]; then NOTE[$id]="$unexpected warn/error log lines"; fi
   fi
-  printf '   %-22s %9s req/s  p50 %-10s p99 %-10s cpu %6s µs/req  mock %6s µs/req  errors %s  new TCP conns (host-wide) %s\n' \
-    "$id" "$(fmt_int "${RPS[$id]}")" "$(fmt_ms "${P50[$id]}")" "$(fmt_ms "${P99[$id]}")" \
+  printf '   %s %-22s %9s req/s  p50 %-10s p99 %-10s cpu %6s µs/req  mock %6s µs/req  errors %s  new TCP conns (host-wide) %s\n' \
+    "$(date +%T)" "$id" "$(fmt_int "${RPS[$id]}")" "$(fmt_ms "${P50[$id]}")" "$(fmt_ms "${P99[$id]}")" \
     "$(fmt_int "${CPU[$id]:-}")" "$(fmt_int "${MOCKCPU[$id]}")" "${ERRS[$id]}" "${OPENS[$id]}"
 }
 
