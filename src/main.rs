@@ -16,6 +16,9 @@ use tollgate::runtime::{Gateway, Runtime, Upkeep};
 
 const DEFAULT_CONFIG: &str = "conf/tollgate.yaml";
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let mut opt = Opt::parse_args();
@@ -45,11 +48,23 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
 
     let data_listeners = config.data_listeners.clone();
     let admin_listener = config.admin_listener.clone();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Connections made while building (the Redis state store) are driven by tasks of
+    // the runtime that made them, so this runtime lives as long as the process.
+    let setup = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("tollgate-setup")
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(Runtime::build(config, None)),
+        Ok(rt) => Box::leak(Box::new(rt)),
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let built = setup.block_on(Runtime::build(config, None));
+    let runtime = match built {
+        Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start: {e}");
             return ExitCode::FAILURE;

@@ -15,12 +15,15 @@ use pingora::services::background::BackgroundService;
 
 use crate::config::{self, Config};
 use crate::metrics;
+use crate::policy::Policy;
 use crate::routing::Pools;
 
 /// One consistent view of the gateway's configuration and upstream state.
 pub struct Runtime {
     pub config: Arc<Config>,
     pub pools: Pools,
+    /// Keys, limits, budgets, guardrails (its state store survives reloads).
+    pub policy: Policy,
     /// One weighted-round-robin counter per model route name.
     pub target_counters: HashMap<String, AtomicU64>,
     /// Counter for direct `provider/model` routes.
@@ -28,19 +31,24 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub async fn build(config: Config, previous: Option<&Runtime>) -> Runtime {
+    pub async fn build(config: Config, previous: Option<&Runtime>) -> Result<Runtime, String> {
+        let policy = match previous {
+            Some(p) => p.policy.reload(&config.file).await?,
+            None => Policy::from_config(&config.file).await?,
+        };
         let pools = Pools::build(&config, previous.map(|p| &p.pools)).await;
         let target_counters = config
             .models
             .iter()
             .map(|m| (m.name.clone(), AtomicU64::new(0)))
             .collect();
-        Runtime {
+        Ok(Runtime {
             config: Arc::new(config),
             pools,
+            policy,
             target_counters,
             direct_counter: AtomicU64::new(0),
-        }
+        })
     }
 
     pub fn counter_for(&self, route: &str) -> &AtomicU64 {
@@ -71,10 +79,13 @@ impl Gateway {
     /// Load, validate and swap in the config file. On any error the old config keeps
     /// serving; the errors are logged and returned, and the outcome is counted.
     pub async fn reload(&self) -> Result<(), String> {
-        match config::load_file(&self.config_path) {
-            Ok(cfg) => {
-                let old = self.snapshot();
-                let new = Runtime::build(cfg, Some(&old)).await;
+        let old = self.snapshot();
+        let built = match config::load_file(&self.config_path) {
+            Ok(cfg) => Runtime::build(cfg, Some(&old)).await,
+            Err(errors) => Err(errors.to_string()),
+        };
+        match built {
+            Ok(new) => {
                 self.current.store(Arc::new(new));
                 metrics::CONFIG_RELOADS
                     .with_label_values(&["success"])

@@ -60,7 +60,14 @@ models:
 #[test]
 fn anthropic_python_sdk_translated_and_native() {
     let Some(py) = python() else { return };
-    let up = MockServer::start(MockConfig { name: "up".into(), ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}

@@ -23,10 +23,15 @@ fn provider_line(format: &str, url: &str) -> String {
 }
 
 fn gateway_for_all_formats(up: &MockServer) -> Gateway {
-    let providers: Vec<String> = FORMATS.iter().map(|f| provider_line(f, &up.url())).collect();
+    let providers: Vec<String> = FORMATS
+        .iter()
+        .map(|f| provider_line(f, &up.url()))
+        .collect();
     let models: Vec<String> = FORMATS
         .iter()
-        .map(|f| format!("  - {{ name: via-{f}, targets: [{{ provider: up-{f}, model: {f}-model }}] }}"))
+        .map(|f| {
+            format!("  - {{ name: via-{f}, targets: [{{ provider: up-{f}, model: {f}-model }}] }}")
+        })
         .collect();
     Gateway::start(&format!(
         "auth: {{ mode: open }}\nproviders:\n{}\nmodels:\n{}\n",
@@ -65,7 +70,10 @@ fn anthropic_request(model: &str, stream: bool, tools: bool) -> Value {
 
 /// Data payloads of an SSE body.
 fn sse_data(text: &str) -> Vec<String> {
-    text.lines().filter_map(|l| l.strip_prefix("data: ")).map(str::to_string).collect()
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Translated responses carry the client's model name; same-format responses are
@@ -81,11 +89,22 @@ fn check_openai_response(v: &Value, model: &str, tools: bool) {
     let choice = &v["choices"][0];
     if tools {
         assert_eq!(choice["finish_reason"], "tool_calls", "{v}");
-        assert_eq!(choice["message"]["tool_calls"][0]["function"]["name"], "get_weather", "{v}");
-        assert!(choice["message"]["tool_calls"][0]["id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert_eq!(
+            choice["message"]["tool_calls"][0]["function"]["name"], "get_weather",
+            "{v}"
+        );
+        assert!(choice["message"]["tool_calls"][0]["id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()));
     } else {
         assert_eq!(choice["finish_reason"], "stop", "{v}");
-        assert!(choice["message"]["content"].as_str().unwrap().starts_with("tok0"), "{v}");
+        assert!(
+            choice["message"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("tok0"),
+            "{v}"
+        );
     }
     assert!(v["usage"]["completion_tokens"].as_u64().unwrap() > 0, "{v}");
 }
@@ -93,19 +112,42 @@ fn check_openai_response(v: &Value, model: &str, tools: bool) {
 fn check_openai_stream(text: &str, model: &str, tools: bool) {
     let data = sse_data(text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{text}");
-    let chunks: Vec<Value> = data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
-    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant", "{text}");
-    assert!(chunks.iter().all(|c| model_matches(&c["model"], model) && c["object"] == "chat.completion.chunk"), "{text}");
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"]["role"], "assistant",
+        "{text}"
+    );
+    assert!(
+        chunks
+            .iter()
+            .all(|c| model_matches(&c["model"], model) && c["object"] == "chat.completion.chunk"),
+        "{text}"
+    );
     let id = chunks[0]["id"].clone();
-    assert!(chunks.iter().all(|c| c["id"] == id), "one id for the whole stream: {text}");
-    let finish: Vec<&Value> = chunks.iter().filter_map(|c| c["choices"][0].get("finish_reason")).filter(|f| !f.is_null()).collect();
+    assert!(
+        chunks.iter().all(|c| c["id"] == id),
+        "one id for the whole stream: {text}"
+    );
+    let finish: Vec<&Value> = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0].get("finish_reason"))
+        .filter(|f| !f.is_null())
+        .collect();
     if tools {
         assert_eq!(finish, [&json!("tool_calls")], "{text}");
-        let name = chunks.iter().find_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["name"].as_str());
+        let name = chunks
+            .iter()
+            .find_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["name"].as_str());
         assert_eq!(name, Some("get_weather"), "{text}");
     } else {
         assert_eq!(finish, [&json!("stop")], "{text}");
-        let content: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+        let content: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect();
         assert!(content.starts_with("tok0"), "{text}");
     }
 }
@@ -115,46 +157,94 @@ fn check_anthropic_response(v: &Value, model: &str, tools: bool) {
     assert!(model_matches(&v["model"], model), "{v}");
     if tools {
         assert_eq!(v["stop_reason"], "tool_use", "{v}");
-        let block = v["content"].as_array().unwrap().iter().find(|b| b["type"] == "tool_use").unwrap();
+        let block = v["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "tool_use")
+            .unwrap();
         assert_eq!(block["name"], "get_weather");
         assert!(block["input"].is_object());
     } else {
         assert_eq!(v["stop_reason"], "end_turn", "{v}");
-        assert!(v["content"][0]["text"].as_str().unwrap().starts_with("tok0"), "{v}");
+        assert!(
+            v["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("tok0"),
+            "{v}"
+        );
     }
     assert!(v["usage"]["output_tokens"].as_u64().unwrap() > 0, "{v}");
 }
 
 fn check_anthropic_stream(text: &str, model: &str, tools: bool) {
-    let events: Vec<Value> = sse_data(text).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    let events: Vec<Value> = sse_data(text)
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"message_start"), "{text}");
     assert_eq!(kinds.last(), Some(&"message_stop"), "{text}");
-    assert!(model_matches(&events[0]["message"]["model"], model), "{text}");
-    let delta = events.iter().find(|e| e["type"] == "message_delta").unwrap();
+    assert!(
+        model_matches(&events[0]["message"]["model"], model),
+        "{text}"
+    );
+    let delta = events
+        .iter()
+        .find(|e| e["type"] == "message_delta")
+        .unwrap();
     if tools {
         assert_eq!(delta["delta"]["stop_reason"], "tool_use", "{text}");
-        assert!(events.iter().any(|e| e["content_block"]["type"] == "tool_use" && e["content_block"]["name"] == "get_weather"), "{text}");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["content_block"]["type"] == "tool_use"
+                    && e["content_block"]["name"] == "get_weather"),
+            "{text}"
+        );
     } else {
         assert_eq!(delta["delta"]["stop_reason"], "end_turn", "{text}");
-        let content: String = events.iter().filter_map(|e| e["delta"]["text"].as_str()).collect();
+        let content: String = events
+            .iter()
+            .filter_map(|e| e["delta"]["text"].as_str())
+            .collect();
         assert!(content.starts_with("tok0"), "{text}");
     }
-    assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0, "{text}");
+    assert!(
+        delta["usage"]["output_tokens"].as_u64().unwrap() > 0,
+        "{text}"
+    );
 }
 
 #[test]
 fn openai_clients_reach_every_format() {
-    let up = MockServer::start(MockConfig { name: "up".into(), tokens: 4, ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            tokens: 4,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = gateway_for_all_formats(&up);
     for format in FORMATS {
         let model = format!("via-{format}");
         for tools in [false, true] {
-            let resp = gw.post("/v1/chat/completions", &openai_request(&model, false, tools));
+            let resp = gw.post(
+                "/v1/chat/completions",
+                &openai_request(&model, false, tools),
+            );
             assert_eq!(resp.status, 200, "{format} tools={tools}: {}", resp.text());
             check_openai_response(&resp.json(), &model, tools);
             let resp = gw.post("/v1/chat/completions", &openai_request(&model, true, tools));
-            assert_eq!(resp.status, 200, "{format} stream tools={tools}: {}", resp.text());
+            assert_eq!(
+                resp.status,
+                200,
+                "{format} stream tools={tools}: {}",
+                resp.text()
+            );
             check_openai_stream(&resp.text(), &model, tools);
         }
     }
@@ -162,7 +252,15 @@ fn openai_clients_reach_every_format() {
 
 #[test]
 fn anthropic_clients_reach_every_format() {
-    let up = MockServer::start(MockConfig { name: "up".into(), tokens: 4, ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            tokens: 4,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = gateway_for_all_formats(&up);
     for format in FORMATS {
         let model = format!("via-{format}");
@@ -171,7 +269,12 @@ fn anthropic_clients_reach_every_format() {
             assert_eq!(resp.status, 200, "{format} tools={tools}: {}", resp.text());
             check_anthropic_response(&resp.json(), &model, tools);
             let resp = gw.post("/v1/messages", &anthropic_request(&model, true, tools));
-            assert_eq!(resp.status, 200, "{format} stream tools={tools}: {}", resp.text());
+            assert_eq!(
+                resp.status,
+                200,
+                "{format} stream tools={tools}: {}",
+                resp.text()
+            );
             check_anthropic_stream(&resp.text(), &model, tools);
         }
     }
@@ -179,29 +282,58 @@ fn anthropic_clients_reach_every_format() {
 
 #[test]
 fn upstream_requests_are_in_the_target_format_with_its_auth() {
-    let up = MockServer::start(MockConfig { name: "up".into(), ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = gateway_for_all_formats(&up);
-    gw.post("/v1/chat/completions", &openai_request("via-anthropic", false, false));
+    gw.post(
+        "/v1/chat/completions",
+        &openai_request("via-anthropic", false, false),
+    );
     let seen = up.requests().last().cloned().unwrap();
     assert_eq!(seen.path, "/v1/messages");
     assert_eq!(seen.header("x-api-key"), Some("sk-ant-upstream"));
     assert_eq!(seen.header("anthropic-version"), Some("2023-06-01"));
-    assert!(seen.body_prefix.contains(r#""system""#) && seen.body_prefix.contains(r#""max_tokens""#), "{}", seen.body_prefix);
+    assert!(
+        seen.body_prefix.contains(r#""system""#) && seen.body_prefix.contains(r#""max_tokens""#),
+        "{}",
+        seen.body_prefix
+    );
 
-    gw.post("/v1/chat/completions", &openai_request("via-gemini", true, false));
+    gw.post(
+        "/v1/chat/completions",
+        &openai_request("via-gemini", true, false),
+    );
     let seen = up.requests().last().cloned().unwrap();
-    assert_eq!(seen.path, "/v1beta/models/gemini-model:streamGenerateContent?alt=sse");
+    assert_eq!(
+        seen.path,
+        "/v1beta/models/gemini-model:streamGenerateContent?alt=sse"
+    );
     assert_eq!(seen.header("x-goog-api-key"), Some("upstream-key"));
 
-    gw.post("/v1/messages", &anthropic_request("via-bedrock", false, false));
+    gw.post(
+        "/v1/messages",
+        &anthropic_request("via-bedrock", false, false),
+    );
     let seen = up.requests().last().cloned().unwrap();
     assert_eq!(seen.path, "/model/bedrock-model/converse");
     let auth = seen.header("authorization").unwrap();
-    assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+        "{auth}"
+    );
     assert!(auth.contains("/us-east-1/bedrock/aws4_request"), "{auth}");
     assert!(seen.header("x-amz-date").is_some() && seen.header("x-amz-content-sha256").is_some());
 
-    gw.post("/v1/messages", &anthropic_request("via-openai", false, false));
+    gw.post(
+        "/v1/messages",
+        &anthropic_request("via-openai", false, false),
+    );
     let seen = up.requests().last().cloned().unwrap();
     assert_eq!(seen.path, "/v1/chat/completions");
     assert_eq!(seen.header("authorization"), Some("Bearer upstream-key"));
@@ -210,10 +342,23 @@ fn upstream_requests_are_in_the_target_format_with_its_auth() {
 
 #[test]
 fn anthropic_same_format_is_passed_through_untouched_but_the_model() {
-    let up = MockServer::start(MockConfig { name: "up".into(), ..Default::default() }, 0).unwrap();
+    let up = MockServer::start(
+        MockConfig {
+            name: "up".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = gateway_for_all_formats(&up);
     let body = r#"{"model":"via-anthropic","max_tokens":64,"unknown_field":{"kept":true},"messages":[{"role":"user","content":"hi"}]}"#;
-    let resp = common::http::request(&gw.addr, "POST", "/v1/messages", &[("anthropic-beta", "tools-2024")], body.as_bytes());
+    let resp = common::http::request(
+        &gw.addr,
+        "POST",
+        "/v1/messages",
+        &[("anthropic-beta", "tools-2024")],
+        body.as_bytes(),
+    );
     assert_eq!(resp.status, 200, "{}", resp.text());
     let seen = up.requests().last().cloned().unwrap();
     let expected = body.replace(r#""model":"via-anthropic""#, r#""model":"anthropic-model""#);
@@ -223,14 +368,26 @@ fn anthropic_same_format_is_passed_through_untouched_but_the_model() {
 
 #[test]
 fn upstream_errors_are_translated_into_the_client_dialect() {
-    let overloaded = MockServer::start(MockConfig { name: "busy".into(), status: Some(529), ..Default::default() }, 0).unwrap();
+    let overloaded = MockServer::start(
+        MockConfig {
+            name: "busy".into(),
+            status: Some(529),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&format!(
         "auth: {{ mode: open }}\nproviders:\n{}\nmodels:\n  - {{ name: m, targets: [{{ provider: up-anthropic, model: c }}], retry: {{ attempts: 1 }} }}\n",
         provider_line("anthropic", &overloaded.url())
     ));
     let resp = gw.post("/v1/chat/completions", &openai_request("m", false, false));
     assert_eq!(resp.status, 503, "{}", resp.text());
-    assert!(resp.json()["error"]["message"].as_str().is_some(), "{}", resp.text());
+    assert!(
+        resp.json()["error"]["message"].as_str().is_some(),
+        "{}",
+        resp.text()
+    );
     let resp = gw.post("/v1/messages", &anthropic_request("m", false, false));
     assert_eq!(resp.status, 529, "{}", resp.text());
     assert_eq!(resp.json()["error"]["type"], "overloaded_error");
@@ -238,8 +395,23 @@ fn upstream_errors_are_translated_into_the_client_dialect() {
 
 #[test]
 fn openai_route_falls_back_to_an_anthropic_target() {
-    let broken = MockServer::start(MockConfig { name: "broken".into(), status: Some(500), ..Default::default() }, 0).unwrap();
-    let good = MockServer::start(MockConfig { name: "good".into(), ..Default::default() }, 0).unwrap();
+    let broken = MockServer::start(
+        MockConfig {
+            name: "broken".into(),
+            status: Some(500),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    let good = MockServer::start(
+        MockConfig {
+            name: "good".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
     let gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}
@@ -258,7 +430,10 @@ models:
         provider_line("anthropic", &good.url())
     ));
     for stream in [false, true] {
-        let resp = gw.post("/v1/chat/completions", &openai_request("gpt", stream, false));
+        let resp = gw.post(
+            "/v1/chat/completions",
+            &openai_request("gpt", stream, false),
+        );
         assert_eq!(resp.status, 200, "{}", resp.text());
         assert_eq!(resp.header("x-tollgate-provider"), Some("up-anthropic"));
         assert_eq!(resp.header("x-tollgate-model"), Some("claude-x"));

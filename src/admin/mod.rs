@@ -40,6 +40,10 @@ impl ServeHttp for AdminApp {
             ("GET", "/healthz") => text_response(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
             ("GET", "/readyz") => self.ready(),
             ("GET", "/admin/upstreams") => json_response(StatusCode::OK, self.upstreams()),
+            ("GET", "/admin/usage") => {
+                let report = self.gateway.snapshot().policy.usage_report().await;
+                json_response(StatusCode::OK, report)
+            }
             ("GET", "/admin/config") => {
                 let yaml = self.gateway.snapshot().config.redacted_yaml();
                 text_response(StatusCode::OK, "application/yaml", yaml.into_bytes())
@@ -69,7 +73,7 @@ impl AdminApp {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        constant_time_eq(presented.as_bytes(), token.expose().as_bytes())
+        token.matches(presented)
     }
 
     /// Ready when every provider has at least one healthy endpoint.
@@ -121,13 +125,6 @@ impl AdminApp {
             .collect();
         json!({ "providers": list })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Vec<u8>> {

@@ -95,11 +95,10 @@ pub(crate) fn validate(
     })
 }
 
-/// Hook for the governance sections. The policy module's checker plugs in here with
-/// one line (its signature takes a `push(path, message)` callback):
-/// `super::governance::validate_governance(file, &mut |path, msg| errors.push(path, msg));`
+/// The governance sections (auth, keys, teams, pricing, guardrails, state) are
+/// checked by their owner, with the same key-path convention.
 fn validate_governance(file: &FileConfig, errors: &mut ConfigErrors) {
-    let _ = (file, errors);
+    super::governance::validate_governance(file, &mut |path, msg| errors.push(path, msg));
 }
 
 fn check_server(s: &ServerSection, cx: &mut Ctx) {

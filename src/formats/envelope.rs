@@ -22,6 +22,9 @@ pub struct Envelope {
     pub include_usage: bool,
     /// The end user: OpenAI `user`, Anthropic `metadata.user_id`.
     pub user: Option<String>,
+    /// The output token cap asked for (`max_tokens` or `max_completion_tokens`), for
+    /// token-rate-limit admission.
+    pub max_tokens: Option<u64>,
     dialect: Dialect,
     model_span: Span,
     stream_options: Option<StreamOptions>,
@@ -52,6 +55,8 @@ struct Found {
     messages: Option<Span>,
     user: Option<Span>,
     metadata: Option<Span>,
+    max_tokens: Option<Span>,
+    max_completion_tokens: Option<Span>,
     duplicate: Option<&'static str>,
 }
 
@@ -64,6 +69,8 @@ impl Found {
             "messages" => (&mut self.messages, "messages"),
             "user" => (&mut self.user, "user"),
             "metadata" => (&mut self.metadata, "metadata"),
+            "max_tokens" => (&mut self.max_tokens, "max_tokens"),
+            "max_completion_tokens" => (&mut self.max_completion_tokens, "max_completion_tokens"),
             _ => return,
         };
         // Providers disagree on which duplicate wins; refusing them means the model we
@@ -134,6 +141,11 @@ pub fn parse_envelope_with(
         stream,
         include_usage,
         user: end_user(dialect, body, &found),
+        max_tokens: found
+            .max_completion_tokens
+            .or(found.max_tokens)
+            .and_then(|s| std::str::from_utf8(&body[s.start..s.end]).ok())
+            .and_then(|v| v.trim().parse().ok()),
         dialect,
         model_span,
         stream_options,

@@ -10,6 +10,18 @@ use std::borrow::Cow;
 /// Nesting bound, as serde_json's default, so hostile input cannot overflow the stack.
 const MAX_DEPTH: usize = 128;
 
+/// Bytes that may follow a backslash on their own: `" \\ / b f n r t`.
+const SIMPLE_ESCAPES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let simple = b"\"\\/bfnrt";
+    while k < simple.len() {
+        t[simple[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Byte range `[start, end)` of a value in the scanned body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Span {
@@ -151,47 +163,49 @@ impl<'a> Scanner<'a> {
     pub fn string(&mut self) -> Result<(Span, bool)> {
         let start = self.pos;
         self.eat(b'"', "expected a string")?;
+        let b = self.b;
+        let mut i = self.pos;
         let mut escaped = false;
         loop {
-            let rest = &self.b[self.pos..];
-            let Some(i) = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-            else {
-                self.pos = self.b.len();
-                return self.err("unterminated string");
-            };
-            self.pos += i;
-            match self.b[self.pos] {
-                b'"' => {
-                    self.pos += 1;
-                    let span = Span {
-                        start,
-                        end: self.pos,
-                    };
-                    return Ok((span, escaped));
+            i = skip_plain(b, i);
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok((Span { start, end: i + 1 }, escaped));
                 }
-                b'\\' => {
+                Some(b'\\') => {
                     escaped = true;
-                    self.escape()?;
+                    // The one-letter escapes by table: a `match` compiles to a jump
+                    // table whose mispredictions dominated on escape-heavy prompts.
+                    let next = b.get(i + 1).copied().unwrap_or(0);
+                    if SIMPLE_ESCAPES[usize::from(next)] {
+                        i += 2;
+                    } else {
+                        self.pos = i;
+                        i = self.escape()?;
+                    }
                 }
-                _ => return self.err("control character in string"),
+                Some(_) => {
+                    self.pos = i;
+                    return self.err("control character in string");
+                }
+                None => {
+                    self.pos = b.len();
+                    return self.err("unterminated string");
+                }
             }
         }
     }
 
-    fn escape(&mut self) -> Result<()> {
-        self.pos += 1; // the backslash
-        match self.b.get(self.pos) {
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                self.pos += 1;
-                Ok(())
-            }
+    /// Validate the escape at the current backslash; returns the offset after it.
+    fn escape(&mut self) -> Result<usize> {
+        let at = self.pos;
+        match self.b.get(at + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),
             Some(b'u') => {
-                let hex = self.b.get(self.pos + 1..self.pos + 5);
+                let hex = self.b.get(at + 2..at + 6);
                 if hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                    self.pos += 5;
-                    Ok(())
+                    Ok(at + 6)
                 } else {
                     self.err("invalid unicode escape")
                 }
@@ -264,6 +278,37 @@ impl<'a> Scanner<'a> {
     pub fn pos(&self) -> usize {
         self.pos
     }
+}
+
+/// Offset of the first byte at or after `i` that ends a run of plain string bytes:
+/// a quote, a backslash or a control character. Eight bytes at a time (the usual
+/// case in long prompt text), byte by byte only for the last few.
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Flags (bit 7 of) the bytes of `x` that are zero. Only bytes above a true zero
+    // can be flagged wrongly, so the lowest flag is always exact.
+    let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    while let Some(word) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let x = u64::from_le_bytes(w);
+        // A byte below 0x20 has none of the bits 0xE0 set.
+        let stop = zeros(x ^ (ONES * u64::from(b'"')))
+            | zeros(x ^ (ONES * u64::from(b'\\')))
+            | zeros(x & (ONES * 0xE0));
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 fn decode_key(b: &[u8], span: Span, escaped: bool) -> Option<Cow<'_, str>> {

@@ -96,3 +96,38 @@ fn string_at_borrows_or_decodes() {
     assert_eq!(esc, "esc\naped");
     assert!(string_at(doc, Span { start: 1, end: 5 }).is_none());
 }
+
+#[test]
+fn word_at_a_time_skip_matches_bytewise() {
+    let naive = |b: &[u8], mut i: usize| {
+        while i < b.len() && !(b[i] == b'"' || b[i] == b'\\' || b[i] < 0x20) {
+            i += 1;
+        }
+        i
+    };
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for len in 0..200 {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly plain text, sometimes a stop byte or a high byte.
+                match x % 40 {
+                    0 => b'"',
+                    1 => b'\\',
+                    2 => (x >> 8) as u8 % 0x20,
+                    3 => 0x80 | (x >> 8) as u8,
+                    _ => b'a' + (x % 26) as u8,
+                }
+            })
+            .collect();
+        for start in 0..len.min(12) {
+            assert_eq!(
+                skip_plain(&bytes, start),
+                naive(&bytes, start),
+                "{bytes:?} from {start}"
+            );
+        }
+    }
+}

@@ -34,18 +34,23 @@
 //!
 //! Then add the match arms below (the compiler lists them: every dispatch is an
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
-//! rows in `tests/golden_formats.rs`. `gemini` and `bedrock_converse` are not written
-//! yet: their arms answer with an "unsupported" error.
+//! rows in `tests/golden_formats.rs`. `gemini` and `bedrock_converse` are upstream
+//! formats only (no encoder, no pass-through); Bedrock streams are not SSE, so
+//! `bedrock_converse::stream` has its own frame pipeline in place of `Translating`.
 
 mod anthropic_messages;
+mod bedrock_converse;
 mod common;
 mod envelope;
 mod estimate;
+mod gemini;
 mod json_scan;
 mod openai_chat;
 pub(crate) mod stream;
 mod upstream_error;
 
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod test_support;
 
@@ -54,9 +59,9 @@ pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Env
 pub use estimate::estimate_prompt_tokens;
 pub use stream::StreamTranslator;
 
-use crate::error::{ErrorKind, GatewayError};
+use crate::error::GatewayError;
 use crate::model::{CacheAccounting, ChatRequest, ChatResponse, Usage};
-use stream::{Translating, Unsupported};
+use stream::Translating;
 
 /// Upstream wire formats. Providers are a base URL, auth and one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,9 +70,9 @@ pub enum WireFormat {
     OpenAiChat,
     /// Anthropic Messages.
     AnthropicMessages,
-    /// Google Gemini `generateContent` (not implemented yet).
+    /// Google Gemini `generateContent`.
     Gemini,
-    /// AWS Bedrock Converse (not implemented yet).
+    /// AWS Bedrock Converse (`ConverseStream` answers in binary event-stream frames).
     BedrockConverse,
 }
 
@@ -87,28 +92,10 @@ impl WireFormat {
         match self {
             WireFormat::OpenAiChat => openai_chat::response::ACCOUNTING,
             WireFormat::AnthropicMessages => anthropic_messages::response::ACCOUNTING,
-            WireFormat::Gemini | WireFormat::BedrockConverse => CacheAccounting::Exclusive,
+            WireFormat::Gemini => gemini::response::ACCOUNTING,
+            WireFormat::BedrockConverse => bedrock_converse::response::ACCOUNTING,
         }
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            WireFormat::OpenAiChat => "OpenAI Chat Completions",
-            WireFormat::AnthropicMessages => "Anthropic Messages",
-            WireFormat::Gemini => "Gemini",
-            WireFormat::BedrockConverse => "Bedrock Converse",
-        }
-    }
-}
-
-fn not_implemented(format: WireFormat) -> GatewayError {
-    GatewayError::new(
-        ErrorKind::Internal,
-        format!(
-            "translation to and from {} is not implemented yet",
-            format.name()
-        ),
-    )
 }
 
 /// Knobs of request translation that depend on the upstream server, not the format.
@@ -171,7 +158,8 @@ pub fn translate_request_with(
         WireFormat::AnthropicMessages => {
             anthropic_messages::request_write::write(&req, upstream_model, opts)
         }
-        WireFormat::Gemini | WireFormat::BedrockConverse => Err(not_implemented(to)),
+        WireFormat::Gemini => gemini::request::write(&req, upstream_model, opts),
+        WireFormat::BedrockConverse => bedrock_converse::request::write(&req, upstream_model, opts),
     }
 }
 
@@ -180,7 +168,8 @@ pub fn read_response(from: WireFormat, body: &[u8]) -> Result<ChatResponse<'_>, 
     match from {
         WireFormat::OpenAiChat => openai_chat::response::read(body),
         WireFormat::AnthropicMessages => anthropic_messages::response::read(body),
-        WireFormat::Gemini | WireFormat::BedrockConverse => Err(not_implemented(from)),
+        WireFormat::Gemini => gemini::response::read(body),
+        WireFormat::BedrockConverse => bedrock_converse::response::read(body),
     }
 }
 
@@ -210,7 +199,8 @@ pub fn usage_from_response(format: WireFormat, body: &[u8]) -> Usage {
     match format {
         WireFormat::OpenAiChat => openai_chat::response::usage_only(body),
         WireFormat::AnthropicMessages => anthropic_messages::response::usage_only(body),
-        WireFormat::Gemini | WireFormat::BedrockConverse => Usage::default(),
+        WireFormat::Gemini => gemini::response::usage_only(body),
+        WireFormat::BedrockConverse => bedrock_converse::response::usage_only(body),
     }
 }
 
@@ -226,6 +216,7 @@ pub fn stream_translator(
     public_model: &str,
 ) -> Box<dyn StreamTranslator> {
     use anthropic_messages::{passthrough::AnthropicPassthrough, stream as anth};
+    use bedrock_converse::stream::BedrockStream;
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
@@ -245,9 +236,22 @@ pub fn stream_translator(
             anth::AnthropicEncoder::new(public_model),
             accounting,
         )),
-        (WireFormat::Gemini | WireFormat::BedrockConverse, _) => {
-            Box::new(Unsupported::new(not_implemented(from), to))
-        }
+        (WireFormat::Gemini, Dialect::OpenAi) => Box::new(Translating::new(
+            gemini::stream::GeminiDecoder::default(),
+            oai::OpenAiEncoder::new(public_model, client_wants_usage),
+            accounting,
+        )),
+        (WireFormat::Gemini, Dialect::Anthropic) => Box::new(Translating::new(
+            gemini::stream::GeminiDecoder::default(),
+            anth::AnthropicEncoder::new(public_model),
+            accounting,
+        )),
+        (WireFormat::BedrockConverse, Dialect::OpenAi) => Box::new(BedrockStream::new(
+            oai::OpenAiEncoder::new(public_model, client_wants_usage),
+        )),
+        (WireFormat::BedrockConverse, Dialect::Anthropic) => Box::new(BedrockStream::new(
+            anth::AnthropicEncoder::new(public_model),
+        )),
     }
 }
 
@@ -256,10 +260,8 @@ pub fn stream_translator(
 pub fn upstream_error(from: WireFormat, status: u16, body: &[u8]) -> GatewayError {
     match from {
         WireFormat::OpenAiChat => openai_chat::error::upstream_error(status, body),
-        // Gemini and Bedrock error bodies are not parsed yet: the generic fallback
-        // still classifies by status and quotes the body.
-        WireFormat::AnthropicMessages | WireFormat::Gemini | WireFormat::BedrockConverse => {
-            anthropic_messages::error::upstream_error(status, body)
-        }
+        WireFormat::AnthropicMessages => anthropic_messages::error::upstream_error(status, body),
+        WireFormat::Gemini => gemini::error::upstream_error(status, body),
+        WireFormat::BedrockConverse => bedrock_converse::error::upstream_error(status, body),
     }
 }

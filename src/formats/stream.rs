@@ -7,7 +7,7 @@
 //! rules. Same-format streams use the pass-through translators of each format module
 //! instead, which copy bytes untouched.
 
-use crate::error::{Dialect, ErrorKind, GatewayError};
+use crate::error::{ErrorKind, GatewayError};
 use crate::model::{merge_usage, CacheAccounting, StreamEvent, Usage};
 use crate::sse::{SseDecoder, SseError, SseEventRef};
 
@@ -157,43 +157,4 @@ impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
 /// A broken upstream stream.
 pub(crate) fn protocol_error(message: &str) -> GatewayError {
     GatewayError::new(ErrorKind::UpstreamProtocol, message)
-}
-
-/// For formats without a stream implementation: answers every stream with an error.
-pub(crate) struct Unsupported {
-    error: GatewayError,
-    dialect: Dialect,
-    sent: bool,
-}
-
-impl Unsupported {
-    pub fn new(error: GatewayError, dialect: Dialect) -> Self {
-        Unsupported {
-            error,
-            dialect,
-            sent: false,
-        }
-    }
-
-    fn send(&mut self, out: &mut Vec<u8>) {
-        if !self.sent {
-            self.sent = true;
-            out.extend_from_slice(&self.error.sse_event(self.dialect));
-        }
-    }
-}
-
-impl StreamTranslator for Unsupported {
-    fn feed(&mut self, _chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        self.send(out);
-        Err(self.error.clone())
-    }
-
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        self.send(out);
-    }
-
-    fn usage(&self) -> Usage {
-        Usage::default()
-    }
 }

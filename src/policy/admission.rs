@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::budget::{self, nanos_to_usd, usd_to_nanos, Calendar};
+use super::budget::{nanos_to_usd, usd_to_nanos, Calendar};
 use super::keys::KeyInfo;
 use super::limits::Scope;
 use super::metrics;
@@ -110,6 +110,7 @@ impl Admission {
         let cost = self.inner.pricing.cost(upstream_model, usage);
         let nanos = usd_to_nanos(cost);
         let cal = Calendar::now();
+        let day = self.per.day(&self.key, &cal);
         let mut req = self.release_request();
         if self.metered {
             let delta = split.total() as i64 - self.estimated_tokens as i64;
@@ -120,26 +121,27 @@ impl Admission {
                 .filter_map(|b| b.correct(delta))
                 .collect();
         }
-        let key_name = self.key.name.clone();
-        let team_name = self.key.team_name().map(str::to_string);
-        let mut scopes: Vec<(&str, &str)> = vec![("key", &key_name)];
-        if let Some(t) = &team_name {
-            scopes.push(("team", t));
+        let tokens = split.total();
+        req.counters.extend(day.key.counters(nanos, tokens));
+        if let Some(team) = &day.team {
+            req.counters.extend(team.counters(nanos, tokens));
         }
         if !usage.is_empty() {
-            scopes.push(("model", upstream_model));
+            let model = self.inner.model_keys(upstream_model, &cal);
+            req.counters.extend(model.counters(nanos, tokens));
             req.members
                 .push((MODELS_SET.to_string(), upstream_model.to_string()));
         }
-        for (scope, name) in &scopes {
-            req.counters
-                .extend(budget::spend_counters(scope, name, nanos, &cal));
-            req.counters
-                .extend(budget::usage_counters(scope, name, split.total()));
-        }
-        record_metrics(upstream_model, provider, &key_name, &split, usage, cost);
+        record_metrics(
+            upstream_model,
+            provider,
+            &self.key.name,
+            &split,
+            usage,
+            cost,
+        );
         match self.inner.store.settle(&req).await {
-            Ok(values) => self.update_budget_gauges(&values, team_name.is_some()),
+            Ok(values) => self.update_budget_gauges(&values, day.team.is_some()),
             Err(e) => self.inner.warn_store(&e),
         }
     }

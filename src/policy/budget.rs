@@ -13,7 +13,11 @@
 //! the requests in flight at that moment cost (the same trade-off LiteLLM makes;
 //! reserving worst-case cost up front would refuse legitimate requests).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+use once_cell::sync::Lazy;
 
 use super::keys::KeyInfo;
 use super::limits::Scope;
@@ -33,6 +37,7 @@ pub enum Period {
 }
 
 impl Period {
+    /// The config and metric-label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Period::Daily => "daily",
@@ -44,13 +49,26 @@ impl Period {
 /// The current UTC day and month, as used in counter keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
+    /// Days since 1970-01-01.
+    pub day_no: u64,
     /// `YYYYMMDD`
     pub day: String,
     /// `YYYYMM`
     pub month: String,
-    pub until_day_end: Duration,
-    pub until_month_end: Duration,
+    /// Day number of the first day of the next month.
+    next_month_day_no: u64,
 }
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Today's calendar, built once per day and shared (admissions and settlements read it).
+static TODAY: Lazy<ArcSwapOption<Calendar>> = Lazy::new(ArcSwapOption::empty);
 
 /// Days since 1970-01-01 → (year, month 1..=12, day 1..=31); Howard Hinnant's
 /// `civil_from_days`, exact for the proleptic Gregorian calendar.
@@ -76,27 +94,38 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 impl Calendar {
-    /// The calendar at `unix_secs` (UTC).
+    /// The calendar of the UTC day containing `unix_secs`.
     pub fn at(unix_secs: u64) -> Calendar {
-        let days = (unix_secs / 86_400) as i64;
-        let into_day = unix_secs % 86_400;
-        let (y, m, d) = civil_from_days(days);
+        let day_no = unix_secs / 86_400;
+        let (y, m, d) = civil_from_days(day_no as i64);
         let days_left = u64::from(days_in_month(y, m) - d);
         Calendar {
+            day_no,
             day: format!("{y:04}{m:02}{d:02}"),
             month: format!("{y:04}{m:02}"),
-            until_day_end: Duration::from_secs(86_400 - into_day),
-            until_month_end: Duration::from_secs(days_left * 86_400 + 86_400 - into_day),
+            next_month_day_no: day_no + days_left + 1,
         }
     }
 
-    /// The calendar now.
-    pub fn now() -> Calendar {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Calendar::at(secs)
+    /// Today's calendar (cached until the day changes).
+    pub fn now() -> Arc<Calendar> {
+        let today = unix_now() / 86_400;
+        if let Some(c) = TODAY.load_full().filter(|c| c.day_no == today) {
+            return c;
+        }
+        let c = Arc::new(Calendar::at(today * 86_400));
+        TODAY.store(Some(c.clone()));
+        c
+    }
+
+    /// Time from `unix_secs` to the end of this day.
+    pub fn until_day_end(&self, unix_secs: u64) -> Duration {
+        Duration::from_secs(((self.day_no + 1) * 86_400).saturating_sub(unix_secs))
+    }
+
+    /// Time from `unix_secs` to the end of this month.
+    pub fn until_month_end(&self, unix_secs: u64) -> Duration {
+        Duration::from_secs((self.next_month_day_no * 86_400).saturating_sub(unix_secs))
     }
 }
 
@@ -122,10 +151,11 @@ pub struct Cap {
     pub name: String,
     pub period: Period,
     pub usd: f64,
-    pub key: String,
+    pub key: Arc<str>,
 }
 
 impl Cap {
+    /// The admission check of this cap.
     pub fn op(&self) -> BudgetOp {
         BudgetOp {
             key: self.key.clone(),
@@ -133,11 +163,11 @@ impl Cap {
         }
     }
 
-    /// The refusal a client sees, with `retry-after` at the end of the period.
-    pub fn refusal(&self, spent_nanos: i64, cal: &Calendar) -> GatewayError {
+    /// The refusal a client sees at `unix_secs`, with `retry-after` at the end of the period.
+    pub fn refusal(&self, spent_nanos: i64, cal: &Calendar, unix_secs: u64) -> GatewayError {
         let (word, after) = match self.period {
-            Period::Daily => ("daily", cal.until_day_end),
-            Period::Monthly => ("monthly", cal.until_month_end),
+            Period::Daily => ("daily", cal.until_day_end(unix_secs)),
+            Period::Monthly => ("monthly", cal.until_month_end(unix_secs)),
         };
         GatewayError::new(
             ErrorKind::BudgetExceeded,
@@ -164,7 +194,7 @@ fn caps_of(scope: Scope, name: &str, budget: &BudgetConfig, cal: &Calendar, out:
         ),
     ] {
         if let Some(usd) = usd {
-            let key = spend_key(scope_s, name, &tag);
+            let key = spend_key(scope_s, name, &tag).into();
             out.push(Cap {
                 scope,
                 name: name.to_string(),
@@ -186,46 +216,84 @@ pub fn caps(key: &KeyInfo, cal: &Calendar) -> Vec<Cap> {
     out
 }
 
-/// The three spend counters (day, month, all time) of one scope.
-pub fn spend_counters(scope: &str, name: &str, nanos: i64, cal: &Calendar) -> [CounterOp; 3] {
-    [
-        CounterOp {
-            key: spend_key(scope, name, &format!("d:{}", cal.day)),
-            delta: nanos,
-            ttl: Some(DAY_TTL),
-        },
-        CounterOp {
-            key: spend_key(scope, name, &format!("m:{}", cal.month)),
-            delta: nanos,
-            ttl: Some(MONTH_TTL),
-        },
-        CounterOp {
-            key: spend_key(scope, name, "total"),
-            delta: nanos,
-            ttl: None,
-        },
-    ]
-}
-
 /// Counter key of all-time usage: `usage:<scope>:<name>:<requests|tokens>`.
 pub fn usage_key(scope: &str, name: &str, what: &str) -> String {
     format!("usage:{scope}:{name}:{what}")
 }
 
-/// Request and token counters (all time) of one scope.
-pub fn usage_counters(scope: &str, name: &str, tokens: u64) -> [CounterOp; 2] {
-    [
-        CounterOp {
-            key: usage_key(scope, name, "requests"),
-            delta: 1,
-            ttl: None,
-        },
-        CounterOp {
-            key: usage_key(scope, name, "tokens"),
-            delta: i64::try_from(tokens).unwrap_or(i64::MAX),
-            ttl: None,
-        },
-    ]
+/// The counter keys of one scope for one day: spend of the day, of the month and of
+/// all time, then all-time requests and tokens. Built once per day per scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeKeys(pub [Arc<str>; 5]);
+
+impl ScopeKeys {
+    /// The keys of `scope`/`name` for the day of `cal`.
+    pub fn new(scope: &str, name: &str, cal: &Calendar) -> ScopeKeys {
+        ScopeKeys([
+            spend_key(scope, name, &format!("d:{}", cal.day)).into(),
+            spend_key(scope, name, &format!("m:{}", cal.month)).into(),
+            spend_key(scope, name, "total").into(),
+            usage_key(scope, name, "requests").into(),
+            usage_key(scope, name, "tokens").into(),
+        ])
+    }
+
+    /// The writes of one settled request.
+    pub fn counters(&self, nanos: i64, tokens: u64) -> [CounterOp; 5] {
+        let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+        let [d, m, total, requests, tok] = &self.0;
+        [
+            CounterOp {
+                key: d.clone(),
+                delta: nanos,
+                ttl: Some(DAY_TTL),
+            },
+            CounterOp {
+                key: m.clone(),
+                delta: nanos,
+                ttl: Some(MONTH_TTL),
+            },
+            CounterOp {
+                key: total.clone(),
+                delta: nanos,
+                ttl: None,
+            },
+            CounterOp {
+                key: requests.clone(),
+                delta: 1,
+                ttl: None,
+            },
+            CounterOp {
+                key: tok.clone(),
+                delta: tokens,
+                ttl: None,
+            },
+        ]
+    }
+}
+
+/// What one key needs per day: its budget caps and the counter keys of its scopes.
+#[derive(Debug)]
+pub struct DayKeys {
+    pub day_no: u64,
+    pub caps: Vec<Cap>,
+    pub key: ScopeKeys,
+    pub team: Option<ScopeKeys>,
+}
+
+impl DayKeys {
+    /// The caps and keys of `key` (and its team) for the day of `cal`.
+    pub fn new(key: &KeyInfo, cal: &Calendar) -> DayKeys {
+        DayKeys {
+            day_no: cal.day_no,
+            caps: caps(key, cal),
+            key: ScopeKeys::new("key", &key.name, cal),
+            team: key
+                .team
+                .as_ref()
+                .map(|t| ScopeKeys::new("team", &t.name, cal)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -244,16 +312,36 @@ mod tests {
     #[test]
     fn calendar_keys_and_period_ends() {
         // 2024-02-29T23:00:00Z
-        let c = Calendar::at(1_709_247_600);
+        let t = 1_709_247_600;
+        let c = Calendar::at(t);
         assert_eq!(c.day, "20240229");
         assert_eq!(c.month, "202402");
-        assert_eq!(c.until_day_end, Duration::from_secs(3600));
-        assert_eq!(c.until_month_end, Duration::from_secs(3600));
+        assert_eq!(c.until_day_end(t), Duration::from_secs(3600));
+        assert_eq!(c.until_month_end(t), Duration::from_secs(3600));
         // 2025-01-15T00:00:00Z: 17 days to February.
-        let c = Calendar::at(1_736_899_200);
+        let t = 1_736_899_200;
+        let c = Calendar::at(t);
         assert_eq!(c.day, "20250115");
-        assert_eq!(c.until_day_end, Duration::from_secs(86_400));
-        assert_eq!(c.until_month_end, Duration::from_secs(17 * 86_400));
+        assert_eq!(c.until_day_end(t), Duration::from_secs(86_400));
+        assert_eq!(c.until_month_end(t), Duration::from_secs(17 * 86_400));
+        // 2024-12-31T12:00:00Z rolls over into the next year.
+        let t = 1_735_646_400;
+        let c = Calendar::at(t);
+        assert_eq!((c.day.as_str(), c.month.as_str()), ("20241231", "202412"));
+        assert_eq!(c.until_month_end(t), Duration::from_secs(12 * 3600));
+    }
+
+    #[test]
+    fn today_is_cached_and_scope_keys_follow_the_day() {
+        let a = Calendar::now();
+        assert!(Arc::ptr_eq(&a, &Calendar::now()) || a.day_no != Calendar::now().day_no);
+        let keys = ScopeKeys::new("key", "alice", &Calendar::at(1_736_899_200));
+        let w = keys.counters(7, 12);
+        assert_eq!(&*w[0].key, "spend:key:alice:d:20250115");
+        assert_eq!(&*w[1].key, "spend:key:alice:m:202501");
+        assert_eq!((&*w[2].key, w[2].ttl), ("spend:key:alice:total", None));
+        assert_eq!((&*w[3].key, w[3].delta), ("usage:key:alice:requests", 1));
+        assert_eq!((&*w[4].key, w[4].delta), ("usage:key:alice:tokens", 12));
     }
 
     #[test]
@@ -266,7 +354,8 @@ mod tests {
 
     #[test]
     fn refusal_names_scope_and_waits_for_period_end() {
-        let cal = Calendar::at(1_736_899_200 + 3600);
+        let now = 1_736_899_200 + 3600;
+        let cal = Calendar::at(now);
         let cap = Cap {
             scope: Scope::Team,
             name: "ml".into(),
@@ -274,7 +363,7 @@ mod tests {
             usd: 5.0,
             key: "k".into(),
         };
-        let e = cap.refusal(usd_to_nanos(5.25), &cal);
+        let e = cap.refusal(usd_to_nanos(5.25), &cal, now);
         assert_eq!(e.kind, ErrorKind::BudgetExceeded);
         assert_eq!(e.status(), 429);
         assert!(

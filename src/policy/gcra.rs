@@ -39,8 +39,7 @@ impl Gcra {
         if self.limit == 0 {
             return u64::MAX;
         }
-        let v = units as u128 * self.period_us as u128 / self.limit as u128;
-        u64::try_from(v).unwrap_or(u64::MAX)
+        mul_div(units, self.period_us, self.limit)
     }
 
     /// Takes `cost` units at `now` from a bucket whose TAT is `tat`; the new TAT.
@@ -73,8 +72,23 @@ impl Gcra {
         if self.period_us == 0 || until_full_us >= self.period_us {
             return 0;
         }
-        let free = (self.period_us - until_full_us) as u128;
-        u64::try_from(free * self.limit as u128 / self.period_us as u128).unwrap_or(u64::MAX)
+        mul_div(self.period_us - until_full_us, self.limit, self.period_us)
+    }
+}
+
+/// Whole microseconds of `d` in 64-bit arithmetic (`Duration::as_micros` is 128-bit).
+pub fn micros(d: std::time::Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
+}
+
+/// `a × b / c` rounded down, saturating; 64-bit unless the product overflows
+/// (128-bit division is several times slower and this runs on every admission).
+fn mul_div(a: u64, b: u64, c: u64) -> u64 {
+    match a.checked_mul(b) {
+        Some(p) => p / c,
+        None => u64::try_from(a as u128 * b as u128 / c as u128).unwrap_or(u64::MAX),
     }
 }
 

@@ -33,6 +33,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// Parses `action` (default `block`).
     pub fn parse(s: Option<&str>) -> Result<Action, String> {
         match s {
             None | Some("block") => Ok(Action::Block),
@@ -43,6 +44,7 @@ impl Action {
             )),
         }
     }
+    /// The config and metric-label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Block => "block",
@@ -60,6 +62,7 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The metric-label spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Input => "input",
@@ -102,6 +105,24 @@ pub struct Guardrail {
 /// Rough prompt tokens of a text: ~4 bytes per token for English and code.
 pub fn estimate_tokens(bytes: usize) -> u64 {
     (bytes as u64).div_ceil(4)
+}
+
+/// Prompt-token estimate of a JSON request body from its text values only, so base64
+/// images, ids and JSON syntax do not inflate a tokens-per-minute admission. A body
+/// that is not JSON falls back to [`estimate_tokens`] of its length.
+pub fn estimate_body_tokens(body: &[u8]) -> u64 {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return estimate_tokens(body.len());
+    };
+    let mut bytes = 0usize;
+    let walked = json_text::rewrite_texts(text, |t| {
+        bytes += t.len();
+        Ok::<_, ()>(None)
+    });
+    match walked {
+        Ok(_) => estimate_tokens(bytes),
+        Err(_) => estimate_tokens(body.len()),
+    }
 }
 
 impl Guardrail {
@@ -248,6 +269,7 @@ pub struct GuardSet {
 }
 
 impl Guardrails {
+    /// Builds every configured guardrail; errors name the entry.
     pub fn from_config(cfgs: &[GuardrailConfig]) -> Result<Guardrails, String> {
         let mut g = Guardrails::default();
         for (i, c) in cfgs.iter().enumerate() {
@@ -280,6 +302,17 @@ impl Guardrails {
     }
 }
 
+/// A body that cannot be scanned: a client error for requests, an upstream one for responses.
+fn malformed(dir: Direction, what: &str) -> GatewayError {
+    match dir {
+        Direction::Input => GatewayError::invalid(format!("request body is not {what}")),
+        Direction::Output => GatewayError::new(
+            ErrorKind::UpstreamProtocol,
+            format!("upstream response body is not {what}"),
+        ),
+    }
+}
+
 /// Checks a JSON body: every text value through `guards`, then the prompt-size limits.
 /// `Some(body)` when a redaction rewrote it.
 pub fn check_body(
@@ -291,8 +324,7 @@ pub fn check_body(
     if guards.is_empty() {
         return Ok(None);
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| GatewayError::invalid("request body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| malformed(dir, "valid UTF-8"))?;
     let (scanning, sizing): (Vec<_>, Vec<_>) = guards
         .iter()
         .cloned()
@@ -307,7 +339,7 @@ pub fn check_body(
     })
     .map_err(|e| match e {
         Ok(blocked) => blocked,
-        Err(Malformed) => GatewayError::invalid("request body is not valid JSON"),
+        Err(Malformed) => malformed(dir, "valid JSON"),
     })?;
     let tokens = estimate_tokens(text_bytes);
     for g in &sizing {

@@ -204,3 +204,19 @@ fn key_sets_combine_own_and_global_by_direction() {
     assert!(anon.input.is_empty());
     assert_eq!(anon.output.len(), 1);
 }
+
+#[test]
+fn body_estimate_counts_text_not_images() {
+    let image = "A".repeat(400_000);
+    let body = format!(
+        r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":[{{"type":"text","text":"{}"}},
+        {{"type":"image_url","image_url":{{"url":"data:image/png;base64,{image}"}}}}]}}]}}"#,
+        "word ".repeat(100)
+    );
+    assert_eq!(estimate_body_tokens(body.as_bytes()), 125);
+    assert_eq!(
+        estimate_body_tokens(br#"{"content":"x"#),
+        estimate_tokens(13)
+    );
+    assert_eq!(estimate_body_tokens(b"\xff\xfe\xfd\xfc"), 1);
+}

@@ -15,9 +15,10 @@
 //! Every response of a limited key gets OpenAI's headers
 //! (`x-ratelimit-{limit,remaining,reset}-{requests,tokens}`) for the tightest bucket.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::gcra::Gcra;
+use super::gcra::{micros, Gcra};
 use super::keys::KeyInfo;
 use super::store::{AdjustOp, BucketOp, SlotOp};
 use crate::config::governance::LimitsConfig;
@@ -36,6 +37,7 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The metric-label and store-key spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Key => "key",
@@ -52,6 +54,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The metric-label and store-key spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Requests => "rpm",
@@ -67,7 +70,7 @@ pub struct Bucket {
     pub name: String,
     pub kind: Kind,
     pub limit: u64,
-    pub key: String,
+    pub key: Arc<str>,
 }
 
 /// A concurrency cap that applies to a request.
@@ -76,7 +79,7 @@ pub struct Slot {
     pub scope: Scope,
     pub name: String,
     pub max: u64,
-    pub key: String,
+    pub key: Arc<str>,
 }
 
 /// Store key of a bucket.
@@ -105,7 +108,7 @@ pub fn buckets(key: &KeyInfo) -> Vec<Bucket> {
     for (scope, name, limits) in scopes(key) {
         for (kind, limit) in [(Kind::Requests, limits.rpm), (Kind::Tokens, limits.tpm)] {
             if let Some(limit) = limit {
-                let key = bucket_key(scope, name, kind);
+                let key = bucket_key(scope, name, kind).into();
                 out.push(Bucket {
                     scope,
                     name: name.to_string(),
@@ -127,7 +130,7 @@ pub fn slots(key: &KeyInfo) -> Vec<Slot> {
                 scope,
                 name: name.to_string(),
                 max,
-                key: slot_key(scope, name),
+                key: slot_key(scope, name).into(),
             })
         })
         .collect()
@@ -161,13 +164,13 @@ impl Bucket {
     fn gcra(&self) -> Gcra {
         Gcra {
             limit: self.limit,
-            period_us: MINUTE.as_micros() as u64,
+            period_us: micros(MINUTE),
         }
     }
 
     /// Units left when the bucket is `until_full` from full.
     pub fn remaining(&self, until_full: Duration) -> u64 {
-        self.gcra().remaining(until_full.as_micros() as u64)
+        self.gcra().remaining(micros(until_full))
     }
 
     /// The refusal a client sees.
@@ -191,6 +194,7 @@ impl Bucket {
 }
 
 impl Slot {
+    /// The admission op: one slot.
     pub fn take(&self) -> SlotOp {
         SlotOp {
             key: self.key.clone(),
@@ -214,12 +218,12 @@ impl Slot {
 }
 
 fn round_up_ms(d: Duration) -> Duration {
-    Duration::from_millis(d.as_micros().div_ceil(1000) as u64)
+    Duration::from_millis(micros(d).div_ceil(1000))
 }
 
 /// OpenAI's reset format: `20ms`, `1.5s`, `6m0s`, `1h2m3s`.
 pub fn format_reset(d: Duration) -> String {
-    let ms = d.as_micros().div_ceil(1000) as u64;
+    let ms = micros(d).div_ceil(1000);
     if ms < 1000 {
         return format!("{ms}ms");
     }
@@ -244,7 +248,7 @@ pub fn format_reset(d: Duration) -> String {
 /// `x-ratelimit-*` headers for the tightest bucket of each kind.
 /// `state[i]` is how long `buckets[i]` is from full after this request.
 pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(6);
     for (kind, names) in [
         (
             Kind::Requests,

@@ -33,7 +33,7 @@ fn buckets_and_slots_cover_key_then_team() {
         }),
     );
     let b = buckets(&k);
-    let names: Vec<_> = b.iter().map(|b| b.key.as_str()).collect();
+    let names: Vec<_> = b.iter().map(|b| &*b.key).collect();
     assert_eq!(
         names,
         ["rl:key:alice:rpm", "rl:team:ml:rpm", "rl:team:ml:tpm"]
@@ -42,7 +42,7 @@ fn buckets_and_slots_cover_key_then_team() {
     assert_eq!(b[0].take(1234).cost, 1);
     let s = slots(&k);
     assert_eq!(s.len(), 1);
-    assert_eq!((s[0].key.as_str(), s[0].max), ("cc:key:alice", 4));
+    assert_eq!((&*s[0].key, s[0].max), ("cc:key:alice", 4));
     assert!(buckets(&key_with(LimitsConfig::default(), None)).is_empty());
 }
 

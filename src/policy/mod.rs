@@ -49,16 +49,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use admission::Admission;
-pub use guardrails::estimate_tokens;
+pub use guardrails::{estimate_body_tokens, estimate_tokens};
 pub use keys::{hash_key, presented_key, KeyInfo, TeamInfo};
 pub use scanner::{OutputScanner, Verdict};
 pub use store::StateStore;
 
 use crate::config::file::FileConfig;
-use crate::config::governance::{Backend, OnError, StateConfig};
+use crate::config::governance::{AuthMode, Backend, OnError, StateConfig};
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::Usage;
-use budget::Calendar;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use budget::{Calendar, DayKeys, ScopeKeys};
 use guardrails::{Direction, GuardSet, Guardrails};
 use keys::KeyStore;
 use limits::{Bucket, Slot};
@@ -79,7 +80,31 @@ pub(crate) struct PerKey {
     pub(crate) slots: Vec<Slot>,
     pub(crate) guards: GuardSet,
     pub(crate) has_budget: bool,
+    /// Budget caps and counter keys of the current day, rebuilt when the day changes.
+    day: ArcSwapOption<DayKeys>,
 }
+
+impl PerKey {
+    /// The caps and counter keys of `key` for the day of `cal`.
+    pub(crate) fn day(&self, key: &KeyInfo, cal: &Calendar) -> Arc<DayKeys> {
+        if let Some(d) = self.day.load_full().filter(|d| d.day_no == cal.day_no) {
+            return d;
+        }
+        let d = Arc::new(DayKeys::new(key, cal));
+        self.day.store(Some(d.clone()));
+        d
+    }
+}
+
+/// Counter keys of upstream models for one day, copied on write (new models are rare).
+#[derive(Default)]
+struct ModelKeys {
+    day_no: u64,
+    keys: HashMap<String, Arc<ScopeKeys>>,
+}
+
+/// Models remembered per day; beyond that keys are built per request.
+const MODEL_KEYS_CAP: usize = 1024;
 
 pub(crate) struct Inner {
     pub(crate) keys: KeyStore,
@@ -90,10 +115,9 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn StateStore>,
     state: StateConfig,
     on_error: OnError,
-    lease_salt: u64,
-    lease_seq: AtomicU64,
     epoch: Instant,
     last_store_warning_ms: AtomicU64,
+    model_keys: ArcSwap<ModelKeys>,
 }
 
 fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
@@ -106,6 +130,7 @@ fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
         slots: limits::slots(key),
         guards: guardrails.for_key(key),
         has_budget,
+        day: ArcSwapOption::empty(),
     }
 }
 
@@ -121,6 +146,11 @@ impl Policy {
     /// Builds the policy over a given store (tests, or a store shared across reloads).
     pub fn with_store(file: &FileConfig, store: Arc<dyn StateStore>) -> Result<Policy, String> {
         let keys = KeyStore::from_config(file)?;
+        if keys.mode() == AuthMode::Keys && keys.keys().is_empty() {
+            log::warn!(
+                "auth.mode is `keys` but no keys are configured: every request will get a 401"
+            );
+        }
         let guardrails = Guardrails::from_config(&file.guardrails)?;
         let per_key: HashMap<String, Arc<PerKey>> = keys
             .keys()
@@ -138,11 +168,9 @@ impl Policy {
                 store,
                 state: file.state.clone(),
                 on_error: file.state.parse_on_error()?,
-                lease_salt: std::collections::hash_map::RandomState::new()
-                    .hash_one(std::process::id()),
-                lease_seq: AtomicU64::new(0),
                 epoch: Instant::now(),
                 last_store_warning_ms: AtomicU64::new(0),
+                model_keys: ArcSwap::from_pointee(ModelKeys::default()),
             }),
         })
     }
@@ -193,15 +221,9 @@ impl Policy {
         estimated_tokens: u64,
     ) -> Result<Admission, GatewayError> {
         let per = self.per(key);
-        let cal = per.has_budget.then(Calendar::now);
-        let caps = cal
-            .as_ref()
-            .map(|c| budget::caps(key, c))
-            .unwrap_or_default();
-        let lease_id = self
-            .inner
-            .lease_salt
-            .wrapping_add(self.inner.lease_seq.fetch_add(1, Ordering::Relaxed));
+        let day = per.has_budget.then(|| per.day(key, &Calendar::now()));
+        let caps: &[budget::Cap] = day.as_deref().map_or(&[], |d| &d.caps);
+        let lease_id = next_lease_id();
         let base = Admission::new(
             self.inner.clone(),
             key.clone(),
@@ -243,8 +265,7 @@ impl Policy {
             AdmitOutcome::OverBudget { index, spent } => {
                 let c = &caps[index];
                 limited(c.scope, &c.name, "budget");
-                let cal = cal.unwrap_or_else(Calendar::now);
-                Err(c.refusal(spent, &cal))
+                Err(c.refusal(spent, &Calendar::now(), budget::unix_now()))
             }
             AdmitOutcome::Concurrency { index, .. } => {
                 let s = &per.slots[index];
@@ -352,6 +373,31 @@ impl Policy {
 }
 
 impl Inner {
+    /// Counter keys of an upstream model for the day of `cal`.
+    pub(crate) fn model_keys(&self, model: &str, cal: &Calendar) -> Arc<ScopeKeys> {
+        let cached = self.model_keys.load();
+        if cached.day_no == cal.day_no {
+            if let Some(k) = cached.keys.get(model) {
+                return k.clone();
+            }
+        }
+        let keys = Arc::new(ScopeKeys::new("model", model, cal));
+        if cached.keys.len() < MODEL_KEYS_CAP || cached.day_no != cal.day_no {
+            self.model_keys.rcu(|old| {
+                let mut next = ModelKeys {
+                    day_no: cal.day_no,
+                    keys: HashMap::new(),
+                };
+                if old.day_no == cal.day_no {
+                    next.keys = old.keys.clone();
+                }
+                next.keys.insert(model.to_string(), keys.clone());
+                next
+            });
+        }
+        keys
+    }
+
     pub(crate) fn warn_store(&self, e: &store::StoreError) {
         let now = self.epoch.elapsed().as_millis() as u64;
         let last = self.last_store_warning_ms.load(Ordering::Relaxed);
@@ -367,6 +413,24 @@ impl Inner {
             );
         }
     }
+}
+
+thread_local! {
+    /// Per-thread lease counter starting at a random point: unique ids without a
+    /// shared atomic (a 64-bit random start makes collisions between threads and
+    /// replicas negligible).
+    static LEASE: std::cell::Cell<u64> = std::cell::Cell::new(
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id()),
+    );
+}
+
+/// A fresh concurrency-lease id.
+fn next_lease_id() -> u64 {
+    LEASE.with(|c| {
+        let id = c.get().wrapping_add(1);
+        c.set(id);
+        id
+    })
 }
 
 /// The store a `state` section asks for.

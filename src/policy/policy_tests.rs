@@ -296,3 +296,15 @@ fn cost_uses_the_price_book() {
     let (_, p) = policy(&fixture());
     assert!((p.cost("my-finetune-3", &usage(1_000_000, 1_000_000)) - 15.0).abs() < 1e-9);
 }
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[test]
+fn policy_futures_and_values_are_send() {
+    let (_, p) = policy(&fixture());
+    let alice = p.authenticate(Some(ALICE)).unwrap();
+    assert_send(&p.admit(&alice, "gpt-4o", 1));
+    assert_send(&p.usage_report());
+    assert_send(&p.output_scanner(&alice, "gpt-4o"));
+    assert_send(&p);
+}

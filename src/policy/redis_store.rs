@@ -6,9 +6,9 @@
 //! reload after a Redis restart. Every call runs under `state.timeout_ms`, connecting
 //! included, so a dead or silent Redis never holds a request longer than that.
 //!
-//! Failure handling is a small circuit breaker: a refused connection, a dropped
-//! connection or three timeouts in a row discard the connection and open the breaker
-//! for a back-off (250 ms doubling to 5 s). While open, calls fail at once instead of
+//! Failure handling is a small circuit breaker: a dropped connection is replaced on
+//! the next call; a failed (re)connect or three timeouts in a row discard the
+//! connection and open the breaker for a back-off (250 ms doubling to 5 s). While open, calls fail at once instead of
 //! each waiting for the timeout; the first call after it reconnects. Every failure is
 //! counted in `tollgate_state_errors_total{backend="redis"}`; the policy then applies
 //! `state.on_error`. Redis Cluster is not supported (scripts touch several keys).
@@ -89,8 +89,8 @@ impl RedisStore {
     }
 
     async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        if let Some(c) = self.conn.load_full() {
-            return Ok((*c).clone());
+        if let Some(c) = self.conn.load().as_deref() {
+            return Ok(c.clone());
         }
         if self.now_ms() < self.open_until_ms.load(Ordering::Acquire) {
             return Err(StoreError::new(
@@ -141,7 +141,9 @@ impl RedisStore {
             let mut conn = self.connection().await?;
             inv.invoke_async::<T>(&mut conn).await.map_err(|e| {
                 if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() {
-                    self.open_breaker();
+                    // The next call reconnects at once (a restarted Redis is back in
+                    // one round trip); only a failed reconnect opens the breaker.
+                    self.conn.store(None);
                 }
                 StoreError::new(format!("redis call failed: {}", describe(&e)))
             })
@@ -204,7 +206,7 @@ fn ms(d: Duration) -> u64 {
 }
 
 fn us(d: Duration) -> u64 {
-    d.as_micros() as u64
+    super::gcra::micros(d)
 }
 
 fn lease_member(id: u64) -> String {

@@ -5,21 +5,19 @@
 use serde_json::{json, Map, Value};
 
 use super::admission::MODELS_SET;
-use super::budget::{nanos_to_usd, spend_key, usage_key, Calendar};
+use super::budget::{nanos_to_usd, Calendar, ScopeKeys};
 use super::limits::{self, format_reset, Bucket, Kind, Scope};
 use super::store::{ReadRequest, ReadResult};
 use super::Inner;
 use crate::config::governance::{BudgetConfig, LimitsConfig};
 
-/// Counters read per scope, in this order.
-fn counter_keys(scope: &str, name: &str, cal: &Calendar) -> [String; 5] {
-    [
-        spend_key(scope, name, &format!("d:{}", cal.day)),
-        spend_key(scope, name, &format!("m:{}", cal.month)),
-        spend_key(scope, name, "total"),
-        usage_key(scope, name, "requests"),
-        usage_key(scope, name, "tokens"),
-    ]
+/// Counters read per scope, in [`ScopeKeys`] order.
+fn counter_keys(scope: &str, name: &str, cal: &Calendar) -> Vec<String> {
+    ScopeKeys::new(scope, name, cal)
+        .0
+        .iter()
+        .map(|k| k.to_string())
+        .collect()
 }
 
 /// One key or team to report on.
@@ -29,6 +27,8 @@ struct Entry<'a> {
     limits: &'a LimitsConfig,
     budget: &'a BudgetConfig,
     extra: Map<String, Value>,
+    /// Its rate-limit buckets and their positions in the read answer.
+    buckets: Vec<(Bucket, usize)>,
 }
 
 fn entries(inner: &Inner) -> Vec<Entry<'_>> {
@@ -37,34 +37,35 @@ fn entries(inner: &Inner) -> Vec<Entry<'_>> {
         let mut extra = Map::new();
         extra.insert("team".into(), json!(k.team_name()));
         extra.insert("metadata".into(), json!(k.metadata));
-        out.push(Entry {
-            scope: Scope::Key,
-            name: &k.name,
-            limits: &k.limits,
-            budget: &k.budget,
-            extra,
-        });
+        out.push(entry(Scope::Key, &k.name, &k.limits, &k.budget, extra));
     }
     for t in inner.keys.teams() {
-        out.push(Entry {
-            scope: Scope::Team,
-            name: &t.name,
-            limits: &t.limits,
-            budget: &t.budget,
-            extra: Map::new(),
-        });
+        out.push(entry(
+            Scope::Team,
+            &t.name,
+            &t.limits,
+            &t.budget,
+            Map::new(),
+        ));
     }
     out
 }
 
-fn bucket_of(e: &Entry<'_>, kind: Kind, limit: Option<u64>) -> Option<Bucket> {
-    limit.map(|limit| Bucket {
-        scope: e.scope,
-        name: e.name.to_string(),
-        kind,
-        limit,
-        key: limits::bucket_key(e.scope, e.name, kind),
-    })
+fn entry<'a>(
+    scope: Scope,
+    name: &'a str,
+    limits: &'a LimitsConfig,
+    budget: &'a BudgetConfig,
+    extra: Map<String, Value>,
+) -> Entry<'a> {
+    Entry {
+        scope,
+        name,
+        limits,
+        budget,
+        extra,
+        buckets: Vec::new(),
+    }
 }
 
 fn spend_json(c: &[i64]) -> Value {
@@ -74,23 +75,27 @@ fn spend_json(c: &[i64]) -> Value {
 /// Reads everything and renders the report.
 pub(crate) async fn build(inner: &Inner) -> Value {
     let cal = Calendar::now();
-    let list = entries(inner);
+    let mut list = entries(inner);
     let mut req = ReadRequest {
         sets: vec![MODELS_SET.to_string()],
         ..ReadRequest::default()
     };
-    let mut buckets = Vec::new();
-    for e in &list {
+    for e in &mut list {
         req.counters
             .extend(counter_keys(e.scope.as_str(), e.name, &cal));
         req.slots.push(limits::slot_key(e.scope, e.name));
-        for b in [
-            bucket_of(e, Kind::Requests, e.limits.rpm),
-            bucket_of(e, Kind::Tokens, e.limits.tpm),
-        ] {
-            req.buckets
-                .push(b.as_ref().map_or_else(String::new, |b| b.key.clone()));
-            buckets.push(b);
+        for (kind, limit) in [(Kind::Requests, e.limits.rpm), (Kind::Tokens, e.limits.tpm)] {
+            let Some(limit) = limit else { continue };
+            let key = limits::bucket_key(e.scope, e.name, kind);
+            req.buckets.push(key.clone());
+            let b = Bucket {
+                scope: e.scope,
+                name: e.name.to_string(),
+                kind,
+                limit,
+                key: key.into(),
+            };
+            e.buckets.push((b, req.buckets.len() - 1));
         }
     }
     let got = match inner.store.read(&req).await {
@@ -100,17 +105,9 @@ pub(crate) async fn build(inner: &Inner) -> Value {
     let mut keys = Vec::new();
     let mut teams = Vec::new();
     for (i, e) in list.into_iter().enumerate() {
-        let v = entry_json(
-            e.scope,
-            e.name,
-            e.limits,
-            e.budget,
-            e.extra,
-            &got,
-            i,
-            &buckets[2 * i..2 * i + 2],
-        );
-        match e.scope {
+        let scope = e.scope;
+        let v = entry_json(e, &got, i);
+        match scope {
             Scope::Key => keys.push(v),
             Scope::Team => teams.push(v),
         }
@@ -125,53 +122,42 @@ pub(crate) async fn build(inner: &Inner) -> Value {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn entry_json(
-    scope: Scope,
-    name: &str,
-    lim: &LimitsConfig,
-    budget: &BudgetConfig,
-    mut extra: Map<String, Value>,
-    got: &ReadResult,
-    i: usize,
-    buckets: &[Option<Bucket>],
-) -> Value {
+/// The report of the `i`-th entry.
+fn entry_json(e: Entry<'_>, got: &ReadResult, i: usize) -> Value {
     let c = &got.counters[5 * i..5 * i + 5];
     let mut limits_v = Map::new();
-    for (j, b) in buckets.iter().enumerate() {
-        if let Some(b) = b {
-            let until_full = got.buckets[2 * i + j];
-            limits_v.insert(
-                b.kind.as_str().into(),
-                json!({"limit": b.limit, "remaining": b.remaining(until_full), "reset": format_reset(until_full)}),
-            );
-        }
+    for (b, at) in &e.buckets {
+        let until_full = got.buckets[*at];
+        limits_v.insert(
+            b.kind.as_str().into(),
+            json!({"limit": b.limit, "remaining": b.remaining(until_full), "reset": format_reset(until_full)}),
+        );
     }
-    if let Some(max) = lim.max_concurrent {
+    if let Some(max) = e.limits.max_concurrent {
         limits_v.insert(
             "max_concurrent".into(),
             json!({"limit": max, "in_flight": got.slots[i]}),
         );
     }
     let remaining = |cap: Option<f64>, spent: i64| cap.map(|cap| cap - nanos_to_usd(spent));
-    extra.insert("name".into(), json!(name));
-    extra.insert("scope".into(), json!(scope.as_str()));
-    extra.insert("requests".into(), json!(c[3]));
-    extra.insert("tokens".into(), json!(c[4]));
-    extra.insert("spend_usd".into(), spend_json(c));
-    extra.insert(
+    let mut v = e.extra;
+    v.insert("name".into(), json!(e.name));
+    v.insert("scope".into(), json!(e.scope.as_str()));
+    v.insert("requests".into(), json!(c[3]));
+    v.insert("tokens".into(), json!(c[4]));
+    v.insert("spend_usd".into(), spend_json(c));
+    v.insert(
         "budget".into(),
         json!({
-            "daily_usd": budget.daily_usd,
-            "monthly_usd": budget.monthly_usd,
-            "daily_remaining_usd": remaining(budget.daily_usd, c[0]),
-            "monthly_remaining_usd": remaining(budget.monthly_usd, c[1]),
+            "daily_usd": e.budget.daily_usd,
+            "monthly_usd": e.budget.monthly_usd,
+            "daily_remaining_usd": remaining(e.budget.daily_usd, c[0]),
+            "monthly_remaining_usd": remaining(e.budget.monthly_usd, c[1]),
         }),
     );
-    extra.insert("limits".into(), Value::Object(limits_v));
-    Value::Object(extra)
+    v.insert("limits".into(), Value::Object(limits_v));
+    Value::Object(v)
 }
-
 async fn models_json(inner: &Inner, got: &ReadResult, cal: &Calendar) -> Value {
     let mut names = got.sets.first().cloned().unwrap_or_default();
     names.sort();

@@ -11,6 +11,7 @@
 //! the Redis store prefixes them. Money is counted in integer nano-dollars so that sums
 //! are exact and Redis `INCRBY` can be used.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 /// fully over `period` (see [`super::gcra`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub limit: u64,
     pub period: Duration,
     pub cost: u64,
@@ -28,14 +29,14 @@ pub struct BucketOp {
 /// Admission requires the counter at `key` to be below `limit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub limit: i64,
 }
 
 /// Admission takes one of `max` concurrency slots at `key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub max: u64,
 }
 
@@ -73,7 +74,7 @@ pub enum AdmitOutcome {
 /// Move a bucket by `delta` units after the fact (negative = refund), without any check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdjustOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub limit: u64,
     pub period: Duration,
     pub delta: i64,
@@ -82,7 +83,7 @@ pub struct AdjustOp {
 /// Add `delta` to a counter; `ttl` (re)arms its expiry, None keeps it forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub delta: i64,
     pub ttl: Option<Duration>,
 }
@@ -92,7 +93,7 @@ pub struct CounterOp {
 pub struct SettleRequest {
     pub adjust: Vec<AdjustOp>,
     /// Slot keys to release this request's lease from.
-    pub release: Vec<String>,
+    pub release: Vec<Arc<str>>,
     pub lease_id: u64,
     pub counters: Vec<CounterOp>,
     /// `(set key, member)` pairs to add (e.g. the models that have spend).
@@ -138,6 +139,7 @@ pub struct StoreError {
 }
 
 impl StoreError {
+    /// An error with a message (no credentials in it).
     pub fn new(message: impl Into<String>) -> StoreError {
         StoreError {
             message: message.into(),

@@ -117,7 +117,9 @@ pub fn sign_bedrock(
         secret_access_key: keys.secret_access_key.expose().to_string(),
         session_token: keys.session_token.as_ref().map(|t| t.expose().to_string()),
     };
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     let params = crate::aws::SigningParams {
         method: "POST",
         host,
@@ -138,12 +140,64 @@ pub fn sign_bedrock(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load_str;
+
+    const YAML: &str = r#"
+auth: { mode: open }
+providers:
+  - { name: az, format: azure, base_url: "https://r.openai.azure.com", api_key: k, api_version: "2024-10-21" }
+  - { name: gem, format: gemini, base_url: "https://generativelanguage.googleapis.com", api_key: k }
+  - { name: br, format: bedrock, base_url: "https://bedrock-runtime.us-east-1.amazonaws.com", aws_access_key_id: a, aws_secret_access_key: s }
+  - { name: ant, format: anthropic, base_url: "https://api.anthropic.com", api_key: k }
+"#;
+
+    fn provider(name: &str) -> std::sync::Arc<Provider> {
+        let config = load_str(YAML, &|_| None).expect("config");
+        config.provider(name).expect("provider").clone()
+    }
 
     #[test]
-    fn bedrock_model_ids_are_encoded() {
+    fn paths_per_provider() {
+        let path = |p: &str, api, model, stream| upstream_path(&provider(p), api, model, stream);
         assert_eq!(
-            crate::aws::encode_path_segment("anthropic.claude-3-haiku-20240307-v1:0"),
-            "anthropic.claude-3-haiku-20240307-v1%3A0"
+            path("az", Api::ChatCompletions, "dep", false).as_deref(),
+            Some("/openai/deployments/dep/chat/completions?api-version=2024-10-21")
         );
+        assert_eq!(
+            path("gem", Api::Messages, "gemini-2.0-flash", true).as_deref(),
+            Some("/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse")
+        );
+        assert_eq!(
+            path(
+                "br",
+                Api::ChatCompletions,
+                "anthropic.claude-3-haiku-20240307-v1:0",
+                false
+            )
+            .as_deref(),
+            Some("/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse")
+        );
+        assert_eq!(
+            path("ant", Api::CountTokens, "c", false).as_deref(),
+            Some("/v1/messages/count_tokens")
+        );
+        assert_eq!(path("ant", Api::Embeddings, "c", false), None);
+    }
+
+    #[test]
+    fn auth_headers_per_provider() {
+        let mut req = RequestHeader::build("POST", b"/", None).expect("header");
+        apply_auth(&provider("az"), &mut req).expect("auth");
+        assert_eq!(
+            req.headers.get("api-key").map(|v| v.as_bytes()),
+            Some(&b"k"[..])
+        );
+        let mut req = RequestHeader::build("POST", b"/", None).expect("header");
+        apply_auth(&provider("ant"), &mut req).expect("auth");
+        assert_eq!(
+            req.headers.get("x-api-key").map(|v| v.as_bytes()),
+            Some(&b"k"[..])
+        );
+        assert!(req.headers.get("anthropic-version").is_some());
     }
 }

@@ -1,13 +1,30 @@
 //! One JSON access-log line per request on stdout: ids, route, outcome and timings.
 //! Never a credential, a prompt or a completion.
 
-use std::io::Write;
-
-use serde_json::json;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::Write as _;
 
 use super::ctx::Ctx;
 
+thread_local! {
+    // One line buffer per worker thread: no allocation per request once warm.
+    static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+}
+
+/// Write the access-log line of this request (one `write` call, so lines from
+/// different threads never interleave).
 pub fn write(ctx: &Ctx, method: &str, path: &str, client: &str) {
+    LINE.with(|line| {
+        let mut line = line.borrow_mut();
+        line.clear();
+        format_line(&mut line, ctx, method, path, client);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+    });
+}
+
+fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &str) {
     let (provider, endpoint, upstream_model) = match &ctx.attempt {
         Some(a) => (
             a.provider.name.as_str(),
@@ -19,28 +36,74 @@ pub fn write(ctx: &Ctx, method: &str, path: &str, client: &str) {
         ),
         None => ("", "", ""),
     };
-    let line = json!({
-        "ts": timestamp(),
-        "request_id": ctx.request_id,
-        "client": client,
-        "method": method,
-        "path": path,
-        "model": ctx.model_name(),
-        "upstream_model": upstream_model,
-        "provider": provider,
-        "endpoint": endpoint,
-        "status": ctx.status,
-        "upstream_status": ctx.upstream_status,
-        "attempts": ctx.attempts,
-        "stream": ctx.stream_requested(),
-        "latency_ms": ctx.started.elapsed().as_secs_f64() * 1000.0,
-        "ttfb_ms": ctx.first_byte_at.map(|t| t.duration_since(ctx.started).as_secs_f64() * 1000.0),
-        "input_tokens": ctx.usage.input_tokens,
-        "output_tokens": ctx.usage.output_tokens,
-        "error": ctx.error.as_ref().map(|e| e.metric_label()),
-    });
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    out.push('{');
+    field_str(out, "ts", &timestamp());
+    field_str(out, "request_id", &ctx.request_id);
+    field_str(out, "client", client);
+    field_str(out, "method", method);
+    field_str(out, "path", path);
+    field_str(out, "model", ctx.model_name());
+    field_str(out, "upstream_model", upstream_model);
+    field_str(out, "provider", provider);
+    field_str(out, "endpoint", endpoint);
+    field_raw(out, "status", ctx.status);
+    match ctx.upstream_status {
+        Some(s) => field_raw(out, "upstream_status", s),
+        None => field_raw(out, "upstream_status", "null"),
+    }
+    field_raw(out, "attempts", ctx.attempts);
+    field_raw(out, "stream", ctx.stream_requested());
+    field_raw(
+        out,
+        "latency_ms",
+        format_args!("{:.3}", ms(ctx.started.elapsed())),
+    );
+    match ctx.first_byte_at {
+        Some(t) => field_raw(
+            out,
+            "ttfb_ms",
+            format_args!("{:.3}", ms(t.duration_since(ctx.started))),
+        ),
+        None => field_raw(out, "ttfb_ms", "null"),
+    }
+    field_raw(out, "input_tokens", ctx.usage.input_tokens);
+    field_raw(out, "output_tokens", ctx.usage.output_tokens);
+    match &ctx.error {
+        Some(e) => field_str(out, "error", e.metric_label()),
+        None => field_raw(out, "error", "null"),
+    }
+    if out.ends_with(',') {
+        out.pop();
+    }
+    out.push_str("}\n");
+}
+
+fn field_raw(out: &mut String, name: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "\"{name}\":{value},");
+}
+
+fn field_str(out: &mut String, name: &str, value: &str) {
+    let _ = write!(out, "\"{name}\":\"");
+    escape_into(out, value);
+    out.push_str("\",");
+}
+
+/// JSON string escaping (quotes, backslashes, control characters).
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
 }
 
 /// RFC 3339 UTC timestamp with milliseconds, without a date crate.
@@ -77,6 +140,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_is_valid_json_with_hostile_strings() {
+        let mut ctx = Ctx::new();
+        ctx.request_id = "id-1".into();
+        ctx.status = 200;
+        let mut line = String::new();
+        format_line(&mut line, &ctx, "POST", "/v1/\"x\\y\n\u{1}", "1.2.3.4:5");
+        assert!(line.ends_with('\n'));
+        let v: serde_json::Value = serde_json::from_str(line.trim_end()).expect("valid JSON");
+        assert_eq!(v["path"], "/v1/\"x\\y\n\u{1}");
+        assert_eq!(v["status"], 200);
+        assert!(v["upstream_status"].is_null() && v["ttfb_ms"].is_null());
+    }
 
     #[test]
     fn civil_dates() {

@@ -11,11 +11,13 @@ use crate::config::{ModelRoute, Provider};
 use crate::error::{Dialect, GatewayError};
 use crate::formats::{Envelope, StreamTranslator, WireFormat};
 use crate::model::Usage;
+use crate::policy::{Admission, KeyInfo};
 use crate::providers::Api;
 use crate::routing::RoutePlan;
 use crate::runtime::Runtime;
 
-use super::preread::SessionSlot;
+use super::output_guard::GuardedStream;
+use super::preread::{HoldSlot, SessionSlot};
 
 /// Why an attempt failed, as far as retry and fallback policies care.
 pub use crate::config::ErrorClass;
@@ -34,6 +36,9 @@ pub enum ResponseMode {
     TranslateJson,
     /// An upstream error body in another dialect: buffered, translated at the end.
     TranslateError,
+    /// A non-streaming answer checked by output guardrails: held whole, checked at the
+    /// end (translated first when the formats differ).
+    Guarded { translate: bool },
 }
 
 /// The target and endpoint of one attempt, and the body written for it.
@@ -58,6 +63,8 @@ pub struct Ctx {
     pub api: Option<Api>,
     pub runtime: Option<Arc<Runtime>>,
     pub slot: SessionSlot,
+    /// Holding the whole response back (output guardrails on non-streaming answers).
+    pub hold: HoldSlot,
     /// The request body as the client sent it.
     pub body: Bytes,
     pub envelope: Option<Envelope>,
@@ -77,6 +84,10 @@ pub struct Ctx {
     /// `retry-after` from the last upstream answer, honoured before the next attempt.
     pub retry_after: Option<std::time::Duration>,
     pub mode: ResponseMode,
+    /// Output guardrails on the client-facing stream.
+    pub guard: Option<GuardedStream>,
+    /// Bytes to end a failed stream with, when the translator already wrote its error event.
+    pub stream_tail: Option<Vec<u8>>,
     pub buffer: Vec<u8>,
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
@@ -86,6 +97,10 @@ pub struct Ctx {
     /// Status answered to the client (for logs and metrics).
     pub status: u16,
     pub in_flight_counted: bool,
+    /// The caller's virtual key (anonymous in open mode).
+    pub key: Option<Arc<KeyInfo>>,
+    /// Rate-limit and concurrency admission, settled in `logging`.
+    pub admission: Option<Admission>,
 }
 
 impl Ctx {
@@ -97,6 +112,7 @@ impl Ctx {
             api: None,
             runtime: None,
             slot: Default::default(),
+            hold: Default::default(),
             body: Bytes::new(),
             envelope: None,
             plan: None,
@@ -109,6 +125,8 @@ impl Ctx {
             last_failure: None,
             retry_after: None,
             mode: ResponseMode::Passthrough,
+            guard: None,
+            stream_tail: None,
             buffer: Vec::new(),
             upstream_status: None,
             first_byte_at: None,
@@ -116,6 +134,8 @@ impl Ctx {
             error: None,
             status: 0,
             in_flight_counted: false,
+            key: None,
+            admission: None,
         }
     }
 
@@ -123,6 +143,7 @@ impl Ctx {
     pub fn begin_attempt(&mut self) {
         self.attempt = None;
         self.mode = ResponseMode::Passthrough;
+        self.guard = None;
         self.buffer.clear();
         self.upstream_status = None;
         self.first_byte_at = None;
@@ -136,6 +157,13 @@ impl Ctx {
 
     pub fn stream_requested(&self) -> bool {
         self.envelope.as_ref().is_some_and(|e| e.stream)
+    }
+
+    /// `x-ratelimit-*` headers of this request's admission.
+    pub fn rate_limit_headers(&self) -> &[(&'static str, String)] {
+        self.admission
+            .as_ref()
+            .map_or(&[], |a| a.headers.as_slice())
     }
 
     pub fn provider_name(&self) -> &str {

@@ -24,6 +24,8 @@ pub mod preread;
 pub mod respond;
 
 mod access_log;
+mod govern;
+mod output_guard;
 mod phases;
 
 use std::sync::Arc;

@@ -10,6 +10,9 @@ use crate::formats::{self, WireFormat};
 use crate::providers::Api;
 
 use super::ctx::{Ctx, ResponseMode};
+use super::output_guard::GuardedStream;
+use super::preread;
+use crate::policy::OutputScanner;
 
 /// Largest same-format JSON body copied to read its usage; larger bodies still pass
 /// through, their usage is then not recorded.
@@ -24,6 +27,7 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     let same = format.native_dialect() == Some(ctx.dialect) || ctx.api == Some(Api::Embeddings);
     let status = resp.status.as_u16();
     let is_stream = is_event_stream(resp, format);
+    let scanner = output_scanner(ctx);
     ctx.mode = if status >= 400 {
         if same {
             ResponseMode::Passthrough
@@ -39,12 +43,21 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
             wants_usage,
             &public_model,
         ))
+    } else if scanner.is_some() {
+        preread::hold_response(&ctx.hold);
+        ResponseMode::Guarded { translate: !same }
     } else if same {
         ResponseMode::PassthroughWatchUsage
     } else {
         ResponseMode::TranslateJson
     };
-    if matches!(ctx.mode, ResponseMode::TranslateError) && status == 529 && ctx.dialect == Dialect::OpenAi {
+    if let (ResponseMode::Stream(_), Some(scanner)) = (&ctx.mode, scanner) {
+        ctx.guard = Some(GuardedStream::new(ctx.dialect, scanner));
+    }
+    if matches!(ctx.mode, ResponseMode::TranslateError)
+        && status == 529
+        && ctx.dialect == Dialect::OpenAi
+    {
         // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
         resp.set_status(503)?;
     }
@@ -104,13 +117,29 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         ResponseMode::Stream(translator) => {
             let mut out = Vec::new();
             if let Some(chunk) = body.take() {
-                translator.feed(&chunk, &mut out)?;
+                if let Err(err) = translator.feed(&chunk, &mut out) {
+                    // `out` already ends with the in-band error event for the client.
+                    ctx.stream_tail = Some(out);
+                    return Err(err);
+                }
             }
             if end {
                 translator.finish(&mut out);
                 ctx.usage = translator.usage();
             }
+            if let Some(guard) = &mut ctx.guard {
+                out = guard.feed(&out, end)?;
+            }
             *body = (!out.is_empty()).then(|| Bytes::from(out));
+        }
+        ResponseMode::Guarded { translate } => {
+            let translate = *translate;
+            if let Some(chunk) = body.take() {
+                ctx.buffer.extend_from_slice(&chunk);
+            }
+            if end {
+                *body = Some(Bytes::from(finish_guarded(ctx, translate)?));
+            }
         }
         ResponseMode::TranslateJson | ResponseMode::TranslateError => {
             if let Some(chunk) = body.take() {
@@ -122,6 +151,51 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The key's output scanner, when it has output guardrails.
+fn output_scanner(ctx: &Ctx) -> Option<OutputScanner> {
+    let (Some(runtime), Some(key)) = (&ctx.runtime, &ctx.key) else {
+        return None;
+    };
+    runtime.policy.output_scanner(key, ctx.model_name())
+}
+
+/// A held non-streaming answer: translate if needed, then check it. A block
+/// replaces the held response with the error in the client's dialect.
+fn finish_guarded(ctx: &mut Ctx, translate: bool) -> Result<Vec<u8>, GatewayError> {
+    let buffered = std::mem::take(&mut ctx.buffer);
+    let Some(attempt) = &ctx.attempt else {
+        return Ok(buffered);
+    };
+    let answer = if translate {
+        let (out, usage) =
+            formats::translate_response(attempt.format, ctx.dialect, &buffered, ctx.model_name())?;
+        ctx.usage = usage;
+        out
+    } else {
+        ctx.usage = formats::usage_from_response(attempt.format, &buffered);
+        buffered
+    };
+    let (Some(runtime), Some(key)) = (&ctx.runtime, &ctx.key) else {
+        return Ok(answer);
+    };
+    match runtime.policy.check_output(key, ctx.model_name(), &answer) {
+        Ok(Some(redacted)) => Ok(redacted),
+        Ok(None) => Ok(answer),
+        Err(err) => {
+            let status = err.status_for(ctx.dialect);
+            if let Ok(mut header) = ResponseHeader::build(status, Some(3)) {
+                let _ = header.insert_header("content-type", "application/json");
+                let _ = header.insert_header("x-request-id", ctx.request_id.as_str());
+                preread::replace_held_header(&ctx.hold, header);
+            }
+            let body = err.body(ctx.dialect);
+            ctx.status = status;
+            ctx.error = Some(err);
+            Ok(body)
+        }
+    }
 }
 
 fn finish_buffered(ctx: &mut Ctx) -> Result<Vec<u8>, GatewayError> {

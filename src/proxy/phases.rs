@@ -18,7 +18,7 @@ use crate::routing;
 
 use super::ctx::Ctx;
 use super::inbound::{self, Endpoint};
-use super::{access_log, attempt, outbound, preread, respond, Proxy};
+use super::{access_log, attempt, govern, outbound, preread, respond, Proxy};
 
 /// A Pingora error that carries a gateway error already stored in the context.
 fn gateway_failure(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
@@ -46,67 +46,18 @@ impl ProxyHttp for Proxy {
         metrics::IN_FLIGHT.inc();
         ctx.in_flight_counted = true;
         ctx.request_id = inbound::request_id(session);
-        let runtime = self.gateway.snapshot();
-        ctx.runtime = Some(runtime.clone());
-
-        let (endpoint, dialect) = {
-            let req = session.req_header();
-            match inbound::classify(&req.method, req.uri.path()) {
-                Ok(found) => found,
-                Err((err, dialect)) => {
-                    ctx.dialect = dialect;
-                    respond::send_error(session, ctx, err).await?;
-                    return Ok(true);
-                }
+        ctx.runtime = Some(self.gateway.snapshot());
+        match accept(session, ctx).await? {
+            Ok(Accepted::Proxy) => {
+                preread::install(session, ctx.body.clone(), &ctx.slot, &ctx.hold);
+                Ok(false)
             }
-        };
-        ctx.dialect = dialect;
-        let api = match endpoint {
-            Endpoint::ListModels => {
-                let body = list_models(&runtime.config, session);
-                respond::send_json(session, ctx, 200, body, &[]).await?;
-                return Ok(true);
-            }
-            Endpoint::Api(api) => api,
-        };
-        ctx.api = Some(api);
-
-        let body = match inbound::read_body(session, runtime.config.max_body_bytes).await? {
-            Ok(body) => body,
+            Ok(Accepted::Answered) => Ok(true),
             Err(err) => {
                 respond::send_error(session, ctx, err).await?;
-                return Ok(true);
+                Ok(true)
             }
-        };
-        let envelope = match formats::parse_envelope_with(dialect, &body, api != Api::Embeddings) {
-            Ok(env) => env,
-            Err(err) => {
-                respond::send_error(session, ctx, err).await?;
-                return Ok(true);
-            }
-        };
-        ctx.envelope = Some(envelope);
-        ctx.body = body;
-
-        let plan = match routing::plan_for(&runtime.config, ctx.model_name()) {
-            Ok(plan) => plan,
-            Err(err) => {
-                respond::send_error(session, ctx, err).await?;
-                return Ok(true);
-            }
-        };
-        if api == Api::CountTokens && !count_tokens_upstream(&plan) {
-            let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
-            let body = serde_json::json!({ "input_tokens": tokens })
-                .to_string()
-                .into_bytes();
-            respond::send_json(session, ctx, 200, body, &[]).await?;
-            return Ok(true);
         }
-        ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
-        ctx.plan = Some(plan);
-        preread::install(session, ctx.body.clone(), &ctx.slot);
-        Ok(false)
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
@@ -240,6 +191,9 @@ impl ProxyHttp for Proxy {
             resp.insert_header("x-tollgate-model", a.upstream_model.as_str())?;
         }
         resp.insert_header("x-tollgate-attempts", ctx.attempts.to_string())?;
+        for (name, value) in ctx.rate_limit_headers() {
+            resp.insert_header(*name, value.as_str())?;
+        }
         ctx.status = status;
         Ok(())
     }
@@ -334,7 +288,10 @@ impl ProxyHttp for Proxy {
         ctx.error = Some(err.clone());
         if response_started(session) {
             // Too late for a status: end the stream with an error event and a clean close.
-            let event = err.sse_event(ctx.dialect);
+            let event = ctx
+                .stream_tail
+                .take()
+                .unwrap_or_else(|| err.sse_event(ctx.dialect));
             let _ = session
                 .write_response_body(Some(Bytes::from(event)), true)
                 .await;
@@ -370,12 +327,92 @@ impl ProxyHttp for Proxy {
             }
         }
         observe(session, ctx);
+        settle(ctx).await;
     }
 
     fn suppress_error_log(&self, _session: &Session, ctx: &Ctx, _error: &Error) -> bool {
         // Errors answered to the client are in the access log already.
         ctx.error.is_some()
     }
+}
+
+/// What `request_filter` decided.
+enum Accepted {
+    /// Go upstream.
+    Proxy,
+    /// A response was written already.
+    Answered,
+}
+
+/// Everything before the upstream: classify, authenticate, read and check the body,
+/// resolve the route, admit under the limits. A `GatewayError` is answered in the
+/// client's dialect by the caller; a Pingora error means the client connection failed.
+async fn accept(
+    session: &mut Session,
+    ctx: &mut Ctx,
+) -> Result<std::result::Result<Accepted, GatewayError>> {
+    let Some(runtime) = ctx.runtime.clone() else {
+        return Ok(Err(GatewayError::internal("no runtime")));
+    };
+    let (endpoint, dialect) = {
+        let req = session.req_header();
+        match inbound::classify(&req.method, req.uri.path()) {
+            Ok(found) => found,
+            Err((err, dialect)) => {
+                ctx.dialect = dialect;
+                return Ok(Err(err));
+            }
+        }
+    };
+    ctx.dialect = dialect;
+    let key = match govern::authenticate(&runtime.policy, session) {
+        Ok(key) => key,
+        Err(err) => return Ok(Err(err)),
+    };
+    ctx.key = Some(key.clone());
+    let api = match endpoint {
+        Endpoint::ListModels => {
+            let body = list_models(&runtime, &key, session);
+            respond::send_json(session, ctx, 200, body, &[]).await?;
+            return Ok(Ok(Accepted::Answered));
+        }
+        Endpoint::Api(api) => api,
+    };
+    ctx.api = Some(api);
+    let body = match inbound::read_body(session, runtime.config.max_body_bytes).await? {
+        Ok(body) => body,
+        Err(err) => return Ok(Err(err)),
+    };
+    let envelope = match formats::parse_envelope_with(dialect, &body, api != Api::Embeddings) {
+        Ok(env) => env,
+        Err(err) => return Ok(Err(err)),
+    };
+    ctx.envelope = Some(envelope);
+    ctx.body = body;
+    if let Err(err) = govern::check_request(&runtime.policy, ctx) {
+        return Ok(Err(err));
+    }
+    let plan = match routing::plan_for(&runtime.config, ctx.model_name()) {
+        Ok(plan) => plan,
+        Err(err) => return Ok(Err(err)),
+    };
+    if api == Api::CountTokens && !count_tokens_upstream(&plan) {
+        let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
+        let body = serde_json::json!({ "input_tokens": tokens })
+            .to_string()
+            .into_bytes();
+        respond::send_json(session, ctx, 200, body, &[]).await?;
+        return Ok(Ok(Accepted::Answered));
+    }
+    ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
+    ctx.plan = Some(plan);
+    if api != Api::CountTokens {
+        match govern::admit(&runtime.policy, ctx).await {
+            Ok(admission) => ctx.admission = Some(admission),
+            Err(err) => return Ok(Err(err)),
+        }
+    }
+    Ok(Ok(Accepted::Proxy))
 }
 
 /// Hop-by-hop and credential headers never forwarded upstream.
@@ -409,6 +446,22 @@ async fn wait_before_retry(ctx: &mut Ctx) {
             tokio::time::sleep(pause).await;
         }
     }
+}
+
+/// Settle the admission with the real usage: corrects the token estimate, frees
+/// the concurrency slot, records spend.
+async fn settle(ctx: &mut Ctx) {
+    let (Some(admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+        return;
+    };
+    let (provider, model) = match &ctx.attempt {
+        Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
+        None => ("", ""),
+    };
+    runtime
+        .policy
+        .settle(admission, provider, model, &ctx.usage)
+        .await;
 }
 
 /// Passive health: feed the attempt's outcome to its endpoint's breaker.
@@ -514,12 +567,21 @@ fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
 
 /// `GET /v1/models`: the configured model names, in OpenAI's shape, or Anthropic's
 /// when the client sends `anthropic-version`.
-fn list_models(config: &crate::config::Config, session: &Session) -> Vec<u8> {
+fn list_models(
+    runtime: &crate::runtime::Runtime,
+    key: &crate::policy::KeyInfo,
+    session: &Session,
+) -> Vec<u8> {
     let anthropic = session
         .req_header()
         .headers
         .contains_key("anthropic-version");
-    let names = config.models.iter().map(|m| m.name.as_str());
+    let names = runtime
+        .config
+        .models
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|name| runtime.policy.authorize_model(key, name).is_ok());
     let value = if anthropic {
         let data: Vec<_> = names
             .map(|n| serde_json::json!({"type": "model", "id": n, "display_name": n, "created_at": "1970-01-01T00:00:00Z"}))

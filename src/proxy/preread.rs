@@ -28,6 +28,10 @@
 //!   apply them before wrapping or after restoring.
 //! - `Host` must be set by us in `upstream_request_filter`: Pingora skips its authority
 //!   reconciliation for custom sessions.
+//! - The wrapper can also hold a whole response back (see [`Hold`]): used when the
+//!   answer may still be replaced after its last byte was checked (output guardrails
+//!   on a non-streaming answer), since Pingora writes the response header before the
+//!   body filters see the body.
 //! - The custom session trait is `#[doc(hidden)]`, hence pingora is pinned exactly in
 //!   Cargo.toml; re-check this module on every pingora upgrade.
 
@@ -52,11 +56,94 @@ use pingora_proxy::Session;
 /// wrapper puts the real session back here when it is dropped.
 pub type SessionSlot = Arc<Mutex<Option<Box<HttpSession>>>>;
 
+/// A response held back until its end, and what replaces it, if anything.
+#[derive(Default)]
+pub struct Hold {
+    enabled: bool,
+    header: Option<Box<ResponseHeader>>,
+    body: Vec<u8>,
+    replacement: Option<Box<ResponseHeader>>,
+}
+
+/// Shared between the request context (which decides) and the wrapper (which writes).
+pub type HoldSlot = Arc<Mutex<Hold>>;
+
+/// Start holding the response of this request back until it is complete.
+pub fn hold_response(slot: &HoldSlot) {
+    if let Ok(mut h) = slot.lock() {
+        *h = Hold {
+            enabled: true,
+            ..Hold::default()
+        };
+    }
+}
+
+/// Replace the held response's header (e.g. with an error status); the body is
+/// whatever the body filter emitted last.
+pub fn replace_held_header(slot: &HoldSlot, header: ResponseHeader) {
+    if let Ok(mut h) = slot.lock() {
+        h.replacement = Some(Box::new(header));
+    }
+}
+
 /// A downstream session whose request body was already read in full.
 struct PrereadSession {
     inner: Box<HttpSession>,
     body: Bytes,
     slot: SessionSlot,
+    hold: HoldSlot,
+}
+
+impl PrereadSession {
+    fn holding(&self) -> bool {
+        self.hold.lock().map(|h| h.enabled).unwrap_or(false)
+    }
+
+    /// Take in one response task while holding; true when the response is complete.
+    fn hold_task(&self, task: HttpTask) -> bool {
+        let Ok(mut h) = self.hold.lock() else {
+            return true;
+        };
+        match task {
+            HttpTask::Header(header, end) => {
+                // A retried attempt starts a new response.
+                h.header = Some(header);
+                h.body.clear();
+                end
+            }
+            HttpTask::Body(data, end) | HttpTask::UpgradedBody(data, end) => {
+                if let Some(data) = data {
+                    h.body.extend_from_slice(&data);
+                }
+                end
+            }
+            HttpTask::Trailer(_) | HttpTask::Done | HttpTask::Failed(_) => true,
+        }
+    }
+
+    /// Write the held response (or its replacement) in one go.
+    async fn release(&mut self) -> Result<()> {
+        let (header, body) = {
+            let Ok(mut h) = self.hold.lock() else {
+                return Ok(());
+            };
+            if !h.enabled {
+                return Ok(());
+            }
+            h.enabled = false;
+            let header = h.replacement.take().or_else(|| h.header.take());
+            (header, std::mem::take(&mut h.body))
+        };
+        let Some(mut header) = header else {
+            return Ok(());
+        };
+        header.remove_header("transfer-encoding");
+        header.insert_header("content-length", body.len().to_string())?;
+        self.inner.write_response_header(header).await?;
+        self.inner
+            .write_response_body(Bytes::from(body), true)
+            .await
+    }
 }
 
 impl Drop for PrereadSession {
@@ -76,12 +163,13 @@ fn placeholder_session() -> Box<HttpSession> {
 
 /// Replace the downstream session with a wrapper that serves `body` as the whole,
 /// already-read request body. Only call it for requests that are not upgrades.
-pub fn install(session: &mut Session, body: Bytes, slot: &SessionSlot) {
+pub fn install(session: &mut Session, body: Bytes, slot: &SessionSlot, hold: &HoldSlot) {
     let inner = std::mem::replace(&mut session.downstream_session, placeholder_session());
     let wrapper = PrereadSession {
         inner,
         body,
         slot: slot.clone(),
+        hold: hold.clone(),
     };
     *session.downstream_session = HttpSession::new_custom(Box::new(wrapper));
 }
@@ -123,15 +211,32 @@ impl CustomSession for PrereadSession {
         Ok(())
     }
 
-    async fn write_response_header(&mut self, resp: Box<ResponseHeader>, _end: bool) -> Result<()> {
+    async fn write_response_header(&mut self, resp: Box<ResponseHeader>, end: bool) -> Result<()> {
+        if self.holding() {
+            if self.hold_task(HttpTask::Header(resp, end)) {
+                self.release().await?;
+            }
+            return Ok(());
+        }
         self.inner.write_response_header(resp).await
     }
 
-    async fn write_response_header_ref(&mut self, resp: &ResponseHeader, _end: bool) -> Result<()> {
+    async fn write_response_header_ref(&mut self, resp: &ResponseHeader, end: bool) -> Result<()> {
+        if self.holding() {
+            return self
+                .write_response_header(Box::new(resp.clone()), end)
+                .await;
+        }
         self.inner.write_response_header_ref(resp).await
     }
 
     async fn write_body(&mut self, data: Bytes, end: bool) -> Result<()> {
+        if self.holding() {
+            if self.hold_task(HttpTask::Body(Some(data), end)) {
+                self.release().await?;
+            }
+            return Ok(());
+        }
         self.inner.write_response_body(data, end).await
     }
 
@@ -140,6 +245,16 @@ impl CustomSession for PrereadSession {
     }
 
     async fn response_duplex_vec(&mut self, tasks: Vec<HttpTask>) -> Result<bool> {
+        if self.holding() {
+            let mut done = false;
+            for task in tasks {
+                done |= self.hold_task(task);
+            }
+            if done {
+                self.release().await?;
+            }
+            return Ok(done);
+        }
         self.inner.response_duplex_vec(tasks).await
     }
 
@@ -184,6 +299,7 @@ impl CustomSession for PrereadSession {
     }
 
     async fn finish(&mut self) -> Result<()> {
+        self.release().await?;
         self.inner.finish_body().await
     }
 

@@ -39,7 +39,7 @@ pub async fn send_json(
 pub async fn send_error(session: &mut Session, ctx: &mut Ctx, err: GatewayError) -> Result<()> {
     let status = err.status_for(ctx.dialect);
     let body = err.body(ctx.dialect);
-    let mut extra = Vec::new();
+    let mut extra: Vec<(&'static str, String)> = ctx.rate_limit_headers().to_vec();
     if let Some(after) = err.retry_after {
         extra.push(("retry-after", after.as_secs().max(1).to_string()));
     }

@@ -46,19 +46,19 @@ impl OpenAiPassthrough {
 }
 
 /// Look at one event: note usage and the end of the stream. Content is not parsed:
-/// only events that contain a `"usage":{` member are.
+/// one pass over the bytes finds the members that matter, and only an event with a
+/// `"usage"` object is deserialised (into a probe that skips the content).
 fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> Seen {
     let data = event.data;
     if data.trim_ascii() == b"[DONE]" {
         *complete = true;
         return Seen::Other;
     }
-    if matches!(member_value(data, b"\"finish_reason\""), Some(b'"'))
-        || matches!(member_value(data, b"\"error\""), Some(b'{' | b'"'))
-    {
+    let members = Members::scan(data);
+    if members.finish_reason || members.error {
         *complete = true;
     }
-    if member_value(data, b"\"usage\"") != Some(b'{') {
+    if !members.usage {
         return Seen::Other;
     }
     match serde_json::from_slice::<UsageProbe>(data) {
@@ -77,21 +77,46 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> See
     }
 }
 
-/// The first byte of the value of the first member named `key` (quotes included)
-/// whose value is not `null`. A quoted key followed by `:` cannot occur inside a JSON
-/// string, where every quote is escaped, so this needs no full parse.
-fn member_value(data: &[u8], key: &[u8]) -> Option<u8> {
-    let mut rest = data;
-    while let Some(i) = rest.windows(key.len()).position(|w| w == key) {
-        rest = &rest[i + key.len()..];
-        if let Some(value) = rest.trim_ascii_start().strip_prefix(b":") {
-            match value.trim_ascii_start().first() {
-                Some(b'n') | None => {}
-                Some(&b) => return Some(b),
-            }
+/// Which members of interest a chunk has with a non-null value.
+#[derive(Default)]
+struct Members {
+    /// `"finish_reason": "..."`.
+    finish_reason: bool,
+    /// `"error": {...}` or `"error": "..."`.
+    error: bool,
+    /// `"usage": {...}`.
+    usage: bool,
+}
+
+impl Members {
+    /// A quoted name followed by `:` is a member name: inside a string value every
+    /// quote is escaped, so content cannot fake one.
+    fn scan(data: &[u8]) -> Self {
+        let mut m = Members::default();
+        let mut i = 0;
+        while let Some(p) = data[i..].iter().position(|&b| b == b'"') {
+            let rest = &data[i + p + 1..];
+            i += p + 1;
+            let (name, flag) = match rest.first() {
+                Some(b'f') => (&b"finish_reason\""[..], &mut m.finish_reason),
+                Some(b'e') => (&b"error\""[..], &mut m.error),
+                Some(b'u') => (&b"usage\""[..], &mut m.usage),
+                _ => continue,
+            };
+            let Some(after) = rest.strip_prefix(name) else {
+                continue;
+            };
+            let Some(value) = after.trim_ascii_start().strip_prefix(b":") else {
+                continue;
+            };
+            *flag |= match value.trim_ascii_start().first() {
+                Some(b'"') => name != b"usage\"",
+                Some(b'{') => name != b"finish_reason\"",
+                _ => false,
+            };
         }
+        m
     }
-    None
 }
 
 impl StreamTranslator for OpenAiPassthrough {

@@ -57,3 +57,13 @@ fn truncated_stream_gets_an_error_event() {
         no_done.as_bytes()
     );
 }
+
+#[test]
+fn member_names_inside_content_do_not_count() {
+    let chunk = br#"{"id":"x","choices":[{"index":0,"delta":{"content":"say \"usage\": {} and \"finish_reason\": \"stop\""},"finish_reason":null}],"usage":null}"#;
+    let m = super::Members::scan(chunk);
+    assert!(!m.usage && !m.finish_reason && !m.error);
+    let real = br#"{"choices":[], "usage" : {"prompt_tokens":1}, "error":null}"#;
+    let m = super::Members::scan(real);
+    assert!(m.usage && !m.error && !m.finish_reason);
+}
