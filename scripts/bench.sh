@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# Load benchmark of tollgate against the same mock upstream reached directly and
+# through nginx as a plain reverse proxy. Everything runs on this machine and on
+# 127.0.0.1 only: the load tool, the mock, nginx and the gateway share the CPUs, so
+# the numbers are ratios measured in one run, never absolute claims.
+#
+#   scripts/bench.sh                 # ~2.5 min with the defaults
+#   DURATION=30 scripts/bench.sh     # longer runs, steadier numbers
+#
+# Environment: DURATION (s per run, 10), WARMUP (s per target before the first
+# run, 2), CONNS (concurrency of the throughput runs, 64), WRK_THREADS (1),
+# TOKENS (mock tokens per answer, 8), BENCH_BASE_PORT (18000; ports base+80..+182),
+# CARGO_TARGET_DIR (target). Output: a markdown table on stdout and in
+# $CARGO_TARGET_DIR/bench/results.md; process logs next to it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=scripts/bench/lib.sh
+source scripts/bench/lib.sh
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONNS=${CONNS:-64}
+WRK_THREADS=${WRK_THREADS:-1}
+TOKENS=${TOKENS:-8}
+BASE=${BENCH_BASE_PORT:-18000}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release
+OUT=$TARGET_DIR/bench
+RUN=$OUT/run
+
+MOCK_PORT=$((BASE + 181))
+TG_PORT=$((BASE + 80))
+TG_ADMIN=$((BASE + 90))
+TGQ_PORT=$((BASE + 81))  # second gateway: metrics on, access log off
+TGQ_ADMIN=$((BASE + 91))
+NGINX_PORT=$((BASE + 82))
+
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+HAVE_NGINX=0
+command -v nginx >/dev/null && HAVE_NGINX=1
+
+# ---------------------------------------------------------------- build ------
+build_if_stale() {
+  local stale=0 bin
+  for bin in tollgate tollgate-mock; do
+    if [ ! -x "$BIN/$bin" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN/$bin" -print -quit)" ]; then
+      stale=1
+    fi
+  done
+  if [ "$stale" = 1 ]; then
+    echo "== building release binaries (cargo build --release --bins)"
+    CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --bins
+  fi
+}
+build_if_stale
+
+# ------------------------------------------------------------- processes -----
+PIDS=()
+cleanup() {
+  local pid i
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # The gateways drain for grace_period_seconds (1 s in the bench config).
+  for ((i = 0; i < 50; i++)); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for port in $MOCK_PORT $TG_PORT $TG_ADMIN $TGQ_PORT $TGQ_ADMIN $NGINX_PORT; do
+  if port_in_use "$port"; then
+    echo "127.0.0.1:$port is already in use; set BENCH_BASE_PORT to another base" >&2
+    exit 1
+  fi
+done
+rm -rf "$RUN" && mkdir -p "$RUN"
+
+# Bodies: the same ~300-byte chat request, per model name and stream flag.
+body() { # body <file> <model> <stream>
+  sed -e "s/@MODEL@/$2/" -e "s/@STREAM@/$3/" scripts/bench/chat.json.tmpl >"$RUN/$1"
+}
+body direct.json mock-gpt false
+body direct-stream.json mock-gpt true
+body same.json bench-openai false
+body same-stream.json bench-openai true
+body translated.json bench-anthropic false
+body translated-stream.json bench-anthropic true
+
+echo "== starting mock on 127.0.0.1:$MOCK_PORT"
+"$BIN/tollgate-mock" --port "$MOCK_PORT" --threads 1 --tokens "$TOKENS" --name bench-mock \
+  >"$RUN/mock.log" 2>&1 &
+MOCK_PID=$!
+PIDS+=("$MOCK_PID")
+wait_http "http://127.0.0.1:$MOCK_PORT/health"
+
+# gateway_config <port> <admin port> <access log true|false> <tag>
+gateway_config() {
+  mkdir -p "$RUN/$4"
+  sed -e "s/127.0.0.1:18080/127.0.0.1:$1/" \
+      -e "s/127.0.0.1:19090/127.0.0.1:$2/" \
+      -e "s/127.0.0.1:18181/127.0.0.1:$MOCK_PORT/" \
+      -e "s|/tmp/tollgate-bench|$RUN/$4|" \
+      -e "s/access_log: true/access_log: $3/" \
+      conf/bench.yaml >"$RUN/$4.yaml"
+  "$BIN/tollgate" -t -c "$RUN/$4.yaml" >/dev/null
+}
+
+# start_gateway <port> <admin port> <access log> <tag>: the access log (stdout, one
+# JSON line per request) goes to /dev/null as a log shipper would drain it;
+# stderr (pingora and gateway warnings) is kept. Sets STARTED_PID.
+start_gateway() {
+  gateway_config "$@"
+  "$BIN/tollgate" -c "$RUN/$4.yaml" >/dev/null 2>"$RUN/$4.err" &
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
+  wait_http "http://127.0.0.1:$2/readyz" 200 30
+}
+
+echo "== starting tollgate on 127.0.0.1:$TG_PORT (access log on) and :$TGQ_PORT (access log off)"
+start_gateway "$TG_PORT" "$TG_ADMIN" true tollgate
+TG_PID=$STARTED_PID
+start_gateway "$TGQ_PORT" "$TGQ_ADMIN" false tollgate-quiet
+TGQ_PID=$STARTED_PID
+# Give the first health checks a round so both providers count as healthy.
+sleep 1.2
+TG_IDLE_KIB=$(proc_kib VmRSS "$TG_PID")
+TGQ_IDLE_KIB=$(proc_kib VmRSS "$TGQ_PID")
+
+NGINX_PID=""
+if [ "$HAVE_NGINX" = 1 ]; then
+  echo "== starting nginx on 127.0.0.1:$NGINX_PORT"
+  mkdir -p "$RUN/nginx"
+  sed -e "s|@PREFIX@|$RUN/nginx|g" -e "s/@MOCK_PORT@/$MOCK_PORT/" -e "s/@NGINX_PORT@/$NGINX_PORT/" \
+    scripts/bench/nginx.conf.tmpl >"$RUN/nginx/nginx.conf"
+  nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/nginx-error.log" \
+    >"$RUN/nginx/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  wait_http "http://127.0.0.1:$NGINX_PORT/health"
+else
+  echo "== nginx not installed: its rows are skipped"
+fi
+
+# Pids whose CPU and memory count for a target: the nginx master and its workers.
+target_pids() {
+  case $1 in
+    direct) echo "" ;;
+    nginx) echo "$NGINX_PID $(child_pids "$NGINX_PID")" ;;
+    tollgate | translated) echo "$TG_PID" ;;
+    tollgate-quiet) echo "$TGQ_PID" ;;
+  esac
+}
+target_url() {
+  case $1 in
+    direct) echo "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
+    nginx) echo "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" ;;
+    tollgate | translated) echo "http://127.0.0.1:$TG_PORT/v1/chat/completions" ;;
+    tollgate-quiet) echo "http://127.0.0.1:$TGQ_PORT/v1/chat/completions" ;;
+  esac
+}
+target_log() {
+  case $1 in
+    direct) echo "$RUN/mock.log" ;;
+    nginx) echo "$RUN/nginx/nginx-error.log" ;;
+    tollgate | translated) echo "$RUN/tollgate.err" ;;
+    tollgate-quiet) echo "$RUN/tollgate-quiet.err" ;;
+  esac
+}
+target_body() { # target_body <target> <stream 0|1>
+  local base
+  case $1 in
+    direct | nginx) base=direct ;;
+    tollgate | tollgate-quiet) base=same ;;
+    translated) base=translated ;;
+  esac
+  [ "$2" = 1 ] && base=$base-stream
+  echo "$RUN/$base.json"
+}
+
+# One request before each run: the answer must be a real completion (a fast 404
+# would otherwise count as throughput).
+sanity() { # sanity <target> <stream 0|1>
+  local url body resp status
+  url=$(target_url "$1")
+  body=$(target_body "$1" "$2")
+  resp=$(curl -s -m 10 -w '\n%{http_code}' -H 'content-type: application/json' \
+    -H 'authorization: Bearer sk-bench' --data-binary "@$body" "$url" || true)
+  status=${resp##*$'\n'}
+  resp=${resp%$'\n'*}
+  if [ "$status" != 200 ]; then
+    echo "status $status: ${resp:0:300}"
+    return 1
+  fi
+  if [ "$2" = 1 ]; then
+    grep -q '^data: \[DONE\]' <<<"$resp" && grep -q '"chat.completion.chunk"' <<<"$resp" \
+      || { echo "stream without chat.completion.chunk events or [DONE]: ${resp:0:300}"; return 1; }
+  else
+    grep -q '"chat.completion"' <<<"$resp" && grep -q '"choices"' <<<"$resp" \
+      || { echo "not a chat.completion: ${resp:0:300}"; return 1; }
+  fi
+}
+
+declare -A RPS P50 P99 CPU MOCKCPU RSS ERRS OPENS NOTE
+FAILED=0
+TG_SENT=0 # requests wrk completed against the access-logged gateway (+ sanity checks)
+count_sent() { # count_sent <target> <requests>
+  case $1 in tollgate | translated) TG_SENT=$((TG_SENT + ${2:-0})) ;; esac
+}
+
+# run_case <target> <case> <conns> <stream 0|1> [seconds]
+run_case() {
+  local target=$1 case=$2 conns=$3 stream=$4 secs=${5:-$DURATION} id="$1.$2"
+  local pids url body line t0 t1 m0 m1 o0 o1 reqs why pid log log_before=0
+  [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && return 0
+  pids=$(target_pids "$target")
+  url=$(target_url "$target")
+  body=$(target_body "$target" "$stream")
+  for pid in $pids; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "   $id: FAILED: process $pid is gone (its log: $(target_log "$target"))"
+      NOTE[$id]="failed: process exited"
+      FAILED=1
+      return 0
+    fi
+  done
+  if ! why=$(sanity "$target" "$stream"); then
+    echo "   $id: FAILED sanity check: $why"
+    NOTE[$id]="failed: ${why:0:80}"
+    FAILED=1
+    return 0
+  fi
+  count_sent "$target" 1
+  log=$(target_log "$target")
+  [ -f "$log" ] && log_before=$(wc -l <"$log")
+  # shellcheck disable=SC2086
+  t0=$(proc_ticks $pids)
+  m0=$(proc_ticks "$MOCK_PID")
+  o0=$(active_opens)
+  line=$(BENCH_BODY_FILE=$body timeout $((secs + 30)) \
+    wrk -t"$WRK_THREADS" -c"$conns" -d"${secs}s" --timeout 5s -s scripts/bench/post.lua "$url" \
+    | grep '^BENCH ' || true)
+  o1=$(active_opens)
+  m1=$(proc_ticks "$MOCK_PID")
+  # shellcheck disable=SC2086
+  t1=$(proc_ticks $pids)
+  if [ -z "$line" ]; then
+    echo "   $id: FAILED: wrk printed no result"
+    NOTE[$id]="failed: no wrk result"
+    FAILED=1
+    return 0
+  fi
+  reqs=$(field requests "$line")
+  count_sent "$target" "$reqs"
+  RPS[$id]=$(field rps "$line")
+  P50[$id]=$(field p50_us "$line")
+  P99[$id]=$(field p99_us "$line")
+  ERRS[$id]=$(($(field non2xx "$line") + $(field connect "$line") + $(field read "$line") + $(field write "$line") + $(field timeout "$line")))
+  OPENS[$id]=$((o1 - o0))
+  if [ "$reqs" -gt 0 ]; then
+    MOCKCPU[$id]=$(calc "($m1 - $m0) * 1000000 / $CLK_TCK / $reqs")
+    if [ -n "$pids" ]; then
+      CPU[$id]=$(calc "($t1 - $t0) * 1000000 / $CLK_TCK / $reqs")
+      # shellcheck disable=SC2086
+      RSS[$id]=$(proc_kib VmHWM $pids)
+    fi
+  fi
+  # Warnings and errors logged during the run, except the requests wrk abandons
+  # when it stops (at most one per connection, logged as a downstream error).
+  if [ -f "$log" ]; then
+    local unexpected
+    unexpected=$(tail -n +"$((log_before + 1))" "$log" | grep -E 'WARN|ERROR|\[(warn|error|crit|alert)\]' \
+      | grep -cv 'Fail to proxy: Downstream' || true)
+    if [ "${unexpected:-0}" -gt 0 ]; then NOTE[$id]="$unexpected warn/error log lines"; fi
+  fi
+  printf '   %s %-22s %9s req/s  p50 %-10s p99 %-10s cpu %6s µs/req  mock %6s µs/req  errors %s  new TCP conns (host-wide) %s\n' \
+    "$(date +%T)" "$id" "$(fmt_int "${RPS[$id]}")" "$(fmt_ms "${P50[$id]}")" "$(fmt_ms "${P99[$id]}")" \
+    "$(fmt_int "${CPU[$id]:-}")" "$(fmt_int "${MOCKCPU[$id]}")" "${ERRS[$id]}" "${OPENS[$id]}"
+}
+
+# Warm-up: connection pools, allocator arenas and caches of every target, unmeasured.
+warm() {
+  local target line
+  for target in direct nginx tollgate tollgate-quiet translated; do
+    [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && continue
+    line=$(BENCH_BODY_FILE=$(target_body "$target" 0) timeout $((WARMUP + 30)) \
+      wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s scripts/bench/post.lua "$(target_url "$target")" \
+      | grep '^BENCH ' || true)
+    count_sent "$target" "$(field requests "$line")"
+  done
+}
+
+START=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== warm-up (${WARMUP}s per target)"
+warm
+
+# Scenario-major order: the rows that are compared run next to each other in time.
+echo "== non-stream, c=1 (added latency)"
+for t in direct nginx tollgate translated; do run_case "$t" c1 1 0; done
+echo "== non-stream, c=$CONNS (throughput)"
+for t in direct nginx tollgate tollgate-quiet translated; do run_case "$t" "c$CONNS" "$CONNS" 0; done
+echo "== stream, c=$CONNS ($TOKENS tokens per answer)"
+for t in direct nginx tollgate translated; do run_case "$t" "stream$CONNS" "$CONNS" 1; done
+
+TG_METRIC_TOTAL=$(curl -s -m 5 "http://127.0.0.1:$TG_ADMIN/metrics" \
+  | awk '/^tollgate_requests_total/ {s += $NF} END {printf "%.0f", s}' || true)
+ELAPSED=$(($(date +%s) - START))
+
+# ---------------------------------------------------------------- report -----
+label() {
+  case $1 in
+    direct) echo "direct to mock" ;;
+    nginx) echo "nginx (reverse proxy)" ;;
+    tollgate) echo "tollgate, same format" ;;
+    tollgate-quiet) echo "tollgate, same format, access log off" ;;
+    translated) echo "tollgate, OpenAI → Anthropic" ;;
+  esac
+}
+row() { # row <target> <case> <scenario text>
+  local id="$1.$2"
+  [ "$1" = nginx ] && [ "$HAVE_NGINX" = 0 ] && return 0
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$(label "$1")" \
+    "$(fmt_int "${RPS[$id]:-}")" "$(fmt_ms "${P50[$id]:-}")" "$(fmt_ms "${P99[$id]:-}")" \
+    "$(fmt_int "${CPU[$id]:-}")" "$(fmt_int "${MOCKCPU[$id]:-}")" "$(fmt_mib "${RSS[$id]:-}")" \
+    "${ERRS[$id]:-–}${NOTE[$id]:+ (${NOTE[$id]})}"
+}
+pct_delta() { # p50 difference in µs, or –
+  [ -n "${P50[$1]:-}" ] && [ -n "${P50[$2]:-}" ] && echo "$((P50[$1] - P50[$2])) µs" || echo "–"
+}
+
+report() {
+  local c="c$CONNS" s="stream$CONNS"
+  echo "### tollgate benchmark"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs shared by wrk ($WRK_THREADS thread), the mock (1 thread), nginx (2 workers) and tollgate (2 threads); ${DURATION}s per run; load average before: $LOAD_BEFORE. POST of a $(wc -c <"$RUN/direct.json")-byte OpenAI chat request; the mock answers at once ($TOKENS tokens). Ratios within this run are the result, not the absolute numbers."
+  echo
+  echo "| scenario | path | req/s | p50 | p99 | proxy CPU µs/req | mock CPU µs/req | proxy peak RSS | errors |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for t in direct nginx tollgate translated; do row "$t" c1 "non-stream c=1"; done
+  for t in direct nginx tollgate tollgate-quiet translated; do row "$t" "$c" "non-stream c=$CONNS"; done
+  for t in direct nginx tollgate translated; do row "$t" "$s" "stream c=$CONNS"; done
+  echo
+  echo "| ratio | measured | target |"
+  echo "| --- | ---: | ---: |"
+  echo "| tollgate / nginx req/s, same format c=$CONNS | $(fmt_ratio "${RPS[tollgate.$c]:-}" "${RPS[nginx.$c]:-}") | ≥ 0.9 |"
+  echo "| tollgate (access log off) / nginx req/s, c=$CONNS | $(fmt_ratio "${RPS[tollgate-quiet.$c]:-}" "${RPS[nginx.$c]:-}") | |"
+  echo "| tollgate translated / nginx req/s, c=$CONNS | $(fmt_ratio "${RPS[translated.$c]:-}" "${RPS[nginx.$c]:-}") | ≥ 0.7 |"
+  echo "| tollgate / nginx req/s, stream c=$CONNS | $(fmt_ratio "${RPS[tollgate.$s]:-}" "${RPS[nginx.$s]:-}") | |"
+  echo "| tollgate translated / nginx req/s, stream c=$CONNS | $(fmt_ratio "${RPS[translated.$s]:-}" "${RPS[nginx.$s]:-}") | |"
+  echo "| tollgate / direct req/s, c=$CONNS | $(fmt_ratio "${RPS[tollgate.$c]:-}" "${RPS[direct.$c]:-}") | |"
+  echo "| nginx / direct req/s, c=$CONNS | $(fmt_ratio "${RPS[nginx.$c]:-}" "${RPS[direct.$c]:-}") | |"
+  echo "| added p50 at c=1, tollgate − direct | $(pct_delta tollgate.c1 direct.c1) | ≤ 60 µs |"
+  echo "| added p50 at c=1, translated − direct | $(pct_delta translated.c1 direct.c1) | |"
+  echo "| added p50 at c=1, nginx − direct | $(pct_delta nginx.c1 direct.c1) | |"
+  echo "| tollgate CPU per request, same format c=$CONNS | $(fmt_int "${CPU[tollgate.$c]:-}") µs | ≤ 30 µs |"
+  echo "| tollgate CPU per request, translated c=$CONNS | $(fmt_int "${CPU[translated.$c]:-}") µs | ≤ 60 µs |"
+  echo "| tollgate idle RSS (access log on / off) | $(fmt_mib "$TG_IDLE_KIB") / $(fmt_mib "$TGQ_IDLE_KIB") | ≤ 40 MiB |"
+  echo
+  echo "CPU is utime+stime from /proc/<pid>/stat over the run (nginx: master + workers) divided by completed requests; peak RSS is VmHWM after the run (nginx: summed over its processes). errors = non-2xx + socket errors + timeouts reported by wrk."
+}
+
+echo
+report | tee "$OUT/results.md"
+echo
+echo "results: $OUT/results.md; logs: $RUN; elapsed ${ELAPSED}s"
+echo "tollgate_requests_total on the access-logged gateway: ${TG_METRIC_TOTAL:-?}; requests wrk completed against it: $TG_SENT"
+echo "(the counter may exceed wrk's count by up to $CONNS per run: requests in flight when wrk stops)"
+exit "$FAILED"
