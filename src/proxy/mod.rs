@@ -2,9 +2,9 @@
 //! modules that own the logic:
 //!
 //! ```text
-//! request_filter          inbound: classify path, read + bound body, parse envelope,
-//!                         resolve the route plan; wrap the session (preread) so every
-//!                         attempt gets the whole body, whatever its size
+//! request_filter          accept: classify path, authenticate, read + bound body, parse
+//!                         envelope, guardrails, route plan, admission (govern); wrap the
+//!                         session (preread) so every attempt gets the whole body
 //! upstream_peer           attempt: route/target/endpoint choice, body for the target
 //!                         format, peer with resolved address, TLS/SNI, timeouts
 //! upstream_request_filter path, Host, provider auth; client credentials stripped
@@ -13,9 +13,10 @@
 //! response_body_filter    outbound: pass through / watch usage / translate
 //! fail_to_connect, error_while_proxy   retry decisions
 //! fail_to_proxy           error in the client's dialect, or an in-band stream error
-//! logging                 metrics + access log; real session restored
+//! logging                 finish: metrics, access log, settlement; real session restored
 //! ```
 
+mod accept;
 pub mod attempt;
 pub mod ctx;
 pub mod inbound;
@@ -24,6 +25,7 @@ pub mod preread;
 pub mod respond;
 
 mod access_log;
+mod finish;
 mod govern;
 mod output_guard;
 mod phases;

@@ -1,0 +1,155 @@
+//! The request side before any upstream: classify the path, authenticate, read and
+//! check the body, resolve the route, admit under the limits — or answer directly
+//! (errors, the models list, local token counts).
+
+use pingora::Result;
+use pingora_proxy::Session;
+
+use crate::error::GatewayError;
+use crate::formats;
+use crate::providers::Api;
+use crate::routing;
+
+use super::ctx::Ctx;
+use super::inbound::{self, Endpoint};
+use super::{govern, respond};
+
+/// What `request_filter` decided.
+pub enum Accepted {
+    /// Go upstream.
+    Proxy,
+    /// A response was written already.
+    Answered,
+}
+
+/// Everything before the upstream: classify, authenticate, read and check the body,
+/// resolve the route, admit under the limits. A `GatewayError` is answered in the
+/// client's dialect by the caller; a Pingora error means the client connection failed.
+pub async fn accept(
+    session: &mut Session,
+    ctx: &mut Ctx,
+) -> Result<std::result::Result<Accepted, GatewayError>> {
+    let Some(runtime) = ctx.runtime.clone() else {
+        return Ok(Err(GatewayError::internal("no runtime")));
+    };
+    let (endpoint, dialect) = {
+        let req = session.req_header();
+        match inbound::classify(&req.method, req.uri.path()) {
+            Ok(found) => found,
+            Err((err, dialect)) => {
+                ctx.dialect = dialect;
+                return Ok(Err(err));
+            }
+        }
+    };
+    ctx.dialect = dialect;
+    let key = match govern::authenticate(&runtime.policy, session) {
+        Ok(key) => key,
+        Err(err) => return Ok(Err(err)),
+    };
+    ctx.key = Some(key.clone());
+    let api = match endpoint {
+        Endpoint::ListModels => {
+            let body = list_models(&runtime, &key, session);
+            respond::send_json(session, ctx, 200, body, &[]).await?;
+            return Ok(Ok(Accepted::Answered));
+        }
+        Endpoint::Api(api) => api,
+    };
+    ctx.api = Some(api);
+    let body = match inbound::read_body(session, runtime.config.max_body_bytes).await? {
+        Ok(body) => body,
+        Err(err) => return Ok(Err(err)),
+    };
+    let envelope = match formats::parse_envelope_with(dialect, &body, api != Api::Embeddings) {
+        Ok(env) => env,
+        Err(err) => return Ok(Err(err)),
+    };
+    ctx.envelope = Some(envelope);
+    ctx.body = body;
+    if let Err(err) = govern::check_request(&runtime.policy, ctx) {
+        return Ok(Err(err));
+    }
+    let plan = match routing::plan_for(&runtime.config, ctx.model_name()) {
+        Ok(plan) => plan,
+        Err(err) => return Ok(Err(err)),
+    };
+    if api == Api::CountTokens && !count_tokens_upstream(&plan) {
+        let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
+        let body = serde_json::json!({ "input_tokens": tokens })
+            .to_string()
+            .into_bytes();
+        respond::send_json(session, ctx, 200, body, &[]).await?;
+        return Ok(Ok(Accepted::Answered));
+    }
+    ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
+    ctx.plan = Some(plan);
+    if api != Api::CountTokens {
+        match govern::admit(&runtime.policy, ctx).await {
+            Ok(admission) => ctx.admission = Some(admission),
+            Err(err) => return Ok(Err(err)),
+        }
+    }
+    Ok(Ok(Accepted::Proxy))
+}
+
+/// The consistent-hash key: the route's `hash_header` if sent, else the `user` field.
+fn hash_key(
+    session: &Session,
+    plan: &routing::RoutePlan,
+    envelope: Option<&formats::Envelope>,
+) -> Option<String> {
+    let route = plan.routes.first()?;
+    if route.strategy != crate::config::Strategy::ConsistentHash {
+        return None;
+    }
+    let from_header = route.hash_header.as_deref().and_then(|h| {
+        session
+            .req_header()
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    from_header.or_else(|| envelope.and_then(|e| e.user.clone()))
+}
+
+fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
+    plan.routes
+        .first()
+        .and_then(|r| r.targets.first())
+        .is_some_and(|t| t.provider.kind == crate::config::ProviderKind::Anthropic)
+}
+
+/// `GET /v1/models`: the configured model names, in OpenAI's shape, or Anthropic's
+/// when the client sends `anthropic-version`.
+fn list_models(
+    runtime: &crate::runtime::Runtime,
+    key: &crate::policy::KeyInfo,
+    session: &Session,
+) -> Vec<u8> {
+    let anthropic = session
+        .req_header()
+        .headers
+        .contains_key("anthropic-version");
+    let names = runtime
+        .config
+        .models
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|name| runtime.policy.authorize_model(key, name).is_ok());
+    let value = if anthropic {
+        let data: Vec<_> = names
+            .map(|n| serde_json::json!({"type": "model", "id": n, "display_name": n, "created_at": "1970-01-01T00:00:00Z"}))
+            .collect();
+        let first = data.first().map(|d| d["id"].clone());
+        let last = data.last().map(|d| d["id"].clone());
+        serde_json::json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+    } else {
+        let data: Vec<_> = names
+            .map(|n| serde_json::json!({"id": n, "object": "model", "created": 0, "owned_by": "tollgate"}))
+            .collect();
+        serde_json::json!({"object": "list", "data": data})
+    };
+    value.to_string().into_bytes()
+}

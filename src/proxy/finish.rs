@@ -1,0 +1,72 @@
+//! The end of a request: metrics, the access-log line, and settling the admission
+//! with the real usage.
+
+use pingora_proxy::Session;
+
+use crate::metrics;
+use crate::providers::Api;
+
+use super::access_log;
+use super::ctx::Ctx;
+
+/// Settle the admission with the real usage: corrects the token estimate, frees
+/// the concurrency slot, records spend.
+pub async fn settle(ctx: &mut Ctx) {
+    let (Some(admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+        return;
+    };
+    let (provider, model) = match &ctx.attempt {
+        Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
+        None => ("", ""),
+    };
+    runtime
+        .policy
+        .settle(admission, provider, model, &ctx.usage)
+        .await;
+}
+
+pub fn observe(session: &Session, ctx: &Ctx) {
+    let route = match ctx.api {
+        Some(Api::ChatCompletions) => "chat_completions",
+        Some(Api::Embeddings) => "embeddings",
+        Some(Api::Messages) => "messages",
+        Some(Api::CountTokens) => "count_tokens",
+        None => "other",
+    };
+    let model = ctx
+        .plan
+        .as_ref()
+        .and_then(|p| p.routes.first())
+        .map_or("", |r| r.name.as_str());
+    let status = if ctx.status == 0 { 502 } else { ctx.status };
+    metrics::REQUESTS
+        .with_label_values(&[
+            route,
+            model,
+            ctx.provider_name(),
+            metrics::status_class(status),
+        ])
+        .inc();
+    metrics::REQUEST_SECONDS
+        .with_label_values(&[route, model])
+        .observe(ctx.started.elapsed().as_secs_f64());
+    if let Some(first) = ctx.first_byte_at {
+        metrics::TTFB_SECONDS
+            .with_label_values(&[route, model])
+            .observe(first.duration_since(ctx.started).as_secs_f64());
+    }
+    if let Some(err) = &ctx.error {
+        metrics::ERRORS
+            .with_label_values(&[err.metric_label()])
+            .inc();
+    }
+    let log_enabled = ctx.runtime.as_ref().is_none_or(|r| r.config.access_log);
+    if log_enabled {
+        let req = session.req_header();
+        let client = session
+            .client_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        access_log::write(ctx, req.method.as_str(), req.uri.path(), &client);
+    }
+}
