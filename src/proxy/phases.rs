@@ -338,9 +338,11 @@ impl ProxyHttp for Proxy {
         finish::settle(ctx).await;
     }
 
-    fn suppress_error_log(&self, _session: &Session, ctx: &Ctx, _error: &Error) -> bool {
-        // Errors answered to the client are in the access log already.
-        ctx.error.is_some()
+    fn suppress_error_log(&self, _session: &Session, ctx: &Ctx, error: &Error) -> bool {
+        // Errors answered to the client are in the access log already, and a client
+        // that went away (a user stopping a stream) is counted in a metric, not an
+        // ERROR line per occurrence.
+        ctx.error.is_some() || *error.esource() == ErrorSource::Downstream
     }
 }
 
