@@ -5,38 +5,7 @@
 use crate::formats::StreamTranslator;
 use crate::sse::SseDecoder;
 
-/// xorshift64*: deterministic, so a failing case can be replayed.
-pub(crate) struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Feed `input` in chunks of the lengths `lens` gives, then finish.
-pub(crate) fn run(
-    t: &mut dyn StreamTranslator,
-    input: &[u8],
-    lens: &mut dyn FnMut() -> usize,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < input.len() {
-        let end = (pos + lens().max(1)).min(input.len());
-        let _ = t.feed(&input[pos..end], &mut out);
-        pos = end;
-    }
-    t.finish(&mut out);
-    out
-}
+pub(crate) use crate::formats::test_support::{run, Rng};
 
 /// Generated ids and `created` timestamps replaced by fixed text.
 pub(crate) fn redact(out: &[u8]) -> String {
