@@ -15,15 +15,30 @@ cargo build --release --bins -q
 BIN=target/release
 RUN=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}" ${flappy:-}; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$RUN"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f "tollgate-mock --port $P_FLAP " 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$RUN"
+}
 trap cleanup EXIT INT TERM
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_OK=$(port); P_FLAKY=$(port); P_FLAP=$(port); P_GW=$(port); P_ADMIN=$(port)
 $BIN/tollgate-mock --port "$P_OK" --name ok --tokens 16 --delay-ms 5 >/dev/null & pids+=($!)
 $BIN/tollgate-mock --port "$P_FLAKY" --name flaky --tokens 16 --delay-ms 5 --fail-ratio 0.5 >/dev/null & pids+=($!)
-start_flappy() { $BIN/tollgate-mock --port "$P_FLAP" --name flappy --tokens 16 --delay-ms 5 >/dev/null & flappy=$!; }
-start_flappy
+# The flappy endpoint is killed for 20 s of every minute by a background loop.
+flap_loop() {
+  while true; do
+    $BIN/tollgate-mock --port "$P_FLAP" --name flappy --tokens 16 --delay-ms 5 >/dev/null 2>&1 &
+    local pid=$!
+    sleep 40
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    sleep 20
+  done
+}
+flap_loop & pids+=($!)
 
 write_config() {
   cat > "$RUN/tollgate.yaml" <<YAML
@@ -55,12 +70,7 @@ total=0; bad=0; sockerr=0; start=$(date +%s); end=$((start + MINUTES * 60)); str
 i=0
 while [ "$(date +%s)" -lt "$end" ]; do
   t=$(( $(date +%s) - start ))
-  # Faults: the flappy endpoint is down for 20 s of every minute; a reload every 2 min.
-  if [ $(( (t / 60) * 60 + 10 )) -le "$t" ] && [ "$t" -lt $(( (t / 60) * 60 + 30 )) ]; then
-    kill "$flappy" 2>/dev/null || true
-  elif ! kill -0 "$flappy" 2>/dev/null; then
-    start_flappy
-  fi
+  # A config reload (another balancing strategy) every 2 minutes.
   if [ $(( t % 120 )) -lt "$CHUNK" ] && [ "$t" -ge 60 ]; then
     write_config "${strategies[$((i % 3))]}"; i=$((i + 1))
   fi
@@ -81,4 +91,6 @@ done
 echo "soak done: $total requests, $bad non-200, $sockerr socket errors; final RSS $(rss_kb) kB"
 reloads=$(curl -s "127.0.0.1:$P_ADMIN/metrics" | grep '^tollgate_config_reloads_total' || true)
 echo "reloads: ${reloads:-none}"
+flaps=$(curl -s "127.0.0.1:$P_ADMIN/metrics" | grep '^tollgate_upstream_attempts_total' || true)
+echo "upstream attempts: ${flaps:-none}"
 [ "$bad" -eq 0 ] && [ "$sockerr" -eq 0 ]
