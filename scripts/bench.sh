@@ -35,10 +35,17 @@ TG_ADMIN=$((BASE + 90))
 TGQ_PORT=$((BASE + 81))  # second gateway: metrics on, access log off
 TGQ_ADMIN=$((BASE + 91))
 NGINX_PORT=$((BASE + 82))
+GOV_PORT=$((BASE + 83))   # governance on: virtual key, rpm/tpm/concurrency limits, memory state
+GOV_ADMIN=$((BASE + 93))
+GOVR_PORT=$((BASE + 84))  # the same with the limits in Redis
+GOVR_ADMIN=$((BASE + 94))
+REDIS_PORT=$((BASE + 185))
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 HAVE_NGINX=0
 command -v nginx >/dev/null && HAVE_NGINX=1
+HAVE_REDIS=0
+command -v redis-server >/dev/null && HAVE_REDIS=1
 
 # ---------------------------------------------------------------- build ------
 build_if_stale() {
@@ -127,6 +134,37 @@ start_gateway "$TG_PORT" "$TG_ADMIN" true tollgate
 TG_PID=$STARTED_PID
 start_gateway "$TGQ_PORT" "$TGQ_ADMIN" false tollgate-quiet
 TGQ_PID=$STARTED_PID
+# Governance on: the key wrk sends, with limits far above what the run can reach, so
+# every request is authenticated, admitted, metered and settled but none is refused.
+governed_config() { # governed_config <port> <admin> <tag> <state yaml>
+  gateway_config "$1" "$2" true "$3"
+  local hash
+  hash="sha256:$(printf %s sk-bench | sha256sum | cut -d' ' -f1)"
+  sed -i "s|^auth: { mode: open }|auth: { mode: keys }\nstate: $4\nkeys:\n  - { name: bench, hash: \"$hash\", limits: { rpm: 100000000, tpm: 100000000000, max_concurrent: 100000 } }|" "$RUN/$3.yaml"
+  "$BIN/tollgate" -t -c "$RUN/$3.yaml" >/dev/null
+}
+start_governed() { # start_governed <port> <admin> <tag> <state yaml>
+  governed_config "$@"
+  "$BIN/tollgate" -c "$RUN/$3.yaml" >/dev/null 2>"$RUN/$3.err" &
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
+  wait_http "http://127.0.0.1:$2/readyz" 200 30
+}
+echo "== starting tollgate with governance on :$GOV_PORT (memory state)"
+start_governed "$GOV_PORT" "$GOV_ADMIN" governed "{ backend: memory }"
+GOV_PID=$STARTED_PID
+GOVR_PID=""
+if [ "$HAVE_REDIS" = 1 ]; then
+  echo "== starting redis-server on 127.0.0.1:$REDIS_PORT and tollgate with Redis state on :$GOVR_PORT"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$RUN/redis.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+  start_governed "$GOVR_PORT" "$GOVR_ADMIN" governed-redis "{ backend: redis, redis_url: \"redis://127.0.0.1:$REDIS_PORT/\", timeout_ms: 100 }"
+  GOVR_PID=$STARTED_PID
+else
+  echo "== redis-server not installed: the Redis-state row is skipped"
+fi
+
 # Give the first health checks a round so both providers count as healthy.
 sleep 1.2
 TG_IDLE_KIB=$(proc_kib VmRSS "$TG_PID")
@@ -154,6 +192,8 @@ target_pids() {
     nginx) echo "$NGINX_PID $(child_pids "$NGINX_PID")" ;;
     tollgate | translated) echo "$TG_PID" ;;
     tollgate-quiet) echo "$TGQ_PID" ;;
+    governed) echo "$GOV_PID" ;;
+    governed-redis) echo "$GOVR_PID" ;;
   esac
 }
 target_url() {
@@ -162,6 +202,8 @@ target_url() {
     nginx) echo "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" ;;
     tollgate | translated) echo "http://127.0.0.1:$TG_PORT/v1/chat/completions" ;;
     tollgate-quiet) echo "http://127.0.0.1:$TGQ_PORT/v1/chat/completions" ;;
+    governed) echo "http://127.0.0.1:$GOV_PORT/v1/chat/completions" ;;
+    governed-redis) echo "http://127.0.0.1:$GOVR_PORT/v1/chat/completions" ;;
   esac
 }
 target_log() {
@@ -170,13 +212,15 @@ target_log() {
     nginx) echo "$RUN/nginx/nginx-error.log" ;;
     tollgate | translated) echo "$RUN/tollgate.err" ;;
     tollgate-quiet) echo "$RUN/tollgate-quiet.err" ;;
+    governed) echo "$RUN/governed.err" ;;
+    governed-redis) echo "$RUN/governed-redis.err" ;;
   esac
 }
 target_body() { # target_body <target> <stream 0|1>
   local base
   case $1 in
     direct | nginx) base=direct ;;
-    tollgate | tollgate-quiet) base=same ;;
+    tollgate | tollgate-quiet | governed | governed-redis) base=same ;;
     translated) base=translated ;;
   esac
   [ "$2" = 1 ] && base=$base-stream
@@ -218,6 +262,7 @@ run_case() {
   local target=$1 case=$2 conns=$3 stream=$4 secs=${5:-$DURATION} id="$1.$2"
   local pids url body line t0 t1 m0 m1 o0 o1 reqs why pid log log_before=0
   [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && return 0
+  [ "$target" = governed-redis ] && [ "$HAVE_REDIS" = 0 ] && return 0
   pids=$(target_pids "$target")
   url=$(target_url "$target")
   body=$(target_body "$target" "$stream")
@@ -286,8 +331,9 @@ run_case() {
 # Warm-up: connection pools, allocator arenas and caches of every target, unmeasured.
 warm() {
   local target line
-  for target in direct nginx tollgate tollgate-quiet translated; do
+  for target in direct nginx tollgate tollgate-quiet translated governed governed-redis; do
     [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && continue
+    [ "$target" = governed-redis ] && [ "$HAVE_REDIS" = 0 ] && continue
     line=$(BENCH_BODY_FILE=$(target_body "$target" 0) timeout $((WARMUP + 30)) \
       wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s scripts/bench/post.lua "$(target_url "$target")" \
       | grep '^BENCH ' || true)
@@ -304,7 +350,7 @@ warm
 echo "== non-stream, c=1 (added latency)"
 for t in direct nginx tollgate translated; do run_case "$t" c1 1 0; done
 echo "== non-stream, c=$CONNS (throughput)"
-for t in direct nginx tollgate tollgate-quiet translated; do run_case "$t" "c$CONNS" "$CONNS" 0; done
+for t in direct nginx tollgate tollgate-quiet governed governed-redis translated; do run_case "$t" "c$CONNS" "$CONNS" 0; done
 echo "== stream, c=$CONNS ($TOKENS tokens per answer)"
 for t in direct nginx tollgate translated; do run_case "$t" "stream$CONNS" "$CONNS" 1; done
 
@@ -320,11 +366,14 @@ label() {
     tollgate) echo "tollgate, same format" ;;
     tollgate-quiet) echo "tollgate, same format, access log off" ;;
     translated) echo "tollgate, OpenAI → Anthropic" ;;
+    governed) echo "tollgate, same format, key + rpm/tpm/concurrency limits (memory)" ;;
+    governed-redis) echo "tollgate, same format, key + rpm/tpm/concurrency limits (Redis)" ;;
   esac
 }
 row() { # row <target> <case> <scenario text>
   local id="$1.$2"
   [ "$1" = nginx ] && [ "$HAVE_NGINX" = 0 ] && return 0
+  [ "$1" = governed-redis ] && [ "$HAVE_REDIS" = 0 ] && return 0
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$3" "$(label "$1")" \
     "$(fmt_int "${RPS[$id]:-}")" "$(fmt_ms "${P50[$id]:-}")" "$(fmt_ms "${P99[$id]:-}")" \
     "$(fmt_int "${CPU[$id]:-}")" "$(fmt_int "${MOCKCPU[$id]:-}")" "$(fmt_mib "${RSS[$id]:-}")" \
@@ -343,13 +392,16 @@ report() {
   echo "| scenario | path | req/s | p50 | p99 | proxy CPU µs/req | mock CPU µs/req | proxy peak RSS | errors |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for t in direct nginx tollgate translated; do row "$t" c1 "non-stream c=1"; done
-  for t in direct nginx tollgate tollgate-quiet translated; do row "$t" "$c" "non-stream c=$CONNS"; done
+  for t in direct nginx tollgate tollgate-quiet governed governed-redis translated; do row "$t" "$c" "non-stream c=$CONNS"; done
   for t in direct nginx tollgate translated; do row "$t" "$s" "stream c=$CONNS"; done
   echo
   echo "| ratio | measured | target |"
   echo "| --- | ---: | ---: |"
   echo "| tollgate / nginx req/s, same format c=$CONNS | $(fmt_ratio "${RPS[tollgate.$c]:-}" "${RPS[nginx.$c]:-}") | ≥ 0.9 |"
   echo "| tollgate (access log off) / nginx req/s, c=$CONNS | $(fmt_ratio "${RPS[tollgate-quiet.$c]:-}" "${RPS[nginx.$c]:-}") | |"
+  echo "| governance on (memory) / tollgate req/s, c=$CONNS | $(fmt_ratio "${RPS[governed.$c]:-}" "${RPS[tollgate.$c]:-}") | ≥ 0.85 |"
+  echo "| governance on (Redis) / tollgate req/s, c=$CONNS | $(fmt_ratio "${RPS[governed-redis.$c]:-}" "${RPS[tollgate.$c]:-}") | |"
+  echo "| governance on (memory) / nginx req/s, c=$CONNS | $(fmt_ratio "${RPS[governed.$c]:-}" "${RPS[nginx.$c]:-}") | |"
   echo "| tollgate translated / nginx req/s, c=$CONNS | $(fmt_ratio "${RPS[translated.$c]:-}" "${RPS[nginx.$c]:-}") | ≥ 0.7 |"
   echo "| tollgate / nginx req/s, stream c=$CONNS | $(fmt_ratio "${RPS[tollgate.$s]:-}" "${RPS[nginx.$s]:-}") | |"
   echo "| tollgate translated / nginx req/s, stream c=$CONNS | $(fmt_ratio "${RPS[translated.$s]:-}" "${RPS[nginx.$s]:-}") | |"
