@@ -124,7 +124,8 @@ impl PrereadSession {
                 }
                 end
             }
-            HttpTask::Trailer(_) | HttpTask::Done | HttpTask::Failed(_) => true,
+            HttpTask::Trailer(_) | HttpTask::Done => true,
+            HttpTask::Failed(_) => false,
         }
     }
 
@@ -255,6 +256,11 @@ impl CustomSession for PrereadSession {
         if self.holding() {
             let mut done = false;
             for task in tasks {
+                if let HttpTask::Failed(e) = task {
+                    // Nothing of the held response was sent: the error is answered
+                    // properly by the proxy instead.
+                    return Err(e);
+                }
                 done |= self.hold_task(task);
             }
             if done {
