@@ -446,3 +446,56 @@ models:
     assert_eq!(resp.status, 400, "{}", resp.text());
     assert_eq!(resp.json()["type"], "error", "{}", resp.text());
 }
+
+/// An upstream that answers the first request of each connection (keep-alive) and
+/// drops the connection, unanswered, when a second request arrives on it: what a
+/// provider does when it closes an idle connection just as the gateway reuses it.
+fn connection_dropping_upstream() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(100) {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                for n in 0..2 {
+                    let mut len = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    let _ = reader.read_exact(&mut body);
+                    if n == 1 {
+                        return; // the second request: dropped unanswered
+                    }
+                    let answer = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+                    let resp = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}", answer.len());
+                    let _ = reader.get_mut().write_all(resp.as_bytes());
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_stale_pooled_upstream_connection_is_retried_not_fatal() {
+    let url = connection_dropping_upstream();
+    let gw = Gateway::start(&pool_config(&[url], "    health_check: { kind: none }", ""));
+    for i in 0..8 {
+        let resp = gw.post("/v1/chat/completions", &chat(false));
+        assert_eq!(resp.status, 200, "request {i}: {}", resp.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!gw.stderr().contains("panicked"), "{}", gw.stderr());
+}

@@ -31,6 +31,16 @@ pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, Gateway
         .clone()
         .ok_or_else(|| GatewayError::internal("no route plan"))?;
     let mut last_err = None;
+    if std::mem::take(&mut ctx.stale_connection_retry) {
+        // Not the endpoint's fault: the same route goes again, attempt not counted.
+        ctx.route_attempts = ctx.route_attempts.saturating_sub(1);
+        if let Some(route) = plan.routes.get(ctx.route_index).cloned() {
+            if let Ok(attempt) = pick(runtime, &route, ctx) {
+                ctx.route_attempts += 1;
+                return Ok(attempt);
+            }
+        }
+    }
     while let Some(route) = plan.routes.get(ctx.route_index).cloned() {
         if !route_may_continue(&route, ctx) {
             advance_route(ctx);

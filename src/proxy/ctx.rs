@@ -93,6 +93,8 @@ pub struct Ctx {
     pub stream_tail: Option<Vec<u8>>,
     /// The body filter found the answer should go to a fallback instead.
     pub retry_requested: bool,
+    /// The last attempt failed on a stale pooled connection: retry it for free.
+    pub stale_connection_retry: bool,
     pub buffer: Vec<u8>,
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
@@ -133,6 +135,7 @@ impl Ctx {
             guard: None,
             stream_tail: None,
             retry_requested: false,
+            stale_connection_retry: false,
             buffer: Vec::new(),
             upstream_status: None,
             first_byte_at: None,

@@ -256,17 +256,25 @@ impl ProxyHttp for Proxy {
         session: &mut Session,
         e: Box<Error>,
         ctx: &mut Ctx,
-        _client_reused: bool,
+        client_reused: bool,
     ) -> Box<Error> {
         let mut e = e.more_context(format!("peer: {peer}"));
+        // An error on a pooled connection the upstream had closed is "retry only if
+        // reused": settle it now (asking `retry()` of an undecided error panics).
+        e.retry.decide_reuse(client_reused);
         if *e.esource() != ErrorSource::Upstream || response_started(session) {
             // A client that went away is not retried; once bytes reached the client,
             // a retry would splice a second response into the first.
             e.set_retry(false);
             return e;
         }
-        // Our own retryable errors (429/5xx) were already counted.
+        // Our own retryable errors (429/5xx) were already counted; a stale pooled
+        // connection is no fault of the endpoint.
         if e.retry() {
+            if client_reused && ctx.retry_after.is_none() && !ctx.retry_requested {
+                // The pooled connection was stale: try again without using an attempt.
+                ctx.stale_connection_retry = true;
+            }
             return e;
         }
         record_outcome(ctx, false);
