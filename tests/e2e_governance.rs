@@ -218,7 +218,15 @@ fn budget_exhaustion_is_insufficient_quota_and_spend_is_reported() {
     // At $1 per token the first request costs far more than $5.
     let resp = post(&gw, Some(CAROL), &chat("gpt-4o-mini"));
     assert_eq!(resp.status, 200, "{}", resp.text());
-    let resp = post(&gw, Some(CAROL), &chat("gpt-4o-mini"));
+    // Spend is recorded when the first request closes, just after its last byte.
+    let mut resp = post(&gw, Some(CAROL), &chat("gpt-4o-mini"));
+    for _ in 0..20 {
+        if resp.status == 429 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        resp = post(&gw, Some(CAROL), &chat("gpt-4o-mini"));
+    }
     assert_eq!(resp.status, 429, "{}", resp.text());
     assert_eq!(
         resp.json()["error"]["code"],
