@@ -72,7 +72,7 @@ impl<D: Decoder, E: Encoder> Translating<D, E> {
 }
 
 /// Pass one canonical event on, unless the stream already ended; note usage and ends.
-fn forward<E: Encoder>(
+pub(crate) fn forward<E: Encoder>(
     enc: &mut E,
     usage: &mut Usage,
     ended: &mut bool,

@@ -22,8 +22,8 @@ use super::wire::{DeltaIn, EventIn};
 use crate::aws::{EventStreamDecoder, Frame};
 use crate::error::GatewayError;
 use crate::formats::anthropic_messages::JSON_TOOL;
-use crate::formats::stream::{protocol_error, Encoder, StreamTranslator};
-use crate::model::{merge_usage, FinishReason, StreamEvent, Usage};
+use crate::formats::stream::{forward, protocol_error, Encoder, StreamTranslator};
+use crate::model::{FinishReason, StreamEvent, Usage};
 
 /// Bedrock frames → canonical events.
 #[derive(Debug, Default)]
@@ -209,25 +209,6 @@ impl<E: Encoder> BedrockStream<E> {
         }
         e
     }
-}
-
-/// Pass one canonical event on, unless the stream already ended; note usage and ends.
-fn forward<E: Encoder>(
-    enc: &mut E,
-    usage: &mut Usage,
-    ended: &mut bool,
-    ev: StreamEvent<'_>,
-    out: &mut Vec<u8>,
-) {
-    if *ended {
-        return;
-    }
-    match &ev {
-        StreamEvent::MessageStart { usage: u, .. } | StreamEvent::Usage(u) => merge_usage(usage, u),
-        StreamEvent::Done | StreamEvent::Error(_) => *ended = true,
-        _ => {}
-    }
-    enc.encode(ev, out);
 }
 
 impl<E: Encoder> StreamTranslator for BedrockStream<E> {
