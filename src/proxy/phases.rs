@@ -303,21 +303,19 @@ impl ProxyHttp for Proxy {
             .unwrap_or_else(|| map_pingora_error(e, ctx));
         ctx.error = Some(err.clone());
         if response_started(session) {
-            // Too late for a status: end the stream with an error event. The response
-            // is then properly terminated and the request body was read whole, so the
-            // connection stays usable: closing it would fail the client's next request
-            // on it (keep-alive clients send it as soon as the stream ends).
+            // Too late for a status: end the stream with an error event and a properly
+            // terminated body. Pingora then closes the connection (after a proxying
+            // error it never reuses the downstream, whatever is returned here).
             let event = ctx
                 .stream_tail
                 .take()
                 .unwrap_or_else(|| err.sse_event(ctx.dialect));
-            let ended = session
+            let _ = session
                 .write_response_body(Some(Bytes::from(event)), true)
-                .await
-                .is_ok();
+                .await;
             return FailToProxy {
                 error_code: ctx.status,
-                can_reuse_downstream: ended,
+                can_reuse_downstream: false,
             };
         }
         let status = err.status_for(ctx.dialect);
