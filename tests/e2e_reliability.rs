@@ -499,3 +499,26 @@ fn a_stale_pooled_upstream_connection_is_retried_not_fatal() {
     }
     assert!(!gw.stderr().contains("panicked"), "{}", gw.stderr());
 }
+
+#[test]
+fn an_upstream_dying_mid_stream_ends_with_an_in_band_error_and_a_terminated_body() {
+    let up = mock_with("up", |c| c.tokens = 8);
+    let gw = Gateway::start(&pool_config(&[up.url()], "", ""));
+    let body = serde_json::to_vec(&chat(true)).unwrap();
+    // The mock closes the connection abruptly after three tokens.
+    let resp = common::http::request(
+        &gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-abort-after", "3")],
+        &body,
+    );
+    assert_eq!(resp.status, 200);
+    let text = resp.text();
+    assert!(text.contains("tok2") && !text.contains("tok3"), "{text}");
+    assert!(
+        text.trim_end().ends_with(r#""type":"api_error"}}"#),
+        "{text}"
+    );
+    assert!(!text.contains("[DONE]"), "{text}");
+}
