@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 command -v cmake >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; }
 cargo build --release --bins
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+# SIGINT is Pingora's fast shutdown (SIGTERM would wait the whole grace period).
+cleanup() { kill -INT "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 target/release/tollgate-mock --port 9001 --name mock-a --delay-ms 20 & pids+=($!)
 target/release/tollgate-mock --port 9002 --name mock-b --delay-ms 20 & pids+=($!)
