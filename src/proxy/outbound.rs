@@ -54,6 +54,12 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     } else {
         ResponseMode::TranslateJson
     };
+    if matches!(ctx.mode, ResponseMode::TranslateJson | ResponseMode::TranslateError) {
+        // The translated body is complete only at the end anyway: holding the header
+        // until then lets it go out with a Content-Length, in two writes instead of
+        // three (header, chunk, terminating chunk).
+        preread::hold_response(&ctx.hold);
+    }
     if let (ResponseMode::Stream(_), Some(scanner)) = (&ctx.mode, scanner) {
         ctx.guard = Some(GuardedStream::new(ctx.dialect, scanner));
     }
