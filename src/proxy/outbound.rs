@@ -54,7 +54,10 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     } else {
         ResponseMode::TranslateJson
     };
-    if matches!(ctx.mode, ResponseMode::TranslateJson | ResponseMode::TranslateError) {
+    if matches!(
+        ctx.mode,
+        ResponseMode::TranslateJson | ResponseMode::TranslateError
+    ) {
         // The translated body is complete only at the end anyway: holding the header
         // until then lets it go out with a Content-Length, in two writes instead of
         // three (header, chunk, terminating chunk).
