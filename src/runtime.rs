@@ -62,14 +62,30 @@ impl Runtime {
 pub struct Gateway {
     pub current: ArcSwap<Runtime>,
     pub config_path: PathBuf,
+    /// The version of the file last loaded (or rejected), for the file watch. Kept
+    /// here rather than in the watcher so that an edit made before the watcher's
+    /// first look is still seen as a change.
+    loaded_version: std::sync::Mutex<Option<FileVersion>>,
 }
 
 impl Gateway {
+    /// `runtime` was just built from `config_path`.
     pub fn new(runtime: Runtime, config_path: PathBuf) -> Self {
+        let loaded_version = std::sync::Mutex::new(file_version(&config_path));
         Gateway {
             current: ArcSwap::from_pointee(runtime),
             config_path,
+            loaded_version,
         }
+    }
+
+    /// Whether the file differs from the version last loaded.
+    fn file_changed(&self) -> bool {
+        let now = file_version(&self.config_path);
+        self.loaded_version
+            .lock()
+            .map(|v| *v != now)
+            .unwrap_or(false)
     }
 
     pub fn snapshot(&self) -> Arc<Runtime> {
@@ -79,6 +95,10 @@ impl Gateway {
     /// Load, validate and swap in the config file. On any error the old config keeps
     /// serving; the errors are logged and returned, and the outcome is counted.
     pub async fn reload(&self) -> Result<(), String> {
+        // Noted before reading, so an edit made during the load triggers another.
+        if let Ok(mut v) = self.loaded_version.lock() {
+            *v = file_version(&self.config_path);
+        }
         let old = self.snapshot();
         let built = match config::load_file(&self.config_path) {
             Ok(cfg) => Runtime::build(cfg, Some(&old)).await,
@@ -120,7 +140,6 @@ impl BackgroundService for Upkeep {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut hangup =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-        let mut last_mtime = mtime(&self.gateway.config_path);
         let mut ticker = tokio::time::interval(TICK);
         loop {
             let sighup = async {
@@ -136,12 +155,8 @@ impl BackgroundService for Upkeep {
                     let _ = self.gateway.reload().await;
                 }
                 _ = ticker.tick() => {
-                    if self.watch_file {
-                        let now = mtime(&self.gateway.config_path);
-                        if now != last_mtime {
-                            last_mtime = now;
-                            let _ = self.gateway.reload().await;
-                        }
+                    if self.watch_file && self.gateway.file_changed() {
+                        let _ = self.gateway.reload().await;
                     }
                     self.maintain_pools().await;
                 }
@@ -164,6 +179,13 @@ impl Upkeep {
     }
 }
 
-fn mtime(path: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What identifies a version of the config file: modification time, size and inode.
+/// Time alone can miss an edit made within the file system's timestamp granularity;
+/// an editor's or deployer's atomic rename always changes the inode.
+type FileVersion = (SystemTime, u64, u64);
+
+fn file_version(path: &std::path::Path) -> Option<FileVersion> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len(), meta.ino()))
 }
