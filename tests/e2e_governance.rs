@@ -325,21 +325,20 @@ fn keys_are_added_and_revoked_by_reload() {
     assert_eq!(post(&gw, Some(CAROL), &chat("gpt-4o-mini")).status, 401);
     let carol = format!("  - name: carol\n    hash: \"{}\"\n", hash_key(CAROL));
     gw.write_config(&config(&up, &carol, ""));
-    assert!(common::wait_until(Duration::from_secs(5), || post(
-        &gw,
-        Some(CAROL),
-        &chat("gpt-4o-mini")
-    )
-    .status
-        == 200));
+    let carol_status = || post(&gw, Some(CAROL), &chat("gpt-4o-mini")).status;
+    let added = common::wait_until(Duration::from_secs(10), || carol_status() == 200);
+    assert!(
+        added,
+        "key not added by reload; gateway log:\n{}",
+        gw.stderr()
+    );
     gw.write_config(&config(&up, "", ""));
-    assert!(common::wait_until(Duration::from_secs(5), || post(
-        &gw,
-        Some(CAROL),
-        &chat("gpt-4o-mini")
-    )
-    .status
-        == 401));
+    let revoked = common::wait_until(Duration::from_secs(10), || carol_status() == 401);
+    assert!(
+        revoked,
+        "key not revoked by reload; gateway log:\n{}",
+        gw.stderr()
+    );
 }
 
 #[test]
