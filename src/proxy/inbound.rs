@@ -166,23 +166,6 @@ fn new_request_id() -> String {
     format!("req_{:012x}{:08x}", *BOOT & 0xffff_ffff_ffff, n)
 }
 
-/// The presented credential: `Authorization: Bearer <key>` or `x-api-key: <key>`.
-pub fn presented_key(session: &Session) -> Option<String> {
-    let headers = &session.req_header().headers;
-    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        let v = v.trim();
-        let key = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-            .unwrap_or(v);
-        return Some(key.trim().to_string());
-    }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

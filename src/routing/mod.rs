@@ -15,7 +15,7 @@ use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target}
 use crate::error::{ErrorKind, GatewayError};
 pub use select::Candidate;
 
-pub use pool::{EndpointPool, PickedEndpoint};
+pub use pool::EndpointPool;
 
 /// The endpoint pools of all providers, by provider name. Pools are kept across
 /// config reloads when their provider's endpoints did not change, so health and

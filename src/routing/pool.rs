@@ -49,18 +49,12 @@ pub struct EndpointPool {
     pub stats: Vec<EndpointStats>,
     lb: LoadBalancer<RoundRobin>,
     health_interval: Option<Duration>,
+    health: HealthCheck,
     /// Resolved address of each endpoint, for the admin view.
     resolved: arc_swap::ArcSwap<Vec<Option<SocketAddr>>>,
     epoch: Instant,
     last_check: std::sync::Mutex<Option<Instant>>,
     last_resolve: std::sync::Mutex<Option<Instant>>,
-}
-
-/// An endpoint chosen for one attempt.
-#[derive(Debug, Clone, Copy)]
-pub struct PickedEndpoint {
-    pub index: usize,
-    pub addr: SocketAddr,
 }
 
 /// How often host names are resolved again.
@@ -75,10 +69,7 @@ impl EndpointPool {
         };
         let backends = Backends::new(Box::new(discovery));
         let mut lb = LoadBalancer::<RoundRobin>::from_backends(backends);
-        let health_interval = match &provider.health {
-            HealthCheck::None => None,
-            HealthCheck::Tcp { interval } | HealthCheck::Http { interval, .. } => Some(*interval),
-        };
+        let health_interval = health_interval(provider);
         if let Some(check) = health_check_for(provider) {
             lb.set_health_check(check);
         }
@@ -92,6 +83,7 @@ impl EndpointPool {
                 .collect(),
             lb,
             health_interval,
+            health: provider.health.clone(),
             resolved: arc_swap::ArcSwap::from_pointee(vec![None; provider.endpoints.len()]),
             epoch: Instant::now(),
             last_check: std::sync::Mutex::new(None),
@@ -104,14 +96,7 @@ impl EndpointPool {
     /// True when `other` would build the same pool (same endpoints and health check),
     /// so a config reload can keep this one with its health and stats.
     pub fn same_shape(&self, provider: &Provider) -> bool {
-        self.endpoints == provider.endpoints
-            && self.health_interval
-                == match &provider.health {
-                    HealthCheck::None => None,
-                    HealthCheck::Tcp { interval } | HealthCheck::Http { interval, .. } => {
-                        Some(*interval)
-                    }
-                }
+        self.endpoints == provider.endpoints && self.health == provider.health
     }
 
     async fn resolve(&self) {
@@ -150,23 +135,6 @@ impl EndpointPool {
                     *t = Some(Instant::now());
                 }
             }
-        }
-    }
-
-    /// Pick a healthy endpoint that `accept` allows (e.g. not tried yet, not cooling
-    /// down). Weighted round robin over the healthy ones.
-    pub fn pick(&self, accept: impl Fn(usize) -> bool) -> Option<PickedEndpoint> {
-        let now_ms = self.now_ms();
-        let backend = self.lb.select_with(b"", 256, |b, healthy| {
-            healthy
-                && b.ext
-                    .get::<EndpointIndex>()
-                    .is_some_and(|EndpointIndex(i)| accept(*i) && !self.cooling_down(*i, now_ms))
-        })?;
-        let index = backend.ext.get::<EndpointIndex>()?.0;
-        match backend.addr {
-            PingoraAddr::Inet(addr) => Some(PickedEndpoint { index, addr }),
-            _ => None,
         }
     }
 
@@ -278,6 +246,13 @@ fn due(last: &std::sync::Mutex<Option<Instant>>, every: Duration) -> bool {
     match last.lock() {
         Ok(t) => t.is_none_or(|t| t.elapsed() >= every),
         Err(_) => false,
+    }
+}
+
+fn health_interval(provider: &Provider) -> Option<Duration> {
+    match &provider.health {
+        HealthCheck::None => None,
+        HealthCheck::Tcp { interval } | HealthCheck::Http { interval, .. } => Some(*interval),
     }
 }
 
