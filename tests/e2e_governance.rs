@@ -236,9 +236,8 @@ fn budget_exhaustion_is_insufficient_quota_and_spend_is_reported() {
     );
     let usage = http::get(&gw.admin, "/admin/usage").text();
     assert!(usage.contains("carol"), "{usage}");
-    let metrics = http::get(&gw.admin, "/metrics").text();
-    assert!(metrics.contains("tollgate_spend_usd_total"), "{metrics}");
-    assert!(metrics.contains(r#"key="carol""#));
+    let metrics = gw.metrics_with("tollgate_spend_usd_total");
+    assert!(metrics.contains(r#"key="carol""#), "{metrics}");
 }
 
 #[test]

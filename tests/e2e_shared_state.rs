@@ -232,7 +232,6 @@ fn redis_outage_follows_the_configured_choice_without_hanging() {
             started.elapsed() < Duration::from_secs(5),
             "requests hung on the dead store"
         );
-        let metrics = http::get(&gw.admin, "/metrics").text();
-        assert!(metrics.contains("tollgate_state_errors_total"), "{metrics}");
+        gw.metrics_with("tollgate_state_errors_total");
     }
 }

@@ -174,6 +174,19 @@ impl Gateway {
         http::post_json(&self.addr, path, body)
     }
 
+    /// The metrics page once it contains `needle`. Request metrics are recorded in the
+    /// logging phase, after the client already has its response, so a scrape right
+    /// after a request may not show it yet.
+    pub fn metrics_with(&self, needle: &str) -> String {
+        let mut page = String::new();
+        let found = wait_until(Duration::from_secs(5), || {
+            page = http::get(&self.admin, "/metrics").text();
+            page.contains(needle)
+        });
+        assert!(found, "metrics never showed {needle}:\n{page}");
+        page
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
