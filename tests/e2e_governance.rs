@@ -208,6 +208,28 @@ fn concurrency_cap_refuses_a_second_request_in_flight() {
 }
 
 #[test]
+fn back_to_back_requests_never_trip_a_concurrency_cap_of_one() {
+    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let gw = Gateway::start(&config(&up, "", ""));
+    let auth = format!("Bearer {BOB}");
+    // Each request is sent, on a new connection, the moment the previous answer is
+    // read: the slot must be free by then, for whole answers and streams alike.
+    // (60: bob's 3 000 tokens per minute would be the next limit.)
+    for i in 0..60 {
+        let body = json!({"model": "gpt-4o-mini", "stream": i % 2 == 0, "max_tokens": 10,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let resp = http::request(
+            &gw.addr,
+            "POST",
+            "/v1/chat/completions",
+            &[("authorization", auth.as_str())],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(resp.status, 200, "request {i}: {}", resp.text());
+    }
+}
+
+#[test]
 fn budget_exhaustion_is_insufficient_quota_and_spend_is_reported() {
     let up = MockServer::start(MockConfig::default(), 0).unwrap();
     let carol = format!(

@@ -518,3 +518,125 @@ fn an_upstream_dying_mid_stream_ends_with_an_in_band_error_and_a_terminated_body
     );
     assert!(!text.contains("[DONE]"), "{text}");
 }
+
+#[test]
+fn first_token_and_idle_timeouts_of_a_stream_are_separate_clocks() {
+    let up = mock_with("up", |c| c.tokens = 3);
+    let gw = Gateway::start(&pool_config(
+        &[up.url()],
+        "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 3000, idle_ms: 300 }",
+        "    retry: { attempts: 1 }",
+    ));
+    let body = serde_json::to_vec(&chat(true)).unwrap();
+    // A first token after 800 ms is within the first-byte clock; the idle clock only
+    // starts with it.
+    let slow_start = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-ttft-ms", "800")],
+        &body,
+    );
+    let text = slow_start.text();
+    assert_eq!(slow_start.status, 200, "{text}");
+    assert!(text.contains("[DONE]") && !text.contains("error"), "{text}");
+    // A stall after two tokens is cut by the idle clock, long before the first-byte one.
+    let started = Instant::now();
+    let stalled = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-stall-after", "2")],
+        &body,
+    );
+    let text = stalled.text();
+    assert!(text.contains("tok1"), "{text}");
+    assert!(text.contains("idle timeout"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn keepalives_flow_before_the_first_token_and_errors_after_them_go_in_band() {
+    let up = mock_with("up", |c| c.tokens = 3);
+    let gw = Gateway::start(&pool_config(
+        &[up.url()],
+        "    health_check: { kind: none }\n    timeouts: { sse_keepalive_ms: 150 }",
+        "    retry: { attempts: 1 }",
+    ));
+    let stream = serde_json::to_vec(&chat(true)).unwrap();
+    let mut conn = Conn::open(&gw.addr);
+    // The upstream answers after 700 ms: the client hears comments meanwhile.
+    let slow = conn.request(
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-latency-ms", "700")],
+        &stream,
+    );
+    let text = slow.text();
+    assert_eq!(slow.status, 200, "{text}");
+    assert_eq!(slow.header("content-type"), Some("text/event-stream"));
+    assert!(slow.header("x-request-id").is_some());
+    let first_data = text.find("data:").unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        text[..first_data].matches(": keepalive\n\n").count() >= 2,
+        "{text}"
+    );
+    assert!(text.contains("tok2") && text.contains("[DONE]"), "{text}");
+    // The committed response was framed properly: the connection serves the next one.
+    let quick = conn.request("POST", "/v1/chat/completions", &[], &stream);
+    assert_eq!(quick.status, 200);
+    assert!(!quick.text().contains("keepalive"), "{}", quick.text());
+    // An upstream error after the commit arrives as the stream's in-band error event.
+    let failed = conn.request(
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-latency-ms", "500"), ("x-mock-status", "400")],
+        &stream,
+    );
+    let text = failed.text();
+    assert_eq!(failed.status, 200, "{text}");
+    assert!(text.starts_with(": keepalive\n\n"), "{text}");
+    assert!(text.contains("data: {\"error\""), "{text}");
+    assert!(text.contains("mock: forced status 400"), "{text}");
+    // Non-streaming requests never get comments.
+    let whole = conn.request(
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-latency-ms", "400")],
+        &serde_json::to_vec(&chat(false)).unwrap(),
+    );
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.json()["object"], "chat.completion");
+}
+
+#[test]
+fn a_retry_after_a_keepalive_commit_still_serves_the_stream() {
+    let failing = mock_with("failing", |c| {
+        c.status = Some(503);
+        c.latency_ms = 400;
+    });
+    let healthy = mock_with("healthy", |c| {
+        c.tokens = 3;
+        c.latency_ms = 400;
+    });
+    let gw = Gateway::start(&pool_config(
+        &[failing.url(), healthy.url()],
+        "    health_check: { kind: none }\n    timeouts: { sse_keepalive_ms: 100 }",
+        "    retry: { attempts: 2, backoff_ms: 1, max_backoff_ms: 5 }",
+    ));
+    let stream = serde_json::to_vec(&chat(true)).unwrap();
+    // Round robin: one of the two requests starts on the failing endpoint.
+    for _ in 0..2 {
+        let resp = http::request(&gw.addr, "POST", "/v1/chat/completions", &[], &stream);
+        let text = resp.text();
+        assert_eq!(resp.status, 200, "{text}");
+        assert!(text.starts_with(": keepalive\n\n"), "{text}");
+        assert!(!text.contains("error"), "{text}");
+        assert!(text.contains("tok2") && text.contains("[DONE]"), "{text}");
+    }
+    assert!(failing.hits() >= 1, "the failing endpoint was never tried");
+}

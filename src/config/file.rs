@@ -161,6 +161,10 @@ pub struct TimeoutsSection {
     pub idle_ms: Option<u64>,
     /// Whole request, stream included (default none).
     pub total_ms: Option<u64>,
+    /// Write an SSE comment (`: keepalive`) to a stream client after this long without
+    /// output, also before the upstream answered (default off). Keeps load balancers
+    /// with idle timeouts from cutting streams of long-thinking models.
+    pub sse_keepalive_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -224,6 +224,7 @@ pub(crate) fn check_timeouts(t: &TimeoutsSection, path: &str, cx: &mut Ctx) {
         ("first_byte_ms", t.first_byte_ms),
         ("idle_ms", t.idle_ms),
         ("total_ms", t.total_ms),
+        ("sse_keepalive_ms", t.sse_keepalive_ms),
     ] {
         if v == Some(0) {
             cx.err(key_path(path, key), "must be greater than 0 (milliseconds)");

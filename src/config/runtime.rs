@@ -201,6 +201,8 @@ pub struct Timeouts {
     pub idle: Duration,
     /// Whole request, stream included (default none).
     pub total: Option<Duration>,
+    /// SSE comment keepalive interval for streams (default off).
+    pub sse_keepalive: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -210,6 +212,7 @@ impl Default for Timeouts {
             first_byte: Duration::from_secs(120),
             idle: Duration::from_secs(120),
             total: None,
+            sse_keepalive: None,
         }
     }
 }
@@ -224,6 +227,10 @@ impl Timeouts {
                 .map_or(self.first_byte, Duration::from_millis),
             idle: o.idle_ms.map_or(self.idle, Duration::from_millis),
             total: o.total_ms.map(Duration::from_millis).or(self.total),
+            sse_keepalive: o
+                .sse_keepalive_ms
+                .map(Duration::from_millis)
+                .or(self.sse_keepalive),
         }
     }
 }

@@ -16,7 +16,7 @@ usage: tollgate-mock [--port N] [--bind ADDR] [--threads N] [knobs...]
   --tokens N          tokens per reply (default 8)              [x-mock-tokens]
   --ttft-ms MS        delay before the first stream event       [x-mock-ttft-ms]
   --delay-ms MS       delay between stream tokens               [x-mock-delay-ms]
-  --latency-ms MS     delay before a non-stream answer          [x-mock-latency-ms]
+  --latency-ms MS     delay before an answer's header          [x-mock-latency-ms]
   --status CODE       answer every API call with this error     [x-mock-status]
   --fail-ratio R      answer this fraction of API calls with 500 (0..1)
   --hang              read requests, never answer               [x-mock-hang: 1]

@@ -21,8 +21,8 @@ pub struct MockConfig {
     pub ttft_ms: u64,
     /// Delay between stream token events, in ms (`x-mock-delay-ms`).
     pub delay_ms: u64,
-    /// Delay before a non-stream answer (including forced errors), in ms
-    /// (`x-mock-latency-ms`).
+    /// Delay before an answer's header (whole answers, forced errors and streams), in
+    /// ms (`x-mock-latency-ms`).
     pub latency_ms: u64,
     /// Answer every API request with this status and a provider-shaped error body
     /// (`x-mock-status`). Only statuses ≥ 400 have an effect.

@@ -97,11 +97,12 @@ impl<'a> Exchange<'a> {
         self.entry.set_status(200);
         let http10 = self.entry.head.http10;
         let meta = self.meta();
-        if self
-            .conn
-            .send_stream_head(plan.content_type, meta, http10)
-            .await
-            .is_err()
+        if self.conn.wait(knobs.latency).await.is_err()
+            || self
+                .conn
+                .send_stream_head(plan.content_type, meta, http10)
+                .await
+                .is_err()
             || self.conn.wait(knobs.ttft).await.is_err()
         {
             return self.cancelled();

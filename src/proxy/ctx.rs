@@ -18,6 +18,7 @@ use crate::runtime::Runtime;
 
 use super::output_guard::GuardedStream;
 use super::preread::{HoldSlot, SessionSlot};
+use super::watch::WatchSlot;
 
 /// Why an attempt failed, as far as retry and fallback policies care.
 pub use crate::config::ErrorClass;
@@ -42,6 +43,9 @@ pub enum ResponseMode {
     /// A non-streaming answer checked by output guardrails: held whole, checked at the
     /// end (translated first when the formats differ).
     Guarded { translate: bool },
+    /// An upstream error after a keepalive committed the client's response to a
+    /// `200` stream: buffered, then sent as one in-band SSE error event.
+    ErrorEvent,
 }
 
 /// The target and endpoint of one attempt, and the body written for it.
@@ -68,6 +72,8 @@ pub struct Ctx {
     pub slot: SessionSlot,
     /// Holding the whole response back (output guardrails on non-streaming answers).
     pub hold: HoldSlot,
+    /// Stream timeouts and keepalives, run by the session wrapper.
+    pub watch: WatchSlot,
     /// The request body as the client sent it.
     pub body: Bytes,
     pub envelope: Option<Envelope>,
@@ -120,6 +126,7 @@ impl Ctx {
             runtime: None,
             slot: Default::default(),
             hold: Default::default(),
+            watch: Default::default(),
             body: Bytes::new(),
             envelope: None,
             plan: None,
@@ -160,6 +167,11 @@ impl Ctx {
         self.error = None;
         self.retry_requested = false;
         super::preread::reset_hold(&self.hold);
+    }
+
+    /// Whether the wrapper committed the client's response with a keepalive.
+    pub fn keepalive_committed(&self) -> bool {
+        self.watch.lock().is_ok_and(|w| w.committed())
     }
 
     pub fn model_name(&self) -> &str {

@@ -1,6 +1,9 @@
 //! The end of a request: metrics, the access-log line, and settling the admission
 //! with the real usage.
 
+use std::future::Future;
+use std::task::{Context, Waker};
+
 use pingora_proxy::Session;
 
 use crate::metrics;
@@ -23,6 +26,32 @@ pub async fn settle(ctx: &mut Ctx) {
         .policy
         .settle(admission, provider, model, &ctx.usage)
         .await;
+}
+
+/// Settle as soon as the answer is complete, before its last bytes reach the client:
+/// a client that sends its next request at once must find its concurrency slot free
+/// (settling in `logging`, after the write, lost that race now and then). The memory
+/// store settles without waiting, right here; Redis needs a round trip, finished on a
+/// task of its own.
+pub fn settle_early(ctx: &mut Ctx) {
+    let (Some(admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+        return;
+    };
+    let (provider, model) = match &ctx.attempt {
+        Some(a) => (a.provider.name.clone(), a.upstream_model.clone()),
+        None => (String::new(), String::new()),
+    };
+    let usage = ctx.usage;
+    let mut settling = Box::pin(async move {
+        runtime
+            .policy
+            .settle(admission, &provider, &model, &usage)
+            .await;
+    });
+    let mut cx = Context::from_waker(Waker::noop());
+    if settling.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(settling);
+    }
 }
 
 pub fn observe(session: &Session, ctx: &Ctx) {

@@ -11,6 +11,8 @@
 //! request_body_filter     the attempt's body (same format: only `model` spliced)
 //! upstream_response_filter retry/fallback on 429/5xx before anything is sent; mode
 //! response_body_filter    outbound: pass through / watch usage / translate
+//! (downstream idle poll)  watch, run by the preread wrapper: stream timeouts and
+//!                         SSE keepalives
 //! fail_to_connect, error_while_proxy   retry decisions
 //! fail_to_proxy           error in the client's dialect, or an in-band stream error
 //! logging                 finish: metrics, access log, settlement; real session restored
@@ -29,6 +31,7 @@ mod finish;
 mod govern;
 mod output_guard;
 mod phases;
+mod watch;
 
 use std::sync::Arc;
 

@@ -28,7 +28,9 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     let status = resp.status.as_u16();
     let is_stream = is_event_stream(resp, format);
     let scanner = output_scanner(ctx);
-    ctx.mode = if matches!(status, 400 | 413 | 422) && attempt::fallback_takes_refusals(ctx) {
+    ctx.mode = if status >= 400 && ctx.keepalive_committed() {
+        ResponseMode::ErrorEvent
+    } else if matches!(status, 400 | 413 | 422) && attempt::fallback_takes_refusals(ctx) {
         preread::hold_response(&ctx.hold);
         ResponseMode::Classify { same }
     } else if status >= 400 {
@@ -162,6 +164,14 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
                 *body = Some(Bytes::from(finish_guarded(ctx, translate)?));
             }
         }
+        ResponseMode::ErrorEvent => {
+            if let Some(chunk) = body.take() {
+                ctx.buffer.extend_from_slice(&chunk);
+            }
+            if end {
+                *body = finish_error_event(ctx).map(Bytes::from);
+            }
+        }
         ResponseMode::TranslateJson | ResponseMode::TranslateError => {
             if let Some(chunk) = body.take() {
                 ctx.buffer.extend_from_slice(&chunk);
@@ -181,20 +191,45 @@ fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
     let format = ctx.attempt.as_ref()?.format;
     let status = ctx.upstream_status.unwrap_or(400);
     let err = formats::upstream_error(format, status, &buffered);
-    if let Some(class) = attempt::class_of_refusal(&err) {
-        if attempt::may_retry(ctx, class) {
-            ctx.last_failure = Some(class);
-            // Not retried on this route: a refusal of the content repeats.
-            ctx.route_attempts = u32::MAX;
-            ctx.retry_requested = true;
-            return None;
-        }
+    if fall_back_on_refusal(ctx, &err) {
+        return None;
     }
     Some(if same {
         buffered
     } else {
         err.body(ctx.dialect)
     })
+}
+
+/// An upstream error after a keepalive committed a `200` stream: a refusal still goes
+/// to the fallbacks; anything else becomes the stream's one in-band error event.
+fn finish_error_event(ctx: &mut Ctx) -> Option<Vec<u8>> {
+    let buffered = std::mem::take(&mut ctx.buffer);
+    let format = ctx.attempt.as_ref()?.format;
+    let status = ctx.upstream_status.unwrap_or(502);
+    let err = formats::upstream_error(format, status, &buffered);
+    if fall_back_on_refusal(ctx, &err) {
+        return None;
+    }
+    let event = err.sse_event(ctx.dialect);
+    ctx.error = Some(err);
+    Some(event)
+}
+
+/// Whether a refusal (context window, content policy) goes to a fallback route;
+/// asks for the retry when it does.
+fn fall_back_on_refusal(ctx: &mut Ctx, err: &GatewayError) -> bool {
+    let Some(class) = attempt::class_of_refusal(err) else {
+        return false;
+    };
+    if !attempt::may_retry(ctx, class) {
+        return false;
+    }
+    ctx.last_failure = Some(class);
+    // Not retried on this route: a refusal of the content repeats.
+    ctx.route_attempts = u32::MAX;
+    ctx.retry_requested = true;
+    true
 }
 
 /// The key's output scanner, when it has output guardrails.

@@ -14,8 +14,9 @@ use crate::error::{ErrorKind, GatewayError};
 use crate::metrics;
 
 use super::accept::{accept, Accepted};
-use super::ctx::Ctx;
+use super::ctx::{Attempt, Ctx};
 use super::inbound;
+use super::watch::{self, Expired};
 use super::{attempt, finish, outbound, preread, respond, Proxy};
 
 /// A Pingora error that carries a gateway error already stored in the context.
@@ -30,6 +31,17 @@ fn response_started(session: &Session) -> bool {
     session
         .response_written()
         .is_some_and(|r| !r.status.is_informational())
+}
+
+/// Whether anything of an upstream's answer reached the client: from then on a retry
+/// would splice a second answer into the first. A header committed by a keepalive,
+/// and keepalive comments, do not count.
+fn upstream_bytes_sent(session: &Session, ctx: &Ctx) -> bool {
+    response_started(session)
+        && ctx
+            .watch
+            .lock()
+            .map_or(true, |w| !w.committed() || w.upstream_body_sent())
 }
 
 #[async_trait]
@@ -47,7 +59,7 @@ impl ProxyHttp for Proxy {
         ctx.runtime = Some(self.gateway.snapshot());
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
-                preread::install(session, ctx.body.clone(), &ctx.slot, &ctx.hold);
+                preread::install(session, ctx.body.clone(), &ctx.slot, &ctx.hold, &ctx.watch);
                 Ok(false)
             }
             Ok(Accepted::Answered) => Ok(true),
@@ -74,6 +86,7 @@ impl ProxyHttp for Proxy {
         });
         match chosen {
             Ok((a, peer)) => {
+                watch_attempt(ctx, &a);
                 ctx.tried.push((a.provider.name.clone(), a.endpoint_index));
                 if let Some(pool) = runtime.pools.get(&a.provider.name) {
                     if let Some(s) = pool.stats.get(a.endpoint_index) {
@@ -174,7 +187,7 @@ impl ProxyHttp for Proxy {
                     pool.cool_down_for(a.endpoint_index, after);
                 }
             }
-            if !response_started(session) && attempt::may_retry(ctx, class) {
+            if !upstream_bytes_sent(session, ctx) && attempt::may_retry(ctx, class) {
                 let mut e =
                     Error::explain(ErrorType::HTTPStatus(status), "upstream failed, retrying");
                 e.esource = ErrorSource::Upstream;
@@ -203,8 +216,14 @@ impl ProxyHttp for Proxy {
         end_of_stream: bool,
         ctx: &mut Ctx,
     ) -> Result<Option<std::time::Duration>> {
-        if ctx.first_byte_at.is_none() && body.as_ref().is_some_and(|b| !b.is_empty()) {
-            ctx.first_byte_at = Some(Instant::now());
+        if body.as_ref().is_some_and(|b| !b.is_empty()) {
+            let now = Instant::now();
+            if ctx.first_byte_at.is_none() {
+                ctx.first_byte_at = Some(now);
+            }
+            if let Ok(mut w) = ctx.watch.lock() {
+                w.upstream_chunk(now);
+            }
         }
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(gateway_failure(ctx, err));
@@ -219,14 +238,8 @@ impl ProxyHttp for Proxy {
             e.set_retry(true);
             return Err(e);
         }
-        if let Some(total) = total_timeout(ctx) {
-            if ctx.started.elapsed() > total && !end_of_stream {
-                let err = GatewayError::new(
-                    ErrorKind::UpstreamTimeout,
-                    "The upstream did not finish within the total timeout",
-                );
-                return Err(gateway_failure(ctx, err));
-            }
+        if end_of_stream {
+            finish::settle_early(ctx);
         }
         Ok(None)
     }
@@ -262,7 +275,24 @@ impl ProxyHttp for Proxy {
         // An error on a pooled connection the upstream had closed is "retry only if
         // reused": settle it now (asking `retry()` of an undecided error panics).
         e.retry.decide_reuse(client_reused);
-        if *e.esource() != ErrorSource::Upstream || response_started(session) {
+        let expired = ctx.watch.lock().ok().and_then(|w| w.expired());
+        if let Some(which) = expired {
+            // The watch failed the downstream poll (which Pingora blames on the client):
+            // it is the upstream that ran out of time.
+            e.esource = ErrorSource::Upstream;
+            record_outcome(ctx, false);
+            ctx.last_failure = Some(ErrorClass::Timeout);
+            let retry = which != Expired::Total
+                && !upstream_bytes_sent(session, ctx)
+                && attempt::may_retry(ctx, ErrorClass::Timeout);
+            ctx.error = Some(GatewayError::new(
+                ErrorKind::UpstreamTimeout,
+                which.message(),
+            ));
+            e.set_retry(retry);
+            return e;
+        }
+        if *e.esource() != ErrorSource::Upstream || upstream_bytes_sent(session, ctx) {
             // A client that went away is not retried; once bytes reached the client,
             // a retry would splice a second response into the first.
             e.set_retry(false);
@@ -428,9 +458,16 @@ fn retry_after(resp: &ResponseHeader) -> Option<std::time::Duration> {
     header("retry-after").map(|s| std::time::Duration::from_secs_f64(s.clamp(0.0, 3600.0)))
 }
 
-fn total_timeout(ctx: &Ctx) -> Option<std::time::Duration> {
-    let a = ctx.attempt.as_ref()?;
-    a.provider.timeouts.with_override(&a.route.timeouts).total
+/// Start the watch's clocks for this attempt; streams with keepalives enabled get
+/// the header a keepalive commits with.
+fn watch_attempt(ctx: &Ctx, a: &Attempt) {
+    let timeouts = a.provider.timeouts.with_override(&a.route.timeouts);
+    let header = (ctx.stream_requested() && timeouts.sse_keepalive.is_some())
+        .then(|| watch::commit_header(&ctx.request_id, ctx.rate_limit_headers()))
+        .flatten();
+    if let Ok(mut w) = ctx.watch.lock() {
+        w.begin_attempt(Instant::now(), ctx.started, &timeouts, header);
+    }
 }
 
 /// A Pingora error without a gateway error attached → the gateway error it means.

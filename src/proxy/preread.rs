@@ -32,11 +32,13 @@
 //!   answer may still be replaced after its last byte was checked (output guardrails
 //!   on a non-streaming answer), since Pingora writes the response header before the
 //!   body filters see the body.
+//! - The wrapper also runs the request's [`Watch`] while Pingora waits on the client
+//!   (`read_body_or_idle`): stream timeouts and SSE keepalives, see `watch`.
 //! - The custom session trait is `#[doc(hidden)]`, hence pingora is pinned exactly in
 //!   Cargo.toml; re-check this module on every pingora upgrade.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -49,8 +51,10 @@ use pingora::protocols::http::server::Session as HttpSession;
 use pingora::protocols::http::HttpTask;
 use pingora::protocols::l4::socket::SocketAddr;
 use pingora::protocols::Digest;
-use pingora::Result;
+use pingora::{Error, ErrorType, Result};
 use pingora_proxy::Session;
+
+use super::watch::{Next, WatchSlot, KEEPALIVE_COMMENT};
 
 /// Where the real downstream session waits while the wrapper is installed. The
 /// wrapper puts the real session back here when it is dropped.
@@ -99,6 +103,7 @@ struct PrereadSession {
     body: Bytes,
     slot: SessionSlot,
     hold: HoldSlot,
+    watch: WatchSlot,
 }
 
 impl PrereadSession {
@@ -129,6 +134,41 @@ impl PrereadSession {
         }
     }
 
+    /// Whether Pingora's response header goes out (not after a keepalive committed one).
+    fn header_passes(&self, header: &ResponseHeader) -> bool {
+        self.watch.lock().map_or(true, |mut w| w.on_header(header))
+    }
+
+    /// Note a body write of upstream bytes.
+    fn note_write(&self, data: &[u8]) {
+        if let Ok(mut w) = self.watch.lock() {
+            w.on_write(Instant::now(), data, false);
+        }
+    }
+
+    /// Write an SSE keepalive comment, committing the response header first if the
+    /// upstream has not answered yet.
+    async fn keepalive(&mut self) -> Result<()> {
+        let commit = self
+            .watch
+            .lock()
+            .ok()
+            .and_then(|mut w| w.take_commit_header());
+        if let Some(mut header) = commit {
+            if !self.inner.is_http2() {
+                header.insert_header("transfer-encoding", "chunked")?;
+            }
+            self.inner.write_response_header(Box::new(header)).await?;
+        }
+        self.inner
+            .write_response_body(Bytes::from_static(KEEPALIVE_COMMENT), false)
+            .await?;
+        if let Ok(mut w) = self.watch.lock() {
+            w.on_write(Instant::now(), KEEPALIVE_COMMENT, true);
+        }
+        Ok(())
+    }
+
     /// Write the held response (or its replacement) in one go.
     async fn release(&mut self) -> Result<()> {
         let (header, body) = {
@@ -145,9 +185,12 @@ impl PrereadSession {
         let Some(mut header) = header else {
             return Ok(());
         };
-        header.remove_header("transfer-encoding");
-        header.insert_header("content-length", body.len().to_string())?;
-        self.inner.write_response_header(header).await?;
+        if self.header_passes(&header) {
+            header.remove_header("transfer-encoding");
+            header.insert_header("content-length", body.len().to_string())?;
+            self.inner.write_response_header(header).await?;
+        }
+        self.note_write(&body);
         self.inner
             .write_response_body(Bytes::from(body), true)
             .await
@@ -171,13 +214,20 @@ fn placeholder_session() -> Box<HttpSession> {
 
 /// Replace the downstream session with a wrapper that serves `body` as the whole,
 /// already-read request body. Only call it for requests that are not upgrades.
-pub fn install(session: &mut Session, body: Bytes, slot: &SessionSlot, hold: &HoldSlot) {
+pub fn install(
+    session: &mut Session,
+    body: Bytes,
+    slot: &SessionSlot,
+    hold: &HoldSlot,
+    watch: &WatchSlot,
+) {
     let inner = std::mem::replace(&mut session.downstream_session, placeholder_session());
     let wrapper = PrereadSession {
         inner,
         body,
         slot: slot.clone(),
         hold: hold.clone(),
+        watch: watch.clone(),
     };
     *session.downstream_session = HttpSession::new_custom(Box::new(wrapper));
 }
@@ -226,6 +276,9 @@ impl CustomSession for PrereadSession {
             }
             return Ok(());
         }
+        if !self.header_passes(&resp) {
+            return Ok(());
+        }
         self.inner.write_response_header(resp).await
     }
 
@@ -234,6 +287,9 @@ impl CustomSession for PrereadSession {
             return self
                 .write_response_header(Box::new(resp.clone()), end)
                 .await;
+        }
+        if !self.header_passes(resp) {
+            return Ok(());
         }
         self.inner.write_response_header_ref(resp).await
     }
@@ -245,6 +301,7 @@ impl CustomSession for PrereadSession {
             }
             return Ok(());
         }
+        self.note_write(&data);
         self.inner.write_response_body(data, end).await
     }
 
@@ -268,7 +325,24 @@ impl CustomSession for PrereadSession {
             }
             return Ok(done);
         }
-        self.inner.response_duplex_vec(tasks).await
+        let mut passed = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            match task {
+                HttpTask::Header(header, end) if !self.header_passes(&header) => {
+                    // A keepalive committed the header: only the end of a body-less
+                    // answer is left to pass on.
+                    if end {
+                        passed.push(HttpTask::Body(None, true));
+                    }
+                }
+                HttpTask::Body(Some(data), end) => {
+                    self.note_write(&data);
+                    passed.push(HttpTask::Body(Some(data), end));
+                }
+                task => passed.push(task),
+            }
+        }
+        self.inner.response_duplex_vec(passed).await
     }
 
     fn set_read_timeout(&mut self, timeout: Option<Duration>) {
@@ -320,10 +394,32 @@ impl CustomSession for PrereadSession {
         self.body.is_empty()
     }
 
-    // The body is fully read, so a further read only detects the client going away
-    // (Pingora selects on this while it waits for the upstream).
+    // The body is fully read, so a further read only detects the client going away.
+    // Pingora polls this alongside the upstream's next chunk, for as long as it
+    // proxies (the future is dropped whenever the upstream side is ready first):
+    // the watch's keepalives and timeouts run here.
     async fn read_body_or_idle(&mut self, _no_body_expected: bool) -> Result<Option<Bytes>> {
-        self.inner.read_body_or_idle(true).await
+        loop {
+            let holding = self.holding();
+            let next = self
+                .watch
+                .lock()
+                .map_or(Next::Nothing, |mut w| w.next(Instant::now(), holding));
+            match next {
+                Next::Nothing => return self.inner.read_body_or_idle(true).await,
+                Next::Expire(which) => {
+                    return Error::e_explain(ErrorType::ReadTimedout, which.message())
+                }
+                Next::Keepalive => self.keepalive().await?,
+                Next::SleepUntil(at) => {
+                    let at = tokio::time::Instant::from_std(at);
+                    tokio::select! {
+                        read = self.inner.read_body_or_idle(true) => return read,
+                        () = tokio::time::sleep_until(at) => {}
+                    }
+                }
+            }
+        }
     }
 
     fn body_bytes_sent(&self) -> usize {
