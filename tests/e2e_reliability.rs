@@ -497,26 +497,40 @@ fn a_stale_pooled_upstream_connection_is_retried_not_fatal() {
 }
 
 #[test]
-fn an_upstream_dying_mid_stream_ends_with_an_in_band_error_and_a_terminated_body() {
+fn an_upstream_dying_mid_stream_ends_with_an_in_band_error_and_keeps_the_connection() {
     let up = mock_with("up", |c| c.tokens = 8);
     let gw = Gateway::start(&pool_config(&[up.url()], "", ""));
     let body = serde_json::to_vec(&chat(true)).unwrap();
-    // The mock closes the connection abruptly after three tokens.
-    let resp = common::http::request(
-        &gw.addr,
-        "POST",
-        "/v1/chat/completions",
-        &[("x-mock-abort-after", "3")],
-        &body,
-    );
-    assert_eq!(resp.status, 200);
-    let text = resp.text();
-    assert!(text.contains("tok2") && !text.contains("tok3"), "{text}");
-    assert!(
-        text.trim_end().ends_with(r#""type":"api_error"}}"#),
-        "{text}"
-    );
-    assert!(!text.contains("[DONE]"), "{text}");
+    let mut conn = Conn::open(&gw.addr);
+    for round in 0..3 {
+        // The mock closes the connection abruptly after three tokens.
+        let resp = conn.request(
+            "POST",
+            "/v1/chat/completions",
+            &[("x-mock-abort-after", "3")],
+            &body,
+        );
+        assert_eq!(resp.status, 200);
+        let text = resp.text();
+        assert!(text.contains("tok2") && !text.contains("tok3"), "{text}");
+        assert!(
+            text.trim_end().ends_with(r#""type":"api_error"}}"#),
+            "{text}"
+        );
+        assert!(text.contains("in the middle of the stream"), "{text}");
+        assert!(!text.contains("[DONE]"), "{text}");
+        // The body was terminated properly, and the client's next request on the same
+        // connection is served.
+        let next = conn.request("POST", "/v1/chat/completions", &[], &body);
+        assert_eq!(next.status, 200, "round {round}");
+        assert!(next.text().contains("[DONE]"), "{}", next.text());
+    }
+    // The failure is in the access log and the error metric, and counts against the
+    // endpoint's passive health.
+    gw.metrics_with(r#"tollgate_upstream_attempts_total{outcome="failed",provider="pool"} 3"#);
+    assert!(common::wait_until(Duration::from_secs(5), || gw
+        .stdout()
+        .contains("upstream_protocol")));
 }
 
 #[test]

@@ -98,6 +98,13 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     Ok(())
 }
 
+/// Whether the client receives this response as an event stream (after `prepare`).
+pub fn is_client_event_stream(resp: &ResponseHeader) -> bool {
+    resp.headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+}
+
 fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
     let ct = resp
         .headers

@@ -196,6 +196,16 @@ impl ProxyHttp for Proxy {
             }
         }
         outbound::prepare(ctx, resp)?;
+        if outbound::is_client_event_stream(resp) {
+            let err = GatewayError::new(
+                ErrorKind::UpstreamProtocol,
+                "The upstream connection failed in the middle of the stream",
+            );
+            let event = err.sse_event(ctx.dialect);
+            if let Ok(mut w) = ctx.watch.lock() {
+                w.set_stream_failure(err, event);
+            }
+        }
         resp.insert_header("x-request-id", ctx.request_id.as_str())?;
         if let Some(a) = &ctx.attempt {
             resp.insert_header("x-tollgate-provider", a.provider.name.as_str())?;
@@ -363,6 +373,12 @@ impl ProxyHttp for Proxy {
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
         preread::restore(session, &ctx.slot);
+        let ended_with = ctx.watch.lock().ok().and_then(|mut w| w.ended_with());
+        if let Some(err) = ended_with {
+            // The wrapper ended a stream whose upstream failed; Pingora saw no error.
+            record_outcome(ctx, false);
+            ctx.error = Some(err);
+        }
         if ctx.in_flight_counted {
             metrics::IN_FLIGHT.dec();
         }

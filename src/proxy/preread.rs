@@ -146,6 +146,19 @@ impl PrereadSession {
         }
     }
 
+    /// The event ending a stream whose upstream failed, when the client's response is
+    /// an event stream already under way.
+    fn end_of_failed_stream(&self) -> Option<Vec<u8>> {
+        let started = self
+            .inner
+            .response_written()
+            .is_some_and(|r| !r.status.is_informational());
+        if !started {
+            return None;
+        }
+        self.watch.lock().ok()?.end_failed_stream()
+    }
+
     /// Write an SSE keepalive comment, committing the response header first if the
     /// upstream has not answered yet.
     async fn keepalive(&mut self) -> Result<()> {
@@ -338,6 +351,24 @@ impl CustomSession for PrereadSession {
                 HttpTask::Body(Some(data), end) => {
                     self.note_write(&data);
                     passed.push(HttpTask::Body(Some(data), end));
+                }
+                HttpTask::Failed(e) => {
+                    let event = self.end_of_failed_stream();
+                    let Some(event) = event else {
+                        passed.push(HttpTask::Failed(e));
+                        continue;
+                    };
+                    // The upstream failed mid-stream: end the client's stream properly
+                    // here, so that Pingora sees a complete answer and keeps the
+                    // client's connection (after a proxy error it never reuses it).
+                    log::warn!("upstream stream failed mid-way: {e}");
+                    if !passed.is_empty() {
+                        self.inner.response_duplex_vec(passed).await?;
+                    }
+                    self.inner
+                        .write_response_body(Bytes::from(event), true)
+                        .await?;
+                    return Ok(true);
                 }
                 task => passed.push(task),
             }

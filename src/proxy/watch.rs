@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use pingora::http::ResponseHeader;
 
 use crate::config::Timeouts;
+use crate::error::GatewayError;
 
 /// The SSE comment written as a keepalive.
 pub const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -83,6 +84,11 @@ pub struct Watch {
     /// The last write ended an SSE event, so a comment may follow.
     at_event_boundary: bool,
     expired: Option<Expired>,
+    /// How this attempt's event stream ends if the upstream connection fails mid-way:
+    /// the error and its in-band event in the client's dialect.
+    stream_failure: Option<(GatewayError, Vec<u8>)>,
+    /// The error a stream was ended with by the wrapper (the proxy saw no error).
+    ended_with: Option<GatewayError>,
 }
 
 #[derive(Clone, Copy)]
@@ -122,6 +128,30 @@ impl Watch {
             self.last_write = Some(now);
         }
         self.expired = None;
+        self.stream_failure = None;
+    }
+
+    /// This attempt's answer is an event stream: if its upstream fails mid-way, end
+    /// the client's stream with `event` and keep the connection.
+    pub fn set_stream_failure(&mut self, err: GatewayError, event: Vec<u8>) {
+        self.stream_failure = Some((err, event));
+    }
+
+    /// The in-band event ending a stream whose upstream failed, if it is one; the
+    /// error is kept for the request's log and metrics ([`Watch::ended_with`]).
+    pub fn end_failed_stream(&mut self) -> Option<Vec<u8>> {
+        let (err, mut event) = self.stream_failure.take()?;
+        if !self.at_event_boundary {
+            // The upstream died inside an event: close that one first.
+            event.splice(0..0, b"\n\n".iter().copied());
+        }
+        self.ended_with = Some(err);
+        Some(event)
+    }
+
+    /// The error the wrapper ended a failed stream with.
+    pub fn ended_with(&mut self) -> Option<GatewayError> {
+        self.ended_with.take()
     }
 
     /// The upstream sent a body chunk.
