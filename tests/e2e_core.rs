@@ -534,3 +534,51 @@ models:
     assert!(out.contains("models[0].targets[0].provider"), "{out}");
     assert!(!out.contains("panicked"));
 }
+
+#[test]
+fn https_upstreams_are_verified_against_the_configured_ca() {
+    use common::tls::{TlsFront, FIXTURES};
+    let up = mock("up");
+    let front = TlsFront::start(up.addr);
+    let https = format!("https://127.0.0.1:{}", front.addr.port());
+    let chat = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let stream = json!({"model": "gpt-4o-mini", "stream": true,
+        "messages": [{"role": "user", "content": "hi"}]});
+    // Trusting the CA that signed the endpoint's certificate (SAN 127.0.0.1): served,
+    // through TLS, streams included.
+    let trusted = Gateway::start(&one_provider_config(
+        std::slice::from_ref(&https),
+        &format!("    health_check: {{ kind: none }}\n    tls_ca_file: \"{FIXTURES}/ca.pem\""),
+        "",
+    ));
+    let resp = trusted.post("/v1/chat/completions", &chat);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let resp = trusted.post("/v1/chat/completions", &stream);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(resp.text().contains("[DONE]"), "{}", resp.text());
+    assert!(front.handshakes() >= 1);
+    assert_eq!(up.hits(), 2);
+    // Another CA, or the OS trust store (which does not know the test CA): the
+    // certificate is refused, nothing reaches the upstream, the client gets a 502.
+    for extra in [
+        format!("    health_check: {{ kind: none }}\n    tls_ca_file: \"{FIXTURES}/other-ca.pem\""),
+        "    health_check: { kind: none }".to_string(),
+    ] {
+        let refused = Gateway::start(&one_provider_config(
+            std::slice::from_ref(&https),
+            &extra,
+            "",
+        ));
+        let resp = refused.post("/v1/chat/completions", &chat);
+        assert_eq!(resp.status, 502, "{extra}: {}", resp.text());
+        assert_eq!(resp.json()["error"]["type"], "api_error", "{}", resp.text());
+    }
+    assert_eq!(up.hits(), 2);
+    // A CA file that cannot be used is a config error naming the key.
+    let (ok, out) = common::validate_config(
+        &one_provider_config(&[https], "    tls_ca_file: /nonexistent/ca.pem", ""),
+        &[],
+    );
+    assert!(!ok);
+    assert!(out.contains("providers[0].tls_ca_file"), "{out}");
+}

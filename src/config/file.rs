@@ -114,6 +114,9 @@ pub struct ProviderSection {
     pub timeouts: TimeoutsSection,
     #[serde(default)]
     pub health_check: Option<HealthCheckSection>,
+    /// PEM file of CA certificates trusted for this provider's `https` endpoints
+    /// (a private CA); default: the OS trust store.
+    pub tls_ca_file: Option<String>,
     /// Azure: `api-version` query parameter.
     pub api_version: Option<String>,
     /// Anthropic: `anthropic-version` header (default `2023-06-01`).

@@ -21,6 +21,7 @@ mod redact;
 mod route;
 pub mod runtime;
 pub mod secret;
+pub mod tls;
 mod url;
 mod validate;
 

@@ -100,6 +100,11 @@ fn build(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Option<Provider> {
         &key_path(path, "health_check"),
         cx,
     );
+    let tls_ca = sec.tls_ca_file.as_deref().and_then(|file| {
+        super::tls::load_ca_file(file)
+            .map_err(|e| cx.err(key_path(path, "tls_ca_file"), e))
+            .ok()
+    });
     let kind = kind?;
     check_format_fields(sec, kind, path, cx);
     let (region, aws) = if kind == ProviderKind::Bedrock {
@@ -125,6 +130,7 @@ fn build(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Option<Provider> {
             .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
         region,
         aws,
+        tls_ca,
     })
 }
 

@@ -127,6 +127,8 @@ pub struct Provider {
     pub region: Option<String>,
     /// Bedrock credentials (from the file or the `AWS_*` environment).
     pub aws: Option<AwsKeys>,
+    /// CAs trusted for the `https` endpoints instead of the OS store (`tls_ca_file`).
+    pub tls_ca: Option<super::tls::TrustedCa>,
 }
 
 /// Static AWS credentials for SigV4 signing.

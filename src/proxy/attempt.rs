@@ -268,6 +268,7 @@ pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayEr
         .timeouts
         .with_override(&attempt.route.timeouts);
     let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
+    peer.options.ca = attempt.provider.tls_ca.as_ref().map(|ca| ca.certs.clone());
     peer.options.connection_timeout = Some(timeouts.connect);
     peer.options.total_connection_timeout = Some(timeouts.connect);
     // Pingora has one timeout per read, for the response header and every body chunk

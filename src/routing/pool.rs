@@ -50,6 +50,8 @@ pub struct EndpointPool {
     lb: LoadBalancer<RoundRobin>,
     health_interval: Option<Duration>,
     health: HealthCheck,
+    /// The CAs the health check trusts (part of the pool's shape).
+    tls_ca: Option<crate::config::tls::TrustedCa>,
     /// Resolved address of each endpoint, for the admin view.
     resolved: arc_swap::ArcSwap<Vec<Option<SocketAddr>>>,
     epoch: Instant,
@@ -84,6 +86,7 @@ impl EndpointPool {
             lb,
             health_interval,
             health: provider.health.clone(),
+            tls_ca: provider.tls_ca.clone(),
             resolved: arc_swap::ArcSwap::from_pointee(vec![None; provider.endpoints.len()]),
             epoch: Instant::now(),
             last_check: std::sync::Mutex::new(None),
@@ -96,7 +99,9 @@ impl EndpointPool {
     /// True when `other` would build the same pool (same endpoints and health check),
     /// so a config reload can keep this one with its health and stats.
     pub fn same_shape(&self, provider: &Provider) -> bool {
-        self.endpoints == provider.endpoints && self.health == provider.health
+        self.endpoints == provider.endpoints
+            && self.health == provider.health
+            && self.tls_ca == provider.tls_ca
     }
 
     async fn resolve(&self) {
@@ -258,15 +263,19 @@ fn health_interval(provider: &Provider) -> Option<Duration> {
 
 fn health_check_for(provider: &Provider) -> Option<Box<dyn PingoraHealthCheck + Send + Sync>> {
     let first = provider.endpoints.first()?;
+    let ca = provider.tls_ca.as_ref().map(|ca| ca.certs.clone());
     match &provider.health {
         HealthCheck::None => None,
         HealthCheck::Tcp { .. } => Some(if first.tls {
-            TcpHealthCheck::new_tls(&first.host)
+            let mut hc = TcpHealthCheck::new_tls(&first.host);
+            hc.peer_template.options.ca = ca;
+            hc
         } else {
             TcpHealthCheck::new()
         }),
         HealthCheck::Http { path, .. } => {
             let mut hc = HttpHealthCheck::new(&first.host, first.tls);
+            hc.peer_template.options.ca = ca;
             let uri = format!("{}{}", first.path_prefix, path);
             hc.req.set_uri(uri.parse().ok()?);
             Some(Box::new(hc))
