@@ -8,6 +8,7 @@ use std::sync::Arc;
 use pingora::prelude::*;
 use pingora::server::configuration::Opt;
 use pingora::services::listening::Service;
+use pingora_proxy::{http_proxy_service_with_name, HttpProxy};
 
 use tollgate::admin::AdminApp;
 use tollgate::config;
@@ -42,6 +43,39 @@ fn main() -> ExitCode {
     run(opt, config, path)
 }
 
+/// The data plane: one single-threaded proxy service per worker thread, all on the
+/// same listening sockets (Pingora shares one socket per address between services,
+/// also across an upgrade).
+///
+/// Why not one service with N threads: Pingora hands a pooled upstream connection to
+/// an "idle watch" task spawned on any thread of the service's runtime. Taking the
+/// connection back for the next request then waits for that task, on another thread:
+/// two cross-thread wake-ups per request, and under load a race in which the
+/// connection cannot be taken back ("failed to acquire reusable stream") and a new one
+/// is opened. With one thread per service, a request, its upstream connection and
+/// that connection's idle watch stay on one thread.
+fn data_plane_services(
+    server: &Server,
+    gateway: &Arc<Gateway>,
+    listeners: &[String],
+) -> Vec<Service<HttpProxy<Proxy>>> {
+    let workers = server.configuration.threads.max(1);
+    (0..workers)
+        .map(|i| {
+            let mut proxy = http_proxy_service_with_name(
+                &server.configuration,
+                Proxy::new(gateway.clone()),
+                &format!("tollgate data plane {i}"),
+            );
+            proxy.threads = Some(1);
+            for addr in listeners {
+                proxy.add_tcp(addr);
+            }
+            proxy
+        })
+        .collect()
+}
+
 fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
     let mut server = Server::new_with_opt_and_conf(opt, config.server_conf());
     server.bootstrap();
@@ -72,10 +106,7 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
     };
     let gateway = Arc::new(Gateway::new(runtime, path));
 
-    let mut proxy = http_proxy_service(&server.configuration, Proxy::new(gateway.clone()));
-    for addr in &data_listeners {
-        proxy.add_tcp(addr);
-    }
+    let proxies = data_plane_services(&server, &gateway, &data_listeners);
     let mut admin = Service::new(
         "tollgate admin".to_string(),
         pingora::apps::http_app::HttpServer::new_app(AdminApp {
@@ -91,7 +122,9 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
         },
     );
 
-    server.add_service(proxy);
+    for proxy in proxies {
+        server.add_service(proxy);
+    }
     server.add_service(admin);
     server.add_service(upkeep);
     server.run_forever()

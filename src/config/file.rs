@@ -47,7 +47,8 @@ pub struct FileConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
-    /// Worker threads of the data-plane service (default: number of CPUs).
+    /// Worker threads of the data plane, one single-threaded proxy service each
+    /// (default: number of CPUs).
     pub threads: Option<usize>,
     /// How long an old process keeps serving in-flight requests after SIGTERM or an
     /// upgrade hand-over. Must cover the longest stream (default 600).
