@@ -582,3 +582,46 @@ fn https_upstreams_are_verified_against_the_configured_ca() {
     assert!(!ok);
     assert!(out.contains("providers[0].tls_ca_file"), "{out}");
 }
+
+#[test]
+fn connect_timeout_moves_on_to_the_next_endpoint_or_is_a_504() {
+    let blackhole = common::SynBlackhole::start();
+    assert!(
+        blackhole.swallows_connects(),
+        "the kernel completed a connect to a full accept queue"
+    );
+    let dark = format!("http://{}", blackhole.addr);
+    let timeouts = "    health_check: { kind: none }\n    timeouts: { connect_ms: 300 }";
+    // Alone: the connect times out, the client gets a 504 soon after.
+    let gw = Gateway::start(&one_provider_config(
+        std::slice::from_ref(&dark),
+        timeouts,
+        "    retry: { attempts: 1 }",
+    ));
+    let started = std::time::Instant::now();
+    let resp = gw.post(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_openai_error(&resp, 504, "timeout_error");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // With a healthy endpoint beside it, every request is served.
+    let up = mock("up");
+    let gw = Gateway::start(&one_provider_config(
+        &[dark, up.url()],
+        timeouts,
+        "    retry: { attempts: 2, backoff_ms: 1, max_backoff_ms: 5 }",
+    ));
+    for i in 0..4 {
+        let resp = gw.post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        assert_eq!(resp.status, 200, "request {i}: {}", resp.text());
+    }
+    assert_eq!(up.hits(), 4);
+}

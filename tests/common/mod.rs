@@ -239,3 +239,46 @@ pub fn fnv1a(bytes: &[u8]) -> String {
     }
     format!("{h:016x}")
 }
+
+/// A loopback address whose connects never complete: a listener with a full accept
+/// queue that never accepts, so the kernel drops further SYNs (the closest thing to
+/// an unreachable host that stays on 127.0.0.1). Kept open while it lives.
+pub struct SynBlackhole {
+    pub addr: std::net::SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+    _listener: tokio::net::TcpListener,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+impl SynBlackhole {
+    pub fn start() -> SynBlackhole {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            socket.listen(1).unwrap()
+        });
+        let addr = listener.local_addr().unwrap();
+        // Fill the accept queue; the connects beyond it time out, and so will the
+        // gateway's.
+        let queued = (0..4)
+            .filter_map(|_| {
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+            })
+            .collect();
+        SynBlackhole {
+            addr,
+            _runtime: runtime,
+            _listener: listener,
+            _queued: queued,
+        }
+    }
+
+    /// Whether a connect to it indeed times out (the kernel may behave otherwise).
+    pub fn swallows_connects(&self) -> bool {
+        std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(300)).is_err()
+    }
+}
