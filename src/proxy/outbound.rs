@@ -194,13 +194,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
 /// A held client error: a refusal the fallbacks take over asks for another
 /// attempt (nothing reached the client yet); anything else goes out as usual.
 fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
-    let buffered = std::mem::take(&mut ctx.buffer);
-    let format = ctx.attempt.as_ref()?.format;
-    let status = ctx.upstream_status.unwrap_or(400);
-    let err = formats::upstream_error(format, status, &buffered);
-    if fall_back_on_refusal(ctx, &err) {
-        return None;
-    }
+    let (buffered, err) = held_error_unless_refused(ctx)?;
     Some(if same {
         buffered
     } else {
@@ -211,16 +205,23 @@ fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
 /// An upstream error after a keepalive committed a `200` stream: a refusal still goes
 /// to the fallbacks; anything else becomes the stream's one in-band error event.
 fn finish_error_event(ctx: &mut Ctx) -> Option<Vec<u8>> {
+    let (_, err) = held_error_unless_refused(ctx)?;
+    let event = err.sse_event(ctx.dialect);
+    ctx.error = Some(err);
+    Some(event)
+}
+
+/// The held upstream error body and what it means; `None` when it is a refusal that
+/// a fallback route takes over (the retry is then asked for).
+fn held_error_unless_refused(ctx: &mut Ctx) -> Option<(Vec<u8>, GatewayError)> {
     let buffered = std::mem::take(&mut ctx.buffer);
     let format = ctx.attempt.as_ref()?.format;
-    let status = ctx.upstream_status.unwrap_or(502);
+    let status = ctx.upstream_status.unwrap_or(400);
     let err = formats::upstream_error(format, status, &buffered);
     if fall_back_on_refusal(ctx, &err) {
         return None;
     }
-    let event = err.sse_event(ctx.dialect);
-    ctx.error = Some(err);
-    Some(event)
+    Some((buffered, err))
 }
 
 /// Whether a refusal (context window, content policy) goes to a fallback route;
