@@ -49,15 +49,22 @@ pub fn load_ca_file(file: &str) -> Result<TrustedCa, String> {
     }
     let mut check = RootCertStore::empty();
     for (i, der) in ders.iter().enumerate() {
-        // Validates the DER before Pingora's parser sees it (that one panics on bad input).
+        // Validates the DER for rustls, which will use it.
         check
             .add(CertificateDer::from(der.as_slice()))
             .map_err(|e| format!("{file}: certificate {}: {e}", i + 1))?;
     }
-    let certs: Vec<WrappedX509> = ders
-        .into_iter()
-        .map(|der| WrappedX509::new(der, parse_x509))
-        .collect();
+    let mut certs = Vec::with_capacity(ders.len());
+    for (i, der) in ders.into_iter().enumerate() {
+        // Pingora's parser (another X.509 parser than the check above) panics instead of
+        // failing: a certificate both parsers do not agree on must not take the process
+        // (or a config reload) down.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            WrappedX509::new(der, parse_x509)
+        }))
+        .map_err(|_| format!("{file}: certificate {} cannot be parsed", i + 1))?;
+        certs.push(parsed);
+    }
     Ok(TrustedCa {
         certs: certs.into(),
         file: file.to_string(),
