@@ -20,3 +20,5 @@ pub mod proxy;
 pub mod routing;
 pub mod runtime;
 pub mod sse;
+#[cfg(test)]
+mod test_rng;

@@ -47,23 +47,7 @@ fn expected_frame(bytes: &[u8]) -> Frame {
     decode_all(&[bytes]).unwrap().remove(0)
 }
 
-/// Fixed-seed xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn byte(&mut self) -> u8 {
-        self.next().to_le_bytes()[0]
-    }
-}
+use crate::test_rng::Rng;
 
 /// A frame with valid CRCs around arbitrary header bytes and lengths, to reach the
 /// header parser with malformed input.

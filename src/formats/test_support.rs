@@ -4,21 +4,7 @@
 use super::StreamTranslator;
 use crate::sse::{SseDecoder, SseEvent};
 
-/// Tiny deterministic PRNG (xorshift64*).
-pub(crate) struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+pub(crate) use crate::test_rng::Rng;
 
 /// Feed `input` cut into the given chunk lengths (cycled), then finish.
 pub(crate) fn run(
