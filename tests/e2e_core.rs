@@ -8,20 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::http::{self, Conn};
-use common::{fnv1a, Gateway};
+use common::{fnv1a, mock, Gateway};
 use serde_json::json;
-use tollgate::mock::{MockConfig, MockServer};
-
-fn mock(name: &str) -> MockServer {
-    MockServer::start(
-        MockConfig {
-            name: name.into(),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap()
-}
 
 fn one_provider_config(urls: &[String], extra_provider: &str, extra: &str) -> String {
     let urls: Vec<String> = urls.iter().map(|u| format!("\"{u}\"")).collect();
@@ -109,15 +97,7 @@ fn bodies_of_every_size_route_on_model_and_arrive_intact() {
 
 #[test]
 fn large_bodies_are_retried_whole_on_a_fallback() {
-    let failing = MockServer::start(
-        MockConfig {
-            name: "failing".into(),
-            status: Some(503),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let failing = common::mock_with("failing", |c| c.status = Some(503));
     let backup = mock("backup");
     let config = format!(
         r#"
@@ -209,16 +189,10 @@ fn provider_key_injected_and_client_credentials_never_forwarded() {
 
 #[test]
 fn stream_events_reach_the_client_before_the_upstream_finishes() {
-    let up = MockServer::start(
-        MockConfig {
-            name: "slow".into(),
-            tokens: 5,
-            delay_ms: 300,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("slow", |c| {
+        c.tokens = 5;
+        c.delay_ms = 300;
+    });
     let gw = Gateway::start(&one_provider_config(&[up.url()], "", ""));
     let resp = gw.post(
         "/v1/chat/completions",
@@ -385,15 +359,7 @@ fn unreachable_upstream_is_502() {
 
 #[test]
 fn no_healthy_upstream_is_503_quickly() {
-    let sick = MockServer::start(
-        MockConfig {
-            name: "sick".into(),
-            unhealthy: true,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let sick = common::mock_with("sick", |c| c.unhealthy = true);
     let gw = Gateway::start(&one_provider_config(
         &[sick.url()],
         "    health_check: { kind: http, path: /health, interval_ms: 200 }",
@@ -419,15 +385,7 @@ fn no_healthy_upstream_is_503_quickly() {
 
 #[test]
 fn hanging_upstream_is_504_after_the_first_byte_timeout() {
-    let hung = MockServer::start(
-        MockConfig {
-            name: "hung".into(),
-            hang: true,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let hung = common::mock_with("hung", |c| c.hang = true);
     let gw = Gateway::start(&one_provider_config(
         &[hung.url()],
         "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 500 }",
@@ -442,15 +400,7 @@ fn hanging_upstream_is_504_after_the_first_byte_timeout() {
 
 #[test]
 fn upstream_client_errors_pass_through_with_their_status() {
-    let up = MockServer::start(
-        MockConfig {
-            name: "strict".into(),
-            status: Some(400),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("strict", |c| c.status = Some(400));
     let gw = Gateway::start(&one_provider_config(&[up.url()], "", ""));
     let resp = gw.post(
         "/v1/chat/completions",

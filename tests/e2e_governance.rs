@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::http;
 use common::Gateway;
 use serde_json::json;
-use tollgate::mock::{MockConfig, MockServer};
+use tollgate::mock::MockServer;
 use tollgate::policy::hash_key;
 
 const ALICE: &str = "sk-tg-alice-7f3a9c1e55d2";
@@ -64,7 +64,7 @@ fn post(gw: &Gateway, key: Option<&str>, body: &[u8]) -> http::Response {
 
 #[test]
 fn keys_are_required_and_checked_in_each_dialect() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let gw = Gateway::start(&config(&up, "", ""));
     let resp = post(&gw, None, &chat("gpt-4o-mini"));
     assert_eq!(resp.status, 401);
@@ -120,7 +120,7 @@ fn keys_are_required_and_checked_in_each_dialect() {
 
 #[test]
 fn requests_per_minute_limit_with_openai_headers() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let gw = Gateway::start(&config(&up, "", ""));
     for i in 0..3 {
         let resp = post(&gw, Some(ALICE), &chat("gpt-4o-mini"));
@@ -141,14 +141,7 @@ fn requests_per_minute_limit_with_openai_headers() {
 
 #[test]
 fn token_limit_is_settled_with_real_usage_streams_included() {
-    let up = MockServer::start(
-        MockConfig {
-            tokens: 5,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("mock", |c| c.tokens = 5);
     let gw = Gateway::start(&config(&up, "", ""));
     // Each admission reserves ~2 000 tokens (max_tokens) of bob's 3 000 TPM; the real
     // usage is ~10, so after settlement the next request fits again.
@@ -171,15 +164,10 @@ fn token_limit_is_settled_with_real_usage_streams_included() {
 
 #[test]
 fn concurrency_cap_refuses_a_second_request_in_flight() {
-    let up = MockServer::start(
-        MockConfig {
-            tokens: 10,
-            delay_ms: 100,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("mock", |c| {
+        c.tokens = 10;
+        c.delay_ms = 100;
+    });
     let gw = Gateway::start(&config(&up, "", ""));
     let addr = gw.addr.clone();
     let slow = std::thread::spawn(move || {
@@ -209,7 +197,7 @@ fn concurrency_cap_refuses_a_second_request_in_flight() {
 
 #[test]
 fn back_to_back_requests_never_trip_a_concurrency_cap_of_one() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let gw = Gateway::start(&config(&up, "", ""));
     let auth = format!("Bearer {BOB}");
     // Each request is sent, on a new connection, the moment the previous answer is
@@ -231,7 +219,7 @@ fn back_to_back_requests_never_trip_a_concurrency_cap_of_one() {
 
 #[test]
 fn budget_exhaustion_is_insufficient_quota_and_spend_is_reported() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let carol = format!(
         "  - name: carol\n    hash: \"{}\"\n    budget: {{ daily_usd: 5 }}\n",
         hash_key(CAROL)
@@ -264,7 +252,7 @@ fn budget_exhaustion_is_insufficient_quota_and_spend_is_reported() {
 
 #[test]
 fn guardrails_block_and_redact_each_pii_kind() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let guardrails = r#"
 guardrails:
   - { name: no-secrets, kind: pii, detectors: [secret], action: block, apply_to: input, global: true }
@@ -316,7 +304,7 @@ guardrails:
 
 #[test]
 fn no_plaintext_key_or_provider_secret_in_logs_errors_or_admin() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let gw = Gateway::start(&config(&up, "", ""));
     post(&gw, Some(ALICE), &chat("gpt-4o-mini"));
     post(&gw, Some(ALICE), &chat("secret-model"));
@@ -341,7 +329,7 @@ fn no_plaintext_key_or_provider_secret_in_logs_errors_or_admin() {
 
 #[test]
 fn keys_are_added_and_revoked_by_reload() {
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let gw = Gateway::start(&config(&up, "", ""));
     assert_eq!(post(&gw, Some(CAROL), &chat("gpt-4o-mini")).status, 401);
     let carol = format!("  - name: carol\n    hash: \"{}\"\n", hash_key(CAROL));
@@ -364,14 +352,7 @@ fn keys_are_added_and_revoked_by_reload() {
 
 #[test]
 fn output_guardrails_block_and_redact_streams_and_whole_answers() {
-    let up = MockServer::start(
-        MockConfig {
-            tokens: 6,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("mock", |c| c.tokens = 6);
     let guardrails = r#"
 guardrails:
   - { name: no-tok4, kind: deny_pattern, patterns: ['tok4'], action: block, apply_to: output, global: true }
@@ -429,14 +410,7 @@ guardrails:
     );
     assert!(!text.contains("[DONE]"), "{text}");
     // Below the block threshold a redaction is all that happens.
-    let up_short = MockServer::start(
-        MockConfig {
-            tokens: 3,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up_short = common::mock_with("mock", |c| c.tokens = 3);
     let gw2 = Gateway::start(&config(&up_short, &carol, guardrails));
     let resp = http::request(
         &gw2.addr,

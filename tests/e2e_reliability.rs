@@ -13,18 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::http::{self, Conn};
-use common::Gateway;
+use common::{mock_with, Gateway};
 use serde_json::json;
-use tollgate::mock::{MockConfig, MockServer};
-
-fn mock_with(name: &str, f: impl FnOnce(&mut MockConfig)) -> MockServer {
-    let mut cfg = MockConfig {
-        name: name.into(),
-        ..Default::default()
-    };
-    f(&mut cfg);
-    MockServer::start(cfg, 0).unwrap()
-}
 
 fn chat(stream: bool) -> serde_json::Value {
     json!({"model": "m", "stream": stream, "messages": [{"role": "user", "content": "hello"}]})

@@ -9,7 +9,6 @@ mod common;
 use std::process::Command;
 
 use common::Gateway;
-use tollgate::mock::{MockConfig, MockServer};
 
 fn python() -> Option<String> {
     match std::env::var("TOLLGATE_TEST_PYTHON") {
@@ -35,14 +34,7 @@ fn run_script(python: &str, script: &str, args: &[&str]) {
 #[test]
 fn openai_python_sdk_against_openai_upstream() {
     let Some(py) = python() else { return };
-    let up = MockServer::start(
-        MockConfig {
-            name: "up".into(),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock("up");
     let gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}
@@ -60,14 +52,7 @@ models:
 #[test]
 fn anthropic_python_sdk_translated_and_native() {
     let Some(py) = python() else { return };
-    let up = MockServer::start(
-        MockConfig {
-            name: "up".into(),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock("up");
     let gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{http, Gateway};
 use serde_json::json;
-use tollgate::mock::{MockConfig, MockServer};
+use tollgate::mock::MockServer;
 use tollgate::policy::hash_key;
 
 const KEY: &str = "sk-tg-shared-state-test-key";
@@ -74,7 +74,7 @@ fn ask(addr: &str) -> u16 {
 #[test]
 fn two_replicas_enforce_one_request_limit() {
     let Some(redis) = redis_url() else { return };
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let limit = 200u64;
     let cfg = config(
         &up,
@@ -129,7 +129,7 @@ fn two_replicas_enforce_one_request_limit() {
 #[test]
 fn spend_survives_a_gateway_restart() {
     let Some(redis) = redis_url() else { return };
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     let cfg = config(
         &up,
         &redis,
@@ -207,7 +207,7 @@ fn redis_outage_follows_the_configured_choice_without_hanging() {
     if redis_url().is_none() {
         return;
     }
-    let up = MockServer::start(MockConfig::default(), 0).unwrap();
+    let up = common::mock("mock");
     for (on_error, expected) in [("fail_closed", 503), ("fail_open", 200)] {
         let port = common::free_port();
         let Some(redis) = Redis::start(port) else {

@@ -7,7 +7,7 @@ mod common;
 
 use common::Gateway;
 use serde_json::{json, Value};
-use tollgate::mock::{MockConfig, MockServer};
+use tollgate::mock::MockServer;
 
 /// Upstream formats the gateway can target, with the config line of their provider.
 const FORMATS: &[&str] = &["openai", "anthropic", "gemini", "bedrock"];
@@ -219,15 +219,7 @@ fn check_anthropic_stream(text: &str, model: &str, tools: bool) {
 
 #[test]
 fn openai_clients_reach_every_format() {
-    let up = MockServer::start(
-        MockConfig {
-            name: "up".into(),
-            tokens: 4,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("up", |c| c.tokens = 4);
     let gw = gateway_for_all_formats(&up);
     for format in FORMATS {
         let model = format!("via-{format}");
@@ -252,15 +244,7 @@ fn openai_clients_reach_every_format() {
 
 #[test]
 fn anthropic_clients_reach_every_format() {
-    let up = MockServer::start(
-        MockConfig {
-            name: "up".into(),
-            tokens: 4,
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock_with("up", |c| c.tokens = 4);
     let gw = gateway_for_all_formats(&up);
     for format in FORMATS {
         let model = format!("via-{format}");
@@ -282,14 +266,7 @@ fn anthropic_clients_reach_every_format() {
 
 #[test]
 fn upstream_requests_are_in_the_target_format_with_its_auth() {
-    let up = MockServer::start(
-        MockConfig {
-            name: "up".into(),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock("up");
     let gw = gateway_for_all_formats(&up);
     gw.post(
         "/v1/chat/completions",
@@ -342,14 +319,7 @@ fn upstream_requests_are_in_the_target_format_with_its_auth() {
 
 #[test]
 fn anthropic_same_format_is_passed_through_untouched_but_the_model() {
-    let up = MockServer::start(
-        MockConfig {
-            name: "up".into(),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let up = common::mock("up");
     let gw = gateway_for_all_formats(&up);
     let body = r#"{"model":"via-anthropic","max_tokens":64,"unknown_field":{"kept":true},"messages":[{"role":"user","content":"hi"}]}"#;
     let resp = common::http::request(
@@ -368,15 +338,7 @@ fn anthropic_same_format_is_passed_through_untouched_but_the_model() {
 
 #[test]
 fn upstream_errors_are_translated_into_the_client_dialect() {
-    let overloaded = MockServer::start(
-        MockConfig {
-            name: "busy".into(),
-            status: Some(529),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let overloaded = common::mock_with("busy", |c| c.status = Some(529));
     let gw = Gateway::start(&format!(
         "auth: {{ mode: open }}\nproviders:\n{}\nmodels:\n  - {{ name: m, targets: [{{ provider: up-anthropic, model: c }}], retry: {{ attempts: 1 }} }}\n",
         provider_line("anthropic", &overloaded.url())
@@ -395,23 +357,8 @@ fn upstream_errors_are_translated_into_the_client_dialect() {
 
 #[test]
 fn openai_route_falls_back_to_an_anthropic_target() {
-    let broken = MockServer::start(
-        MockConfig {
-            name: "broken".into(),
-            status: Some(500),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
-    let good = MockServer::start(
-        MockConfig {
-            name: "good".into(),
-            ..Default::default()
-        },
-        0,
-    )
-    .unwrap();
+    let broken = common::mock_with("broken", |c| c.status = Some(500));
+    let good = common::mock("good");
     let gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}

@@ -13,6 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tollgate::mock::{MockConfig, MockServer};
+
 /// A free TCP port on 127.0.0.1 (bound then released). The kernel may hand a
 /// released port out again, so a port already given to a test of this process is
 /// never returned twice (parallel tests would otherwise collide).
@@ -281,4 +283,20 @@ impl SynBlackhole {
     pub fn swallows_connects(&self) -> bool {
         std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(300)).is_err()
     }
+}
+
+/// A mock upstream called `name` on a free loopback port, its knobs set by `knobs`.
+/// Stops when dropped.
+pub fn mock_with(name: &str, knobs: impl FnOnce(&mut MockConfig)) -> MockServer {
+    let mut cfg = MockConfig {
+        name: name.into(),
+        ..Default::default()
+    };
+    knobs(&mut cfg);
+    MockServer::start(cfg, 0).unwrap()
+}
+
+/// A mock upstream called `name` with the default knobs.
+pub fn mock(name: &str) -> MockServer {
+    mock_with(name, |_| {})
 }
