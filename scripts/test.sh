@@ -18,6 +18,8 @@ cleanup() {
 trap cleanup EXIT
 export TOLLGATE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
 export TOLLGATE_TEST_PYTHON="$PWD/.venv/bin/python"
+# Here the prerequisites above are guaranteed: a test missing one fails, never skips.
+export TOLLGATE_TEST_REQUIRE_ENV=1
 
 cargo test --lib --bins --tests -- --test-threads 4
 # The criterion benches, once each in test mode (they must keep running).

@@ -1,6 +1,7 @@
 //! The official Python SDKs as clients of the real binary. Needs
 //! `TOLLGATE_TEST_PYTHON` pointing at a Python with `openai` and `anthropic`
-//! installed (scripts/test.sh sets it up); without it the test says so and skips.
+//! installed (scripts/test.sh sets it up); without it the test says so and skips
+//! (it fails instead where `TOLLGATE_TEST_REQUIRE_ENV` is set, as in scripts/test.sh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,13 +12,7 @@ use std::process::Command;
 use common::Gateway;
 
 fn python() -> Option<String> {
-    match std::env::var("TOLLGATE_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            eprintln!("TOLLGATE_TEST_PYTHON not set: SDK test skipped (scripts/test.sh sets it)");
-            None
-        }
-    }
+    common::test_env("TOLLGATE_TEST_PYTHON", "SDK test")
 }
 
 fn run_script(python: &str, script: &str, args: &[&str]) {

@@ -2,7 +2,7 @@
 //! spend that survives a restart, and the configured behaviour when Redis dies.
 //! Needs `TOLLGATE_TEST_REDIS_URL` (scripts/test.sh starts a redis-server and sets
 //! it) and `redis-server` on the PATH for the outage test; without them the tests
-//! say so and skip.
+//! say so and skip (fail where `TOLLGATE_TEST_REQUIRE_ENV` is set, as in scripts/test.sh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -21,13 +21,7 @@ use tollgate::policy::hash_key;
 const KEY: &str = "sk-tg-shared-state-test-key";
 
 fn redis_url() -> Option<String> {
-    match std::env::var("TOLLGATE_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("TOLLGATE_TEST_REDIS_URL not set: shared-state test skipped (scripts/test.sh sets it)");
-            None
-        }
-    }
+    common::test_env("TOLLGATE_TEST_REDIS_URL", "shared-state test")
 }
 
 fn config(up: &MockServer, redis: &str, prefix: &str, on_error: &str, limits: &str) -> String {
@@ -211,6 +205,10 @@ fn redis_outage_follows_the_configured_choice_without_hanging() {
     for (on_error, expected) in [("fail_closed", 503), ("fail_open", 200)] {
         let port = common::free_port();
         let Some(redis) = Redis::start(port) else {
+            assert!(
+                std::env::var_os("TOLLGATE_TEST_REQUIRE_ENV").is_none(),
+                "redis-server is required here but could not be started"
+            );
             eprintln!("redis-server not found: outage test skipped");
             return;
         };

@@ -3,8 +3,11 @@
 //! restart, and bounded failure handling when Redis is down or silent.
 //!
 //! Needs `TOLLGATE_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6390/0`); without it every
-//! test prints a skip line and passes. Each test uses its own key prefix, so runs do
+//! test prints a skip line and passes, except where `TOLLGATE_TEST_REQUIRE_ENV` is set
+//! (scripts/test.sh), where it fails. Each test uses its own key prefix, so runs do
 //! not see each other's state. Unreachable-Redis tests only use 127.0.0.1.
+
+mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,13 +19,7 @@ use tollgate::model::Usage;
 use tollgate::policy::{hash_key, Policy};
 
 fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("TOLLGATE_TEST_REDIS_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            println!("skipped {test}: TOLLGATE_TEST_REDIS_URL is not set");
-            None
-        }
-    }
+    common::test_env("TOLLGATE_TEST_REDIS_URL", test)
 }
 
 /// A prefix no other run has used.

@@ -300,3 +300,21 @@ pub fn mock_with(name: &str, knobs: impl FnOnce(&mut MockConfig)) -> MockServer 
 pub fn mock(name: &str) -> MockServer {
     mock_with(name, |_| {})
 }
+
+/// An optional test prerequisite from the environment (a Python with the SDKs, a Redis
+/// URL). Unset, the test says so and skips — unless `TOLLGATE_TEST_REQUIRE_ENV` is set
+/// (scripts/test.sh, and so CI, sets it), where a missing prerequisite fails the test
+/// instead of letting it pass without running.
+pub fn test_env(var: &str, test: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            assert!(
+                std::env::var_os("TOLLGATE_TEST_REQUIRE_ENV").is_none(),
+                "{test}: {var} is required here but not set"
+            );
+            eprintln!("skipped {test}: {var} is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
