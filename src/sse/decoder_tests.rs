@@ -1,19 +1,6 @@
 use super::*;
 
-/// Tiny deterministic PRNG (xorshift64*), so split points are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 fn decode_chunks(chunks: &[&[u8]]) -> Vec<SseEvent> {
     let mut dec = SseDecoder::new();
