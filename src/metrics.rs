@@ -105,6 +105,56 @@ pub static ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
     )
 });
 
+/// A counter vector registered in the default registry (label values come from
+/// the config or from enums, never from clients).
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let opts = prometheus::opts!(name, help);
+    or_unregistered!(
+        register_int_counter_vec!(opts.clone(), labels),
+        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+}
+
+pub static BREAKER_TRIPS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_breaker_trips_total",
+        "Passive-health breakers opened, by provider and scope (endpoint or model)",
+        &["provider", "scope"],
+    )
+});
+
+pub static BREAKER_PROBES: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_breaker_probes_total",
+        "Half-open probe attempts, by provider",
+        &["provider"],
+    )
+});
+
+pub static PANIC_PICKS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_panic_routing_total",
+        "Attempts sent to a cooling-down candidate because every candidate was cooling down",
+        &["provider"],
+    )
+});
+
+pub static RETRIES: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_retries_total",
+        "Retries on the same route and provider, by provider",
+        &["provider"],
+    )
+});
+
+pub static RETRY_BUDGET_EXHAUSTED: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_retry_budget_exhausted_total",
+        "Retries refused because the provider's retry budget was spent",
+        &["provider"],
+    )
+});
+
 pub static CLIENT_DISCONNECTS: Lazy<IntCounter> = Lazy::new(|| {
     or_unregistered!(
         register_int_counter!(

@@ -12,6 +12,8 @@ use pingora::protocols::http::ServerSession;
 use serde_json::json;
 
 use crate::metrics;
+use crate::routing::health::BreakerView;
+use crate::routing::EndpointPool;
 use crate::runtime::Gateway;
 
 pub struct AdminApp {
@@ -101,30 +103,67 @@ impl AdminApp {
         providers.sort_by(|a, b| a.0.cmp(b.0));
         let list: Vec<_> = providers
             .into_iter()
-            .map(|(name, pool)| {
-                let endpoints: Vec<_> = pool
-                    .health()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (url, addr, healthy))| {
-                        let s = &pool.stats[i];
-                        json!({
-                            "url": url,
-                            "address": addr.map(|a| a.to_string()),
-                            "healthy": healthy,
-                            "cooling_down": pool.is_cooling_down(i),
-                            "in_flight": s.in_flight.load(Ordering::Relaxed),
-                            "requests": s.requests.load(Ordering::Relaxed),
-                            "failures": s.failures.load(Ordering::Relaxed),
-                            "latency_ewma_ms": s.latency_ewma_us.load(Ordering::Relaxed) as f64 / 1000.0,
-                        })
-                    })
-                    .collect();
-                json!({"provider": name, "endpoints": endpoints})
-            })
+            .map(|(name, pool)| provider_view(name, pool))
             .collect();
         json!({ "providers": list })
     }
+}
+
+/// One provider's endpoints, their breakers, the (endpoint, model) cool-downs and
+/// the retry budget in use.
+fn provider_view(name: &str, pool: &EndpointPool) -> serde_json::Value {
+    let now = pool.now_ms();
+    let endpoints: Vec<_> = pool
+        .health()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (url, addr, healthy))| {
+            let s = &pool.stats[i];
+            let breaker = pool.endpoint_breaker(i).map(|b| breaker_view(&b, now));
+            json!({
+                "url": url,
+                "address": addr.map(|a| a.to_string()),
+                "healthy": healthy,
+                "cooling_down": breaker.as_ref().is_some_and(|b| b["state"] == "open"),
+                "breaker": breaker,
+                "in_flight": s.in_flight.load(Ordering::Relaxed),
+                "requests": s.requests.load(Ordering::Relaxed),
+                "failures": s.failures.load(Ordering::Relaxed),
+                "latency_ewma_ms": s.latency_ewma_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            })
+        })
+        .collect();
+    let models: Vec<_> = pool
+        .model_breakers()
+        .into_iter()
+        .map(|(i, model, b)| {
+            let mut v = breaker_view(&b, now);
+            v["endpoint"] = json!(pool.endpoints.get(i).map(|e| e.url.as_str()));
+            v["model"] = json!(model);
+            v
+        })
+        .collect();
+    json!({
+        "provider": name,
+        "endpoints": endpoints,
+        "model_cooldowns": models,
+        "retries_in_flight": pool.budget.retries_in_flight(),
+    })
+}
+
+/// A breaker as the admin plane shows it: state, reason, remaining cool-down.
+fn breaker_view(b: &BreakerView, now_ms: u64) -> serde_json::Value {
+    let state = match b.open_until_ms {
+        0 => "closed",
+        until if now_ms < until => "open",
+        _ => "half_open",
+    };
+    json!({
+        "state": state,
+        "reason": b.reason.map(|r| r.as_str()),
+        "remaining_ms": b.open_until_ms.saturating_sub(now_ms),
+        "trips": b.trips,
+    })
 }
 
 fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Vec<u8>> {

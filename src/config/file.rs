@@ -128,6 +128,12 @@ pub struct ProviderSection {
     pub aws_access_key_id: Option<Secret>,
     pub aws_secret_access_key: Option<Secret>,
     pub aws_session_token: Option<Secret>,
+    /// Passive health (outlier detection) of the endpoints and of (endpoint, model).
+    #[serde(default)]
+    pub breaker: Option<BreakerSection>,
+    /// The share of requests that retries may add on top (load amplification cap).
+    #[serde(default)]
+    pub retry_budget: Option<RetryBudgetSection>,
 }
 
 /// A base URL, either a plain string or `{url, weight}`.
@@ -169,6 +175,29 @@ pub struct TimeoutsSection {
     /// output, also before the upstream answered (default off). Keeps load balancers
     /// with idle timeouts from cutting streams of long-thinking models.
     pub sse_keepalive_ms: Option<u64>,
+}
+
+/// Passive health: when an endpoint (or one model on it) is taken out of rotation.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSection {
+    pub consecutive_failures: Option<u32>,
+    pub failure_ratio: Option<f64>,
+    pub window_ms: Option<u64>,
+    pub min_requests: Option<u32>,
+    pub cooldown_ms: Option<u64>,
+    pub max_cooldown_ms: Option<u64>,
+    pub half_open_probes: Option<u32>,
+    pub max_ejection_percent: Option<u32>,
+}
+
+/// Retries may add at most `percent` of the provider's requests (Envoy `retry_budget`).
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetryBudgetSection {
+    pub percent: Option<f64>,
+    pub min_concurrency: Option<u32>,
+    pub window_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

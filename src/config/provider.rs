@@ -13,6 +13,7 @@ use super::runtime::{
 use super::secret::Secret;
 use super::url::parse_base_url;
 use super::validate::Ctx;
+use super::resilience;
 
 /// Default `anthropic-version` header (<https://docs.anthropic.com/en/api/versioning>).
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -131,6 +132,12 @@ fn build(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Option<Provider> {
         region,
         aws,
         tls_ca,
+        breaker: resilience::breaker(sec.breaker.as_ref(), &key_path(path, "breaker"), cx),
+        retry_budget: resilience::retry_budget(
+            sec.retry_budget.as_ref(),
+            &key_path(path, "retry_budget"),
+            cx,
+        ),
     })
 }
 

@@ -129,6 +129,10 @@ pub struct Provider {
     pub aws: Option<AwsKeys>,
     /// CAs trusted for the `https` endpoints instead of the OS store (`tls_ca_file`).
     pub tls_ca: Option<super::tls::TrustedCa>,
+    /// Passive health: when an endpoint or (endpoint, model) leaves rotation.
+    pub breaker: super::resilience::BreakerPolicy,
+    /// How much load retries may add to this provider.
+    pub retry_budget: super::resilience::RetryBudgetPolicy,
 }
 
 /// Static AWS credentials for SigV4 signing.

@@ -52,7 +52,7 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
         Some(s) => field_raw(out, "upstream_status", s),
         None => field_raw(out, "upstream_status", "null"),
     }
-    field_raw(out, "attempts", ctx.attempts);
+    field_raw(out, "attempts", ctx.cursor.attempts());
     field_raw(out, "stream", ctx.stream_requested());
     field_raw(
         out,

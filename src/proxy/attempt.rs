@@ -1,6 +1,7 @@
-//! One upstream attempt: choose the route, target and endpoint (honouring health,
-//! cool-downs and what was already tried), write the body for the target's wire
-//! format, build the peer; and decide whether a failed attempt may be retried.
+//! One upstream attempt, from the proxy's side: asks the route cursor
+//! (`routing::cursor`) where to go, takes the endpoint lease, writes the body for the
+//! target's wire format, builds the peer; and reports how the attempt ended, which
+//! records passive health once and asks the cursor for the next step.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,99 +13,189 @@ use pingora::upstreams::peer::HttpPeer;
 use crate::config::{ErrorClass, ModelRoute};
 use crate::error::{ErrorKind, GatewayError};
 use crate::formats::{self, WireFormat};
+use crate::metrics;
 use crate::providers::{self, Api};
-use crate::routing::{select, Candidate};
+use crate::routing::cursor::random_u64;
+use crate::routing::{Candidate, Failure, Outcome, Pick, Upstreams};
 use crate::runtime::Runtime;
 
 use super::ctx::{Attempt, Ctx};
 
-/// Consecutive failures that open an endpoint's breaker, and for how long.
-pub const BREAKER_THRESHOLD: u64 = 3;
-pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(10);
+pub use crate::routing::outcome::class_of_status;
 
-/// Choose the next attempt and prepare its body. Moves to the next fallback route
-/// when the current one has no attempts left (or failed in a way its retry policy
-/// does not cover).
-pub fn next_attempt(runtime: &Runtime, ctx: &mut Ctx) -> Result<Attempt, GatewayError> {
+/// The cursor's view of the runtime: pools, passive health, retry budgets.
+struct World<'a> {
+    runtime: &'a Runtime,
+}
+
+impl Upstreams for World<'_> {
+    fn candidates(&self, route: &ModelRoute) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for (target_index, target) in route.targets.iter().enumerate() {
+            let Some(pool) = self.runtime.pools.get(&target.provider.name) else {
+                continue;
+            };
+            let now = pool.now_ms();
+            for (endpoint_index, addr) in pool.ready_endpoints() {
+                let stats = &pool.stats[endpoint_index];
+                let endpoint_weight = pool
+                    .endpoints
+                    .get(endpoint_index)
+                    .map_or(1, |e| e.weight.max(1));
+                let health = pool.admit(endpoint_index, &target.model, now);
+                out.push(Candidate {
+                    target_index,
+                    endpoint_index,
+                    addr,
+                    weight: (target.weight.max(1) * endpoint_weight) as u64,
+                    in_flight: stats.in_flight.load(Ordering::Relaxed),
+                    latency_us: stats.latency_ewma_us.load(Ordering::Relaxed),
+                    admit: health.admit,
+                    last_failure_ms: health.last_failure_ms,
+                });
+            }
+        }
+        out
+    }
+
+    fn ticket(&self, route: &ModelRoute) -> u64 {
+        self.runtime
+            .counter_for(&route.name)
+            .fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn try_retry(&self, provider: &str) -> bool {
+        let Some(pool) = self.runtime.pools.get(provider) else {
+            return false;
+        };
+        let ok = pool.budget.try_acquire(pool.now_ms(), &pool.budget_policy);
+        let counter = if ok {
+            &metrics::RETRIES
+        } else {
+            &metrics::RETRY_BUDGET_EXHAUSTED
+        };
+        counter.with_label_values(&[provider]).inc();
+        ok
+    }
+}
+
+/// The first attempt's destination.
+pub fn first_pick(runtime: &Runtime, ctx: &mut Ctx) -> Result<Pick, GatewayError> {
     let plan = ctx
         .plan
         .clone()
         .ok_or_else(|| GatewayError::internal("no route plan"))?;
-    let mut last_err = None;
-    if std::mem::take(&mut ctx.stale_connection_retry) {
-        // Not the endpoint's fault: the same route goes again, attempt not counted.
-        ctx.route_attempts = ctx.route_attempts.saturating_sub(1);
-        if let Some(route) = plan.routes.get(ctx.route_index).cloned() {
-            if let Ok(attempt) = pick(runtime, &route, ctx) {
-                ctx.route_attempts += 1;
-                return Ok(attempt);
-            }
-        }
-    }
-    while let Some(route) = plan.routes.get(ctx.route_index).cloned() {
-        if !route_may_continue(&route, ctx) {
-            advance_route(ctx);
-            continue;
-        }
-        match pick(runtime, &route, ctx) {
-            Ok(attempt) => {
-                ctx.route_attempts += 1;
-                return Ok(attempt);
-            }
-            Err(e) => {
-                last_err = Some(e);
-                advance_route(ctx);
-            }
-        }
-    }
-    Err(last_err.unwrap_or_else(no_healthy))
+    let key = ctx.hash_key.clone();
+    let world = World { runtime };
+    ctx.cursor
+        .first(&plan, &world, key.as_deref().map(str::as_bytes))
 }
 
-fn no_healthy() -> GatewayError {
-    GatewayError::new(
-        ErrorKind::NoHealthyUpstream,
-        "No healthy upstream is available for this model",
-    )
-}
-
-fn advance_route(ctx: &mut Ctx) {
-    ctx.route_index += 1;
-    ctx.route_attempts = 0;
-}
-
-/// Whether the current route may take another attempt after the last failure.
-fn route_may_continue(route: &ModelRoute, ctx: &Ctx) -> bool {
-    if ctx.route_attempts == 0 {
-        return true;
+/// The attempt for `pick`: its lease, body and path. A retry waits its backoff first.
+pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attempt, GatewayError> {
+    if let Some(plan) = &ctx.plan {
+        let pause = ctx.cursor.backoff(plan, &pick, random_u64());
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
     }
-    let Some(class) = ctx.last_failure else {
+    let route = ctx
+        .plan
+        .as_ref()
+        .and_then(|p| p.routes.get(pick.route_index))
+        .cloned()
+        .ok_or_else(|| GatewayError::internal("route index out of range"))?;
+    let mut attempt = build_attempt(ctx, &route, pick.target_index, pick.endpoint_index)?;
+    attempt.addr = Some(pick.addr);
+    if let Some(pool) = runtime.pools.get(&attempt.provider.name) {
+        if !pick.retry {
+            pool.budget.note_request(pool.now_ms(), &pool.budget_policy);
+        }
+        if pick.panic {
+            metrics::PANIC_PICKS
+                .with_label_values(&[attempt.provider.name.as_str()])
+                .inc();
+        }
+        attempt.lease = Some(pool.lease(
+            pick.endpoint_index,
+            &attempt.upstream_model,
+            pick.probe,
+            pick.retry,
+        ));
+    }
+    Ok(attempt)
+}
+
+/// Record the current attempt's outcome in passive health: at most one success
+/// and one failure per attempt (a stream can start well and fail later).
+pub fn record(ctx: &mut Ctx, outcome: Outcome) {
+    let Some(a) = ctx.attempt.as_mut() else { return };
+    let seen = match outcome {
+        Outcome::Neutral => return,
+        Outcome::Success { .. } => &mut a.recorded_success,
+        _ => &mut a.recorded_failure,
+    };
+    if std::mem::replace(seen, true) {
+        return;
+    }
+    let label = if a.recorded_failure { "failed" } else { "ok" };
+    if let Some(lease) = &a.lease {
+        lease.pool().record(a.endpoint_index, &a.upstream_model, outcome);
+    }
+    metrics::UPSTREAM_ATTEMPTS
+        .with_label_values(&[a.provider.name.as_str(), label])
+        .inc();
+}
+
+/// The attempt failed with `outcome` before anything reached the client: record it
+/// and ask the cursor for the next step. True when there is one (retry or fallback).
+pub fn fail(ctx: &mut Ctx, outcome: Outcome, failure: Failure) -> bool {
+    record(ctx, outcome);
+    let (Some(plan), Some(runtime)) = (ctx.plan.clone(), ctx.runtime.clone()) else {
         return false;
     };
-    ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class)
+    let key = ctx.hash_key.clone();
+    let world = World { runtime: &runtime };
+    let key = key.as_deref().map(str::as_bytes);
+    ctx.next = ctx.cursor.after_failure(&plan, &world, key, failure);
+    ctx.next.is_some()
 }
 
-/// Whether a failure of this class may be followed by another attempt, on this route
-/// or a fallback. Called before anything was sent to the client.
-pub fn may_retry(ctx: &Ctx, class: ErrorClass) -> bool {
-    let Some(plan) = &ctx.plan else { return false };
-    let Some(route) = plan.routes.get(ctx.route_index) else {
+/// A pooled connection turned out stale: the same route again, attempt not counted.
+pub fn retry_stale(ctx: &mut Ctx) -> bool {
+    let (Some(plan), Some(runtime)) = (ctx.plan.clone(), ctx.runtime.clone()) else {
         return false;
     };
-    if ctx.route_attempts < route.retry.attempts && route.retry.on.contains(&class) {
-        return true;
-    }
-    let has_fallback = ctx.route_index + 1 < plan.routes.len();
-    has_fallback && (route.fallback_on.is_empty() || route.fallback_on.contains(&class))
+    let key = ctx.hash_key.clone();
+    let world = World { runtime: &runtime };
+    let key = key.as_deref().map(str::as_bytes);
+    ctx.next = ctx.cursor.after_stale_connection(&plan, &world, key);
+    ctx.next.is_some()
+}
+
+/// The failure of an upstream answer with `status`, and its health outcome.
+pub fn judge_status(ctx: &Ctx, status: u16, hold_off: Option<Duration>) -> (Outcome, Option<Failure>) {
+    let latency = ctx
+        .attempt
+        .as_ref()
+        .map_or(Duration::ZERO, |a| a.started.elapsed());
+    let outcome = crate::routing::outcome::of_status(status, latency, hold_off);
+    let failure = class_of_status(status).map(|class| Failure {
+        class,
+        retry_after: hold_off,
+    });
+    (outcome, failure)
 }
 
 /// Whether a client-error answer could be a refusal (context window, content
 /// policy) that this route's fallbacks are configured to take over.
 pub fn fallback_takes_refusals(ctx: &Ctx) -> bool {
     let Some(plan) = &ctx.plan else { return false };
-    let Some(route) = plan.routes.get(ctx.route_index) else {
+    let index = ctx.cursor.route_index();
+    let Some(route) = plan.routes.get(index) else {
         return false;
     };
-    let has_fallback = ctx.route_index + 1 < plan.routes.len();
+    let has_fallback = index + 1 < plan.routes.len();
     has_fallback
         && (route.fallback_on.is_empty()
             || route
@@ -120,77 +211,6 @@ pub fn class_of_refusal(err: &GatewayError) -> Option<ErrorClass> {
         ErrorKind::ContentPolicy => Some(ErrorClass::ContentPolicy),
         _ => None,
     }
-}
-
-/// Exponential backoff with jitter before attempt `n` on the same route (n >= 2),
-/// or the upstream's `retry-after` when it said so (bounded by the max backoff).
-pub fn backoff(route: &ModelRoute, n: u32, retry_after: Option<Duration>) -> Duration {
-    let max = route.retry.max_backoff;
-    if let Some(after) = retry_after {
-        return after.min(max);
-    }
-    let base = route.retry.backoff.as_millis() as u64;
-    let exp = base.saturating_mul(1u64 << (n.saturating_sub(2)).min(16));
-    let capped = exp.min(max.as_millis() as u64);
-    // Full jitter in [capped/2, capped], from the clock's low bits (no RNG needed).
-    let nanos = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
-    let jitter = if capped > 1 {
-        nanos % (capped / 2 + 1)
-    } else {
-        0
-    };
-    Duration::from_millis(capped / 2 + jitter)
-}
-
-fn pick(runtime: &Runtime, route: &Arc<ModelRoute>, ctx: &Ctx) -> Result<Attempt, GatewayError> {
-    let counter = runtime.counter_for(&route.name);
-    // First prefer endpoints not tried yet; then allow a second try of the same one
-    // (a single endpoint that answered 429 is worth retrying after the backoff).
-    for allow_tried in [false, true] {
-        let candidates = candidates(runtime, route, ctx, allow_tried);
-        let ticket = counter.fetch_add(1, Ordering::Relaxed);
-        let key = ctx.hash_key.as_deref().map(str::as_bytes);
-        if let Some(c) = select::choose(route.strategy, &candidates, ticket, key) {
-            let mut attempt = build_attempt(ctx, route, c.target_index, c.endpoint_index)?;
-            attempt.addr = Some(c.addr);
-            return Ok(attempt);
-        }
-    }
-    Err(no_healthy())
-}
-
-/// Every healthy `(target, endpoint)` of the route this attempt may use.
-fn candidates(
-    runtime: &Runtime,
-    route: &ModelRoute,
-    ctx: &Ctx,
-    allow_tried: bool,
-) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for (target_index, target) in route.targets.iter().enumerate() {
-        let name = &target.provider.name;
-        let Some(pool) = runtime.pools.get(name) else {
-            continue;
-        };
-        let untried =
-            |i: usize| allow_tried || !ctx.tried.iter().any(|(p, e)| p == name && *e == i);
-        for (endpoint_index, addr) in pool.candidates(untried) {
-            let stats = &pool.stats[endpoint_index];
-            let endpoint_weight = pool
-                .endpoints
-                .get(endpoint_index)
-                .map_or(1, |e| e.weight.max(1));
-            out.push(Candidate {
-                target_index,
-                endpoint_index,
-                addr,
-                weight: (target.weight.max(1) * endpoint_weight) as u64,
-                in_flight: stats.in_flight.load(Ordering::Relaxed),
-                latency_us: stats.latency_ewma_us.load(Ordering::Relaxed),
-            });
-        }
-    }
-    out
 }
 
 fn build_attempt(
@@ -226,6 +246,9 @@ fn build_attempt(
         path,
         started: Instant::now(),
         addr: None,
+        lease: None,
+        recorded_success: false,
+        recorded_failure: false,
     })
 }
 
@@ -283,15 +306,4 @@ pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayEr
     peer.options.write_timeout = Some(timeouts.connect.max(Duration::from_secs(30)));
     peer.options.idle_timeout = Some(Duration::from_secs(60));
     Ok(peer)
-}
-
-/// The failure class of an upstream status, if it is one retry policies know.
-pub fn class_of_status(status: u16) -> Option<ErrorClass> {
-    match status {
-        429 => Some(ErrorClass::RateLimit),
-        529 => Some(ErrorClass::Overloaded),
-        500 | 502 | 503 => Some(ErrorClass::ServerError),
-        504 => Some(ErrorClass::Timeout),
-        _ => None,
-    }
 }

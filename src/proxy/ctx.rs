@@ -13,15 +13,12 @@ use crate::formats::{Envelope, StreamTranslator, WireFormat};
 use crate::model::Usage;
 use crate::policy::{Admission, KeyInfo};
 use crate::providers::Api;
-use crate::routing::RoutePlan;
+use crate::routing::{EndpointLease, Pick, RouteCursor, RoutePlan};
 use crate::runtime::Runtime;
 
 use super::output_guard::GuardedStream;
 use super::preread::{HoldSlot, SessionSlot};
 use super::watch::WatchSlot;
-
-/// Why an attempt failed, as far as retry and fallback policies care.
-pub use crate::config::ErrorClass;
 
 /// How the response body is handled for the current attempt.
 #[derive(Default)]
@@ -61,6 +58,11 @@ pub struct Attempt {
     pub started: Instant,
     /// The endpoint's resolved address.
     pub addr: Option<std::net::SocketAddr>,
+    /// In-flight count, probe and retry-budget slots: given back when dropped.
+    pub lease: Option<EndpointLease>,
+    /// Passive health already heard of this attempt's success / failure.
+    pub recorded_success: bool,
+    pub recorded_failure: bool,
 }
 
 pub struct Ctx {
@@ -80,18 +82,13 @@ pub struct Ctx {
     pub plan: Option<RoutePlan>,
     /// Session key for consistent hashing (route's `hash_header`, else `user`).
     pub hash_key: Option<String>,
-    /// Index in `plan.routes` of the route being tried.
-    pub route_index: usize,
-    /// Attempts made on the current route.
-    pub route_attempts: u32,
-    /// All attempts of this request.
-    pub attempts: u32,
-    /// `(provider, endpoint)` pairs already tried.
-    pub tried: Vec<(String, usize)>,
+    /// Where the request is on its routes; decides every next step.
+    pub cursor: RouteCursor,
+    /// The next attempt, decided when the last one failed (Pingora then calls
+    /// `upstream_peer` again).
+    pub next: Option<Pick>,
+    /// The current attempt; replacing it drops the previous one's lease.
     pub attempt: Option<Attempt>,
-    pub last_failure: Option<ErrorClass>,
-    /// `retry-after` from the last upstream answer, honoured before the next attempt.
-    pub retry_after: Option<std::time::Duration>,
     pub mode: ResponseMode,
     /// Output guardrails on the client-facing stream.
     pub guard: Option<GuardedStream>,
@@ -99,8 +96,6 @@ pub struct Ctx {
     pub stream_tail: Option<Vec<u8>>,
     /// The body filter found the answer should go to a fallback instead.
     pub retry_requested: bool,
-    /// The last attempt failed on a stale pooled connection: retry it for free.
-    pub stale_connection_retry: bool,
     pub buffer: Vec<u8>,
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
@@ -131,18 +126,13 @@ impl Ctx {
             envelope: None,
             plan: None,
             hash_key: None,
-            route_index: 0,
-            route_attempts: 0,
-            attempts: 0,
-            tried: Vec::new(),
+            cursor: RouteCursor::default(),
+            next: None,
             attempt: None,
-            last_failure: None,
-            retry_after: None,
             mode: ResponseMode::Passthrough,
             guard: None,
             stream_tail: None,
             retry_requested: false,
-            stale_connection_retry: false,
             buffer: Vec::new(),
             upstream_status: None,
             first_byte_at: None,

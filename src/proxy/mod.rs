@@ -27,6 +27,8 @@ pub mod preread;
 pub mod respond;
 
 mod access_log;
+mod failure;
+mod upstream_request;
 mod finish;
 mod govern;
 mod output_guard;

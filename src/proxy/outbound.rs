@@ -230,12 +230,11 @@ fn fall_back_on_refusal(ctx: &mut Ctx, err: &GatewayError) -> bool {
     let Some(class) = attempt::class_of_refusal(err) else {
         return false;
     };
-    if !attempt::may_retry(ctx, class) {
+    // The cursor never retries a refusal on its route (the content would be
+    // refused again): only a fallback takes it.
+    if !super::failure::on_refusal(ctx, class) {
         return false;
     }
-    ctx.last_failure = Some(class);
-    // Not retried on this route: a refusal of the content repeats.
-    ctx.route_attempts = u32::MAX;
     ctx.retry_requested = true;
     true
 }

@@ -4,6 +4,10 @@
 //! A model name is either a configured alias (`models[].name`) or `provider/model`
 //! for a direct call to any configured provider.
 
+pub mod budget;
+pub mod cursor;
+pub mod health;
+pub mod outcome;
 pub mod pool;
 pub mod select;
 
@@ -15,7 +19,9 @@ use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target}
 use crate::error::{ErrorKind, GatewayError};
 pub use select::Candidate;
 
-pub use pool::EndpointPool;
+pub use cursor::{Failure, Pick, RouteCursor, Upstreams};
+pub use outcome::Outcome;
+pub use pool::{EndpointLease, EndpointPool};
 
 /// The endpoint pools of all providers, by provider name. Pools are kept across
 /// config reloads when their provider's endpoints did not change, so health and

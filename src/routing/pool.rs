@@ -22,7 +22,11 @@ use pingora::lb::{Backend, Backends, LoadBalancer};
 use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
 use pingora::Result as PResult;
 
-use crate::config::{Endpoint, HealthCheck, Provider};
+use crate::config::{BreakerPolicy, Endpoint, ErrorClass, HealthCheck, Provider, RetryBudgetPolicy};
+
+use super::budget::RetryBudget;
+use super::health::{Admit, Breaker, BreakerView, Recorded};
+use super::outcome::Outcome;
 
 /// Index of an endpoint in its provider's `endpoints` list, carried in `Backend::ext`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,15 +35,12 @@ struct EndpointIndex(usize);
 /// Live counters of one endpoint, shared by all requests.
 #[derive(Debug, Default)]
 pub struct EndpointStats {
+    /// Attempts on this endpoint right now (held by [`EndpointLease`]s).
     pub in_flight: AtomicU64,
     pub requests: AtomicU64,
     pub failures: AtomicU64,
     /// Peak-EWMA of response latency in microseconds (0 = no sample yet).
     pub latency_ewma_us: AtomicU64,
-    /// Until when (ms since the pool's epoch) the endpoint is cooled down after failures.
-    pub cooldown_until_ms: AtomicU64,
-    /// Consecutive failures; reset by a success.
-    pub consecutive_failures: AtomicU64,
 }
 
 /// The endpoints of one provider.
@@ -47,6 +48,13 @@ pub struct EndpointPool {
     pub provider: String,
     pub endpoints: Vec<Endpoint>,
     pub stats: Vec<EndpointStats>,
+    /// Passive health of each endpoint (connect, TLS, reset, timeout, 5xx).
+    breakers: Vec<Arc<Breaker>>,
+    /// Passive health of (endpoint, upstream model) pairs (429, overload).
+    models: ModelBreakers,
+    pub breaker_policy: BreakerPolicy,
+    pub budget: RetryBudget,
+    pub budget_policy: RetryBudgetPolicy,
     lb: LoadBalancer<RoundRobin>,
     health_interval: Option<Duration>,
     health: HealthCheck,
@@ -83,6 +91,15 @@ impl EndpointPool {
                 .iter()
                 .map(|_| EndpointStats::default())
                 .collect(),
+            breakers: provider
+                .endpoints
+                .iter()
+                .map(|_| Arc::new(Breaker::default()))
+                .collect(),
+            models: ModelBreakers::default(),
+            breaker_policy: provider.breaker.clone(),
+            budget: RetryBudget::default(),
+            budget_policy: provider.retry_budget.clone(),
             lb,
             health_interval,
             health: provider.health.clone(),
@@ -101,6 +118,8 @@ impl EndpointPool {
     pub fn same_shape(&self, provider: &Provider) -> bool {
         self.endpoints == provider.endpoints
             && self.health == provider.health
+            && self.breaker_policy == provider.breaker
+            && self.budget_policy == provider.retry_budget
             && self.tls_ca == provider.tls_ca
     }
 
@@ -143,9 +162,8 @@ impl EndpointPool {
         }
     }
 
-    /// Healthy, not cooling down endpoints that `accept` allows, as `(index, address)`.
-    pub fn candidates(&self, accept: impl Fn(usize) -> bool) -> Vec<(usize, SocketAddr)> {
-        let now_ms = self.now_ms();
+    /// Endpoints that active health checks did not mark down, as `(index, address)`.
+    pub fn ready_endpoints(&self) -> Vec<(usize, SocketAddr)> {
         let backends = self.lb.backends();
         backends
             .get_backend()
@@ -155,7 +173,6 @@ impl EndpointPool {
                 (Some(EndpointIndex(i)), PingoraAddr::Inet(addr)) => Some((*i, *addr)),
                 _ => None,
             })
-            .filter(|(i, _)| accept(*i) && !self.cooling_down(*i, now_ms))
             .collect()
     }
 
@@ -185,54 +202,218 @@ impl EndpointPool {
             .collect()
     }
 
-    fn now_ms(&self) -> u64 {
+    /// Milliseconds since the pool was built: the clock of its breakers.
+    pub fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    fn cooling_down(&self, i: usize, now_ms: u64) -> bool {
-        self.stats
-            .get(i)
-            .is_some_and(|s| s.cooldown_until_ms.load(Ordering::Relaxed) > now_ms)
+    /// Passive health of endpoint `i` for `model`: the endpoint's breaker and the
+    /// (endpoint, model) breaker together.
+    pub fn admit(&self, i: usize, model: &str, now_ms: u64) -> Admission {
+        let policy = &self.breaker_policy;
+        let mut out = Admission::default();
+        for breaker in self.breakers.get(i).into_iter().chain(self.models.get(i, model).as_ref()) {
+            let admit = breaker.admit(now_ms, policy);
+            let view = breaker.view();
+            out.last_failure_ms = out.last_failure_ms.max(view.last_failure_ms);
+            out.reason = out.reason.or(view.reason);
+            out.admit = match (out.admit, admit) {
+                (Admit::Open, _) | (_, Admit::Open) => Admit::Open,
+                (Admit::Probe, _) | (_, Admit::Probe) => Admit::Probe,
+                _ => Admit::Closed,
+            };
+        }
+        out
     }
 
-    /// Record the outcome of an attempt on endpoint `i` (passive health): after
-    /// `threshold` consecutive failures the endpoint is cooled down for `cooldown`,
-    /// after which it is tried again (half-open) and a success closes the breaker.
-    pub fn record(
+    /// Record an attempt's outcome on endpoint `i` for `model`.
+    pub fn record(&self, i: usize, model: &str, outcome: Outcome) {
+        let Some(stats) = self.stats.get(i) else { return };
+        let now = self.now_ms();
+        let policy = &self.breaker_policy;
+        match outcome {
+            Outcome::Success { latency } => {
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                update_ewma(&stats.latency_ewma_us, latency.as_micros() as u64);
+                self.breakers[i].record_success(now, policy);
+                if let Some(b) = self.models.get(i, model) {
+                    b.record_success(now, policy);
+                }
+            }
+            Outcome::EndpointFault(class) => {
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                let may_trip = self.may_eject(i);
+                let r = self.breakers[i].record_failure(now, policy, class, may_trip);
+                self.count_trip(r, "endpoint");
+            }
+            Outcome::ModelFault { class, hold_off } => {
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                let Some(b) = self.models.get_or_insert(i, model, now, policy) else {
+                    return;
+                };
+                match hold_off {
+                    Some(after) => b.hold_off(now, after.as_millis() as u64, policy, class),
+                    None => self.count_trip(b.record_failure(now, policy, class, true), "model"),
+                }
+            }
+            Outcome::Neutral => {}
+        }
+    }
+
+    fn count_trip(&self, r: Recorded, scope: &str) {
+        if r == Recorded::Tripped {
+            crate::metrics::BREAKER_TRIPS
+                .with_label_values(&[self.provider.as_str(), scope])
+                .inc();
+        }
+    }
+
+    /// Envoy's `max_ejection_percent`: another endpoint may leave rotation while
+    /// fewer than that share (and at least one) are out.
+    fn may_eject(&self, i: usize) -> bool {
+        if self.breakers.get(i).is_some_and(|b| b.is_open()) {
+            return true;
+        }
+        let open = self.breakers.iter().filter(|b| b.is_open()).count();
+        let cap = (self.breakers.len() * self.breaker_policy.max_ejection_percent as usize / 100).max(1);
+        open < cap
+    }
+
+    /// Take a lease on endpoint `i`: counted in flight until dropped, holding the
+    /// half-open probe slots and the retry-budget slot it uses.
+    pub fn lease(self: &Arc<Self>, i: usize, model: &str, probe: bool, retry: bool) -> EndpointLease {
+        if let Some(s) = self.stats.get(i) {
+            s.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+        let now = self.now_ms();
+        let mut probes = Vec::new();
+        if probe {
+            let breakers = self.breakers.get(i).cloned().into_iter().chain(self.models.get(i, model));
+            for b in breakers {
+                if b.admit(now, &self.breaker_policy) == Admit::Probe {
+                    b.take_probe();
+                    probes.push(b);
+                }
+            }
+            crate::metrics::BREAKER_PROBES
+                .with_label_values(&[self.provider.as_str()])
+                .inc();
+        }
+        EndpointLease {
+            pool: self.clone(),
+            endpoint: i,
+            probes,
+            retry,
+        }
+    }
+
+    /// Endpoint `i`'s breaker, for the admin view.
+    pub fn endpoint_breaker(&self, i: usize) -> Option<BreakerView> {
+        self.breakers.get(i).map(|b| b.view())
+    }
+
+    /// The (endpoint, model) breakers that are open, for the admin view.
+    pub fn model_breakers(&self) -> Vec<(usize, String, BreakerView)> {
+        self.models.open()
+    }
+}
+
+/// An attempt's hold on an endpoint: `in_flight`, probe slots and the retry-budget
+/// slot are given back when it is dropped, on every path (success, failure, retry,
+/// client disconnect, panic).
+pub struct EndpointLease {
+    pool: Arc<EndpointPool>,
+    endpoint: usize,
+    probes: Vec<Arc<Breaker>>,
+    retry: bool,
+}
+
+impl EndpointLease {
+    pub fn pool(&self) -> &Arc<EndpointPool> {
+        &self.pool
+    }
+}
+
+impl Drop for EndpointLease {
+    fn drop(&mut self) {
+        if let Some(s) = self.pool.stats.get(self.endpoint) {
+            let _ = s
+                .in_flight
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+        for b in &self.probes {
+            b.return_probe();
+        }
+        if self.retry {
+            self.pool.budget.release();
+        }
+    }
+}
+
+/// Passive health of a candidate right now.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Admission {
+    pub admit: Admit,
+    pub last_failure_ms: u64,
+    pub reason: Option<ErrorClass>,
+}
+
+/// Largest number of (endpoint, model) breakers one pool keeps: `provider/model`
+/// names come from clients, so the map must not grow with them.
+const MAX_MODEL_BREAKERS: usize = 256;
+
+/// The (endpoint, model) breakers of a pool. Read on every request only while it
+/// is not empty.
+#[derive(Debug, Default)]
+struct ModelBreakers {
+    len: std::sync::atomic::AtomicUsize,
+    map: std::sync::RwLock<HashMap<(usize, String), Arc<Breaker>>>,
+}
+
+impl ModelBreakers {
+    fn get(&self, i: usize, model: &str) -> Option<Arc<Breaker>> {
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let map = self.map.read().ok()?;
+        map.get(&(i, model.to_string())).cloned()
+    }
+
+    fn get_or_insert(
         &self,
         i: usize,
-        ok: bool,
-        latency: Duration,
-        threshold: u64,
-        cooldown: Duration,
-    ) {
-        let Some(s) = self.stats.get(i) else { return };
-        s.requests.fetch_add(1, Ordering::Relaxed);
-        if ok {
-            s.consecutive_failures.store(0, Ordering::Relaxed);
-            update_ewma(&s.latency_ewma_us, latency.as_micros() as u64);
-            return;
+        model: &str,
+        now_ms: u64,
+        policy: &BreakerPolicy,
+    ) -> Option<Arc<Breaker>> {
+        if let Some(b) = self.get(i, model) {
+            return Some(b);
         }
-        s.failures.fetch_add(1, Ordering::Relaxed);
-        let n = s.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if n >= threshold {
-            let until = self.now_ms() + cooldown.as_millis() as u64;
-            s.cooldown_until_ms.store(until, Ordering::Relaxed);
-            s.consecutive_failures.store(0, Ordering::Relaxed);
+        let mut map = self.map.write().ok()?;
+        if map.len() >= MAX_MODEL_BREAKERS {
+            map.retain(|_, b| !b.is_idle(now_ms, policy));
         }
+        if map.len() >= MAX_MODEL_BREAKERS {
+            return None;
+        }
+        let b = map.entry((i, model.to_string())).or_default().clone();
+        self.len.store(map.len(), Ordering::Relaxed);
+        Some(b)
     }
 
-    /// Cool endpoint `i` down until `after` from now (e.g. a 429 with `retry-after`).
-    pub fn cool_down_for(&self, i: usize, after: Duration) {
-        if let Some(s) = self.stats.get(i) {
-            let until = self.now_ms() + after.as_millis() as u64;
-            s.cooldown_until_ms.fetch_max(until, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether endpoint `i` is in a cool-down right now.
-    pub fn is_cooling_down(&self, i: usize) -> bool {
-        self.cooling_down(i, self.now_ms())
+    fn open(&self) -> Vec<(usize, String, BreakerView)> {
+        let Ok(map) = self.map.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = map
+            .iter()
+            .filter(|(_, b)| b.is_open())
+            .map(|((i, m), b)| (*i, m.clone(), b.view()))
+            .collect();
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        out
     }
 }
 

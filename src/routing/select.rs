@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 
 use crate::config::Strategy;
 
+use super::health::Admit;
+
 /// One place a request could go.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
@@ -24,6 +26,10 @@ pub struct Candidate {
     pub in_flight: u64,
     /// Peak-EWMA latency in µs (0 = unknown).
     pub latency_us: u64,
+    /// Passive health: closed, probing (half-open) or open (cooling down).
+    pub admit: Admit,
+    /// When its breaker last saw a failure (panic mode picks the oldest).
+    pub last_failure_ms: u64,
 }
 
 /// Choose one candidate. `ticket` is a fresh value of the route's counter; `key`
@@ -133,6 +139,8 @@ mod tests {
             weight,
             in_flight,
             latency_us,
+            admit: Admit::Closed,
+            last_failure_ms: 0,
         }
     }
 
