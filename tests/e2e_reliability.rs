@@ -119,7 +119,7 @@ fn faulty_endpoints_cost_no_client_request() {
 }
 
 #[test]
-fn rate_limited_upstream_is_retried_after_retry_after_then_falls_back() {
+fn rate_limited_upstream_goes_to_the_fallback_at_once_or_waits_its_retry_after() {
     let limited = mock_with("limited", |c| {
         c.status = Some(429);
         c.retry_after = Some(1);
@@ -138,17 +138,29 @@ models:
     fallbacks: [spare]
   - name: spare
     targets: [{{ provider: b, model: b-model }}]
+  - name: alone
+    targets: [{{ provider: a, model: other-model }}]
+    retry: {{ attempts: 2, backoff_ms: 10, max_backoff_ms: 3000 }}
 "#,
         limited.url(),
         spare.url()
     ));
-    let started = Instant::now();
+    // `a` asked for 1 s: with a fallback at hand, nobody waits for it.
     let resp = gw.post("/v1/chat/completions", &chat(false));
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.header("x-tollgate-provider"), Some("b"));
-    assert_eq!(resp.header("x-tollgate-attempts"), Some("3"));
-    assert_eq!(limited.hits(), 2);
-    // The second try on `a` waited for its retry-after of 1 s.
+    assert_eq!(resp.header("x-tollgate-attempts"), Some("2"));
+    assert_eq!(limited.hits(), 1);
+    // Without a fallback the second try waits the retry-after, then the client
+    // gets the upstream's own 429 and retry-after.
+    let started = Instant::now();
+    let mut body = chat(false);
+    body["model"] = json!("alone");
+    let resp = gw.post("/v1/chat/completions", &body);
+    assert_eq!(resp.status, 429, "{}", resp.text());
+    assert_eq!(resp.header("retry-after"), Some("1"));
+    assert_eq!(resp.header("x-tollgate-attempts"), Some("2"));
+    assert_eq!(limited.hits(), 3);
     assert!(
         started.elapsed() >= Duration::from_millis(950),
         "{:?}",

@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::errors::{index_path, key_path};
 use super::file::{BaseUrlEntry, HealthCheckSection, ProviderSection, TimeoutsSection};
 use super::parse::Parsed;
+use super::resilience;
 use super::runtime::{
     AwsKeys, Endpoint, HealthCheck, Provider, ProviderKind, Timeouts, DEFAULT_HEALTH_INTERVAL,
 };
 use super::secret::Secret;
 use super::url::parse_base_url;
 use super::validate::Ctx;
-use super::resilience;
 
 /// Default `anthropic-version` header (<https://docs.anthropic.com/en/api/versioning>).
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
+use super::errors::key_path;
 use super::file::{BreakerSection, RetryBudgetSection};
 use super::validate::Ctx;
-use super::errors::key_path;
 
 /// Passive health of one provider's endpoints and (endpoint, model) pairs.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,8 +77,13 @@ pub(crate) fn breaker(sec: Option<&BreakerSection>, path: &str, cx: &mut Ctx) ->
         positive_ms(v, &key_path(path, key), cx).unwrap_or(default)
     };
     let policy = BreakerPolicy {
-        consecutive_failures: at_least_one(s.consecutive_failures, path, "consecutive_failures", cx)
-            .unwrap_or(d.consecutive_failures),
+        consecutive_failures: at_least_one(
+            s.consecutive_failures,
+            path,
+            "consecutive_failures",
+            cx,
+        )
+        .unwrap_or(d.consecutive_failures),
         failure_ratio: ratio(s.failure_ratio, &key_path(path, "failure_ratio"), cx)
             .unwrap_or(d.failure_ratio),
         window: ms(s.window_ms, "window_ms", d.window, cx),
@@ -110,7 +115,10 @@ pub(crate) fn retry_budget(
     let Some(s) = sec else { return d };
     let percent = match s.percent {
         Some(p) if !(0.0..=100.0).contains(&p) || p.is_nan() => {
-            cx.err(key_path(path, "percent"), format!("{p} is out of range: 0 to 100"));
+            cx.err(
+                key_path(path, "percent"),
+                format!("{p} is out of range: 0 to 100"),
+            );
             d.percent
         }
         Some(p) => p,

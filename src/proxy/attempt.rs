@@ -129,7 +129,9 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
 /// Record the current attempt's outcome in passive health: at most one success
 /// and one failure per attempt (a stream can start well and fail later).
 pub fn record(ctx: &mut Ctx, outcome: Outcome) {
-    let Some(a) = ctx.attempt.as_mut() else { return };
+    let Some(a) = ctx.attempt.as_mut() else {
+        return;
+    };
     let seen = match outcome {
         Outcome::Neutral => return,
         Outcome::Success { .. } => &mut a.recorded_success,
@@ -140,7 +142,9 @@ pub fn record(ctx: &mut Ctx, outcome: Outcome) {
     }
     let label = if a.recorded_failure { "failed" } else { "ok" };
     if let Some(lease) = &a.lease {
-        lease.pool().record(a.endpoint_index, &a.upstream_model, outcome);
+        lease
+            .pool()
+            .record(a.endpoint_index, &a.upstream_model, outcome);
     }
     metrics::UPSTREAM_ATTEMPTS
         .with_label_values(&[a.provider.name.as_str(), label])
@@ -174,7 +178,11 @@ pub fn retry_stale(ctx: &mut Ctx) -> bool {
 }
 
 /// The failure of an upstream answer with `status`, and its health outcome.
-pub fn judge_status(ctx: &Ctx, status: u16, hold_off: Option<Duration>) -> (Outcome, Option<Failure>) {
+pub fn judge_status(
+    ctx: &Ctx,
+    status: u16,
+    hold_off: Option<Duration>,
+) -> (Outcome, Option<Failure>) {
     let latency = ctx
         .attempt
         .as_ref()

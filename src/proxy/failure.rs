@@ -87,7 +87,10 @@ pub fn on_proxy_error(session: &Session, ctx: &mut Ctx, e: &mut Error) -> bool {
         // The watch failed the downstream poll (which Pingora blames on the client):
         // it is the upstream that ran out of time.
         e.esource = ErrorSource::Upstream;
-        ctx.error = Some(GatewayError::new(ErrorKind::UpstreamTimeout, which.message()));
+        ctx.error = Some(GatewayError::new(
+            ErrorKind::UpstreamTimeout,
+            which.message(),
+        ));
         if which == Expired::Total || upstream_bytes_sent(session, ctx) {
             attempt::record(ctx, Outcome::EndpointFault(ErrorClass::Timeout));
             return false;
@@ -192,7 +195,10 @@ fn map_pingora_error(e: &Error, ctx: &Ctx) -> GatewayError {
         }
         HTTPStatus(status) => {
             let s = ctx.upstream_status.unwrap_or(*status);
-            GatewayError::new(ErrorKind::UpstreamStatus(s), format!("The upstream answered {s}"))
+            GatewayError::new(
+                ErrorKind::UpstreamStatus(s),
+                format!("The upstream answered {s}"),
+            )
         }
         _ if *e.esource() == ErrorSource::Upstream => GatewayError::new(
             ErrorKind::UpstreamProtocol,

@@ -28,11 +28,11 @@ pub mod respond;
 
 mod access_log;
 mod failure;
-mod upstream_request;
 mod finish;
 mod govern;
 mod output_guard;
 mod phases;
+mod upstream_request;
 mod watch;
 
 use std::sync::Arc;

@@ -4,8 +4,9 @@
 //! the retry count. `min_concurrency` retries in flight are always allowed, so a
 //! gateway with little traffic still retries a lone failure.
 //!
-//! Only retries on the same route and provider draw on it; a fallback to another
-//! route is a new request, not load amplification.
+//! Only retries that go back to an endpoint the request already tried draw on it;
+//! failing over to another endpoint or a fallback route adds no load to the one
+//! that failed.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -57,7 +58,9 @@ impl RetryBudget {
 
     fn bump(&self, now_ms: u64, policy: &RetryBudgetPolicy, request: bool) {
         let n = Self::bucket(now_ms, policy);
-        let Ok(mut w) = self.window.lock() else { return };
+        let Ok(mut w) = self.window.lock() else {
+            return;
+        };
         let slot = &mut w[(n % BUCKETS as u64) as usize];
         if slot.0 != n {
             *slot = (n, 0, 0);
@@ -116,7 +119,10 @@ mod tests {
         let (b, p) = (RetryBudget::default(), policy(2));
         assert!(b.try_acquire(0, &p));
         assert!(b.try_acquire(0, &p));
-        assert!(!b.try_acquire(0, &p), "no requests yet and the floor is used");
+        assert!(
+            !b.try_acquire(0, &p),
+            "no requests yet and the floor is used"
+        );
         b.release();
         assert!(b.try_acquire(0, &p));
         assert_eq!(b.retries_in_flight(), 2);

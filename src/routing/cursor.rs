@@ -6,8 +6,10 @@
 //! The rules, in order:
 //! - A failure may be retried on its route while `retry.attempts` and `retry.on`
 //!   allow it (a refusal, such as a context-window error, is never retried on the
-//!   same route: it would repeat) and, for the same provider, while its retry budget
-//!   lasts; then it goes to the fallback routes that `fallback_on` allows.
+//!   same route: it would repeat) and, when it goes back to an endpoint this request
+//!   already tried, while the provider's retry budget lasts; then it goes to the
+//!   fallback routes that `fallback_on` allows. Failing over to an untried endpoint
+//!   adds no load to the one that failed, so it is not budgeted.
 //! - Untried endpoints are preferred to tried ones; closed breakers to open ones. A
 //!   fallback route with a closed candidate is preferred to an open one of the
 //!   current route.
@@ -56,7 +58,7 @@ pub struct Pick {
     pub probe: bool,
     /// Every candidate was cooling down: sent anyway (panic mode).
     pub panic: bool,
-    /// A retry on the same route and provider (drew on the retry budget).
+    /// A retry on an endpoint this request already tried (drew on the retry budget).
     pub retry: bool,
     /// Same route and endpoint as the failed attempt: its `retry-after` applies.
     pub same_endpoint: bool,
@@ -108,7 +110,10 @@ impl RouteCursor {
     ) -> Result<Pick, GatewayError> {
         let steps: Vec<Step> = (0..plan.routes.len())
             .filter(|&r| r == 0 || first_may_fall_back(&plan.routes[0]))
-            .map(|route| Step { route, retry: false })
+            .map(|route| Step {
+                route,
+                retry: false,
+            })
             .collect();
         self.pick(plan, world, key, &steps).ok_or_else(no_healthy)
     }
@@ -218,9 +223,12 @@ impl RouteCursor {
                 let Some(c) = self.choose(route, world, key, &candidates, panic) else {
                     continue;
                 };
-                let provider = route.targets.get(c.target_index).map(|t| t.provider.name.as_str());
+                let provider = route
+                    .targets
+                    .get(c.target_index)
+                    .map(|t| t.provider.name.as_str());
                 let provider = provider.unwrap_or_default();
-                let retry = step.retry && self.tried_provider(provider);
+                let retry = step.retry && self.is_tried(route, &c);
                 if retry && !world.try_retry(provider) {
                     refused.push(step.route);
                     continue;
@@ -260,9 +268,19 @@ impl RouteCursor {
         None
     }
 
-    fn take(&mut self, step: &Step, provider: &str, c: Candidate, panic: bool, retry: bool) -> Pick {
+    fn take(
+        &mut self,
+        step: &Step,
+        provider: &str,
+        c: Candidate,
+        panic: bool,
+        retry: bool,
+    ) -> Pick {
         let same_endpoint = step.route == self.route
-            && self.tried.last().is_some_and(|(p, e)| p == provider && *e == c.endpoint_index);
+            && self
+                .tried
+                .last()
+                .is_some_and(|(p, e)| p == provider && *e == c.endpoint_index);
         if step.route != self.route {
             self.route = step.route;
             self.route_attempts = 0;
@@ -289,10 +307,6 @@ impl RouteCursor {
         self.tried
             .iter()
             .any(|(p, e)| *p == target.provider.name && *e == c.endpoint_index)
-    }
-
-    fn tried_provider(&self, provider: &str) -> bool {
-        self.tried.iter().any(|(p, _)| p == provider)
     }
 }
 

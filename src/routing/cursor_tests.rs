@@ -125,7 +125,7 @@ fn retries_on_the_route_then_falls_back_then_gives_up() {
         second.endpoint_index, first.endpoint_index,
         "untried endpoint first"
     );
-    assert!(second.retry);
+    assert!(!second.retry, "a failover, not a retry");
     let third = c
         .after_failure(&plan, &world, None, fail(ErrorClass::ServerError))
         .unwrap();
@@ -186,7 +186,10 @@ fn panic_mode_picks_the_least_recently_failed() {
     world.set("p", 1, Admit::Open, 10);
     // `fallback_on` does not cover outages: the route itself, in panic mode.
     let pick = RouteCursor::default().first(&plan, &world, None).unwrap();
-    assert_eq!((pick.route_index, pick.endpoint_index, pick.panic), (0, 1, true));
+    assert_eq!(
+        (pick.route_index, pick.endpoint_index, pick.panic),
+        (0, 1, true)
+    );
 }
 
 #[test]
@@ -232,13 +235,20 @@ fn a_spent_budget_goes_to_the_fallback_without_retrying() {
         .is_none());
     let plan = plan_for(&config(), "a").unwrap();
     let mut c = RouteCursor::default();
-    c.first(&plan, &world, None).unwrap();
-    // The untried second endpoint of p is not a retry of the same endpoint, but
-    // the same provider: it draws on p's budget, which is spent.
-    let next = c
+    let first = c.first(&plan, &world, None).unwrap();
+    // Failing over to p's untried endpoint is not budgeted.
+    let second = c
         .after_failure(&plan, &world, None, fail(ErrorClass::RateLimit))
         .unwrap();
-    assert_eq!(next.route_index, 1);
+    assert_eq!(second.route_index, 0);
+    assert_ne!(second.endpoint_index, first.endpoint_index);
+    assert!(!second.retry);
+    // Going back to a tried one is, and the budget is spent: the fallback.
+    let third = c
+        .after_failure(&plan, &world, None, fail(ErrorClass::RateLimit))
+        .unwrap();
+    assert_eq!(third.route_index, 1);
+    assert_eq!(world.budget_asked.get(), 2);
 }
 
 #[test]
@@ -288,7 +298,10 @@ fn full_jitter_spreads_over_the_window() {
     }
     let used = buckets.iter().filter(|n| **n > 0).count();
     assert!(used >= 9, "1,000 draws cover the window: {buckets:?}");
-    assert!(buckets.iter().all(|n| *n < 200), "no value dominates: {buckets:?}");
+    assert!(
+        buckets.iter().all(|n| *n < 200),
+        "no value dominates: {buckets:?}"
+    );
 }
 
 /// Random worlds and failure sequences: the cursor never makes more attempts than
@@ -324,7 +337,10 @@ fn property_bounded_and_prefers_closed() {
             if p.panic {
                 let route = &plan.routes[p.route_index];
                 assert!(
-                    world.candidates(route).iter().all(|c| c.admit == Admit::Open),
+                    world
+                        .candidates(route)
+                        .iter()
+                        .all(|c| c.admit == Admit::Open),
                     "{name}: panic pick while the route had a closed candidate"
                 );
             }

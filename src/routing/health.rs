@@ -103,13 +103,13 @@ impl Breaker {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| p.checked_sub(1));
     }
 
-    /// A success: resets the failure run; closes a half-open breaker.
+    /// A success: resets the failure run and closes the breaker (a half-open probe,
+    /// or a panic-mode attempt that found the upstream answering again).
     pub fn record_success(&self, now_ms: u64, policy: &BreakerPolicy) {
         let Ok(mut s) = self.state.lock() else { return };
         s.window.add(now_ms, policy, false);
         s.consecutive = 0;
-        let until = self.open_until_ms.load(Ordering::Relaxed);
-        if until != 0 && now_ms >= until {
+        if self.open_until_ms.load(Ordering::Relaxed) != 0 {
             s.trips = 0;
             s.reason = None;
             s.window = Window::default();
@@ -137,8 +137,8 @@ impl Breaker {
         if until != 0 && !half_open {
             return Recorded::Nothing;
         }
-        let over = s.consecutive >= policy.consecutive_failures
-            || s.window.ratio_exceeded(now_ms, policy);
+        let over =
+            s.consecutive >= policy.consecutive_failures || s.window.ratio_exceeded(now_ms, policy);
         if !(half_open || (over && may_trip)) {
             return Recorded::Nothing;
         }

@@ -172,7 +172,10 @@ mod tests {
             hold_off(headers(&openai)),
             Some(Duration::from_millis(1500))
         );
-        assert_eq!(hold_off(headers(&[("x-ratelimit-reset-tokens", "1s")])), None);
+        assert_eq!(
+            hold_off(headers(&[("x-ratelimit-reset-tokens", "1s")])),
+            None
+        );
         assert_eq!(hold_off(headers(&[("retry-after", "soon")])), None);
         assert_eq!(
             hold_off(headers(&[("retry-after", "99999")])),

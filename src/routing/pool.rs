@@ -22,7 +22,9 @@ use pingora::lb::{Backend, Backends, LoadBalancer};
 use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
 use pingora::Result as PResult;
 
-use crate::config::{BreakerPolicy, Endpoint, ErrorClass, HealthCheck, Provider, RetryBudgetPolicy};
+use crate::config::{
+    BreakerPolicy, Endpoint, ErrorClass, HealthCheck, Provider, RetryBudgetPolicy,
+};
 
 use super::budget::RetryBudget;
 use super::health::{Admit, Breaker, BreakerView, Recorded};
@@ -212,7 +214,12 @@ impl EndpointPool {
     pub fn admit(&self, i: usize, model: &str, now_ms: u64) -> Admission {
         let policy = &self.breaker_policy;
         let mut out = Admission::default();
-        for breaker in self.breakers.get(i).into_iter().chain(self.models.get(i, model).as_ref()) {
+        for breaker in self
+            .breakers
+            .get(i)
+            .into_iter()
+            .chain(self.models.get(i, model).as_ref())
+        {
             let admit = breaker.admit(now_ms, policy);
             let view = breaker.view();
             out.last_failure_ms = out.last_failure_ms.max(view.last_failure_ms);
@@ -228,7 +235,9 @@ impl EndpointPool {
 
     /// Record an attempt's outcome on endpoint `i` for `model`.
     pub fn record(&self, i: usize, model: &str, outcome: Outcome) {
-        let Some(stats) = self.stats.get(i) else { return };
+        let Some(stats) = self.stats.get(i) else {
+            return;
+        };
         let now = self.now_ms();
         let policy = &self.breaker_policy;
         match outcome {
@@ -277,20 +286,32 @@ impl EndpointPool {
             return true;
         }
         let open = self.breakers.iter().filter(|b| b.is_open()).count();
-        let cap = (self.breakers.len() * self.breaker_policy.max_ejection_percent as usize / 100).max(1);
+        let cap =
+            (self.breakers.len() * self.breaker_policy.max_ejection_percent as usize / 100).max(1);
         open < cap
     }
 
     /// Take a lease on endpoint `i`: counted in flight until dropped, holding the
     /// half-open probe slots and the retry-budget slot it uses.
-    pub fn lease(self: &Arc<Self>, i: usize, model: &str, probe: bool, retry: bool) -> EndpointLease {
+    pub fn lease(
+        self: &Arc<Self>,
+        i: usize,
+        model: &str,
+        probe: bool,
+        retry: bool,
+    ) -> EndpointLease {
         if let Some(s) = self.stats.get(i) {
             s.in_flight.fetch_add(1, Ordering::Relaxed);
         }
         let now = self.now_ms();
         let mut probes = Vec::new();
         if probe {
-            let breakers = self.breakers.get(i).cloned().into_iter().chain(self.models.get(i, model));
+            let breakers = self
+                .breakers
+                .get(i)
+                .cloned()
+                .into_iter()
+                .chain(self.models.get(i, model));
             for b in breakers {
                 if b.admit(now, &self.breaker_policy) == Admit::Probe {
                     b.take_probe();
