@@ -317,6 +317,8 @@ fn candidates(n: usize) -> Vec<Candidate> {
             weight: 1 + (i as u64 % 3),
             in_flight: (i as u64 * 7) % 5,
             latency_us: 800 + (i as u64 * 331) % 1000,
+            admit: Default::default(),
+            last_failure_ms: 0,
         })
         .collect()
 }

@@ -228,7 +228,7 @@ fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
 }
 
 fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>) {
-    if !body.as_ref().is_some_and(|b| !b.is_empty()) {
+    if body.as_ref().is_none_or(|b| b.is_empty()) {
         return;
     }
     let now = Instant::now();

@@ -16,8 +16,9 @@
 //! Time is passed in as milliseconds since the owner's epoch, so the state machine is
 //! tested without a clock.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::{BreakerPolicy, ErrorClass};
 
@@ -234,6 +235,63 @@ impl Window {
             .fold((0u64, 0u64), |(o, f), b| (o + b.1 as u64, f + b.2 as u64));
         let total = ok + failed;
         total >= policy.min_requests as u64 && failed as f64 >= policy.failure_ratio * total as f64
+    }
+}
+
+/// Largest number of (endpoint, model) breakers one pool keeps: `provider/model`
+/// names come from clients, so the map must not grow with them.
+const MAX_MODEL_BREAKERS: usize = 256;
+
+/// The (endpoint, model) breakers of a pool. Read on every request only while it
+/// is not empty.
+#[derive(Debug, Default)]
+pub struct ModelBreakers {
+    len: AtomicUsize,
+    map: RwLock<HashMap<(usize, String), Arc<Breaker>>>,
+}
+
+impl ModelBreakers {
+    pub fn get(&self, i: usize, model: &str) -> Option<Arc<Breaker>> {
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let map = self.map.read().ok()?;
+        map.get(&(i, model.to_string())).cloned()
+    }
+
+    pub fn get_or_insert(
+        &self,
+        i: usize,
+        model: &str,
+        now_ms: u64,
+        policy: &BreakerPolicy,
+    ) -> Option<Arc<Breaker>> {
+        if let Some(b) = self.get(i, model) {
+            return Some(b);
+        }
+        let mut map = self.map.write().ok()?;
+        if map.len() >= MAX_MODEL_BREAKERS {
+            map.retain(|_, b| !b.is_idle(now_ms, policy));
+        }
+        if map.len() >= MAX_MODEL_BREAKERS {
+            return None;
+        }
+        let b = map.entry((i, model.to_string())).or_default().clone();
+        self.len.store(map.len(), Ordering::Relaxed);
+        Some(b)
+    }
+
+    pub fn open(&self) -> Vec<(usize, String, BreakerView)> {
+        let Ok(map) = self.map.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = map
+            .iter()
+            .filter(|(_, b)| b.is_open())
+            .map(|((i, m), b)| (*i, m.clone(), b.view()))
+            .collect();
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        out
     }
 }
 

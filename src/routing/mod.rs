@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod cursor;
 pub mod health;
+pub mod lease;
 pub mod outcome;
 pub mod pool;
 pub mod select;
@@ -20,8 +21,9 @@ use crate::error::{ErrorKind, GatewayError};
 pub use select::Candidate;
 
 pub use cursor::{Failure, Pick, RouteCursor, Upstreams};
+pub use lease::EndpointLease;
 pub use outcome::Outcome;
-pub use pool::{EndpointLease, EndpointPool};
+pub use pool::EndpointPool;
 
 /// The endpoint pools of all providers, by provider name. Pools are kept across
 /// config reloads when their provider's endpoints did not change, so health and

@@ -27,7 +27,8 @@ use crate::config::{
 };
 
 use super::budget::RetryBudget;
-use super::health::{Admit, Breaker, BreakerView, Recorded};
+use super::health::{Admit, Breaker, BreakerView, ModelBreakers, Recorded};
+use super::lease::EndpointLease;
 use super::outcome::Outcome;
 
 /// Index of an endpoint in its provider's `endpoints` list, carried in `Backend::ext`.
@@ -322,12 +323,7 @@ impl EndpointPool {
                 .with_label_values(&[self.provider.as_str()])
                 .inc();
         }
-        EndpointLease {
-            pool: self.clone(),
-            endpoint: i,
-            probes,
-            retry,
-        }
+        EndpointLease::new(self.clone(), i, probes, retry)
     }
 
     /// Endpoint `i`'s breaker, for the admin view.
@@ -341,101 +337,12 @@ impl EndpointPool {
     }
 }
 
-/// An attempt's hold on an endpoint: `in_flight`, probe slots and the retry-budget
-/// slot are given back when it is dropped, on every path (success, failure, retry,
-/// client disconnect, panic).
-pub struct EndpointLease {
-    pool: Arc<EndpointPool>,
-    endpoint: usize,
-    probes: Vec<Arc<Breaker>>,
-    retry: bool,
-}
-
-impl EndpointLease {
-    pub fn pool(&self) -> &Arc<EndpointPool> {
-        &self.pool
-    }
-}
-
-impl Drop for EndpointLease {
-    fn drop(&mut self) {
-        if let Some(s) = self.pool.stats.get(self.endpoint) {
-            let _ = s
-                .in_flight
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        }
-        for b in &self.probes {
-            b.return_probe();
-        }
-        if self.retry {
-            self.pool.budget.release();
-        }
-    }
-}
-
 /// Passive health of a candidate right now.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Admission {
     pub admit: Admit,
     pub last_failure_ms: u64,
     pub reason: Option<ErrorClass>,
-}
-
-/// Largest number of (endpoint, model) breakers one pool keeps: `provider/model`
-/// names come from clients, so the map must not grow with them.
-const MAX_MODEL_BREAKERS: usize = 256;
-
-/// The (endpoint, model) breakers of a pool. Read on every request only while it
-/// is not empty.
-#[derive(Debug, Default)]
-struct ModelBreakers {
-    len: std::sync::atomic::AtomicUsize,
-    map: std::sync::RwLock<HashMap<(usize, String), Arc<Breaker>>>,
-}
-
-impl ModelBreakers {
-    fn get(&self, i: usize, model: &str) -> Option<Arc<Breaker>> {
-        if self.len.load(Ordering::Relaxed) == 0 {
-            return None;
-        }
-        let map = self.map.read().ok()?;
-        map.get(&(i, model.to_string())).cloned()
-    }
-
-    fn get_or_insert(
-        &self,
-        i: usize,
-        model: &str,
-        now_ms: u64,
-        policy: &BreakerPolicy,
-    ) -> Option<Arc<Breaker>> {
-        if let Some(b) = self.get(i, model) {
-            return Some(b);
-        }
-        let mut map = self.map.write().ok()?;
-        if map.len() >= MAX_MODEL_BREAKERS {
-            map.retain(|_, b| !b.is_idle(now_ms, policy));
-        }
-        if map.len() >= MAX_MODEL_BREAKERS {
-            return None;
-        }
-        let b = map.entry((i, model.to_string())).or_default().clone();
-        self.len.store(map.len(), Ordering::Relaxed);
-        Some(b)
-    }
-
-    fn open(&self) -> Vec<(usize, String, BreakerView)> {
-        let Ok(map) = self.map.read() else {
-            return Vec::new();
-        };
-        let mut out: Vec<_> = map
-            .iter()
-            .filter(|(_, b)| b.is_open())
-            .map(|((i, m), b)| (*i, m.clone(), b.view()))
-            .collect();
-        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        out
-    }
 }
 
 /// Peak-EWMA: a slower sample replaces the average at once, a faster one decays into it.
