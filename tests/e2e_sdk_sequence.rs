@@ -3,7 +3,8 @@
 //! fallback, a large body, a client leaving mid-stream) one after the other on ONE
 //! long-lived gateway, forward and then in reverse: every scenario expects what it
 //! expects on a fresh gateway. A rate limit, a timeout or a client error on one
-//! request must not turn into refusals of the requests after it.
+//! request must not turn into refusals of the requests after it, nor into a
+//! connection the next request cannot use.
 //!
 //! Needs `TOLLGATE_TEST_PYTHON` pointing at a Python with `openai` and `anthropic`
 //! installed (scripts/test.sh sets it up); without it the test says so and skips (it
@@ -17,7 +18,9 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{http, wait_until, Gateway};
+use common::http::{self, Conn};
+use common::{wait_until, Gateway};
+use serde_json::json;
 
 /// The whole script, one order, on a gateway that is already warm. Well above what
 /// it takes (a few seconds); a hung scenario is bounded by the SDK clients' 10 s.
@@ -160,6 +163,65 @@ fn sdk_scenarios_in_sequence_forward_then_reverse_on_one_gateway() {
         failures.join("\n"),
         tail(&gw.stderr(), 40)
     );
+}
+
+/// The SDK clients keep one connection pool for all the scenarios, so an answer that
+/// leaves its connection open (HTTP/1.1 without `connection: close`) must leave it
+/// usable for the next request. The 504 the gateway answers after its own timeout is
+/// where the scenario after `upstream_timeout` can fail with a connection error,
+/// depending on a race with the close; this is the same check without the race.
+#[test]
+fn a_timeout_answer_that_says_keep_alive_keeps_the_connection() {
+    let p = common::mock("p");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: p, format: openai, base_url: "{}" }}
+models:
+  - name: a
+    targets: [{{ provider: p, model: gpt-4o-mini }}]
+  - name: a-fast
+    targets: [{{ provider: p, model: gpt-4o-mini }}]
+    timeouts: {{ first_byte_ms: 400 }}
+"#,
+        p.url()
+    ));
+    let chat = |model: &str| {
+        serde_json::to_vec(&json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "Say hi"}]
+        }))
+        .unwrap()
+    };
+    let mut conn = Conn::open(&gw.addr);
+    conn.set_read_timeout(Duration::from_secs(10));
+    let resp = conn.request(
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "application/json"), ("x-mock-hang", "1")],
+        &chat("a-fast"),
+    );
+    assert_eq!(resp.status, 504, "{}", resp.text());
+    let says_close = resp
+        .header("connection")
+        .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    if says_close {
+        return;
+    }
+    assert!(
+        !conn.is_closed(),
+        "the 504 did not say `connection: close` ({:?}), yet the gateway closed the connection",
+        resp.headers
+    );
+    conn.set_read_timeout(Duration::from_secs(10));
+    let next = conn.request(
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "application/json")],
+        &chat("a"),
+    );
+    assert_eq!(next.status, 200, "{}", next.text());
 }
 
 fn tail(text: &str, lines: usize) -> String {
