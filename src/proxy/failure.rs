@@ -164,11 +164,29 @@ pub async fn answer(session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToPr
             .await;
         return done(ctx.status, false);
     }
+    // After a proxying error Pingora never reuses the client's connection, whatever
+    // this returns: say so in the answer, so a client does not send its next request
+    // on a connection that is about to close.
+    session.set_keepalive(None);
     let status = err.status_for(ctx.dialect);
-    match respond::send_error(session, ctx, err).await {
-        Ok(()) => done(status, true),
+    let extra = attempt_headers(ctx);
+    match respond::send_error_with(session, ctx, err, extra).await {
+        Ok(()) => done(status, false),
         Err(_) => done(0, false),
     }
+}
+
+/// `x-tollgate-*` headers of an error answered after attempts were made.
+fn attempt_headers(ctx: &Ctx) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if ctx.cursor.attempts() > 0 {
+        out.push(("x-tollgate-attempts", ctx.cursor.attempts().to_string()));
+    }
+    if let Some(a) = &ctx.attempt {
+        out.push(("x-tollgate-provider", a.provider.name.clone()));
+        out.push(("x-tollgate-model", a.upstream_model.clone()));
+    }
+    out
 }
 
 fn done(error_code: u16, can_reuse_downstream: bool) -> FailToProxy {

@@ -37,9 +37,20 @@ pub async fn send_json(
 
 /// Answer `err` in the client's dialect and remember it for logs and metrics.
 pub async fn send_error(session: &mut Session, ctx: &mut Ctx, err: GatewayError) -> Result<()> {
+    send_error_with(session, ctx, err, Vec::new()).await
+}
+
+/// [`send_error`] with more headers.
+pub async fn send_error_with(
+    session: &mut Session,
+    ctx: &mut Ctx,
+    err: GatewayError,
+    more: Vec<(&'static str, String)>,
+) -> Result<()> {
     let status = err.status_for(ctx.dialect);
     let body = err.body(ctx.dialect);
     let mut extra: Vec<(&'static str, String)> = ctx.rate_limit_headers().to_vec();
+    extra.extend(more);
     if let Some(after) = err.retry_after {
         extra.push(("retry-after", after.as_secs().max(1).to_string()));
     }
