@@ -155,6 +155,14 @@ pub static RETRY_BUDGET_EXHAUSTED: Lazy<IntCounterVec> = Lazy::new(|| {
     )
 });
 
+pub static MID_STREAM_FAILOVERS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_mid_stream_failovers_total",
+        "Streams continued on another upstream after theirs failed mid-way, by failed provider",
+        &["provider"],
+    )
+});
+
 pub static CLIENT_DISCONNECTS: Lazy<IntCounter> = Lazy::new(|| {
     or_unregistered!(
         register_int_counter!(

@@ -222,3 +222,134 @@ models:
     assert!(attempts > requests, "the budget allowed no retry at all");
     gw.metrics_with("tollgate_retry_budget_exhausted_total{provider=\"p\"}");
 }
+
+/// A stream as its client assembles it: text, ids, finish reasons, error events.
+#[derive(Debug, Default)]
+struct Assembled {
+    text: String,
+    ids: Vec<String>,
+    finishes: usize,
+    starts: usize,
+    errors: usize,
+    done: bool,
+}
+
+fn assemble(dialect: &str, sse: &str) -> Assembled {
+    let mut a = Assembled::default();
+    for line in sse.lines() {
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        if data == "[DONE]" {
+            a.done = true;
+            continue;
+        }
+        let v: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {data}"));
+        if v.get("error").is_some_and(|e| !e.is_null()) || v["type"] == "error" {
+            a.errors += 1;
+        }
+        if dialect == "openai" {
+            let id = v["id"].as_str().unwrap_or_default().to_string();
+            if !a.ids.contains(&id) {
+                a.ids.push(id);
+            }
+            if let Some(t) = v["choices"][0]["delta"]["content"].as_str() {
+                a.text.push_str(t);
+            }
+            if v["choices"][0]["delta"]["role"].is_string() {
+                a.starts += 1;
+            }
+            if v["choices"][0]["finish_reason"].is_string() {
+                a.finishes += 1;
+            }
+        } else {
+            match v["type"].as_str().unwrap_or_default() {
+                "message_start" => {
+                    a.starts += 1;
+                    a.ids
+                        .push(v["message"]["id"].as_str().unwrap_or_default().into());
+                }
+                "content_block_delta" => a
+                    .text
+                    .push_str(v["delta"]["text"].as_str().unwrap_or_default()),
+                "message_delta" => a.finishes += 1,
+                "message_stop" => a.done = true,
+                _ => {}
+            }
+        }
+    }
+    a
+}
+
+/// The text a mock streams with `n` tokens.
+fn mock_text(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("tok{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_stream_that_dies_mid_way_continues_on_the_fallback_as_one_stream() {
+    // The dying endpoint closes its connection after three tokens; the fallback
+    // answers in full. Every client dialect × (same format, translated).
+    let dying = mock_with("dying", |c| c.abort_after = Some(3));
+    let spare = mock("spare");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: d-oai, format: openai, base_url: "{d}", health_check: {{ kind: none }} }}
+  - {{ name: d-ant, format: anthropic, base_url: "{d}", health_check: {{ kind: none }} }}
+  - {{ name: s-oai, format: openai, base_url: "{s}", health_check: {{ kind: none }} }}
+  - {{ name: s-ant, format: anthropic, base_url: "{s}", health_check: {{ kind: none }} }}
+models:
+  - {{ name: oai-dies, targets: [{{ provider: d-oai, model: m }}], failover_mid_stream: true, fallbacks: [oai-spare], retry: {{ attempts: 1 }} }}
+  - {{ name: ant-dies, targets: [{{ provider: d-ant, model: m }}], failover_mid_stream: true, fallbacks: [ant-spare], retry: {{ attempts: 1 }} }}
+  - {{ name: oai-spare, targets: [{{ provider: s-oai, model: m }}] }}
+  - {{ name: ant-spare, targets: [{{ provider: s-ant, model: m }}] }}
+  - {{ name: oai-dies-off, targets: [{{ provider: d-oai, model: m }}], fallbacks: [oai-spare] }}
+"#,
+        d = dying.url(),
+        s = spare.url()
+    ));
+    let first = mock_text(3);
+    let rest = mock_text(8);
+    for (dialect, path, model) in [
+        ("openai", "/v1/chat/completions", "oai-dies"),
+        ("openai", "/v1/chat/completions", "ant-dies"),
+        ("anthropic", "/v1/messages", "ant-dies"),
+        ("anthropic", "/v1/messages", "oai-dies"),
+    ] {
+        let body = json!({
+            "model": model, "stream": true, "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hello"}]
+        });
+        let mut conn = Conn::open(&gw.addr);
+        let resp = conn.request("POST", path, &[], &serde_json::to_vec(&body).unwrap());
+        assert_eq!(resp.status, 200, "{dialect} {model}");
+        let a = assemble(dialect, &resp.text());
+        let case = format!("{dialect} via {model}: {a:?}\n{}", resp.text());
+        assert_eq!(a.errors, 0, "{case}");
+        assert_eq!((a.starts, a.finishes, a.ids.len()), (1, 1, 1), "{case}");
+        assert!(a.done, "{case}");
+        // The first three tokens, then the fallback's whole answer.
+        assert_eq!(a.text, format!("{first}{rest}"), "{case}");
+        // The connection stays usable.
+        let again = conn.request("POST", path, &[], &serde_json::to_vec(&body).unwrap());
+        assert_eq!(again.status, 200);
+    }
+    gw.metrics_with("tollgate_mid_stream_failovers_total{provider=\"d-oai\"}");
+    // Off (the default): the stream ends with the in-band error, as before.
+    let body = json!({"model": "oai-dies-off", "stream": true,
+        "messages": [{"role": "user", "content": "hello"}]});
+    let resp = Conn::open(&gw.addr).request(
+        "POST",
+        "/v1/chat/completions",
+        &[],
+        &serde_json::to_vec(&body).unwrap(),
+    );
+    let a = assemble("openai", &resp.text());
+    assert_eq!(a.errors, 1, "{a:?}");
+    assert_eq!(a.text, first);
+}

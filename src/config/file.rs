@@ -229,6 +229,9 @@ pub struct ModelSection {
     pub retry: Option<RetrySection>,
     #[serde(default)]
     pub timeouts: TimeoutsSection,
+    /// Continue a stream that died after text reached the client on another endpoint
+    /// or fallback (default off).
+    pub failover_mid_stream: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

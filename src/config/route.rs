@@ -95,6 +95,7 @@ fn build(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> ModelRo
         fallback_on,
         retry: retry(m.retry.as_ref(), &key_path(path, "retry"), cx),
         timeouts: m.timeouts.clone(),
+        failover_mid_stream: m.failover_mid_stream.unwrap_or(false),
     }
 }
 

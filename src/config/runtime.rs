@@ -286,6 +286,9 @@ pub struct ModelRoute {
     pub retry: RetryPolicy,
     /// Per-route timeout overrides; apply with `provider.timeouts.with_override(&route.timeouts)`.
     pub timeouts: TimeoutsSection,
+    /// A stream that dies after text reached the client continues on another
+    /// endpoint or fallback, as the rest of the same client stream.
+    pub failover_mid_stream: bool,
 }
 
 /// One target of a route: a provider and its model name there.

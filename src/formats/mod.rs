@@ -41,6 +41,7 @@
 mod anthropic_messages;
 mod bedrock_converse;
 mod common;
+pub mod continuation;
 mod envelope;
 mod estimate;
 mod gemini;

@@ -268,17 +268,20 @@ fn attempt_body(
     format: WireFormat,
     upstream_model: &str,
 ) -> Result<Bytes, GatewayError> {
-    let envelope = ctx
-        .envelope
-        .as_ref()
-        .ok_or_else(|| GatewayError::internal("no envelope"))?;
+    // A continuation after a mid-stream failure sends the request with the partial
+    // answer appended instead of the client's own.
+    let (client_body, envelope) = match &ctx.resume {
+        Some(r) => (&r.body, Some(&r.envelope)),
+        None => (&ctx.body, ctx.envelope.as_ref()),
+    };
+    let envelope = envelope.ok_or_else(|| GatewayError::internal("no envelope"))?;
     let same = format.native_dialect() == Some(ctx.dialect) || api == Api::Embeddings;
     let body = if same {
         // Ask OpenAI-format upstreams for usage on streams, to account tokens exactly.
         let force_usage = format == WireFormat::OpenAiChat && api == Api::ChatCompletions;
-        formats::rewrite_same_format(&ctx.body, envelope, upstream_model, force_usage)
+        formats::rewrite_same_format(client_body, envelope, upstream_model, force_usage)
     } else {
-        formats::translate_request(ctx.dialect, format, &ctx.body, upstream_model)?
+        formats::translate_request(ctx.dialect, format, client_body, upstream_model)?
     };
     Ok(Bytes::from(body))
 }

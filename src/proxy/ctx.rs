@@ -18,7 +18,9 @@ use crate::runtime::Runtime;
 
 use super::output_guard::GuardedStream;
 use super::preread::{HoldSlot, SessionSlot};
+use super::resume::Resume;
 use super::watch::WatchSlot;
+use crate::formats::continuation::{Splice, Tap};
 
 /// How the response body is handled for the current attempt.
 #[derive(Default)]
@@ -92,6 +94,12 @@ pub struct Ctx {
     pub mode: ResponseMode,
     /// Output guardrails on the client-facing stream.
     pub guard: Option<GuardedStream>,
+    /// What a stream client received (routes with mid-stream failover only).
+    pub tap: Option<Tap>,
+    /// The continuation request after a stream failed mid-way.
+    pub resume: Option<Resume>,
+    /// Makes this attempt's answer the rest of the client's stream.
+    pub splice: Option<Splice>,
     /// Bytes to end a failed stream with, when the translator already wrote its error event.
     pub stream_tail: Option<Vec<u8>>,
     /// The body filter found the answer should go to a fallback instead.
@@ -131,6 +139,9 @@ impl Ctx {
             attempt: None,
             mode: ResponseMode::Passthrough,
             guard: None,
+            tap: None,
+            resume: None,
+            splice: None,
             stream_tail: None,
             retry_requested: false,
             buffer: Vec::new(),
@@ -150,6 +161,7 @@ impl Ctx {
         self.attempt = None;
         self.mode = ResponseMode::Passthrough;
         self.guard = None;
+        self.splice = None;
         self.buffer.clear();
         self.upstream_status = None;
         self.first_byte_at = None;

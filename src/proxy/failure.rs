@@ -15,7 +15,7 @@ use crate::routing::{outcome, Failure, Outcome};
 
 use super::ctx::Ctx;
 use super::watch::Expired;
-use super::{attempt, preread, respond};
+use super::{attempt, preread, respond, resume};
 
 /// A Pingora error that carries a gateway error already stored in the context.
 pub fn gateway_failure(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
@@ -82,6 +82,9 @@ pub fn on_connect_error(ctx: &mut Ctx, e: &Error) -> bool {
 
 /// `error_while_proxy`: whether to retry, after recording whose fault it was.
 pub fn on_proxy_error(session: &Session, ctx: &mut Ctx, e: &mut Error) -> bool {
+    // A stream that failed mid-way and is continued elsewhere: from here on it is
+    // retried like a failure before anything was sent (the wrapper reset that).
+    resume::on_failure(ctx);
     let expired = ctx.watch.lock().ok().and_then(|w| w.expired());
     if let Some(which) = expired {
         // The watch failed the downstream poll (which Pingora blames on the client):
@@ -113,8 +116,9 @@ pub fn on_proxy_error(session: &Session, ctx: &mut Ctx, e: &mut Error) -> bool {
         // Our own retry, decided when the status or a held refusal arrived.
         return true;
     }
-    if e.retry() {
-        // Pingora's verdict on a reused pooled connection the upstream had closed.
+    if e.retry() && ctx.first_byte_at.is_none() {
+        // Pingora's verdict on a reused pooled connection the upstream had closed
+        // (before it answered anything: a failure mid-answer is no stale connection).
         return attempt::retry_stale(ctx);
     }
     fail_endpoint(ctx, class)

@@ -32,6 +32,7 @@ mod finish;
 mod govern;
 mod output_guard;
 mod phases;
+mod resume;
 mod upstream_request;
 mod watch;
 

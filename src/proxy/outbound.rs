@@ -68,6 +68,9 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     if let (ResponseMode::Stream(_), Some(scanner)) = (&ctx.mode, scanner) {
         ctx.guard = Some(GuardedStream::new(ctx.dialect, scanner));
     }
+    if matches!(ctx.mode, ResponseMode::Stream(_)) {
+        super::resume::on_stream_start(ctx);
+    }
     if matches!(ctx.mode, ResponseMode::TranslateError)
         && status == 529
         && ctx.dialect == Dialect::OpenAi
@@ -151,6 +154,12 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             if let Some(guard) = &mut ctx.guard {
                 out = guard.feed(&out, end)?;
             }
+            if let Some(splice) = &mut ctx.splice {
+                let mut spliced = Vec::with_capacity(out.len());
+                splice.feed(&out, &mut spliced);
+                out = spliced;
+            }
+            super::resume::on_client_bytes(ctx, &out);
             *body = (!out.is_empty()).then(|| Bytes::from(out));
         }
         ResponseMode::Classify { same } => {

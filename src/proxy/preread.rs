@@ -146,6 +146,15 @@ impl PrereadSession {
         }
     }
 
+    /// Whether a mid-stream failure is continued on another upstream.
+    fn continue_elsewhere(&self) -> bool {
+        let started = self
+            .inner
+            .response_written()
+            .is_some_and(|r| !r.status.is_informational());
+        started && self.watch.lock().is_ok_and(|mut w| w.try_continue())
+    }
+
     /// The event ending a stream whose upstream failed, when the client's response is
     /// an event stream already under way.
     fn end_of_failed_stream(&self) -> Option<Vec<u8>> {
@@ -353,6 +362,15 @@ impl CustomSession for PrereadSession {
                     passed.push(HttpTask::Body(Some(data), end));
                 }
                 HttpTask::Failed(e) => {
+                    if self.continue_elsewhere() {
+                        // Mid-stream failover: what passed goes out, then the error
+                        // goes to the proxy, which continues the stream on another
+                        // upstream (the retry's header is dropped).
+                        if !passed.is_empty() {
+                            self.inner.response_duplex_vec(passed).await?;
+                        }
+                        return Err(e);
+                    }
                     let event = self.end_of_failed_stream();
                     let Some(event) = event else {
                         passed.push(HttpTask::Failed(e));

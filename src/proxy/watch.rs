@@ -89,6 +89,11 @@ pub struct Watch {
     stream_failure: Option<(GatewayError, Vec<u8>)>,
     /// The error a stream was ended with by the wrapper (the proxy saw no error).
     ended_with: Option<GatewayError>,
+    /// The stream may be continued on another upstream if this one fails
+    /// (mid-stream failover armed by the proxy).
+    may_continue: bool,
+    /// The wrapper handed a mid-stream failure to the proxy to continue the stream.
+    continuing: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -147,6 +152,32 @@ impl Watch {
         }
         self.ended_with = Some(err);
         Some(event)
+    }
+
+    /// Whether a failure of this attempt's stream may be continued elsewhere.
+    pub fn set_may_continue(&mut self, may: bool) {
+        self.may_continue = may;
+    }
+
+    /// The upstream failed mid-stream: continue it elsewhere if that was armed and
+    /// the client is at an event boundary. The client's header then counts as
+    /// committed (the continuation's is dropped) and no upstream body of the next
+    /// attempt has been sent yet, so it may still be retried.
+    pub fn try_continue(&mut self) -> bool {
+        if !(self.may_continue && self.at_event_boundary && self.stream_failure.is_some()) {
+            return false;
+        }
+        self.may_continue = false;
+        self.stream_failure = None;
+        self.committed = true;
+        self.body_sent = false;
+        self.continuing = true;
+        true
+    }
+
+    /// Whether the wrapper asked for a continuation (once).
+    pub fn take_continuing(&mut self) -> bool {
+        std::mem::take(&mut self.continuing)
     }
 
     /// The error the wrapper ended a failed stream with.

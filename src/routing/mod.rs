@@ -116,6 +116,7 @@ fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> Mode
         fallback_on: Vec::new(),
         retry: RetryPolicy::default(),
         timeouts: Default::default(),
+        failover_mid_stream: false,
     }
 }
 
