@@ -32,6 +32,9 @@ pub struct Admission {
     /// Whether buckets and slots were taken (false: no limits, or store failed open).
     metered: bool,
     done: bool,
+    /// The model was named by the client (a direct `provider/model` call): metrics and
+    /// the per-model usage set record it as `other`, so clients cannot grow them.
+    unlisted_model: bool,
 }
 
 impl std::fmt::Debug for Admission {
@@ -65,7 +68,13 @@ impl Admission {
             lease_id,
             metered: false,
             done: false,
+            unlisted_model: false,
         }
+    }
+
+    /// See `unlisted_model`: the upstream model is still used for pricing.
+    pub fn record_model_as_other(&mut self) {
+        self.unlisted_model = true;
     }
 
     /// Marks buckets and slots as taken, with the headers of the admission.
@@ -107,6 +116,11 @@ impl Admission {
     pub async fn settle(mut self, provider: &str, upstream_model: &str, usage: &Usage) {
         self.done = true;
         let split = split_prompt(upstream_model, usage);
+        let label_model = if self.unlisted_model {
+            "other"
+        } else {
+            upstream_model
+        };
         let cost = self.inner.pricing.cost(upstream_model, usage);
         let nanos = usd_to_nanos(cost);
         let cal = Calendar::now();
@@ -127,19 +141,12 @@ impl Admission {
             req.counters.extend(team.counters(nanos, tokens));
         }
         if !usage.is_empty() {
-            let model = self.inner.model_keys(upstream_model, &cal);
+            let model = self.inner.model_keys(label_model, &cal);
             req.counters.extend(model.counters(nanos, tokens));
             req.members
-                .push((MODELS_SET.to_string(), upstream_model.to_string()));
+                .push((MODELS_SET.to_string(), label_model.to_string()));
         }
-        record_metrics(
-            upstream_model,
-            provider,
-            &self.key.name,
-            &split,
-            usage,
-            cost,
-        );
+        record_metrics(label_model, provider, &self.key.name, &split, usage, cost);
         match self.inner.store.settle(&req).await {
             Ok(values) => self.update_budget_gauges(&values, day.team.is_some()),
             Err(e) => self.inner.warn_store(&e),

@@ -15,9 +15,12 @@ use super::ctx::Ctx;
 /// Settle the admission with the real usage: corrects the token estimate, frees
 /// the concurrency slot, records spend.
 pub async fn settle(ctx: &mut Ctx) {
-    let (Some(admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+    let (Some(mut admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
         return;
     };
+    if model_label(ctx) == "other" {
+        admission.record_model_as_other();
+    }
     let (provider, model) = match &ctx.attempt {
         Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
         None => ("", ""),
@@ -34,9 +37,12 @@ pub async fn settle(ctx: &mut Ctx) {
 /// store settles without waiting, right here; Redis needs a round trip, finished on a
 /// task of its own.
 pub fn settle_early(ctx: &mut Ctx) {
-    let (Some(admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+    let (Some(mut admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
         return;
     };
+    if model_label(ctx) == "other" {
+        admission.record_model_as_other();
+    }
     let (provider, model) = match &ctx.attempt {
         Some(a) => (a.provider.name.clone(), a.upstream_model.clone()),
         None => (String::new(), String::new()),
@@ -62,11 +68,7 @@ pub fn observe(session: &Session, ctx: &Ctx) {
         Some(Api::CountTokens) => "count_tokens",
         None => "other",
     };
-    let model = ctx
-        .plan
-        .as_ref()
-        .and_then(|p| p.routes.first())
-        .map_or("", |r| r.name.as_str());
+    let model = model_label(ctx);
     let status = if ctx.status == 0 { 502 } else { ctx.status };
     metrics::REQUESTS
         .with_label_values(&[
@@ -97,5 +99,23 @@ pub fn observe(session: &Session, ctx: &Ctx) {
             .map(|a| a.to_string())
             .unwrap_or_default();
         access_log::write(ctx, req.method.as_str(), req.uri.path(), &client);
+    }
+}
+
+/// The `model` label of a request: its configured route name, or `other` for a direct
+/// `provider/model` call, whose name comes from the client (a label per name would
+/// let any caller grow the metric series without bound).
+fn model_label(ctx: &Ctx) -> &str {
+    let Some(route) = ctx.plan.as_ref().and_then(|p| p.routes.first()) else {
+        return "";
+    };
+    let configured = ctx
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.config.model(&route.name).is_some());
+    if configured {
+        route.name.as_str()
+    } else {
+        "other"
     }
 }
