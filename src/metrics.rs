@@ -210,6 +210,57 @@ pub fn status_class(status: u16) -> &'static str {
     }
 }
 
+pub static BUILD_INFO: Lazy<IntGaugeVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_build_info",
+        "Always 1; the labels say which build is running"
+    );
+    let labels = &["version", "pingora"];
+    or_unregistered!(
+        register_int_gauge_vec!(opts.clone(), labels),
+        IntGaugeVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+/// The pingora version this build is pinned to (Cargo.toml).
+const PINGORA_VERSION: &str = "0.9.1";
+
+/// Register every metric now, and create the zero-valued series of each configured
+/// provider, so a scrape right after start shows the whole set (a series that only
+/// appears after its first event breaks `rate()` and dashboards).
+pub fn init(providers: &[&str]) {
+    BUILD_INFO
+        .with_label_values(&[env!("CARGO_PKG_VERSION"), PINGORA_VERSION])
+        .set(1);
+    Lazy::force(&IN_FLIGHT);
+    Lazy::force(&CLIENT_DISCONNECTS);
+    Lazy::force(&CONFIG_LAST_RELOAD_OK);
+    Lazy::force(&REQUESTS);
+    Lazy::force(&REQUEST_SECONDS);
+    Lazy::force(&TTFB_SECONDS);
+    Lazy::force(&ERRORS);
+    for result in ["success", "failure"] {
+        CONFIG_RELOADS.with_label_values(&[result]);
+    }
+    for p in providers {
+        for outcome in ["ok", "failed"] {
+            UPSTREAM_ATTEMPTS.with_label_values(&[p, outcome]);
+        }
+        for scope in ["endpoint", "model"] {
+            BREAKER_TRIPS.with_label_values(&[p, scope]);
+        }
+        for counter in [
+            &BREAKER_PROBES,
+            &PANIC_PICKS,
+            &RETRIES,
+            &RETRY_BUDGET_EXHAUSTED,
+            &MID_STREAM_FAILOVERS,
+        ] {
+            counter.with_label_values(&[p]);
+        }
+    }
+}
+
 /// Text exposition of every registered metric.
 pub fn render() -> Vec<u8> {
     use prometheus::Encoder;

@@ -58,6 +58,17 @@ impl Runtime {
     }
 }
 
+/// Every metric, with the zero-valued series of the configured providers.
+fn init_metrics(runtime: &Runtime) {
+    let providers: Vec<&str> = runtime
+        .config
+        .providers
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    metrics::init(&providers);
+}
+
 /// The shared handle: the current runtime plus how to reload it.
 pub struct Gateway {
     pub current: ArcSwap<Runtime>,
@@ -71,6 +82,7 @@ pub struct Gateway {
 impl Gateway {
     /// `runtime` was just built from `config_path`.
     pub fn new(runtime: Runtime, config_path: PathBuf) -> Self {
+        init_metrics(&runtime);
         let loaded_version = std::sync::Mutex::new(file_version(&config_path));
         Gateway {
             current: ArcSwap::from_pointee(runtime),
@@ -106,6 +118,7 @@ impl Gateway {
         };
         match built {
             Ok(new) => {
+                init_metrics(&new);
                 self.current.store(Arc::new(new));
                 metrics::CONFIG_RELOADS
                     .with_label_values(&["success"])

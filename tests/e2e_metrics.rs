@@ -45,3 +45,51 @@ models:
     assert!(page.contains("model=\"other\""), "{page}");
     let _ = http::get(&gw.admin, "/metrics");
 }
+
+#[test]
+fn every_series_exists_at_start_and_readiness_ignores_provider_health() {
+    let up = mock("up");
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: live, format: openai, base_url: "{}" }}
+  - {{ name: dead, format: openai, base_url: "{dead}", health_check: {{ kind: tcp, interval_ms: 200 }} }}
+models:
+  - name: m
+    targets: [{{ provider: live, model: gpt-4o-mini }}]
+"#,
+        up.url()
+    ));
+    let page = http::get(&gw.admin, "/metrics").text();
+    for series in [
+        "tollgate_build_info{",
+        "tollgate_requests_in_flight 0",
+        "tollgate_upstream_attempts_total{outcome=\"failed\",provider=\"dead\"} 0",
+        "tollgate_breaker_trips_total{provider=\"live\",scope=\"model\"} 0",
+        "tollgate_retry_budget_exhausted_total{provider=\"live\"} 0",
+        "tollgate_config_reloads_total{result=\"failure\"} 0",
+    ] {
+        assert!(
+            page.contains(series),
+            "{series} missing before any request:\n{page}"
+        );
+    }
+    // One dead provider: the replica is still live and ready; the provider page says
+    // which provider is down.
+    let down = common::wait_until(std::time::Duration::from_secs(10), || {
+        http::get(&gw.admin, "/health/providers").status == 503
+    });
+    assert!(down, "{}", http::get(&gw.admin, "/health/providers").text());
+    let view = http::get(&gw.admin, "/health/providers").json();
+    let dead = view["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "dead")
+        .unwrap();
+    assert_eq!(dead["up"], 0);
+    assert_eq!(http::get(&gw.admin, "/livez").status, 200);
+    assert_eq!(http::get(&gw.admin, "/readyz").status, 200);
+}

@@ -39,8 +39,14 @@ impl ServeHttp for AdminApp {
                 "text/plain; version=0.0.4",
                 metrics::render(),
             ),
-            ("GET", "/healthz") => text_response(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
-            ("GET", "/readyz") => self.ready(),
+            // Liveness: the process serves. Readiness: a config is loaded and serving;
+            // one unhealthy provider must not pull every replica out of a load
+            // balancer, so provider health has its own page.
+            ("GET", "/livez" | "/healthz") => {
+                text_response(StatusCode::OK, "text/plain", b"ok\n".to_vec())
+            }
+            ("GET", "/readyz") => text_response(StatusCode::OK, "text/plain", b"ready\n".to_vec()),
+            ("GET", "/health/providers") => self.provider_health(),
             ("GET", "/admin/upstreams") => json_response(StatusCode::OK, self.upstreams()),
             ("GET", "/admin/usage") => {
                 let report = self.gateway.snapshot().policy.usage_report().await;
@@ -79,22 +85,31 @@ impl AdminApp {
     }
 
     /// Ready when every provider has at least one healthy endpoint.
-    fn ready(&self) -> Response<Vec<u8>> {
+    /// Per provider: endpoints up by active health checks, and those in a passive
+    /// cool-down. 503 when some provider has no endpoint up at all.
+    fn provider_health(&self) -> Response<Vec<u8>> {
         let runtime = self.gateway.snapshot();
-        let unhealthy: Vec<&String> = runtime
-            .pools
-            .iter()
-            .filter(|(_, pool)| !pool.any_healthy())
-            .map(|(name, _)| name)
+        let mut providers: Vec<_> = runtime.pools.iter().collect();
+        providers.sort_by(|a, b| a.0.cmp(b.0));
+        let mut all_up = true;
+        let list: Vec<_> = providers
+            .into_iter()
+            .map(|(name, pool)| {
+                let health = pool.health();
+                let up = health.iter().filter(|(_, _, healthy)| *healthy).count();
+                let cooling = (0..health.len())
+                    .filter(|i| pool.endpoint_breaker(*i).is_some_and(|b| b.open_until_ms != 0))
+                    .count();
+                all_up &= up > 0;
+                json!({"provider": name, "endpoints": health.len(), "up": up, "cooling_down": cooling})
+            })
             .collect();
-        if unhealthy.is_empty() {
-            text_response(StatusCode::OK, "text/plain", b"ready\n".to_vec())
+        let status = if all_up {
+            StatusCode::OK
         } else {
-            json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"status": "not ready", "no_healthy_endpoint": unhealthy}),
-            )
-        }
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        json_response(status, json!({ "providers": list }))
     }
 
     fn upstreams(&self) -> serde_json::Value {

@@ -179,15 +179,6 @@ impl EndpointPool {
             .collect()
     }
 
-    /// Whether any endpoint is healthy (for `/readyz`).
-    pub fn any_healthy(&self) -> bool {
-        self.lb
-            .backends()
-            .get_backend()
-            .iter()
-            .any(|b| self.lb.backends().ready(b))
-    }
-
     /// Health of each endpoint as `(url, resolved address, healthy)`.
     pub fn health(&self) -> Vec<(String, Option<SocketAddr>, bool)> {
         let resolved = self.resolved.load();
