@@ -29,7 +29,7 @@ pub async fn accept(
     session: &mut Session,
     ctx: &mut Ctx,
 ) -> Result<std::result::Result<Accepted, GatewayError>> {
-    let Some(runtime) = ctx.runtime.clone() else {
+    let Some(runtime) = ctx.req.runtime.clone() else {
         return Ok(Err(GatewayError::internal("no runtime")));
     };
     let (endpoint, dialect) = {
@@ -37,17 +37,17 @@ pub async fn accept(
         match inbound::classify(&req.method, req.uri.path()) {
             Ok(found) => found,
             Err((err, dialect)) => {
-                ctx.dialect = dialect;
+                ctx.req.dialect = dialect;
                 return Ok(Err(err));
             }
         }
     };
-    ctx.dialect = dialect;
+    ctx.req.dialect = dialect;
     let key = match govern::authenticate(&runtime.policy, session) {
         Ok(key) => key,
         Err(err) => return Ok(Err(err)),
     };
-    ctx.key = Some(key.clone());
+    ctx.req.key = Some(key.clone());
     let api = match endpoint {
         Endpoint::ListModels => {
             let body = list_models(&runtime, &key, session);
@@ -56,7 +56,7 @@ pub async fn accept(
         }
         Endpoint::Api(api) => api,
     };
-    ctx.api = Some(api);
+    ctx.req.api = Some(api);
     let body = match inbound::read_body(session, runtime.config.max_body_bytes).await? {
         Ok(body) => body,
         Err(err) => return Ok(Err(err)),
@@ -65,8 +65,8 @@ pub async fn accept(
         Ok(env) => env,
         Err(err) => return Ok(Err(err)),
     };
-    ctx.envelope = Some(envelope);
-    ctx.body = body;
+    ctx.req.envelope = Some(envelope);
+    ctx.req.body = body;
     if let Err(err) = govern::check_request(&runtime.policy, ctx) {
         return Ok(Err(err));
     }
@@ -75,18 +75,18 @@ pub async fn accept(
         Err(err) => return Ok(Err(err)),
     };
     if api == Api::CountTokens && !count_tokens_upstream(&plan) {
-        let tokens = formats::estimate_prompt_tokens(dialect, &ctx.body);
+        let tokens = formats::estimate_prompt_tokens(dialect, &ctx.req.body);
         let body = serde_json::json!({ "input_tokens": tokens })
             .to_string()
             .into_bytes();
         respond::send_json(session, ctx, 200, body, &[]).await?;
         return Ok(Ok(Accepted::Answered));
     }
-    ctx.hash_key = hash_key(session, &plan, ctx.envelope.as_ref());
-    ctx.plan = Some(plan);
+    ctx.req.hash_key = hash_key(session, &plan, ctx.req.envelope.as_ref());
+    ctx.req.plan = Some(plan);
     if api != Api::CountTokens {
         match govern::admit(&runtime.policy, ctx).await {
-            Ok(admission) => ctx.admission = Some(admission),
+            Ok(admission) => ctx.req.admission = Some(admission),
             Err(err) => return Ok(Err(err)),
         }
     }

@@ -39,7 +39,7 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     out.push('{');
     field_str(out, "ts", &timestamp());
-    field_str(out, "request_id", &ctx.request_id);
+    field_str(out, "request_id", &ctx.req.id);
     field_str(out, "client", client);
     field_str(out, "method", method);
     field_str(out, "path", path);
@@ -47,29 +47,29 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
     field_str(out, "upstream_model", upstream_model);
     field_str(out, "provider", provider);
     field_str(out, "endpoint", endpoint);
-    field_raw(out, "status", ctx.status);
-    match ctx.upstream_status {
+    field_raw(out, "status", ctx.resp.status);
+    match ctx.resp.upstream_status {
         Some(s) => field_raw(out, "upstream_status", s),
         None => field_raw(out, "upstream_status", "null"),
     }
-    field_raw(out, "attempts", ctx.cursor.attempts());
+    field_raw(out, "attempts", ctx.route.cursor.attempts());
     field_raw(out, "stream", ctx.stream_requested());
     field_raw(
         out,
         "latency_ms",
-        format_args!("{:.3}", ms(ctx.started.elapsed())),
+        format_args!("{:.3}", ms(ctx.req.started.elapsed())),
     );
-    match ctx.first_byte_at {
+    match ctx.resp.first_byte_at {
         Some(t) => field_raw(
             out,
             "ttfb_ms",
-            format_args!("{:.3}", ms(t.duration_since(ctx.started))),
+            format_args!("{:.3}", ms(t.duration_since(ctx.req.started))),
         ),
         None => field_raw(out, "ttfb_ms", "null"),
     }
-    field_raw(out, "input_tokens", ctx.usage.input_tokens);
-    field_raw(out, "output_tokens", ctx.usage.output_tokens);
-    match &ctx.error {
+    field_raw(out, "input_tokens", ctx.resp.usage.input_tokens);
+    field_raw(out, "output_tokens", ctx.resp.usage.output_tokens);
+    match &ctx.resp.error {
         Some(e) => field_str(out, "error", e.metric_label()),
         None => field_raw(out, "error", "null"),
     }
@@ -144,8 +144,8 @@ mod tests {
     #[test]
     fn line_is_valid_json_with_hostile_strings() {
         let mut ctx = Ctx::new();
-        ctx.request_id = "id-1".into();
-        ctx.status = 200;
+        ctx.req.id = "id-1".into();
+        ctx.resp.status = 200;
         let mut line = String::new();
         format_line(&mut line, &ctx, "POST", "/v1/\"x\\y\n\u{1}", "1.2.3.4:5");
         assert!(line.ends_with('\n'));

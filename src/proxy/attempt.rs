@@ -82,24 +82,27 @@ impl Upstreams for World<'_> {
 /// The first attempt's destination.
 pub fn first_pick(runtime: &Runtime, ctx: &mut Ctx) -> Result<Pick, GatewayError> {
     let plan = ctx
+        .req
         .plan
         .clone()
         .ok_or_else(|| GatewayError::internal("no route plan"))?;
-    let key = ctx.hash_key.clone();
+    let key = ctx.req.hash_key.clone();
     let world = World { runtime };
-    ctx.cursor
+    ctx.route
+        .cursor
         .first(&plan, &world, key.as_deref().map(str::as_bytes))
 }
 
 /// The attempt for `pick`: its lease, body and path. A retry waits its backoff first.
 pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attempt, GatewayError> {
-    if let Some(plan) = &ctx.plan {
-        let pause = ctx.cursor.backoff(plan, &pick, random_u64());
+    if let Some(plan) = &ctx.req.plan {
+        let pause = ctx.route.cursor.backoff(plan, &pick, random_u64());
         if !pause.is_zero() {
             tokio::time::sleep(pause).await;
         }
     }
     let route = ctx
+        .req
         .plan
         .as_ref()
         .and_then(|p| p.routes.get(pick.route_index))
@@ -155,26 +158,26 @@ pub fn record(ctx: &mut Ctx, outcome: Outcome) {
 /// and ask the cursor for the next step. True when there is one (retry or fallback).
 pub fn fail(ctx: &mut Ctx, outcome: Outcome, failure: Failure) -> bool {
     record(ctx, outcome);
-    let (Some(plan), Some(runtime)) = (ctx.plan.clone(), ctx.runtime.clone()) else {
+    let (Some(plan), Some(runtime)) = (ctx.req.plan.clone(), ctx.req.runtime.clone()) else {
         return false;
     };
-    let key = ctx.hash_key.clone();
+    let key = ctx.req.hash_key.clone();
     let world = World { runtime: &runtime };
     let key = key.as_deref().map(str::as_bytes);
-    ctx.next = ctx.cursor.after_failure(&plan, &world, key, failure);
-    ctx.next.is_some()
+    ctx.route.next = ctx.route.cursor.after_failure(&plan, &world, key, failure);
+    ctx.route.next.is_some()
 }
 
 /// A pooled connection turned out stale: the same route again, attempt not counted.
 pub fn retry_stale(ctx: &mut Ctx) -> bool {
-    let (Some(plan), Some(runtime)) = (ctx.plan.clone(), ctx.runtime.clone()) else {
+    let (Some(plan), Some(runtime)) = (ctx.req.plan.clone(), ctx.req.runtime.clone()) else {
         return false;
     };
-    let key = ctx.hash_key.clone();
+    let key = ctx.req.hash_key.clone();
     let world = World { runtime: &runtime };
     let key = key.as_deref().map(str::as_bytes);
-    ctx.next = ctx.cursor.after_stale_connection(&plan, &world, key);
-    ctx.next.is_some()
+    ctx.route.next = ctx.route.cursor.after_stale_connection(&plan, &world, key);
+    ctx.route.next.is_some()
 }
 
 /// The failure of an upstream answer with `status`, and its health outcome.
@@ -198,8 +201,10 @@ pub fn judge_status(
 /// Whether a client-error answer could be a refusal (context window, content
 /// policy) that this route's fallbacks are configured to take over.
 pub fn fallback_takes_refusals(ctx: &Ctx) -> bool {
-    let Some(plan) = &ctx.plan else { return false };
-    let index = ctx.cursor.route_index();
+    let Some(plan) = &ctx.req.plan else {
+        return false;
+    };
+    let index = ctx.route.cursor.route_index();
     let Some(route) = plan.routes.get(index) else {
         return false;
     };
@@ -233,7 +238,10 @@ fn build_attempt(
         .ok_or_else(|| GatewayError::internal("target index out of range"))?;
     let provider = target.provider.clone();
     let format = providers::wire_format(provider.kind);
-    let api = ctx.api.ok_or_else(|| GatewayError::internal("no api"))?;
+    let api = ctx
+        .req
+        .api
+        .ok_or_else(|| GatewayError::internal("no api"))?;
     let stream = ctx.stream_requested();
     let path =
         providers::upstream_path(&provider, api, &target.model, stream).ok_or_else(|| {
@@ -270,18 +278,18 @@ fn attempt_body(
 ) -> Result<Bytes, GatewayError> {
     // A continuation after a mid-stream failure sends the request with the partial
     // answer appended instead of the client's own.
-    let (client_body, envelope) = match &ctx.resume {
+    let (client_body, envelope) = match &ctx.route.resume {
         Some(r) => (&r.body, Some(&r.envelope)),
-        None => (&ctx.body, ctx.envelope.as_ref()),
+        None => (&ctx.req.body, ctx.req.envelope.as_ref()),
     };
     let envelope = envelope.ok_or_else(|| GatewayError::internal("no envelope"))?;
-    let same = format.native_dialect() == Some(ctx.dialect) || api == Api::Embeddings;
+    let same = format.native_dialect() == Some(ctx.req.dialect) || api == Api::Embeddings;
     let body = if same {
         // Ask OpenAI-format upstreams for usage on streams, to account tokens exactly.
         let force_usage = format == WireFormat::OpenAiChat && api == Api::ChatCompletions;
         formats::rewrite_same_format(client_body, envelope, upstream_model, force_usage)
     } else {
-        formats::translate_request(ctx.dialect, format, client_body, upstream_model)?
+        formats::translate_request(ctx.req.dialect, format, client_body, upstream_model)?
     };
     Ok(Bytes::from(body))
 }

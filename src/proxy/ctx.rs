@@ -67,37 +67,61 @@ pub struct Attempt {
     pub recorded_failure: bool,
 }
 
+/// Per-request state, grouped by owner and lifetime.
 pub struct Ctx {
+    /// The client's request: set in `request_filter`, read by every later phase.
+    pub req: RequestState,
+    /// Where the request is on its routes (the cursor owns every next step).
+    pub route: RouteState,
+    /// The current attempt; replacing it drops the previous one's lease.
+    pub attempt: Option<Attempt>,
+    /// The answer to the client, as the current attempt produces it.
+    pub resp: ResponseState,
+    /// State shared with the session wrapper (`preread`).
+    pub slots: Slots,
+}
+
+/// The client's request.
+pub struct RequestState {
     pub started: Instant,
-    pub request_id: String,
+    pub id: String,
     pub dialect: Dialect,
     pub api: Option<Api>,
     pub runtime: Option<Arc<Runtime>>,
-    pub slot: SessionSlot,
-    /// Holding the whole response back (output guardrails on non-streaming answers).
-    pub hold: HoldSlot,
-    /// Stream timeouts and keepalives, run by the session wrapper.
-    pub watch: WatchSlot,
     /// The request body as the client sent it.
     pub body: Bytes,
     pub envelope: Option<Envelope>,
     pub plan: Option<RoutePlan>,
     /// Session key for consistent hashing (route's `hash_header`, else `user`).
     pub hash_key: Option<String>,
-    /// Where the request is on its routes; decides every next step.
+    /// The caller's virtual key (anonymous in open mode).
+    pub key: Option<Arc<KeyInfo>>,
+    /// Rate-limit and concurrency admission, settled in `logging`.
+    pub admission: Option<Admission>,
+    pub in_flight_counted: bool,
+}
+
+/// Where the request is on its routes, across attempts.
+#[derive(Default)]
+pub struct RouteState {
+    /// Decides every next step.
     pub cursor: RouteCursor,
     /// The next attempt, decided when the last one failed (Pingora then calls
     /// `upstream_peer` again).
     pub next: Option<Pick>,
-    /// The current attempt; replacing it drops the previous one's lease.
-    pub attempt: Option<Attempt>,
-    pub mode: ResponseMode,
-    /// Output guardrails on the client-facing stream.
-    pub guard: Option<GuardedStream>,
     /// What a stream client received (routes with mid-stream failover only).
     pub tap: Option<Tap>,
     /// The continuation request after a stream failed mid-way.
     pub resume: Option<Resume>,
+}
+
+/// The answer to the client. Everything but `stream_tail` and `status` is reset at
+/// the start of each attempt.
+#[derive(Default)]
+pub struct ResponseState {
+    pub mode: ResponseMode,
+    /// Output guardrails on the client-facing stream.
+    pub guard: Option<GuardedStream>,
     /// Makes this attempt's answer the rest of the client's stream.
     pub splice: Option<Splice>,
     /// Bytes to end a failed stream with, when the translator already wrote its error event.
@@ -112,81 +136,75 @@ pub struct Ctx {
     pub error: Option<GatewayError>,
     /// Status answered to the client (for logs and metrics).
     pub status: u16,
-    pub in_flight_counted: bool,
-    /// The caller's virtual key (anonymous in open mode).
-    pub key: Option<Arc<KeyInfo>>,
-    /// Rate-limit and concurrency admission, settled in `logging`.
-    pub admission: Option<Admission>,
+}
+
+/// Shared with the session wrapper, which runs inside Pingora's own I/O calls.
+#[derive(Default)]
+pub struct Slots {
+    pub slot: SessionSlot,
+    /// Holding the whole response back (output guardrails on non-streaming answers).
+    pub hold: HoldSlot,
+    /// Stream timeouts and keepalives, run by the session wrapper.
+    pub watch: WatchSlot,
 }
 
 impl Ctx {
     pub fn new() -> Self {
         Ctx {
-            started: Instant::now(),
-            request_id: String::new(),
-            dialect: Dialect::OpenAi,
-            api: None,
-            runtime: None,
-            slot: Default::default(),
-            hold: Default::default(),
-            watch: Default::default(),
-            body: Bytes::new(),
-            envelope: None,
-            plan: None,
-            hash_key: None,
-            cursor: RouteCursor::default(),
-            next: None,
+            req: RequestState {
+                started: Instant::now(),
+                id: String::new(),
+                dialect: Dialect::OpenAi,
+                api: None,
+                runtime: None,
+                body: Bytes::new(),
+                envelope: None,
+                plan: None,
+                hash_key: None,
+                key: None,
+                admission: None,
+                in_flight_counted: false,
+            },
+            route: RouteState::default(),
             attempt: None,
-            mode: ResponseMode::Passthrough,
-            guard: None,
-            tap: None,
-            resume: None,
-            splice: None,
-            stream_tail: None,
-            retry_requested: false,
-            buffer: Vec::new(),
-            upstream_status: None,
-            first_byte_at: None,
-            usage: Usage::default(),
-            error: None,
-            status: 0,
-            in_flight_counted: false,
-            key: None,
-            admission: None,
+            resp: ResponseState::default(),
+            slots: Slots::default(),
         }
     }
 
     /// Forget everything the previous attempt left behind.
     pub fn begin_attempt(&mut self) {
         self.attempt = None;
-        self.mode = ResponseMode::Passthrough;
-        self.guard = None;
-        self.splice = None;
-        self.buffer.clear();
-        self.upstream_status = None;
-        self.first_byte_at = None;
-        self.usage = Usage::default();
-        self.error = None;
-        self.retry_requested = false;
-        super::preread::reset_hold(&self.hold);
+        let resp = &mut self.resp;
+        resp.mode = ResponseMode::Passthrough;
+        resp.guard = None;
+        resp.splice = None;
+        resp.buffer.clear();
+        resp.upstream_status = None;
+        resp.first_byte_at = None;
+        resp.usage = Usage::default();
+        resp.error = None;
+        resp.retry_requested = false;
+        super::preread::reset_hold(&self.slots.hold);
     }
 
     /// Whether the wrapper committed the client's response with a keepalive.
     pub fn keepalive_committed(&self) -> bool {
-        self.watch.lock().is_ok_and(|w| w.committed())
+        self.slots.watch.lock().is_ok_and(|w| w.committed())
     }
 
     pub fn model_name(&self) -> &str {
-        self.envelope.as_ref().map_or("", |e| e.model.as_str())
+        self.req.envelope.as_ref().map_or("", |e| e.model.as_str())
     }
 
     pub fn stream_requested(&self) -> bool {
-        self.envelope.as_ref().is_some_and(|e| e.stream)
+        self.req.envelope.as_ref().is_some_and(|e| e.stream)
     }
 
     /// `x-ratelimit-*` headers of this request's admission.
     pub fn rate_limit_headers(&self) -> &[(&'static str, String)] {
-        self.admission
+        self.req
+            .admission
             .as_ref()
             .map_or(&[], |a| a.headers.as_slice())
     }

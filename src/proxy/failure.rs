@@ -19,8 +19,8 @@ use super::{attempt, preread, respond, resume};
 
 /// A Pingora error that carries a gateway error already stored in the context.
 pub fn gateway_failure(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
-    let status = err.status_for(ctx.dialect);
-    ctx.error = Some(err);
+    let status = err.status_for(ctx.req.dialect);
+    ctx.resp.error = Some(err);
     Error::explain(ErrorType::HTTPStatus(status), "gateway error")
 }
 
@@ -45,6 +45,7 @@ pub fn response_started(session: &Session) -> bool {
 pub fn upstream_bytes_sent(session: &Session, ctx: &Ctx) -> bool {
     response_started(session)
         && ctx
+            .slots
             .watch
             .lock()
             .map_or(true, |w| !w.committed() || w.upstream_body_sent())
@@ -85,12 +86,12 @@ pub fn on_proxy_error(session: &Session, ctx: &mut Ctx, e: &mut Error) -> bool {
     // A stream that failed mid-way and is continued elsewhere: from here on it is
     // retried like a failure before anything was sent (the wrapper reset that).
     resume::on_failure(ctx);
-    let expired = ctx.watch.lock().ok().and_then(|w| w.expired());
+    let expired = ctx.slots.watch.lock().ok().and_then(|w| w.expired());
     if let Some(which) = expired {
         // The watch failed the downstream poll (which Pingora blames on the client):
         // it is the upstream that ran out of time.
         e.esource = ErrorSource::Upstream;
-        ctx.error = Some(GatewayError::new(
+        ctx.resp.error = Some(GatewayError::new(
             ErrorKind::UpstreamTimeout,
             which.message(),
         ));
@@ -112,11 +113,11 @@ pub fn on_proxy_error(session: &Session, ctx: &mut Ctx, e: &mut Error) -> bool {
         attempt::record(ctx, Outcome::EndpointFault(class));
         return false;
     }
-    if ctx.next.is_some() {
+    if ctx.route.next.is_some() {
         // Our own retry, decided when the status or a held refusal arrived.
         return true;
     }
-    if e.retry() && ctx.first_byte_at.is_none() {
+    if e.retry() && ctx.resp.first_byte_at.is_none() {
         // Pingora's verdict on a reused pooled connection the upstream had closed
         // (before it answered anything: a failure mid-answer is no stale connection).
         return attempt::retry_stale(ctx);
@@ -144,35 +145,37 @@ pub fn on_refusal(ctx: &mut Ctx, class: ErrorClass) -> bool {
 /// `fail_to_proxy`: the error in the client's dialect, or an in-band event when the
 /// stream already started.
 pub async fn answer(session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-    preread::restore(session, &ctx.slot);
+    preread::restore(session, &ctx.slots.slot);
     if *e.esource() == ErrorSource::Downstream {
         metrics::CLIENT_DISCONNECTS.inc();
-        ctx.status = 499;
+        ctx.resp.status = 499;
         return done(0, false);
     }
     let err = ctx
+        .resp
         .error
         .clone()
         .unwrap_or_else(|| map_pingora_error(e, ctx));
-    ctx.error = Some(err.clone());
+    ctx.resp.error = Some(err.clone());
     if response_started(session) {
         // Too late for a status: end the stream with an error event and a properly
         // terminated body. Pingora then closes the connection (after a proxying
         // error it never reuses the downstream, whatever is returned here).
         let event = ctx
+            .resp
             .stream_tail
             .take()
-            .unwrap_or_else(|| err.sse_event(ctx.dialect));
+            .unwrap_or_else(|| err.sse_event(ctx.req.dialect));
         let _ = session
             .write_response_body(Some(Bytes::from(event)), true)
             .await;
-        return done(ctx.status, false);
+        return done(ctx.resp.status, false);
     }
     // After a proxying error Pingora never reuses the client's connection, whatever
     // this returns: say so in the answer, so a client does not send its next request
     // on a connection that is about to close.
     session.set_keepalive(None);
-    let status = err.status_for(ctx.dialect);
+    let status = err.status_for(ctx.req.dialect);
     let extra = attempt_headers(ctx);
     match respond::send_error_with(session, ctx, err, extra).await {
         Ok(()) => done(status, false),
@@ -183,8 +186,11 @@ pub async fn answer(session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToPr
 /// `x-tollgate-*` headers of an error answered after attempts were made.
 fn attempt_headers(ctx: &Ctx) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    if ctx.cursor.attempts() > 0 {
-        out.push(("x-tollgate-attempts", ctx.cursor.attempts().to_string()));
+    if ctx.route.cursor.attempts() > 0 {
+        out.push((
+            "x-tollgate-attempts",
+            ctx.route.cursor.attempts().to_string(),
+        ));
     }
     if let Some(a) = &ctx.attempt {
         out.push(("x-tollgate-provider", a.provider.name.clone()));
@@ -216,7 +222,7 @@ fn map_pingora_error(e: &Error, ctx: &Ctx) -> GatewayError {
             )
         }
         HTTPStatus(status) => {
-            let s = ctx.upstream_status.unwrap_or(*status);
+            let s = ctx.resp.upstream_status.unwrap_or(*status);
             GatewayError::new(
                 ErrorKind::UpstreamStatus(s),
                 format!("The upstream answered {s}"),

@@ -15,7 +15,8 @@ use super::ctx::Ctx;
 /// Settle the admission with the real usage: corrects the token estimate, frees
 /// the concurrency slot, records spend.
 pub async fn settle(ctx: &mut Ctx) {
-    let (Some(mut admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+    let (Some(mut admission), Some(runtime)) = (ctx.req.admission.take(), ctx.req.runtime.clone())
+    else {
         return;
     };
     if model_label(ctx) == "other" {
@@ -27,7 +28,7 @@ pub async fn settle(ctx: &mut Ctx) {
     };
     runtime
         .policy
-        .settle(admission, provider, model, &ctx.usage)
+        .settle(admission, provider, model, &ctx.resp.usage)
         .await;
 }
 
@@ -37,7 +38,8 @@ pub async fn settle(ctx: &mut Ctx) {
 /// store settles without waiting, right here; Redis needs a round trip, finished on a
 /// task of its own.
 pub fn settle_early(ctx: &mut Ctx) {
-    let (Some(mut admission), Some(runtime)) = (ctx.admission.take(), ctx.runtime.clone()) else {
+    let (Some(mut admission), Some(runtime)) = (ctx.req.admission.take(), ctx.req.runtime.clone())
+    else {
         return;
     };
     if model_label(ctx) == "other" {
@@ -47,7 +49,7 @@ pub fn settle_early(ctx: &mut Ctx) {
         Some(a) => (a.provider.name.clone(), a.upstream_model.clone()),
         None => (String::new(), String::new()),
     };
-    let usage = ctx.usage;
+    let usage = ctx.resp.usage;
     let mut settling = Box::pin(async move {
         runtime
             .policy
@@ -61,7 +63,7 @@ pub fn settle_early(ctx: &mut Ctx) {
 }
 
 pub fn observe(session: &Session, ctx: &Ctx) {
-    let route = match ctx.api {
+    let route = match ctx.req.api {
         Some(Api::ChatCompletions) => "chat_completions",
         Some(Api::Embeddings) => "embeddings",
         Some(Api::Messages) => "messages",
@@ -69,7 +71,11 @@ pub fn observe(session: &Session, ctx: &Ctx) {
         None => "other",
     };
     let model = model_label(ctx);
-    let status = if ctx.status == 0 { 502 } else { ctx.status };
+    let status = if ctx.resp.status == 0 {
+        502
+    } else {
+        ctx.resp.status
+    };
     metrics::REQUESTS
         .with_label_values(&[
             route,
@@ -80,18 +86,18 @@ pub fn observe(session: &Session, ctx: &Ctx) {
         .inc();
     metrics::REQUEST_SECONDS
         .with_label_values(&[route, model])
-        .observe(ctx.started.elapsed().as_secs_f64());
-    if let Some(first) = ctx.first_byte_at {
+        .observe(ctx.req.started.elapsed().as_secs_f64());
+    if let Some(first) = ctx.resp.first_byte_at {
         metrics::TTFB_SECONDS
             .with_label_values(&[route, model])
-            .observe(first.duration_since(ctx.started).as_secs_f64());
+            .observe(first.duration_since(ctx.req.started).as_secs_f64());
     }
-    if let Some(err) = &ctx.error {
+    if let Some(err) = &ctx.resp.error {
         metrics::ERRORS
             .with_label_values(&[err.metric_label()])
             .inc();
     }
-    let log_enabled = ctx.runtime.as_ref().is_none_or(|r| r.config.access_log);
+    let log_enabled = ctx.req.runtime.as_ref().is_none_or(|r| r.config.access_log);
     if log_enabled {
         let req = session.req_header();
         let client = session
@@ -106,10 +112,11 @@ pub fn observe(session: &Session, ctx: &Ctx) {
 /// `provider/model` call, whose name comes from the client (a label per name would
 /// let any caller grow the metric series without bound).
 fn model_label(ctx: &Ctx) -> &str {
-    let Some(route) = ctx.plan.as_ref().and_then(|p| p.routes.first()) else {
+    let Some(route) = ctx.req.plan.as_ref().and_then(|p| p.routes.first()) else {
         return "";
     };
     let configured = ctx
+        .req
         .runtime
         .as_ref()
         .is_some_and(|r| r.config.model(&route.name).is_some());

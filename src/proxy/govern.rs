@@ -29,20 +29,20 @@ pub fn authenticate(policy: &Policy, session: &Session) -> Result<Arc<KeyInfo>, 
 
 /// Model allow-list and input guardrails; a redacting guardrail replaces the body.
 pub fn check_request(policy: &Policy, ctx: &mut Ctx) -> Result<(), GatewayError> {
-    let Some(key) = ctx.key.clone() else {
+    let Some(key) = ctx.req.key.clone() else {
         return Ok(());
     };
     let model = ctx.model_name().to_string();
     policy.authorize_model(&key, &model)?;
-    if let Some(redacted) = policy.check_input(&key, &model, &ctx.body)? {
+    if let Some(redacted) = policy.check_input(&key, &model, &ctx.req.body)? {
         // Offsets in the envelope refer to the old body: read it again.
-        let require_messages = ctx.api != Some(Api::Embeddings);
-        ctx.envelope = Some(formats::parse_envelope_with(
-            ctx.dialect,
+        let require_messages = ctx.req.api != Some(Api::Embeddings);
+        ctx.req.envelope = Some(formats::parse_envelope_with(
+            ctx.req.dialect,
             &redacted,
             require_messages,
         )?);
-        ctx.body = Bytes::from(redacted);
+        ctx.req.body = Bytes::from(redacted);
     }
     Ok(())
 }
@@ -50,10 +50,12 @@ pub fn check_request(policy: &Policy, ctx: &mut Ctx) -> Result<(), GatewayError>
 /// Take from the rate limits, budgets and concurrency caps.
 pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError> {
     let key = ctx
+        .req
         .key
         .clone()
         .ok_or_else(|| GatewayError::internal("no key"))?;
     let output = ctx
+        .req
         .envelope
         .as_ref()
         .and_then(|e| e.max_tokens)
@@ -63,9 +65,9 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
     let token_limited =
         key.limits.tpm.is_some() || key.team.as_ref().is_some_and(|t| t.limits.tpm.is_some());
     let prompt = if token_limited {
-        policy::estimate_body_tokens(&ctx.body)
+        policy::estimate_body_tokens(&ctx.req.body)
     } else {
-        policy::estimate_tokens(ctx.body.len())
+        policy::estimate_tokens(ctx.req.body.len())
     };
     let estimate = prompt + output;
     policy.admit(&key, ctx.model_name(), estimate).await

@@ -24,14 +24,15 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         return Ok(());
     };
     let format = attempt.format;
-    let same = format.native_dialect() == Some(ctx.dialect) || ctx.api == Some(Api::Embeddings);
+    let same =
+        format.native_dialect() == Some(ctx.req.dialect) || ctx.req.api == Some(Api::Embeddings);
     let status = resp.status.as_u16();
     let is_stream = is_event_stream(resp, format);
     let scanner = output_scanner(ctx);
-    ctx.mode = if status >= 400 && ctx.keepalive_committed() {
+    ctx.resp.mode = if status >= 400 && ctx.keepalive_committed() {
         ResponseMode::ErrorEvent
     } else if matches!(status, 400 | 413 | 422) && attempt::fallback_takes_refusals(ctx) {
-        preread::hold_response(&ctx.hold);
+        preread::hold_response(&ctx.slots.hold);
         ResponseMode::Classify { same }
     } else if status >= 400 {
         if same {
@@ -40,16 +41,16 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
             ResponseMode::TranslateError
         }
     } else if is_stream {
-        let wants_usage = ctx.envelope.as_ref().is_some_and(|e| e.include_usage);
+        let wants_usage = ctx.req.envelope.as_ref().is_some_and(|e| e.include_usage);
         let public_model = ctx.model_name().to_string();
         ResponseMode::Stream(formats::stream_translator(
             format,
-            ctx.dialect,
+            ctx.req.dialect,
             wants_usage,
             &public_model,
         ))
     } else if scanner.is_some() {
-        preread::hold_response(&ctx.hold);
+        preread::hold_response(&ctx.slots.hold);
         ResponseMode::Guarded { translate: !same }
     } else if same {
         ResponseMode::PassthroughWatchUsage
@@ -57,29 +58,29 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         ResponseMode::TranslateJson
     };
     if matches!(
-        ctx.mode,
+        ctx.resp.mode,
         ResponseMode::TranslateJson | ResponseMode::TranslateError
     ) {
         // The translated body is complete only at the end anyway: holding the header
         // until then lets it go out with a Content-Length, in two writes instead of
         // three (header, chunk, terminating chunk).
-        preread::hold_response(&ctx.hold);
+        preread::hold_response(&ctx.slots.hold);
     }
-    if let (ResponseMode::Stream(_), Some(scanner)) = (&ctx.mode, scanner) {
-        ctx.guard = Some(GuardedStream::new(ctx.dialect, scanner));
+    if let (ResponseMode::Stream(_), Some(scanner)) = (&ctx.resp.mode, scanner) {
+        ctx.resp.guard = Some(GuardedStream::new(ctx.req.dialect, scanner));
     }
-    if matches!(ctx.mode, ResponseMode::Stream(_)) {
+    if matches!(ctx.resp.mode, ResponseMode::Stream(_)) {
         super::resume::on_stream_start(ctx);
     }
-    if matches!(ctx.mode, ResponseMode::TranslateError)
+    if matches!(ctx.resp.mode, ResponseMode::TranslateError)
         && status == 529
-        && ctx.dialect == Dialect::OpenAi
+        && ctx.req.dialect == Dialect::OpenAi
     {
         // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
         resp.set_status(503)?;
     }
     let rewrites_body = !matches!(
-        ctx.mode,
+        ctx.resp.mode,
         ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage
     );
     if rewrites_body {
@@ -123,19 +124,19 @@ fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
 /// Handle one body chunk according to the mode. Errors end the response with an
 /// in-band error event (see `fail_to_proxy`).
 pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(), GatewayError> {
-    match &mut ctx.mode {
+    match &mut ctx.resp.mode {
         ResponseMode::Passthrough => {}
         ResponseMode::PassthroughWatchUsage => {
             if let Some(chunk) = body {
-                if ctx.buffer.len() + chunk.len() <= USAGE_WATCH_LIMIT {
-                    ctx.buffer.extend_from_slice(chunk);
+                if ctx.resp.buffer.len() + chunk.len() <= USAGE_WATCH_LIMIT {
+                    ctx.resp.buffer.extend_from_slice(chunk);
                 }
             }
             if end {
                 if let Some(a) = &ctx.attempt {
-                    ctx.usage = formats::usage_from_response(a.format, &ctx.buffer);
+                    ctx.resp.usage = formats::usage_from_response(a.format, &ctx.resp.buffer);
                 }
-                ctx.buffer = Vec::new();
+                ctx.resp.buffer = Vec::new();
             }
         }
         ResponseMode::Stream(translator) => {
@@ -143,18 +144,18 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             if let Some(chunk) = body.take() {
                 if let Err(err) = translator.feed(&chunk, &mut out) {
                     // `out` already ends with the in-band error event for the client.
-                    ctx.stream_tail = Some(out);
+                    ctx.resp.stream_tail = Some(out);
                     return Err(err);
                 }
             }
             if end {
                 translator.finish(&mut out);
-                ctx.usage = translator.usage();
+                ctx.resp.usage = translator.usage();
             }
-            if let Some(guard) = &mut ctx.guard {
+            if let Some(guard) = &mut ctx.resp.guard {
                 out = guard.feed(&out, end)?;
             }
-            if let Some(splice) = &mut ctx.splice {
+            if let Some(splice) = &mut ctx.resp.splice {
                 let mut spliced = Vec::with_capacity(out.len());
                 splice.feed(&out, &mut spliced);
                 out = spliced;
@@ -165,7 +166,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         ResponseMode::Classify { same } => {
             let same = *same;
             if let Some(chunk) = body.take() {
-                ctx.buffer.extend_from_slice(&chunk);
+                ctx.resp.buffer.extend_from_slice(&chunk);
             }
             if end {
                 *body = finish_classified(ctx, same).map(Bytes::from);
@@ -174,7 +175,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         ResponseMode::Guarded { translate } => {
             let translate = *translate;
             if let Some(chunk) = body.take() {
-                ctx.buffer.extend_from_slice(&chunk);
+                ctx.resp.buffer.extend_from_slice(&chunk);
             }
             if end {
                 *body = Some(Bytes::from(finish_guarded(ctx, translate)?));
@@ -182,7 +183,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         }
         ResponseMode::ErrorEvent => {
             if let Some(chunk) = body.take() {
-                ctx.buffer.extend_from_slice(&chunk);
+                ctx.resp.buffer.extend_from_slice(&chunk);
             }
             if end {
                 *body = finish_error_event(ctx).map(Bytes::from);
@@ -190,7 +191,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         }
         ResponseMode::TranslateJson | ResponseMode::TranslateError => {
             if let Some(chunk) = body.take() {
-                ctx.buffer.extend_from_slice(&chunk);
+                ctx.resp.buffer.extend_from_slice(&chunk);
             }
             if end {
                 *body = Some(Bytes::from(finish_buffered(ctx)?));
@@ -207,7 +208,7 @@ fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
     Some(if same {
         buffered
     } else {
-        err.body(ctx.dialect)
+        err.body(ctx.req.dialect)
     })
 }
 
@@ -215,17 +216,17 @@ fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
 /// to the fallbacks; anything else becomes the stream's one in-band error event.
 fn finish_error_event(ctx: &mut Ctx) -> Option<Vec<u8>> {
     let (_, err) = held_error_unless_refused(ctx)?;
-    let event = err.sse_event(ctx.dialect);
-    ctx.error = Some(err);
+    let event = err.sse_event(ctx.req.dialect);
+    ctx.resp.error = Some(err);
     Some(event)
 }
 
 /// The held upstream error body and what it means; `None` when it is a refusal that
 /// a fallback route takes over (the retry is then asked for).
 fn held_error_unless_refused(ctx: &mut Ctx) -> Option<(Vec<u8>, GatewayError)> {
-    let buffered = std::mem::take(&mut ctx.buffer);
+    let buffered = std::mem::take(&mut ctx.resp.buffer);
     let format = ctx.attempt.as_ref()?.format;
-    let status = ctx.upstream_status.unwrap_or(400);
+    let status = ctx.resp.upstream_status.unwrap_or(400);
     let err = formats::upstream_error(format, status, &buffered);
     if fall_back_on_refusal(ctx, &err) {
         return None;
@@ -244,13 +245,13 @@ fn fall_back_on_refusal(ctx: &mut Ctx, err: &GatewayError) -> bool {
     if !super::failure::on_refusal(ctx, class) {
         return false;
     }
-    ctx.retry_requested = true;
+    ctx.resp.retry_requested = true;
     true
 }
 
 /// The key's output scanner, when it has output guardrails.
 fn output_scanner(ctx: &Ctx) -> Option<OutputScanner> {
-    let (Some(runtime), Some(key)) = (&ctx.runtime, &ctx.key) else {
+    let (Some(runtime), Some(key)) = (&ctx.req.runtime, &ctx.req.key) else {
         return None;
     };
     runtime.policy.output_scanner(key, ctx.model_name())
@@ -259,35 +260,39 @@ fn output_scanner(ctx: &Ctx) -> Option<OutputScanner> {
 /// A held non-streaming answer: translate if needed, then check it. A block
 /// replaces the held response with the error in the client's dialect.
 fn finish_guarded(ctx: &mut Ctx, translate: bool) -> Result<Vec<u8>, GatewayError> {
-    let buffered = std::mem::take(&mut ctx.buffer);
+    let buffered = std::mem::take(&mut ctx.resp.buffer);
     let Some(attempt) = &ctx.attempt else {
         return Ok(buffered);
     };
     let answer = if translate {
-        let (out, usage) =
-            formats::translate_response(attempt.format, ctx.dialect, &buffered, ctx.model_name())?;
-        ctx.usage = usage;
+        let (out, usage) = formats::translate_response(
+            attempt.format,
+            ctx.req.dialect,
+            &buffered,
+            ctx.model_name(),
+        )?;
+        ctx.resp.usage = usage;
         out
     } else {
-        ctx.usage = formats::usage_from_response(attempt.format, &buffered);
+        ctx.resp.usage = formats::usage_from_response(attempt.format, &buffered);
         buffered
     };
-    let (Some(runtime), Some(key)) = (&ctx.runtime, &ctx.key) else {
+    let (Some(runtime), Some(key)) = (&ctx.req.runtime, &ctx.req.key) else {
         return Ok(answer);
     };
     match runtime.policy.check_output(key, ctx.model_name(), &answer) {
         Ok(Some(redacted)) => Ok(redacted),
         Ok(None) => Ok(answer),
         Err(err) => {
-            let status = err.status_for(ctx.dialect);
+            let status = err.status_for(ctx.req.dialect);
             if let Ok(mut header) = ResponseHeader::build(status, Some(3)) {
                 let _ = header.insert_header("content-type", "application/json");
-                let _ = header.insert_header("x-request-id", ctx.request_id.as_str());
-                preread::replace_held_header(&ctx.hold, header);
+                let _ = header.insert_header("x-request-id", ctx.req.id.as_str());
+                preread::replace_held_header(&ctx.slots.hold, header);
             }
-            let body = err.body(ctx.dialect);
-            ctx.status = status;
-            ctx.error = Some(err);
+            let body = err.body(ctx.req.dialect);
+            ctx.resp.status = status;
+            ctx.resp.error = Some(err);
             Ok(body)
         }
     }
@@ -295,16 +300,16 @@ fn finish_guarded(ctx: &mut Ctx, translate: bool) -> Result<Vec<u8>, GatewayErro
 
 fn finish_buffered(ctx: &mut Ctx) -> Result<Vec<u8>, GatewayError> {
     let Some(attempt) = &ctx.attempt else {
-        return Ok(std::mem::take(&mut ctx.buffer));
+        return Ok(std::mem::take(&mut ctx.resp.buffer));
     };
-    let buffered = std::mem::take(&mut ctx.buffer);
-    if matches!(ctx.mode, ResponseMode::TranslateError) {
-        let status = ctx.upstream_status.unwrap_or(502);
+    let buffered = std::mem::take(&mut ctx.resp.buffer);
+    if matches!(ctx.resp.mode, ResponseMode::TranslateError) {
+        let status = ctx.resp.upstream_status.unwrap_or(502);
         let err = formats::upstream_error(attempt.format, status, &buffered);
-        return Ok(err.body(ctx.dialect));
+        return Ok(err.body(ctx.req.dialect));
     }
     let (out, usage) =
-        formats::translate_response(attempt.format, ctx.dialect, &buffered, ctx.model_name())?;
-    ctx.usage = usage;
+        formats::translate_response(attempt.format, ctx.req.dialect, &buffered, ctx.model_name())?;
+    ctx.resp.usage = usage;
     Ok(out)
 }

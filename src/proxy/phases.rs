@@ -32,12 +32,18 @@ impl ProxyHttp for Proxy {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         metrics::IN_FLIGHT.inc();
-        ctx.in_flight_counted = true;
-        ctx.request_id = inbound::request_id(session);
-        ctx.runtime = Some(self.gateway.snapshot());
+        ctx.req.in_flight_counted = true;
+        ctx.req.id = inbound::request_id(session);
+        ctx.req.runtime = Some(self.gateway.snapshot());
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
-                preread::install(session, ctx.body.clone(), &ctx.slot, &ctx.hold, &ctx.watch);
+                preread::install(
+                    session,
+                    ctx.req.body.clone(),
+                    &ctx.slots.slot,
+                    &ctx.slots.hold,
+                    &ctx.slots.watch,
+                );
                 Ok(false)
             }
             Ok(Accepted::Answered) => Ok(true),
@@ -92,14 +98,14 @@ impl ProxyHttp for Proxy {
         ctx: &mut Ctx,
     ) -> Result<()> {
         let status = resp.status.as_u16();
-        ctx.upstream_status = Some(status);
+        ctx.resp.upstream_status = Some(status);
         if failure::on_status(session, ctx, resp) {
             return Err(retry_error(status, "upstream failed, retrying"));
         }
         outbound::prepare(ctx, resp)?;
         arm_stream_failure(ctx, resp);
         add_response_headers(ctx, resp)?;
-        ctx.status = status;
+        ctx.resp.status = status;
         Ok(())
     }
 
@@ -114,9 +120,9 @@ impl ProxyHttp for Proxy {
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(gateway_failure(ctx, err));
         }
-        if ctx.retry_requested {
+        if ctx.resp.retry_requested {
             // A held refusal that a fallback takes over: fail this attempt, retryably.
-            let status = ctx.upstream_status.unwrap_or(400);
+            let status = ctx.resp.upstream_status.unwrap_or(400);
             return Err(retry_error(status, "refusal, falling back"));
         }
         if end_of_stream {
@@ -159,14 +165,14 @@ impl ProxyHttp for Proxy {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
-        preread::restore(session, &ctx.slot);
-        let ended_with = ctx.watch.lock().ok().and_then(|mut w| w.ended_with());
+        preread::restore(session, &ctx.slots.slot);
+        let ended_with = ctx.slots.watch.lock().ok().and_then(|mut w| w.ended_with());
         if let Some(err) = ended_with {
             // The wrapper ended a stream whose upstream failed; Pingora saw no error.
             attempt::record(ctx, Outcome::EndpointFault(ErrorClass::Timeout));
-            ctx.error = Some(err);
+            ctx.resp.error = Some(err);
         }
-        if ctx.in_flight_counted {
+        if ctx.req.in_flight_counted {
             metrics::IN_FLIGHT.dec();
         }
         finish::observe(session, ctx);
@@ -179,17 +185,18 @@ impl ProxyHttp for Proxy {
         // Errors answered to the client are in the access log already, and a client
         // that went away (a user stopping a stream) is counted in a metric, not an
         // ERROR line per occurrence.
-        ctx.error.is_some() || *error.esource() == pingora::ErrorSource::Downstream
+        ctx.resp.error.is_some() || *error.esource() == pingora::ErrorSource::Downstream
     }
 }
 
 /// The next attempt (the cursor's pick, or the first) and its peer.
 async fn next_attempt(ctx: &mut Ctx) -> Result<(Attempt, HttpPeer), GatewayError> {
     let runtime = ctx
+        .req
         .runtime
         .clone()
         .ok_or_else(|| GatewayError::internal("no runtime"))?;
-    let pick = match ctx.next.take() {
+    let pick = match ctx.route.next.take() {
         Some(pick) => pick,
         None => attempt::first_pick(&runtime, ctx)?,
     };
@@ -208,19 +215,22 @@ fn arm_stream_failure(ctx: &Ctx, resp: &ResponseHeader) {
         ErrorKind::UpstreamProtocol,
         "The upstream connection failed in the middle of the stream",
     );
-    let event = err.sse_event(ctx.dialect);
-    if let Ok(mut w) = ctx.watch.lock() {
+    let event = err.sse_event(ctx.req.dialect);
+    if let Ok(mut w) = ctx.slots.watch.lock() {
         w.set_stream_failure(err, event);
     }
 }
 
 fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
-    resp.insert_header("x-request-id", ctx.request_id.as_str())?;
+    resp.insert_header("x-request-id", ctx.req.id.as_str())?;
     if let Some(a) = &ctx.attempt {
         resp.insert_header("x-tollgate-provider", a.provider.name.as_str())?;
         resp.insert_header("x-tollgate-model", a.upstream_model.as_str())?;
     }
-    resp.insert_header("x-tollgate-attempts", ctx.cursor.attempts().to_string())?;
+    resp.insert_header(
+        "x-tollgate-attempts",
+        ctx.route.cursor.attempts().to_string(),
+    )?;
     for (name, value) in ctx.rate_limit_headers() {
         resp.insert_header(*name, value.as_str())?;
     }
@@ -232,10 +242,10 @@ fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>) {
         return;
     }
     let now = Instant::now();
-    if ctx.first_byte_at.is_none() {
-        ctx.first_byte_at = Some(now);
+    if ctx.resp.first_byte_at.is_none() {
+        ctx.resp.first_byte_at = Some(now);
     }
-    if let Ok(mut w) = ctx.watch.lock() {
+    if let Ok(mut w) = ctx.slots.watch.lock() {
         w.upstream_chunk(now);
     }
 }
@@ -245,9 +255,9 @@ fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>) {
 fn watch_attempt(ctx: &Ctx, a: &Attempt) {
     let timeouts = a.provider.timeouts.with_override(&a.route.timeouts);
     let header = (ctx.stream_requested() && timeouts.sse_keepalive.is_some())
-        .then(|| watch::commit_header(&ctx.request_id, ctx.rate_limit_headers()))
+        .then(|| watch::commit_header(&ctx.req.id, ctx.rate_limit_headers()))
         .flatten();
-    if let Ok(mut w) = ctx.watch.lock() {
-        w.begin_attempt(Instant::now(), ctx.started, &timeouts, header);
+    if let Ok(mut w) = ctx.slots.watch.lock() {
+        w.begin_attempt(Instant::now(), ctx.req.started, &timeouts, header);
     }
 }

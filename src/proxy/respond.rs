@@ -21,13 +21,13 @@ pub async fn send_json(
     let mut resp = ResponseHeader::build(status, Some(4 + extra.len()))?;
     resp.insert_header("content-type", "application/json")?;
     resp.insert_header("content-length", body.len().to_string())?;
-    if !ctx.request_id.is_empty() {
-        resp.insert_header("x-request-id", ctx.request_id.as_str())?;
+    if !ctx.req.id.is_empty() {
+        resp.insert_header("x-request-id", ctx.req.id.as_str())?;
     }
     for (name, value) in extra {
         resp.insert_header(*name, value.as_str())?;
     }
-    ctx.status = status;
+    ctx.resp.status = status;
     session.write_response_header(Box::new(resp), false).await?;
     session
         .write_response_body(Some(Bytes::from(body)), true)
@@ -47,13 +47,13 @@ pub async fn send_error_with(
     err: GatewayError,
     more: Vec<(&'static str, String)>,
 ) -> Result<()> {
-    let status = err.status_for(ctx.dialect);
-    let body = err.body(ctx.dialect);
+    let status = err.status_for(ctx.req.dialect);
+    let body = err.body(ctx.req.dialect);
     let mut extra: Vec<(&'static str, String)> = ctx.rate_limit_headers().to_vec();
     extra.extend(more);
     if let Some(after) = err.retry_after {
         extra.push(("retry-after", after.as_secs().max(1).to_string()));
     }
-    ctx.error = Some(err);
+    ctx.resp.error = Some(err);
     send_json(session, ctx, status, body, &extra).await
 }

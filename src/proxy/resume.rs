@@ -27,21 +27,23 @@ pub fn on_stream_start(ctx: &mut Ctx) {
         .attempt
         .as_ref()
         .is_some_and(|a| a.route.failover_mid_stream);
-    if failover && ctx.tap.is_none() {
-        ctx.tap = Some(Tap::new(ctx.dialect));
+    if failover && ctx.route.tap.is_none() {
+        ctx.route.tap = Some(Tap::new(ctx.req.dialect));
     }
-    if let (Some(resume), Some(tap)) = (&ctx.resume, &ctx.tap) {
-        ctx.splice = Some(Splice::new(ctx.dialect, tap.id(), &resume.partial));
+    if let (Some(resume), Some(tap)) = (&ctx.route.resume, &ctx.route.tap) {
+        ctx.resp.splice = Some(Splice::new(ctx.req.dialect, tap.id(), &resume.partial));
     }
 }
 
 /// Bytes that go to the client: tapped, and the wrapper told whether a failure from
 /// here on may be continued elsewhere.
 pub fn on_client_bytes(ctx: &mut Ctx, bytes: &[u8]) {
-    let Some(tap) = &mut ctx.tap else { return };
+    let Some(tap) = &mut ctx.route.tap else {
+        return;
+    };
     tap.feed(bytes);
     let may = tap.partial().is_some() && has_alternative(ctx);
-    if let Ok(mut w) = ctx.watch.lock() {
+    if let Ok(mut w) = ctx.slots.watch.lock() {
         w.set_may_continue(may);
     }
 }
@@ -49,11 +51,16 @@ pub fn on_client_bytes(ctx: &mut Ctx, bytes: &[u8]) {
 /// The wrapper handed back a mid-stream failure: prepare the continuation request.
 /// True when there is one (the failure is then retried like any other).
 pub fn on_failure(ctx: &mut Ctx) -> bool {
-    let continuing = ctx.watch.lock().is_ok_and(|mut w| w.take_continuing());
+    let continuing = ctx
+        .slots
+        .watch
+        .lock()
+        .is_ok_and(|mut w| w.take_continuing());
     if !continuing {
         return false;
     }
     let Some(partial) = ctx
+        .route
         .tap
         .as_ref()
         .and_then(|t| t.partial())
@@ -61,10 +68,10 @@ pub fn on_failure(ctx: &mut Ctx) -> bool {
     else {
         return false;
     };
-    let Some(body) = continuation_body(ctx.dialect, &ctx.body, &partial) else {
+    let Some(body) = continuation_body(ctx.req.dialect, &ctx.req.body, &partial) else {
         return false;
     };
-    let Ok(envelope) = formats::parse_envelope(ctx.dialect, &body) else {
+    let Ok(envelope) = formats::parse_envelope(ctx.req.dialect, &body) else {
         return false;
     };
     if let Some(a) = &ctx.attempt {
@@ -72,7 +79,7 @@ pub fn on_failure(ctx: &mut Ctx) -> bool {
             .with_label_values(&[a.provider.name.as_str()])
             .inc();
     }
-    ctx.resume = Some(Resume {
+    ctx.route.resume = Some(Resume {
         body: Bytes::from(body),
         envelope,
         partial,
@@ -83,8 +90,10 @@ pub fn on_failure(ctx: &mut Ctx) -> bool {
 /// Whether the request has somewhere else to go: another endpoint or target of its
 /// route, or a fallback.
 fn has_alternative(ctx: &Ctx) -> bool {
-    let Some(plan) = &ctx.plan else { return false };
-    let index = ctx.cursor.route_index();
+    let Some(plan) = &ctx.req.plan else {
+        return false;
+    };
+    let index = ctx.route.cursor.route_index();
     let places = |i: usize| {
         plan.routes.get(i).map_or(0, |r| {
             r.targets

@@ -49,7 +49,7 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
     for name in STRIPPED_HEADERS {
         req.remove_header(*name);
     }
-    if a.format.native_dialect() != Some(ctx.dialect) {
+    if a.format.native_dialect() != Some(ctx.req.dialect) {
         for name in DIALECT_HEADERS {
             req.remove_header(*name);
         }
@@ -67,7 +67,7 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
     }
     req.insert_header("content-type", "application/json")?;
     req.insert_header("content-length", a.body.len().to_string())?;
-    req.insert_header("x-request-id", ctx.request_id.as_str())?;
+    req.insert_header("x-request-id", ctx.req.id.as_str())?;
     crate::providers::apply_auth(&a.provider, req)?;
     if a.provider.kind == ProviderKind::Bedrock {
         let host = host.as_deref().unwrap_or("");
