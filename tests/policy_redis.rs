@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tollgate::config::file::FileConfig;
+use tollgate::config::Governance;
 use tollgate::error::ErrorKind;
 use tollgate::model::Usage;
 use tollgate::policy::{hash_key, Policy};
@@ -56,7 +56,7 @@ fn config(
     timeout_ms: u64,
     limits: &str,
     budget: &str,
-) -> FileConfig {
+) -> Governance {
     let yaml = format!(
         r#"
 keys:
@@ -76,13 +76,9 @@ state:
 "#,
         hash = hash_key("sk-shared")
     );
-    let file: FileConfig = serde_yaml::from_str(&yaml).unwrap();
-    let mut errors = Vec::new();
-    tollgate::config::governance::validate_governance(&file, &mut |p, m| {
-        errors.push(format!("{p}: {m}"))
-    });
-    assert!(errors.is_empty(), "{errors:?}");
-    file
+    tollgate::config::load_str(&yaml, &|_| None)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .governance
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
