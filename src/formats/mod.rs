@@ -10,7 +10,9 @@
 //!   [`usage_from_response`] reads usage from a non-stream body.
 //! - Different formats: [`translate_request`], [`translate_response`],
 //!   [`stream_translator`] go through the canonical model in `crate::model`.
-//! - Errors: [`upstream_error`] turns any upstream error body into a `GatewayError`.
+//! - Errors: [`upstream_error`] turns any upstream error body into a `GatewayError`;
+//!   `GatewayError::body` / `sse_event` (defined in `render`) write one in the
+//!   client's dialect, [`render_model_list`] writes `GET /v1/models`.
 //! - [`estimate_prompt_tokens`] for `count_tokens` and limit admission.
 //!
 //! # Adding a format (the pattern `openai_chat` and `anthropic_messages` follow)
@@ -31,6 +33,7 @@
 //!   `stream::Encoder` if the format is also a client dialect.
 //! - `passthrough.rs`: same-format stream translator that watches usage.
 //! - `error.rs`: error body → `upstream_error::UpstreamError` → `GatewayError`.
+//! - `render.rs` (client dialects only): `render_error` and `render_model_list`.
 //!
 //! Then add the match arms below (the compiler lists them: every dispatch is an
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
@@ -46,6 +49,7 @@ mod estimate;
 mod gemini;
 mod json_scan;
 mod openai_chat;
+mod render;
 pub(crate) mod stream;
 mod upstream_error;
 
@@ -57,6 +61,7 @@ mod test_support;
 pub use crate::error::Dialect;
 pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
 pub use estimate::estimate_prompt_tokens;
+pub use render::render_model_list;
 pub use stream::StreamTranslator;
 
 use crate::error::GatewayError;

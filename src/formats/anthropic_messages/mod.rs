@@ -6,9 +6,11 @@
 //! - `stream`: event stream ⇄ canonical stream events (decoder and encoder).
 //! - `passthrough`: same-format stream that only watches usage.
 //! - `error`: upstream error bodies → `GatewayError`.
+//! - `render`: tollgate's own error bodies and model list in this dialect.
 
 pub(crate) mod error;
 pub(crate) mod passthrough;
+pub(crate) mod render;
 pub(crate) mod request;
 pub(crate) mod request_write;
 pub(crate) mod response;

@@ -7,9 +7,11 @@
 //! - `stream`: chunk stream ⇄ canonical stream events (decoder and encoder).
 //! - `passthrough`: same-format stream that only watches (and maybe strips) usage.
 //! - `error`: upstream error bodies → `GatewayError`.
+//! - `render`: tollgate's own error bodies and model list in this dialect.
 
 pub(crate) mod error;
 pub(crate) mod passthrough;
+pub(crate) mod render;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stream;
