@@ -21,6 +21,7 @@ export TOLLGATE_TEST_PYTHON="$PWD/.venv/bin/python"
 # Here the prerequisites above are guaranteed: a test missing one fails, never skips.
 export TOLLGATE_TEST_REQUIRE_ENV=1
 
-cargo test --lib --bins --tests -- --test-threads 4
+# --workspace: the mock upstream (crates/tollgate-mock) has its own unit tests.
+cargo test --workspace --lib --bins --tests -- --test-threads 4
 # The criterion benches, once each in test mode (they must keep running).
 cargo test --benches

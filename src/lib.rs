@@ -12,7 +12,6 @@ pub mod config;
 pub mod error;
 pub mod formats;
 pub mod metrics;
-pub mod mock;
 pub mod model;
 pub mod policy;
 pub mod providers;

@@ -300,7 +300,7 @@ fn golden_errors() {
 /// declared, text otherwise) must come back in the client's dialect.
 #[test]
 fn round_trip_through_the_mock_upstream() {
-    let mock = tollgate::mock::MockServer::start(tollgate::mock::MockConfig::default(), 0).unwrap();
+    let mock = tollgate_mock::MockServer::start(tollgate_mock::MockConfig::default(), 0).unwrap();
     let addr = mock.addr.to_string();
     let openai = json!({"model": "m", "messages": [{"role": "user", "content": "Weather?"}],
         "tools": [{"type": "function", "function": {"name": "get_weather",
