@@ -11,6 +11,7 @@ pub mod aws;
 pub mod config;
 pub mod error;
 pub mod formats;
+pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod policy;

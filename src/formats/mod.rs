@@ -47,7 +47,6 @@ mod common;
 mod envelope;
 mod estimate;
 mod gemini;
-mod json_scan;
 mod openai_chat;
 mod render;
 pub(crate) mod stream;

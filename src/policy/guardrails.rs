@@ -8,7 +8,7 @@
 //! again without the text). When several guardrails match, block wins over redact.
 //!
 //! A key gets the guardrails it lists plus every `global: true` one. Input bodies are
-//! scanned through [`json_text`] so only string values are looked at and an unchanged
+//! scanned through [`crate::json::texts`] so only string values are looked at and an unchanged
 //! body stays byte-identical; outputs are scanned as a whole text or as a stream by
 //! [`super::scanner::OutputScanner`].
 
@@ -18,11 +18,11 @@ use std::sync::Arc;
 use regex::{Regex, RegexSet};
 
 use super::detectors::{self, Detector, Hit};
-use super::json_text::{self, Malformed};
 use super::keys::KeyInfo;
 use super::metrics;
 use crate::config::{GuardrailCheck, GuardrailSpec};
 use crate::error::{ErrorKind, GatewayError};
+use crate::json::texts::{self as json_text, Malformed};
 
 /// What to do with a match (parsed by the config).
 pub use crate::config::GuardrailAction as Action;

@@ -30,7 +30,6 @@ pub mod detectors;
 pub mod gcra;
 pub mod glob;
 pub mod guardrails;
-pub mod json_text;
 pub mod keys;
 pub mod limits;
 pub mod memory_store;
