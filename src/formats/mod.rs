@@ -39,7 +39,7 @@
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
 //! rows in `tests/golden_formats.rs`. `gemini` and `bedrock_converse` are upstream
 //! formats only (no encoder, no pass-through); Bedrock streams are not SSE, so
-//! `bedrock_converse::stream` has its own frame pipeline in place of `Translating`.
+//! `bedrock_converse::stream` gives `Translating` an event-stream `Framing`.
 
 mod anthropic_messages;
 mod bedrock_converse;
@@ -220,7 +220,7 @@ pub fn stream_translator(
     public_model: &str,
 ) -> Box<dyn StreamTranslator> {
     use anthropic_messages::{passthrough::AnthropicPassthrough, stream as anth};
-    use bedrock_converse::stream::BedrockStream;
+    use bedrock_converse::stream::BedrockDecoder;
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
@@ -250,11 +250,15 @@ pub fn stream_translator(
             anth::AnthropicEncoder::new(public_model),
             accounting,
         )),
-        (WireFormat::BedrockConverse, Dialect::OpenAi) => Box::new(BedrockStream::new(
+        (WireFormat::BedrockConverse, Dialect::OpenAi) => Box::new(Translating::new(
+            BedrockDecoder::default(),
             oai::OpenAiEncoder::new(public_model, client_wants_usage),
+            accounting,
         )),
-        (WireFormat::BedrockConverse, Dialect::Anthropic) => Box::new(BedrockStream::new(
+        (WireFormat::BedrockConverse, Dialect::Anthropic) => Box::new(Translating::new(
+            BedrockDecoder::default(),
             anth::AnthropicEncoder::new(public_model),
+            accounting,
         )),
     }
 }
