@@ -50,6 +50,7 @@ mod gemini;
 mod openai_chat;
 mod render;
 pub(crate) mod stream;
+pub mod stream_text;
 mod upstream_error;
 
 #[cfg(test)]

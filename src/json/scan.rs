@@ -377,6 +377,29 @@ where
     s.object_body(1, member)
 }
 
+/// Walk the items of the array at `span` of `b` (which must hold an array).
+pub(crate) fn elements<F>(b: &[u8], span: Span, mut item: F) -> Result<()>
+where
+    F: FnMut(Span) -> Result<()>,
+{
+    let mut s = Scanner {
+        b: &b[..span.end],
+        pos: span.start,
+    };
+    s.items(1, |s| {
+        let v = s.value_at(1)?;
+        item(v)
+    })
+}
+
+/// The span of the one JSON value `b` holds, `None` when `b` is not exactly one value.
+pub(crate) fn document(b: &[u8]) -> Option<Span> {
+    let mut s = Scanner::new(b);
+    let span = s.value().ok()?;
+    s.end().ok()?;
+    Some(span)
+}
+
 /// Decode a string value at `span` (quotes included), borrowing when it has no escapes.
 pub(crate) fn string_at(b: &[u8], span: Span) -> Option<Cow<'_, str>> {
     let raw = b.get(span.start..span.end)?;

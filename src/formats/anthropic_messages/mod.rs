@@ -7,6 +7,7 @@
 //! - `passthrough`: same-format stream that only watches usage.
 //! - `error`: upstream error bodies → `GatewayError`.
 //! - `render`: tollgate's own error bodies and model list in this dialect.
+//! - `stream_text`: where the answer text sits in an event (output guardrails).
 
 pub(crate) mod error;
 pub(crate) mod passthrough;
@@ -15,6 +16,7 @@ pub(crate) mod request;
 pub(crate) mod request_write;
 pub(crate) mod response;
 pub(crate) mod stream;
+pub(crate) mod stream_text;
 mod stream_wire;
 pub(crate) mod wire;
 
