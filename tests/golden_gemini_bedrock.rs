@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use tollgate::aws::encode_frame;
 use tollgate::formats::{
     stream_translator, translate_request, translate_response, upstream_error, Dialect,
     StreamTranslator, WireFormat,
@@ -157,19 +156,7 @@ fn bedrock_stream(dir: &str) -> Vec<u8> {
         let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let kind = stem.split_once('-').unwrap().1;
         let payload = std::fs::read(&path).unwrap();
-        let (type_header, message_type) = if kind.ends_with("Exception") {
-            (":exception-type", "exception")
-        } else {
-            (":event-type", "event")
-        };
-        out.extend(encode_frame(
-            &[
-                (type_header, kind),
-                (":content-type", "application/json"),
-                (":message-type", message_type),
-            ],
-            &payload,
-        ));
+        out.extend(tollgate_mock::eventstream::message(kind, &payload));
     }
     out
 }
