@@ -102,8 +102,8 @@ impl RedisStore {
             return Ok((*c).clone());
         }
         let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout);
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
         match self
             .client
             .get_multiplexed_async_connection_with_config(&config)
@@ -188,14 +188,15 @@ trait KindStr {
 
 impl KindStr for redis::RedisError {
     fn kind_str(&self) -> &'static str {
-        use redis::ErrorKind::*;
+        use redis::{ErrorKind::*, ServerErrorKind};
         match self.kind() {
-            IoError => "I/O error",
+            Io => "I/O error",
             AuthenticationFailed => "authentication failed",
             InvalidClientConfig => "invalid client config",
-            ResponseError => "response error",
-            TypeError => "unexpected response type",
-            NoScriptError => "script not loaded",
+            Server(ServerErrorKind::ResponseError) => "response error",
+            Server(ServerErrorKind::NoScript) => "script not loaded",
+            Server(_) => "server error",
+            UnexpectedReturnType => "unexpected response type",
             _ => "error",
         }
     }
