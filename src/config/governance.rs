@@ -125,8 +125,12 @@ pub struct StateConfig {
     /// `memory` (default; per process, lost on restart) or `redis` (shared by replicas,
     /// survives restarts).
     pub backend: Option<String>,
-    /// `redis://[user:password@]host:port[/db]`, normally given as `${REDIS_URL}`.
+    /// `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), normally given
+    /// as `${REDIS_URL}`.
     pub redis_url: Option<String>,
+    /// `rediss://` only: PEM file of the CA(s) that sign the Redis server's
+    /// certificate, trusted instead of the system roots (private CAs, managed Redis).
+    pub tls_ca_file: Option<String>,
     /// What a request gets when the store fails or times out: `fail_open` (default:
     /// admit unmetered) or `fail_closed` (reject with 503).
     pub on_error: Option<String>,

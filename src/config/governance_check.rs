@@ -345,15 +345,44 @@ fn backend(s: &StateConfig, errors: &mut ConfigErrors) -> StateBackend {
         // The URL is not echoed: it may carry a password.
         Some(u) if !valid_redis_url(u) => errors.push(
             "state.redis_url",
-            "not a valid Redis URL (expected redis://[user:password@]host:port[/db] or redis+unix:///path)",
+            "not a valid Redis URL (expected redis[s]://[user:password@]host:port[/db] or redis+unix:///path)",
         ),
         _ => {}
     }
+    let ca_pem = tls_ca(s, errors);
     match (&s.redis_url, redis) {
         (Some(url), true) => StateBackend::Redis {
             url: Secret::new(url.clone()),
+            ca_pem,
         },
         _ => StateBackend::Memory,
+    }
+}
+
+/// `state.tls_ca_file`: read now, so `tollgate -t` reports a missing or empty file.
+fn tls_ca(s: &StateConfig, errors: &mut ConfigErrors) -> Option<Vec<u8>> {
+    let path = s.tls_ca_file.as_deref()?;
+    if !s
+        .redis_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("rediss://"))
+    {
+        errors.push("state.tls_ca_file", "only applies to a rediss:// redis_url");
+        return None;
+    }
+    match std::fs::read(path) {
+        Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => Some(pem),
+        Ok(_) => {
+            errors.push(
+                "state.tls_ca_file",
+                format!("{path} holds no PEM certificate"),
+            );
+            None
+        }
+        Err(e) => {
+            errors.push("state.tls_ca_file", format!("cannot read {path}: {e}"));
+            None
+        }
     }
 }
 

@@ -216,7 +216,12 @@ pub enum StateBackend {
     /// Per process, lost on restart.
     Memory,
     /// Shared by replicas; the URL (expanded, it may carry a password) is a [`Secret`].
-    Redis { url: Secret },
+    /// `ca_pem`: the contents of `state.tls_ca_file`, read when the config is loaded,
+    /// to verify a `rediss://` server instead of the system roots.
+    Redis {
+        url: Secret,
+        ca_pem: Option<Vec<u8>>,
+    },
 }
 
 impl StateBackend {

@@ -93,7 +93,8 @@ fn redis_backend_needs_a_url_and_expands_env_through_the_config_environment() {
     assert_eq!(
         g.state.backend,
         StateBackend::Redis {
-            url: Secret::new("redis://:s3cret@127.0.0.1:6379/0")
+            url: Secret::new("redis://:s3cret@127.0.0.1:6379/0"),
+            ca_pem: None,
         }
     );
 }
@@ -142,4 +143,30 @@ fn hashes_parse_in_either_case() {
     assert!(parse_hash(&h.to_uppercase().replace("SHA256", "sha256")).is_some());
     assert!(parse_hash("sha256:abc").is_none());
     assert!(parse_hash("sk-plaintext").is_none());
+}
+
+#[test]
+fn a_rediss_ca_file_is_read_and_checked() {
+    let ca = format!("{}/tests/fixtures/tls/ca.pem", env!("CARGO_MANIFEST_DIR"));
+    let yaml = |url: &str, file: &str| {
+        format!("state:\n  backend: redis\n  redis_url: \"{url}\"\n  tls_ca_file: \"{file}\"\n")
+    };
+    let g = load_str(&yaml("rediss://h:6380/", &ca), &no_env)
+        .unwrap()
+        .governance;
+    match g.state.backend {
+        StateBackend::Redis {
+            ca_pem: Some(pem), ..
+        } => {
+            assert!(pem.starts_with(b"-----BEGIN CERTIFICATE-----"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let errs = errors(&yaml("redis://h:6379/", &ca), &no_env);
+    assert_eq!(errs[0].0, "state.tls_ca_file", "{errs:?}");
+    let errs = errors(&yaml("rediss://h:6380/", "/nonexistent/ca.pem"), &no_env);
+    assert!(errs[0].1.starts_with("cannot read"), "{errs:?}");
+    let readme = format!("{}/README.md", env!("CARGO_MANIFEST_DIR"));
+    let errs = errors(&yaml("rediss://h:6380/", &readme), &no_env);
+    assert!(errs[0].1.contains("no PEM certificate"), "{errs:?}");
 }

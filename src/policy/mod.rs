@@ -436,8 +436,13 @@ fn next_lease_id() -> u64 {
 pub async fn build_store(state: &StateSpec) -> Result<Arc<dyn StateStore>, String> {
     match &state.backend {
         StateBackend::Memory => Ok(Arc::new(MemoryStore::default())),
-        StateBackend::Redis { url } => {
-            let store = RedisStore::new(url.expose(), state.timeout, &state.key_prefix)?;
+        StateBackend::Redis { url, ca_pem } => {
+            let store = RedisStore::with_tls_ca(
+                url.expose(),
+                ca_pem.as_deref(),
+                state.timeout,
+                &state.key_prefix,
+            )?;
             if let Err(e) = store.connect_now().await {
                 log::warn!("redis state store not reachable yet ({e}); will retry on use");
             }

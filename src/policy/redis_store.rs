@@ -52,8 +52,28 @@ pub struct RedisStore {
 impl RedisStore {
     /// Parses the URL (no I/O yet). The error never repeats the URL (it may hold a password).
     pub fn new(url: &str, timeout: Duration, prefix: &str) -> Result<RedisStore, String> {
-        let client =
-            redis::Client::open(url).map_err(|e| format!("invalid redis URL: {}", e.kind_str()))?;
+        RedisStore::with_tls_ca(url, None, timeout, prefix)
+    }
+
+    /// [`RedisStore::new`], verifying a `rediss://` server against the CA certificates
+    /// of `ca_pem` (PEM) instead of the system roots when given.
+    pub fn with_tls_ca(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+        prefix: &str,
+    ) -> Result<RedisStore, String> {
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+        }
+        .map_err(|e| format!("invalid redis URL or CA: {}", e.kind_str()))?;
         Ok(RedisStore {
             client,
             conn: ArcSwapOption::empty(),
