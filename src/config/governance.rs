@@ -122,11 +122,11 @@ pub struct GuardrailConfig {
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
-    /// `memory` (default; per process, lost on restart) or `redis` (shared by replicas,
-    /// survives restarts).
+    /// `memory` (default; per process, lost on restart), `redis` (shared by replicas,
+    /// survives restarts) or `redis_cluster` (the same on a Redis Cluster).
     pub backend: Option<String>,
     /// `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), normally given
-    /// as `${REDIS_URL}`.
+    /// as `${REDIS_URL}`; with `redis_cluster`, one or more seed nodes, comma-separated.
     pub redis_url: Option<String>,
     /// `rediss://` only: PEM file of the CA(s) that sign the Redis server's
     /// certificate, trusted instead of the system roots (private CAs, managed Redis).

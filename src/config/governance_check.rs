@@ -328,31 +328,54 @@ fn state(s: &StateConfig, errors: &mut ConfigErrors) -> StateSpec {
     }
 }
 
+/// Which kind of Redis `state.backend` asks for, if any.
+#[derive(PartialEq)]
+enum RedisKind {
+    None,
+    Single,
+    Cluster,
+}
+
 fn backend(s: &StateConfig, errors: &mut ConfigErrors) -> StateBackend {
-    let redis = match s.backend.as_deref() {
-        None | Some("memory") => false,
-        Some("redis") => true,
+    let kind = match s.backend.as_deref() {
+        None | Some("memory") => RedisKind::None,
+        Some("redis") => RedisKind::Single,
+        Some("redis_cluster") => RedisKind::Cluster,
         Some(other) => {
             errors.push(
                 "state.backend",
-                format!("unknown state backend `{other}` (expected memory or redis)"),
+                format!(
+                    "unknown state backend `{other}` (expected memory, redis or redis_cluster)"
+                ),
             );
-            false
+            RedisKind::None
         }
     };
-    match &s.redis_url {
-        None if redis => errors.push("state.redis_url", "required with backend redis"),
-        // The URL is not echoed: it may carry a password.
-        Some(u) if !valid_redis_url(u) => errors.push(
-            "state.redis_url",
-            "not a valid Redis URL (expected redis[s]://[user:password@]host:port[/db] or redis+unix:///path)",
-        ),
-        _ => {}
+    let urls: Vec<&str> = match (&s.redis_url, &kind) {
+        (Some(u), RedisKind::Cluster) => u.split(',').map(str::trim).collect(),
+        (Some(u), _) => vec![u.as_str()],
+        (None, _) => Vec::new(),
+    };
+    if urls.is_empty() && kind != RedisKind::None {
+        errors.push("state.redis_url", "required with a redis backend");
     }
-    let ca_pem = tls_ca(s, errors);
-    match (&s.redis_url, redis) {
-        (Some(url), true) => StateBackend::Redis {
-            url: Secret::new(url.clone()),
+    // The URL is not echoed: it may carry a password.
+    if !urls.iter().all(|u| valid_redis_url(u)) {
+        errors.push(
+            "state.redis_url",
+            "not a valid Redis URL (expected redis[s]://[user:password@]host:port[/db] or redis+unix:///path; \
+             for redis_cluster one or more, comma-separated)",
+        );
+    }
+    let ca_pem = tls_ca(s, &urls, errors);
+    let secrets = || urls.iter().map(|u| Secret::new(*u)).collect::<Vec<_>>();
+    match kind {
+        RedisKind::Single if !urls.is_empty() => StateBackend::Redis {
+            url: secrets().remove(0),
+            ca_pem,
+        },
+        RedisKind::Cluster => StateBackend::RedisCluster {
+            seeds: secrets(),
             ca_pem,
         },
         _ => StateBackend::Memory,
@@ -360,13 +383,9 @@ fn backend(s: &StateConfig, errors: &mut ConfigErrors) -> StateBackend {
 }
 
 /// `state.tls_ca_file`: read now, so `tollgate -t` reports a missing or empty file.
-fn tls_ca(s: &StateConfig, errors: &mut ConfigErrors) -> Option<Vec<u8>> {
+fn tls_ca(s: &StateConfig, urls: &[&str], errors: &mut ConfigErrors) -> Option<Vec<u8>> {
     let path = s.tls_ca_file.as_deref()?;
-    if !s
-        .redis_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("rediss://"))
-    {
+    if urls.is_empty() || !urls.iter().all(|u| u.starts_with("rediss://")) {
         errors.push("state.tls_ca_file", "only applies to a rediss:// redis_url");
         return None;
     }

@@ -222,6 +222,12 @@ pub enum StateBackend {
         url: Secret,
         ca_pem: Option<Vec<u8>>,
     },
+    /// A Redis Cluster known by one or more seed nodes (`state.redis_url`, comma
+    /// separated); `ca_pem` as for `Redis`.
+    RedisCluster {
+        seeds: Vec<Secret>,
+        ca_pem: Option<Vec<u8>>,
+    },
 }
 
 impl StateBackend {
@@ -230,6 +236,7 @@ impl StateBackend {
         match self {
             StateBackend::Memory => "memory",
             StateBackend::Redis { .. } => "redis",
+            StateBackend::RedisCluster { .. } => "redis_cluster",
         }
     }
 }

@@ -170,3 +170,21 @@ fn a_rediss_ca_file_is_read_and_checked() {
     let errs = errors(&yaml("rediss://h:6380/", &readme), &no_env);
     assert!(errs[0].1.contains("no PEM certificate"), "{errs:?}");
 }
+
+#[test]
+fn a_redis_cluster_takes_comma_separated_seeds() {
+    let yaml =
+        "state:\n  backend: redis_cluster\n  redis_url: \"redis://a:7000, redis://b:7001\"\n";
+    let g = load_str(yaml, &no_env).unwrap().governance;
+    assert_eq!(
+        g.state.backend,
+        StateBackend::RedisCluster {
+            seeds: vec![Secret::new("redis://a:7000"), Secret::new("redis://b:7001")],
+            ca_pem: None,
+        }
+    );
+    let bad = "state:\n  backend: redis_cluster\n  redis_url: \"redis://a:7000,http://b\"\n";
+    assert_eq!(errors(bad, &no_env)[0].0, "state.redis_url");
+    let none = "state:\n  backend: redis_cluster\n";
+    assert_eq!(errors(none, &no_env)[0].0, "state.redis_url");
+}

@@ -36,6 +36,7 @@ pub mod memory_store;
 pub mod metrics;
 pub mod pricing;
 mod pricing_table;
+mod redis_conn;
 mod redis_scripts;
 pub mod redis_store;
 mod report;
@@ -54,7 +55,7 @@ pub use keys::{hash_key, presented_key, KeyInfo, TeamInfo};
 pub use scanner::{OutputScanner, Verdict};
 pub use store::StateStore;
 
-use crate::config::{AuthMode, Governance, OnError, StateBackend, StateSpec};
+use crate::config::{AuthMode, Governance, OnError, Secret, StateBackend, StateSpec};
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::Usage;
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -443,11 +444,23 @@ pub async fn build_store(state: &StateSpec) -> Result<Arc<dyn StateStore>, Strin
                 state.timeout,
                 &state.key_prefix,
             )?;
-            if let Err(e) = store.connect_now().await {
-                log::warn!("redis state store not reachable yet ({e}); will retry on use");
-            }
+            connect_or_warn(&store).await;
             Ok(Arc::new(store))
         }
+        StateBackend::RedisCluster { seeds, ca_pem } => {
+            let seeds: Vec<&str> = seeds.iter().map(Secret::expose).collect();
+            let store =
+                RedisStore::cluster(&seeds, ca_pem.as_deref(), state.timeout, &state.key_prefix)?;
+            connect_or_warn(&store).await;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A Redis that cannot be reached yet is not an error: the store reconnects on use.
+async fn connect_or_warn(store: &RedisStore) {
+    if let Err(e) = store.connect_now().await {
+        log::warn!("redis state store not reachable yet ({e}); will retry on use");
     }
 }
 
