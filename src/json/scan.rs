@@ -392,6 +392,20 @@ where
     })
 }
 
+/// The span of the value of `key` in the object at `object` of `b` (the last one
+/// wins, as when parsing); `None` when absent or when the object is malformed.
+pub(crate) fn member(b: &[u8], object: Span, key: &str) -> Option<Span> {
+    let mut found = None;
+    members(b, object, |_, k, span| {
+        if k == key {
+            found = Some(span);
+        }
+        Ok(())
+    })
+    .ok()?;
+    found
+}
+
 /// The span of the one JSON value `b` holds, `None` when `b` is not exactly one value.
 pub(crate) fn document(b: &[u8]) -> Option<Span> {
     let mut s = Scanner::new(b);

@@ -2,9 +2,8 @@
 //! `text_delta`) and which events end it (`content_block_stop`, `message_delta`,
 //! `message_stop`); see `formats::stream_text`.
 
-use crate::formats::openai_chat::stream_text::member;
 use crate::formats::stream_text::{EventText, TextDelta, TextSlot};
-use crate::json::scan::{document, string_at, Span};
+use crate::json::scan::{document, member, string_at, Span};
 
 /// What the event `data` means for the answer's text.
 pub(crate) fn classify(data: &[u8]) -> EventText<'_> {

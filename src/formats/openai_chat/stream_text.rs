@@ -3,7 +3,7 @@
 //! usage-only chunk with no choices); see `formats::stream_text`.
 
 use crate::formats::stream_text::{EventText, TextDelta, TextSlot};
-use crate::json::scan::{document, elements, members, string_at, Span};
+use crate::json::scan::{document, elements, member, string_at};
 
 /// What the chunk `data` means for the answer's text.
 pub(crate) fn classify(data: &[u8]) -> EventText<'_> {
@@ -44,18 +44,4 @@ pub(crate) fn classify(data: &[u8]) -> EventText<'_> {
         Some(f) if data[f.start] == b'"' => EventText::End,
         _ => EventText::Other,
     }
-}
-
-/// The span of the value of `key` in the object at `object` (the last one wins, as
-/// when parsing).
-pub(crate) fn member(data: &[u8], object: Span, key: &str) -> Option<Span> {
-    let mut found = None;
-    members(data, object, |_, k, span| {
-        if k == key {
-            found = Some(span);
-        }
-        Ok(())
-    })
-    .ok()?;
-    found
 }
