@@ -210,8 +210,8 @@ impl Default for StateSpec {
     }
 }
 
-/// `state.backend`.
-#[derive(Debug, Clone, PartialEq)]
+/// `state.backend`. `Debug` shows the CA file's size, not its bytes.
+#[derive(Clone, PartialEq)]
 pub enum StateBackend {
     /// Per process, lost on restart.
     Memory,
@@ -228,6 +228,25 @@ pub enum StateBackend {
         seeds: Vec<Secret>,
         ca_pem: Option<Vec<u8>>,
     },
+}
+
+impl std::fmt::Debug for StateBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ca = |pem: &Option<Vec<u8>>| pem.as_ref().map(|p| format!("{} bytes", p.len()));
+        match self {
+            StateBackend::Memory => f.write_str("Memory"),
+            StateBackend::Redis { url, ca_pem } => f
+                .debug_struct("Redis")
+                .field("url", url)
+                .field("ca_pem", &ca(ca_pem))
+                .finish(),
+            StateBackend::RedisCluster { seeds, ca_pem } => f
+                .debug_struct("RedisCluster")
+                .field("seeds", seeds)
+                .field("ca_pem", &ca(ca_pem))
+                .finish(),
+        }
+    }
 }
 
 impl StateBackend {

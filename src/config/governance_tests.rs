@@ -162,6 +162,11 @@ fn a_rediss_ca_file_is_read_and_checked() {
         }
         other => panic!("{other:?}"),
     }
+    let shown = format!(
+        "{:?}",
+        load_str(&yaml("rediss://u:pw@h:6380/", &ca), &no_env)
+    );
+    assert!(shown.contains("bytes") && !shown.contains("pw@"), "{shown}");
     let errs = errors(&yaml("redis://h:6379/", &ca), &no_env);
     assert_eq!(errs[0].0, "state.tls_ca_file", "{errs:?}");
     let errs = errors(&yaml("rediss://h:6380/", "/nonexistent/ca.pem"), &no_env);
