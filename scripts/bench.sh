@@ -51,13 +51,13 @@ command -v redis-server >/dev/null && HAVE_REDIS=1
 build_if_stale() {
   local stale=0 bin
   for bin in tollgate tollgate-mock; do
-    if [ ! -x "$BIN/$bin" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN/$bin" -print -quit)" ]; then
+    if [ ! -x "$BIN/$bin" ] || [ -n "$(find src crates Cargo.toml Cargo.lock -newer "$BIN/$bin" -print -quit)" ]; then
       stale=1
     fi
   done
   if [ "$stale" = 1 ]; then
-    echo "== building release binaries (cargo build --release --bins)"
-    CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --bins
+    echo "== building release binaries (cargo build --release --workspace --bins)"
+    CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --workspace --bins
   fi
 }
 build_if_stale

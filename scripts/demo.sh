@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cmake >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; }
-cargo build --release --bins
+cargo build --release --workspace --bins
 pids=()
 # SIGINT is Pingora's fast shutdown (SIGTERM would wait the whole grace period).
 cleanup() { kill -INT "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test tollgate:
-# cmake (pingora builds zlib-ng with it), redis-server (shared-state tests),
+# cmake (pingora builds zlib-ng with it), redis-server and redis-cli (shared-state
+# tests, a local Redis Cluster),
 # python3-venv + the official OpenAI and Anthropic SDKs (client compatibility tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v cc >/dev/null || missing+=(build-essential)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 MINUTES=${MINUTES:-10}
 CHUNK=${CHUNK:-30}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 1; }
-cargo build --release --bins -q
+cargo build --release --workspace --bins -q
 BIN=target/release
 RUN=$(mktemp -d)
 pids=()

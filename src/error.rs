@@ -2,14 +2,13 @@
 //!
 //! Every failure, whether found while parsing a request, enforcing a policy or talking
 //! to an upstream, becomes a [`GatewayError`]. It knows its HTTP status, its
-//! low-cardinality metric label, and how to render itself in each client dialect
-//! (OpenAI `{"error":{...}}` or Anthropic `{"type":"error","error":{...}}`), both as a
-//! whole JSON body and as an in-band SSE error event for streams that already started.
+//! low-cardinality metric label and its status in each client dialect. How it is
+//! rendered (OpenAI `{"error":{...}}` or Anthropic `{"type":"error","error":{...}}`, as
+//! a whole body or an in-band SSE event) is the format modules' business: see
+//! `formats::render`, which defines `to_json`, `body` and `sse_event`.
 
 use std::fmt;
 use std::time::Duration;
-
-use serde_json::json;
 
 /// The client-facing API dialect a request arrived in; errors are rendered in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -163,103 +162,6 @@ impl GatewayError {
             Internal => "internal",
         }
     }
-
-    /// OpenAI `error.type`.
-    fn openai_type(&self) -> &'static str {
-        use ErrorKind::*;
-        match self.kind {
-            InvalidRequest
-            | ModelNotFound
-            | RouteNotFound
-            | MethodNotAllowed
-            | PayloadTooLarge
-            | GuardrailBlocked
-            | ContextWindowExceeded
-            | ContentPolicy => "invalid_request_error",
-            Unauthorized => "authentication_error",
-            Forbidden => "permission_error",
-            RateLimited => "rate_limit_error",
-            BudgetExceeded => "insufficient_quota",
-            UpstreamTimeout => "timeout_error",
-            UpstreamStatus(s) if s < 500 => "invalid_request_error",
-            _ => "api_error",
-        }
-    }
-
-    /// OpenAI `error.code` default when none was set.
-    fn openai_code(&self) -> Option<&'static str> {
-        use ErrorKind::*;
-        self.code.or(match self.kind {
-            ModelNotFound => Some("model_not_found"),
-            Unauthorized => Some("invalid_api_key"),
-            BudgetExceeded => Some("insufficient_quota"),
-            RateLimited => Some("rate_limit_exceeded"),
-            ContextWindowExceeded => Some("context_length_exceeded"),
-            ContentPolicy => Some("content_policy_violation"),
-            GuardrailBlocked => Some("guardrail_blocked"),
-            PayloadTooLarge => Some("request_too_large"),
-            _ => None,
-        })
-    }
-
-    /// Anthropic `error.type` (https://docs.anthropic.com/en/api/errors).
-    fn anthropic_type(&self) -> &'static str {
-        use ErrorKind::*;
-        match self.kind {
-            InvalidRequest
-            | MethodNotAllowed
-            | GuardrailBlocked
-            | ContextWindowExceeded
-            | ContentPolicy => "invalid_request_error",
-            Unauthorized => "authentication_error",
-            Forbidden | BudgetExceeded => "permission_error",
-            ModelNotFound | RouteNotFound => "not_found_error",
-            PayloadTooLarge => "request_too_large",
-            RateLimited => "rate_limit_error",
-            Overloaded | NoHealthyUpstream => "overloaded_error",
-            UpstreamTimeout => "timeout_error",
-            UpstreamStatus(400) => "invalid_request_error",
-            UpstreamStatus(401) => "authentication_error",
-            UpstreamStatus(403) => "permission_error",
-            UpstreamStatus(404) => "not_found_error",
-            UpstreamStatus(429) => "rate_limit_error",
-            UpstreamStatus(529) => "overloaded_error",
-            _ => "api_error",
-        }
-    }
-
-    /// The JSON value of the error body in the given dialect.
-    pub fn to_json(&self, dialect: Dialect) -> serde_json::Value {
-        match dialect {
-            Dialect::OpenAi => json!({"error": {
-                "message": self.message,
-                "type": self.openai_type(),
-                "param": self.param,
-                "code": self.openai_code(),
-            }}),
-            Dialect::Anthropic => json!({"type": "error", "error": {
-                "type": self.anthropic_type(),
-                "message": self.message,
-            }}),
-        }
-    }
-
-    /// The whole error response body in the given dialect.
-    pub fn body(&self, dialect: Dialect) -> Vec<u8> {
-        self.to_json(dialect).to_string().into_bytes()
-    }
-
-    /// An in-band SSE error event for a stream that already started, in the given
-    /// dialect. OpenAI SDKs raise on a `data:` chunk carrying an `error` object;
-    /// Anthropic SDKs on an `event: error`.
-    pub fn sse_event(&self, dialect: Dialect) -> Vec<u8> {
-        match dialect {
-            Dialect::OpenAi => format!("data: {}\n\n", self.to_json(dialect)).into_bytes(),
-            Dialect::Anthropic => {
-                format!("event: error\ndata: {}\n\n", self.to_json(dialect)).into_bytes()
-            }
-        }
-    }
 }
 
 impl fmt::Display for GatewayError {
@@ -275,24 +177,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn openai_shape_has_all_four_fields() {
-        let e = GatewayError::new(ErrorKind::ModelNotFound, "no such model: x").with_param("model");
-        let v = e.to_json(Dialect::OpenAi);
-        assert_eq!(v["error"]["type"], "invalid_request_error");
-        assert_eq!(v["error"]["code"], "model_not_found");
-        assert_eq!(v["error"]["param"], "model");
-        assert_eq!(v["error"]["message"], "no such model: x");
-        assert_eq!(e.status(), 404);
-    }
-
-    #[test]
-    fn anthropic_shape_and_overloaded_status() {
+    fn overloaded_status_depends_on_the_dialect() {
         let e = GatewayError::new(ErrorKind::Overloaded, "busy");
-        let v = e.to_json(Dialect::Anthropic);
-        assert_eq!(v["type"], "error");
-        assert_eq!(v["error"]["type"], "overloaded_error");
         assert_eq!(e.status_for(Dialect::Anthropic), 529);
         assert_eq!(e.status_for(Dialect::OpenAi), 503);
+        let e = GatewayError::new(ErrorKind::ModelNotFound, "no such model: x");
+        assert_eq!(e.status(), 404);
     }
 
     #[test]
@@ -300,13 +190,5 @@ mod tests {
         let e = GatewayError::new(ErrorKind::UpstreamStatus(418), "teapot");
         assert_eq!(e.status(), 418);
         assert_eq!(e.metric_label(), "upstream_4xx");
-    }
-
-    #[test]
-    fn sse_event_is_framed() {
-        let e = GatewayError::new(ErrorKind::UpstreamTimeout, "stalled");
-        let ev = String::from_utf8(e.sse_event(Dialect::Anthropic)).unwrap_or_default();
-        assert!(ev.starts_with("event: error\ndata: {"));
-        assert!(ev.ends_with("\n\n"));
     }
 }

@@ -33,8 +33,8 @@ pub struct Runtime {
 impl Runtime {
     pub async fn build(config: Config, previous: Option<&Runtime>) -> Result<Runtime, String> {
         let policy = match previous {
-            Some(p) => p.policy.reload(&config.file).await?,
-            None => Policy::from_config(&config.file).await?,
+            Some(p) => p.policy.reload(&config.governance).await?,
+            None => Policy::from_config(&config.governance).await?,
         };
         let pools = Pools::build(&config, previous.map(|p| &p.pools)).await;
         let target_counters = config

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::http;
 use common::Gateway;
 use serde_json::json;
-use tollgate::mock::MockServer;
 use tollgate::policy::hash_key;
+use tollgate_mock::MockServer;
 
 const ALICE: &str = "sk-tg-alice-7f3a9c1e55d2";
 const BOB: &str = "sk-tg-bob-0b81c4e2f9aa";

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::{http, Gateway};
 use serde_json::json;
-use tollgate::mock::MockServer;
 use tollgate::policy::hash_key;
+use tollgate_mock::MockServer;
 
 const KEY: &str = "sk-tg-shared-state-test-key";
 

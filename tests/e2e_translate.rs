@@ -7,7 +7,7 @@ mod common;
 
 use common::Gateway;
 use serde_json::{json, Value};
-use tollgate::mock::MockServer;
+use tollgate_mock::MockServer;
 
 /// Upstream formats the gateway can target, with the config line of their provider.
 const FORMATS: &[&str] = &["openai", "anthropic", "gemini", "bedrock"];

@@ -1,19 +1,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Golden tests of the format translations: a table of (fixture, translation) over
-//! payloads reproduced from the providers' API docs (see the README in each fixture
-//! folder), compared with the expected output in `<format>/expected/`.
+//! Golden tests of the OpenAI and Anthropic translations: a table of (fixture,
+//! translation) over payloads reproduced from the providers' API docs (see the README
+//! in each fixture folder), compared as JSON with `<format>/golden/` through the
+//! shared harness (`common/golden.rs`, which documents naming and blessing).
 //!
 //! Only the `created` timestamp the gateway stamps on OpenAI output is redacted; ids
 //! and models must match exactly. Streams are also checked to translate the same
-//! when fed one byte at a time. `TOLLGATE_BLESS=1 cargo test --test golden_formats`
-//! rewrites the expected files after a deliberate change (review the diff).
+//! when fed one byte at a time.
 
-use std::path::{Path, PathBuf};
+#[path = "common/golden.rs"]
+mod golden;
 
+use golden::{check_json, dialect_name, feed, fixtures, folder, golden_path};
 use serde_json::{json, Value};
 use tollgate::formats::{
-    stream_translator, translate_request, translate_response, upstream_error, Dialect,
-    StreamTranslator, WireFormat,
+    stream_translator, translate_request, translate_response, upstream_error, Dialect, WireFormat,
 };
 use tollgate::sse::SseDecoder;
 
@@ -207,21 +208,14 @@ const PUBLIC_MODEL: &str = "public-alias";
 /// The model name sent upstream.
 const UPSTREAM_MODEL: &str = "upstream-model";
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn expected_path(folder: &str, file: &str, kind: Kind) -> PathBuf {
-    let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+/// The expected file of a case.
+fn expected_path(dir: &str, file: &str, kind: Kind) -> String {
     let target = match kind {
-        Request(_, to) | Rejected(_, to) => format!("{to:?}"),
-        Response(_, to) | Stream(_, to, _) => format!("{to:?}"),
-        Error(..) => "GatewayError".to_owned(),
+        Request(_, to) | Rejected(_, to) => folder(to),
+        Response(_, to) | Stream(_, to, _) => dialect_name(to),
+        Error(..) => "gateway_error",
     };
-    fixtures()
-        .join(folder)
-        .join("expected")
-        .join(format!("{stem}.to_{target}.json"))
+    golden_path(dir, file, target, "json")
 }
 
 /// Replace the timestamps the gateway stamps itself.
@@ -260,15 +254,6 @@ fn sse_to_json(bytes: &[u8]) -> Value {
     Value::Array(events)
 }
 
-fn feed(t: &mut dyn StreamTranslator, input: &[u8], piece: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for chunk in input.chunks(piece) {
-        let _ = t.feed(chunk, &mut out);
-    }
-    t.finish(&mut out);
-    out
-}
-
 fn usage_json(u: tollgate::model::Usage) -> Value {
     serde_json::to_value(u).unwrap()
 }
@@ -288,10 +273,10 @@ fn actual(input: &[u8], kind: Kind) -> Value {
             let whole = feed(
                 &mut *stream_translator(from, to, wants_usage, PUBLIC_MODEL),
                 input,
-                input.len(),
+                &[usize::MAX],
             );
             let mut bytewise = stream_translator(from, to, wants_usage, PUBLIC_MODEL);
-            let by_byte = feed(&mut *bytewise, input, 1);
+            let by_byte = feed(&mut *bytewise, input, &[1]);
             assert_eq!(
                 String::from_utf8_lossy(&by_byte),
                 String::from_utf8_lossy(&whole),
@@ -314,31 +299,13 @@ fn actual(input: &[u8], kind: Kind) -> Value {
 
 #[test]
 fn golden_translations() {
-    let bless = std::env::var_os("TOLLGATE_BLESS").is_some();
     let mut failures = Vec::new();
-    for &(folder, file, kind) in CASES {
-        let input = std::fs::read(fixtures().join(folder).join(file)).unwrap();
+    for &(dir, file, kind) in CASES {
+        let input = std::fs::read(fixtures().join(dir).join(file)).unwrap();
         let mut got = actual(&input, kind);
         redact(&mut got);
-        let path = expected_path(folder, file, kind);
-        if bless {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-            continue;
-        }
-        let expected: Value = match std::fs::read(&path) {
-            Ok(bytes) => parse(&bytes),
-            Err(e) => panic!(
-                "{}: {e} (run with TOLLGATE_BLESS=1 to create it)",
-                path.display()
-            ),
-        };
-        if got != expected {
-            failures.push(format!(
-                "{folder}/{file} ({kind:?}):\n--- expected\n{}\n--- got\n{}",
-                serde_json::to_string_pretty(&expected).unwrap(),
-                serde_json::to_string_pretty(&got).unwrap()
-            ));
+        if let Err(diff) = check_json(&expected_path(dir, file, kind), &got) {
+            failures.push(format!("{dir}/{file} ({kind:?}): {diff}"));
         }
     }
     assert!(

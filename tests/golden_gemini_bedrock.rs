@@ -6,22 +6,24 @@
 //! every translator (`golden_gemini_bedrock/fuzz.rs`); and a round trip through the
 //! mock upstream's Gemini and Bedrock endpoints.
 //!
-//! Expected outputs live in `golden/` beside the fixtures, with generated ids and
-//! timestamps redacted. `TOLLGATE_BLESS=1 cargo test --test golden_gemini_bedrock`
-//! rewrites them; review the diff before committing.
+//! Expected outputs live in `golden/` beside the fixtures, compared byte for byte with
+//! generated ids and timestamps redacted, through the shared harness
+//! (`common/golden.rs`, which documents naming and blessing).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use tollgate::aws::encode_frame;
 use tollgate::formats::{
-    stream_translator, translate_request, translate_response, upstream_error, Dialect,
-    StreamTranslator, WireFormat,
+    stream_translator, translate_request, translate_response, upstream_error, Dialect, WireFormat,
 };
 
+#[path = "common/golden.rs"]
+mod golden;
 #[path = "common/http.rs"]
 #[allow(dead_code)]
 mod http;
+
+use golden::{check_text as check, dialect_name, feed, fixtures, folder, golden_path, read};
 
 /// Bounded fixed-seed fuzzing of every translator, and hostile sizes.
 #[path = "golden_gemini_bedrock/fuzz.rs"]
@@ -30,21 +32,6 @@ mod fuzz;
 use fuzz::Rng;
 
 const DIALECTS: [Dialect; 2] = [Dialect::OpenAi, Dialect::Anthropic];
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn dialect_name(d: Dialect) -> &'static str {
-    match d {
-        Dialect::OpenAi => "openai",
-        Dialect::Anthropic => "anthropic",
-    }
-}
 
 /// Generated ids and `created` timestamps replaced by fixed text.
 fn redact(text: &str) -> String {
@@ -59,27 +46,6 @@ fn redact(text: &str) -> String {
 
 fn pretty(v: &Value) -> String {
     redact(&serde_json::to_string_pretty(v).unwrap()) + "\n"
-}
-
-/// Compare with (or, blessing, write) the golden file.
-fn check(golden: &str, actual: &str) {
-    let path = fixtures().join(golden);
-    if std::env::var_os("TOLLGATE_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{golden}: {e} (run with TOLLGATE_BLESS=1 to create it)"));
-    assert_eq!(actual, expected, "golden file {golden} differs");
-}
-
-/// The folder of a format's fixtures.
-fn folder(format: WireFormat) -> &'static str {
-    match format {
-        WireFormat::Gemini => "gemini",
-        _ => "bedrock_converse",
-    }
 }
 
 // ------------------------------------------------------------------ requests
@@ -110,7 +76,7 @@ fn golden_requests() {
         let out = translate_request(from, format, &body, "upstream-model")
             .unwrap_or_else(|e| panic!("{dir}/{fixture}: {e}"));
         let out: Value = serde_json::from_slice(&out).unwrap();
-        check(&format!("{dir}/golden/request_{fixture}"), &pretty(&out));
+        check(&golden_path(dir, fixture, dir, "json"), &pretty(&out));
     }
 }
 
@@ -135,8 +101,7 @@ fn golden_responses() {
             let (out, usage) = translate_response(format, to, &body, "public-model")
                 .unwrap_or_else(|e| panic!("{dir}/{fixture}: {e}"));
             let out: Value = serde_json::from_slice(&out).unwrap();
-            let stem = fixture.trim_end_matches(".json");
-            let golden = format!("{dir}/golden/{stem}.{}.json", dialect_name(to));
+            let golden = golden_path(dir, fixture, dialect_name(to), "json");
             check(&golden, &pretty(&json!({"body": out, "usage": usage})));
         }
     }
@@ -157,19 +122,7 @@ fn bedrock_stream(dir: &str) -> Vec<u8> {
         let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let kind = stem.split_once('-').unwrap().1;
         let payload = std::fs::read(&path).unwrap();
-        let (type_header, message_type) = if kind.ends_with("Exception") {
-            (":exception-type", "exception")
-        } else {
-            (":event-type", "event")
-        };
-        out.extend(encode_frame(
-            &[
-                (type_header, kind),
-                (":content-type", "application/json"),
-                (":message-type", message_type),
-            ],
-            &payload,
-        ));
+        out.extend(tollgate_mock::eventstream::message(kind, &payload));
     }
     out
 }
@@ -200,20 +153,6 @@ fn stream_inputs() -> Vec<(WireFormat, String, Vec<u8>)> {
     inputs
 }
 
-/// Feed in pieces of the given lengths (cycled), then finish.
-fn feed(t: &mut dyn StreamTranslator, input: &[u8], lens: &[usize]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut pos, mut i) = (0, 0);
-    while pos < input.len() {
-        let end = (pos + lens[i % lens.len()].max(1)).min(input.len());
-        let _ = t.feed(&input[pos..end], &mut out);
-        pos = end;
-        i += 1;
-    }
-    t.finish(&mut out);
-    out
-}
-
 #[test]
 fn golden_streams_survive_any_split() {
     let mut rng = Rng(0xB0A7_5EED);
@@ -230,8 +169,7 @@ fn golden_streams_survive_any_split() {
                 let random = redact(&String::from_utf8_lossy(&feed(&mut *make(), &input, &lens)));
                 assert_eq!(random, whole, "{name} -> {to:?}: splits {lens:?}");
             }
-            let stem = name.trim_end_matches(".sse");
-            let golden = format!("{}/golden/{stem}.{}.sse", folder(format), dialect_name(to));
+            let golden = golden_path(folder(format), &name, dialect_name(to), "sse");
             let usage = serde_json::to_string(&usage).unwrap();
             check(&golden, &format!("{whole}: usage {usage}\n"));
         }
@@ -284,9 +222,8 @@ fn golden_errors() {
                 "retry_after_secs": e.retry_after.map(|d| d.as_secs_f64()),
                 "body": e.to_json(to),
             });
-            let stem = fixture.trim_end_matches(".json");
             check(
-                &format!("{dir}/golden/{stem}.{}.json", dialect_name(to)),
+                &golden_path(dir, fixture, dialect_name(to), "json"),
                 &pretty(&out),
             );
         }
@@ -300,7 +237,7 @@ fn golden_errors() {
 /// declared, text otherwise) must come back in the client's dialect.
 #[test]
 fn round_trip_through_the_mock_upstream() {
-    let mock = tollgate::mock::MockServer::start(tollgate::mock::MockConfig::default(), 0).unwrap();
+    let mock = tollgate_mock::MockServer::start(tollgate_mock::MockConfig::default(), 0).unwrap();
     let addr = mock.addr.to_string();
     let openai = json!({"model": "m", "messages": [{"role": "user", "content": "Weather?"}],
         "tools": [{"type": "function", "function": {"name": "get_weather",

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tollgate::config::file::FileConfig;
+use tollgate::config::Governance;
 use tollgate::error::ErrorKind;
 use tollgate::model::Usage;
 use tollgate::policy::{hash_key, Policy};
@@ -56,7 +56,7 @@ fn config(
     timeout_ms: u64,
     limits: &str,
     budget: &str,
-) -> FileConfig {
+) -> Governance {
     let yaml = format!(
         r#"
 keys:
@@ -76,13 +76,9 @@ state:
 "#,
         hash = hash_key("sk-shared")
     );
-    let file: FileConfig = serde_yaml::from_str(&yaml).unwrap();
-    let mut errors = Vec::new();
-    tollgate::config::governance::validate_governance(&file, &mut |p, m| {
-        errors.push(format!("{p}: {m}"))
-    });
-    assert!(errors.is_empty(), "{errors:?}");
-    file
+    tollgate::config::load_str(&yaml, &|_| None)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .governance
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,4 +398,55 @@ async fn silent_server_follows_on_error_without_hanging() {
     });
     check_unreachable(&format!("redis://127.0.0.1:{port}/0"), "silent server").await;
     server.abort();
+}
+
+/// `rediss://` with `state.tls_ca_file`: the store speaks TLS (here through a TLS
+/// front with the fixture certificate, piped to the test Redis) and verifies the
+/// server against the configured CA; another CA is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_verifies_the_server_against_the_configured_ca() {
+    let Some(url) = redis_url("rediss_verifies_the_server_against_the_configured_ca") else {
+        return;
+    };
+    let plain: std::net::SocketAddr = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let front = common::tls::TlsFront::start(plain);
+    let prefix = unique_prefix("tls");
+    let governance = |ca: &str| {
+        let yaml = format!(
+            "keys:\n  - name: k\n    hash: \"{hash}\"\n    limits: {{rpm: 1000}}\n\
+             state:\n  backend: redis\n  redis_url: \"rediss://127.0.0.1:{port}/\"\n  \
+             tls_ca_file: \"{dir}/{ca}\"\n  key_prefix: \"{prefix}\"\n  on_error: fail_closed\n  \
+             timeout_ms: 2000\n",
+            hash = hash_key("sk-k"),
+            port = front.addr.port(),
+            dir = common::tls::FIXTURES,
+        );
+        tollgate::config::load_str(&yaml, &|_| None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .governance
+    };
+    let p = Policy::from_config(&governance("ca.pem")).await.unwrap();
+    let key = p.authenticate(Some("sk-k")).unwrap();
+    let a = p.admit(&key, "gpt-4o", 1).await.unwrap();
+    assert!(a.is_metered(), "admitted through the store");
+    p.settle(a, "openai", "gpt-4o", &Usage::default()).await;
+    assert!(front.handshakes() >= 1);
+
+    let wrong = Policy::from_config(&governance("other-ca.pem"))
+        .await
+        .unwrap();
+    let key = wrong.authenticate(Some("sk-k")).unwrap();
+    let e = wrong.admit(&key, "gpt-4o", 1).await.unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Overloaded,
+        "an unverified server is a store failure"
+    );
+    cleanup(&url, &prefix).await;
 }

@@ -1,6 +1,7 @@
 //! The `application/vnd.amazon.eventstream` binary framing used by Bedrock's streaming
-//! operations: an incremental decoder that survives any chunking and bounds memory, and
-//! an encoder for string-headed frames (mock upstreams and tests).
+//! operations: an incremental decoder that survives any chunking and bounds memory.
+//! The gateway never writes frames; the one encoder (for the mock upstream and the
+//! tests) is `tollgate_mock::eventstream`.
 //!
 //! One frame (message), all integers big-endian:
 //! ```text
@@ -356,47 +357,6 @@ fn parse_headers(
         headers.push((name, reader.value()?));
     }
     Ok(headers)
-}
-
-/// Encodes one frame with string headers (type 7). Header names are cut to 255 bytes
-/// and values to 65,535 bytes (at a character boundary), the format's limits; a payload
-/// past [`DEFAULT_MAX_FRAME_SIZE`] yields a frame that decoders reject.
-pub fn encode_frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-    let mut header_bytes = Vec::new();
-    for (name, value) in headers {
-        let name = truncate_utf8(name, usize::from(u8::MAX));
-        let value = truncate_utf8(value, usize::from(u16::MAX));
-        header_bytes.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
-        header_bytes.extend_from_slice(name.as_bytes());
-        header_bytes.push(7);
-        header_bytes
-            .extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
-        header_bytes.extend_from_slice(value.as_bytes());
-    }
-    let total = MIN_FRAME_LEN + header_bytes.len() + payload.len();
-    let mut frame = Vec::with_capacity(total);
-    frame.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
-    frame.extend_from_slice(
-        &u32::try_from(header_bytes.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    let prelude_crc = crc32fast::hash(&frame);
-    frame.extend_from_slice(&prelude_crc.to_be_bytes());
-    frame.extend_from_slice(&header_bytes);
-    frame.extend_from_slice(payload);
-    let message_crc = crc32fast::hash(&frame);
-    frame.extend_from_slice(&message_crc.to_be_bytes());
-    frame
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //!   credentials from the standard environment variables.
 //! - [`eventstream`]: the `application/vnd.amazon.eventstream` binary framing that
 //!   Bedrock's streaming operations (`ConverseStream`, `InvokeModelWithResponseStream`)
-//!   answer with: an incremental, size-bounded decoder and a small encoder.
+//!   answer with: an incremental, size-bounded decoder.
 //!
 //! Neither module knows anything about LLMs; translating Bedrock Converse payloads is
 //! the job of the `bedrock_converse` format module.
@@ -13,7 +13,7 @@ pub mod eventstream;
 pub mod sigv4;
 
 pub use eventstream::{
-    encode_frame, EventStreamDecoder, EventStreamError, Frame, HeaderValue, DEFAULT_MAX_FRAME_SIZE,
+    EventStreamDecoder, EventStreamError, Frame, HeaderValue, DEFAULT_MAX_FRAME_SIZE,
 };
 pub use sigv4::{
     credentials_from_env, encode_path_segment, sign, sign_with, AwsCredentials, SigningOptions,

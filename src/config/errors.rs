@@ -25,8 +25,7 @@ impl fmt::Display for ConfigError {
 
 /// All problems found in one config; `Display` prints one per line.
 ///
-/// Other modules add their checks through [`ConfigErrors::push`] (the governance
-/// sections are validated by the policy module that way, see `validate::validate`).
+/// Each check adds its problems through [`ConfigErrors::push`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 

@@ -1,8 +1,8 @@
-//! Config sections of governance: auth mode, virtual keys, teams, prices, guardrails,
-//! shared state. Shapes only: every enumerated value is kept as a string here so that
-//! [`validate_governance`] can report *all* bad values with their key paths at once
-//! (serde would stop at the first). The policy layer parses them again through the
-//! `parse_*` helpers below, which are the single source of the accepted spellings.
+//! Config sections of governance as written: auth mode, virtual keys, teams, prices,
+//! guardrails, shared state. Shapes only: every enumerated value is kept as a string
+//! here so that `governance_check` can report *all* bad values with their key paths at
+//! once (serde would stop at the first) while it builds the typed
+//! [`super::governance_spec::Governance`] the policy layer runs on.
 
 use std::collections::BTreeMap;
 
@@ -122,11 +122,15 @@ pub struct GuardrailConfig {
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
-    /// `memory` (default; per process, lost on restart) or `redis` (shared by replicas,
-    /// survives restarts).
+    /// `memory` (default; per process, lost on restart), `redis` (shared by replicas,
+    /// survives restarts) or `redis_cluster` (the same on a Redis Cluster).
     pub backend: Option<String>,
-    /// `redis://[user:password@]host:port[/db]`, normally given as `${REDIS_URL}`.
+    /// `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), normally given
+    /// as `${REDIS_URL}`; with `redis_cluster`, one or more seed nodes, comma-separated.
     pub redis_url: Option<String>,
+    /// `rediss://` only: PEM file of the CA(s) that sign the Redis server's
+    /// certificate, trusted instead of the system roots (private CAs, managed Redis).
+    pub tls_ca_file: Option<String>,
     /// What a request gets when the store fails or times out: `fail_open` (default:
     /// admit unmetered) or `fail_closed` (reject with 503).
     pub on_error: Option<String>,
@@ -134,87 +138,4 @@ pub struct StateConfig {
     pub timeout_ms: Option<u64>,
     /// Prefix of every Redis key (default `tollgate:`), to share one Redis safely.
     pub key_prefix: Option<String>,
-}
-
-/// `auth.mode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMode {
-    Keys,
-    Open,
-}
-
-/// `state.backend` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Memory,
-    Redis,
-}
-
-/// `state.on_error` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnError {
-    FailOpen,
-    FailClosed,
-}
-
-/// Default bound on a state-store call.
-pub const DEFAULT_STATE_TIMEOUT_MS: u64 = 50;
-/// Default Redis key prefix.
-pub const DEFAULT_KEY_PREFIX: &str = "tollgate:";
-
-impl AuthConfig {
-    /// The mode, `keys` when absent.
-    pub fn parse_mode(&self) -> Result<AuthMode, String> {
-        match self.mode.as_deref() {
-            None | Some("keys") => Ok(AuthMode::Keys),
-            Some("open") => Ok(AuthMode::Open),
-            Some(other) => Err(format!(
-                "unknown auth mode `{other}` (expected keys or open)"
-            )),
-        }
-    }
-}
-
-impl StateConfig {
-    /// The backend, `memory` when absent.
-    pub fn parse_backend(&self) -> Result<Backend, String> {
-        match self.backend.as_deref() {
-            None | Some("memory") => Ok(Backend::Memory),
-            Some("redis") => Ok(Backend::Redis),
-            Some(other) => Err(format!(
-                "unknown state backend `{other}` (expected memory or redis)"
-            )),
-        }
-    }
-
-    /// The failure policy, `fail_open` when absent.
-    pub fn parse_on_error(&self) -> Result<OnError, String> {
-        match self.on_error.as_deref() {
-            None | Some("fail_open") => Ok(OnError::FailOpen),
-            Some("fail_closed") => Ok(OnError::FailClosed),
-            Some(other) => Err(format!(
-                "unknown on_error `{other}` (expected fail_open or fail_closed)"
-            )),
-        }
-    }
-
-    /// The per-call timeout.
-    pub fn timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.timeout_ms.unwrap_or(DEFAULT_STATE_TIMEOUT_MS))
-    }
-
-    /// The Redis key prefix.
-    pub fn prefix(&self) -> &str {
-        self.key_prefix.as_deref().unwrap_or(DEFAULT_KEY_PREFIX)
-    }
-}
-
-/// Checks every governance section of `file` and reports each problem as
-/// `push(key_path, message)`, e.g. `("keys[2].hash", "must be sha256:<64 hex digits>")`.
-/// Messages never contain a key hash's neighbour secret or a Redis password.
-pub fn validate_governance(
-    file: &crate::config::file::FileConfig,
-    push: &mut dyn FnMut(String, String),
-) {
-    crate::policy::validate::validate(file, push);
 }

@@ -44,7 +44,7 @@ fn demo_loads_from_the_process_environment() {
     let names: Vec<&str> = c.models.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["gpt-4o-mini", "demo"]);
     assert_eq!(c.model("demo").unwrap().targets[0].provider.name, "mock");
-    assert_eq!(c.file.auth.mode.as_deref(), Some("open"));
+    assert_eq!(c.governance.auth, crate::config::AuthMode::Open);
     assert!(c.admin_token.is_none());
 }
 

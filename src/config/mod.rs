@@ -15,6 +15,8 @@ pub mod env;
 mod errors;
 pub mod file;
 pub mod governance;
+mod governance_check;
+pub mod governance_spec;
 mod parse;
 mod provider;
 mod redact;
@@ -30,6 +32,12 @@ use std::path::Path;
 
 pub use env::{expand_str, EnvError};
 pub use errors::{ConfigError, ConfigErrors};
+#[cfg(test)]
+pub(crate) use governance_check::guardrail_spec;
+pub use governance_spec::{
+    AuthMode, Detector, Governance, GuardrailAction, GuardrailCheck, GuardrailSpec, KeySpec,
+    OnError, StateBackend, StateSpec,
+};
 pub use provider::DEFAULT_ANTHROPIC_VERSION;
 pub use resilience::{BreakerPolicy, RetryBudgetPolicy};
 pub use route::MAX_ATTEMPTS;

@@ -25,8 +25,6 @@ use super::file::FileConfig;
 pub(crate) struct Parsed {
     /// Sections and items that deserialized, `${ENV}` expanded.
     pub file: FileConfig,
-    /// The same, not expanded (becomes `Config::file`).
-    pub raw_file: FileConfig,
     /// `file.providers[i]` is `providers[provider_idx[i]]` in the file (items that
     /// failed are missing from `file`, paths must still name the right index).
     pub provider_idx: Vec<usize>,
@@ -54,23 +52,14 @@ pub(crate) fn parse(
     }
     // Locations from the text are only meaningful when the tree is the text.
     let probe_text = (merged == as_written).then_some(text);
-    let mut expanded = merged.clone();
+    let mut expanded = merged;
     let expansions = expand_tree(&mut expanded, env, errors);
     let map = expanded.as_mapping().cloned().unwrap_or_default();
     let built = build(&map, probe_text, errors);
-    let mut quiet = ConfigErrors::default();
-    let raw_map = merged.as_mapping().cloned().unwrap_or_default();
-    let raw_built = build(&raw_map, None, &mut quiet);
-    if errors.is_empty() {
-        for e in quiet.0 {
-            errors.push(e.path, format!("{} (before env expansion)", e.message));
-        }
-    }
     Some(Parsed {
         provider_names: names_in(&map, "providers"),
         model_names: names_in(&map, "models"),
         file: built.file,
-        raw_file: raw_built.file,
         provider_idx: built.provider_idx,
         model_idx: built.model_idx,
         expansions,

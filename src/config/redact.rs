@@ -106,8 +106,16 @@ fn is_scheme_word(t: &str) -> bool {
     })
 }
 
-/// `redis://user:pw@host` → `redis://user:***@host`.
+/// `redis://user:pw@host` → `redis://user:***@host`, in each URL of a
+/// comma-separated list (the seed nodes of a Redis Cluster).
 fn redact_url_password(s: &str) -> String {
+    s.split(',')
+        .map(redact_one_url)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn redact_one_url(s: &str) -> String {
     let Some((scheme, rest)) = s.split_once("://") else {
         return s.to_string();
     };
@@ -156,6 +164,10 @@ mod tests {
             "{out}"
         );
         assert_eq!(redact_url_password("https://h/p@x"), "https://h/p@x");
+        assert_eq!(
+            redact_url_password("redis://u:pw1@a:7000, redis://:pw2@b:7001/"),
+            "redis://u:***@a:7000, redis://:***@b:7001/"
+        );
         assert_eq!(redact_secret("pre${A}post"), "***${A}***");
         assert_eq!(redact_secret("${"), "***");
     }

@@ -30,9 +30,8 @@ pub struct Config {
     pub providers: Vec<Arc<Provider>>,
     /// Model routes in file order (the order of `/v1/models`).
     pub models: Vec<Arc<ModelRoute>>,
-    /// The file as parsed, `${ENV}` references NOT expanded (for `/admin/config` and
-    /// the policy module). Expand a value with [`super::env::expand_str`].
-    pub file: file::FileConfig,
+    /// Keys, teams, prices, guardrails and the state backend, for the policy layer.
+    pub governance: super::governance_spec::Governance,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).

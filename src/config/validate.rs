@@ -6,20 +6,20 @@
 //! and a last pass scrubs any environment value from every message.
 //!
 //! Governance sections (`auth`, `keys`, `teams`, `pricing`, `guardrails`, `state`) are
-//! validated by the policy module, through the one hook `validate_governance` below:
-//! it receives the expanded file and reports with [`ConfigErrors::push`]. Its errors
-//! are scrubbed of environment values like every other.
+//! checked and typed by `governance_check` into [`super::Governance`], which the
+//! policy layer consumes; its errors are scrubbed of environment values like every
+//! other.
 
 use std::net::SocketAddr;
 
 use super::env::Expansions;
 use super::errors::{index_path, key_path, ConfigErrors};
-use super::file::{FileConfig, LimitsSection, ListenersSection, ServerSection};
+use super::file::{LimitsSection, ListenersSection, ServerSection};
 use super::parse::parse;
 use super::redact::redact;
 use super::runtime::Config;
 use super::secret::Secret;
-use super::{provider, route};
+use super::{governance_check, provider, route};
 
 /// Default data-plane listener.
 pub const DEFAULT_DATA_LISTENER: &str = "0.0.0.0:8080";
@@ -74,7 +74,7 @@ pub(crate) fn validate(
     let max_body_bytes = body_limit(&f.limits, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
-    validate_governance(f, cx.errors);
+    let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());
     if !errors.is_empty() {
         return Err(errors);
@@ -89,16 +89,10 @@ pub(crate) fn validate(
         providers,
         models,
         redacted: redact(&parsed.as_written),
-        file: parsed.raw_file,
+        governance,
         provider_index,
         model_index,
     })
-}
-
-/// The governance sections (auth, keys, teams, pricing, guardrails, state) are
-/// checked by their owner, with the same key-path convention.
-fn validate_governance(file: &FileConfig, errors: &mut ConfigErrors) {
-    super::governance::validate_governance(file, &mut |path, msg| errors.push(path, msg));
 }
 
 fn check_server(s: &ServerSection, cx: &mut Ctx) {

@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 
-use super::json_scan::{members, string_at, Scanner, Span, SyntaxError};
 use crate::error::{Dialect, GatewayError};
+use crate::json::scan::{members, string_at, Scanner, Span, SyntaxError};
 
 /// What the proxy needs from a request body without a full parse.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -85,47 +85,6 @@ const RESPONSES: &[(WireFormat, &str)] = &[
     ),
 ];
 
-/// Bytes that matter to the parsers, favoured by the mutator.
-const INTERESTING: &[u8] = b"\n\r:{}[]\",\\ 0ae";
-
-/// A copy of `input` with a few random edits: flips, insertions, deletions,
-/// truncation, duplicated spans.
-fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut v = input.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        if v.is_empty() {
-            v.push(b'{');
-        }
-        let at = rng.below(v.len());
-        match rng.below(6) {
-            0 => v[at] = INTERESTING[rng.below(INTERESTING.len())],
-            1 => v[at] = rng.next() as u8,
-            2 => v.insert(at, INTERESTING[rng.below(INTERESTING.len())]),
-            3 => {
-                let end = (at + 1 + rng.below(16)).min(v.len());
-                v.drain(at..end);
-            }
-            4 => v.truncate(at),
-            _ => {
-                let end = (at + 1 + rng.below(64)).min(v.len());
-                let span = v[at..end].to_vec();
-                let to = rng.below(v.len());
-                v.splice(to..to, span);
-            }
-        }
-    }
-    v
-}
-
-fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|_| match rng.below(3) {
-            0 => rng.next() as u8,
-            _ => INTERESTING[rng.below(INTERESTING.len())],
-        })
-        .collect()
-}
-
 fn feed_randomly(rng: &mut Rng, t: &mut dyn StreamTranslator, input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut pos = 0;
@@ -191,7 +150,7 @@ fn mutated_streams_never_break_translators() {
     let mut rng = Rng(0xF022_0001);
     for &(from, fixture) in STREAMS {
         for _ in 0..40 {
-            let input = mutate(&mut rng, fixture.as_bytes());
+            let input = rng.mutate(fixture.as_bytes());
             for (f, to, usage) in translators() {
                 if f == from {
                     check_stream(from, to, usage, &input, &mut rng);
@@ -206,7 +165,7 @@ fn random_bytes_never_break_translators() {
     let mut rng = Rng(0xF022_0002);
     for _ in 0..150 {
         let len = rng.below(400);
-        let input = random_bytes(&mut rng, len);
+        let input = rng.noise(len);
         for (from, to, usage) in translators() {
             check_stream(from, to, usage, &input, &mut rng);
         }
@@ -221,7 +180,7 @@ fn mutated_bodies_never_panic() {
     let mut rng = Rng(0xF022_0003);
     for &(dialect, fixture) in REQUESTS {
         for _ in 0..150 {
-            let body = mutate(&mut rng, fixture.as_bytes());
+            let body = rng.mutate(fixture.as_bytes());
             if let Ok(env) = parse_envelope(dialect, &body) {
                 let out = rewrite_same_format(&body, &env, "other-model", true);
                 assert!(
@@ -239,7 +198,7 @@ fn mutated_bodies_never_panic() {
     }
     for &(from, fixture) in RESPONSES {
         for _ in 0..150 {
-            let body = mutate(&mut rng, fixture.as_bytes());
+            let body = rng.mutate(fixture.as_bytes());
             let _ = usage_from_response(from, &body);
             let _ = upstream_error(from, 400 + rng.below(200) as u16, &body);
             for to in [Dialect::OpenAi, Dialect::Anthropic] {

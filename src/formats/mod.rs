@@ -10,7 +10,9 @@
 //!   [`usage_from_response`] reads usage from a non-stream body.
 //! - Different formats: [`translate_request`], [`translate_response`],
 //!   [`stream_translator`] go through the canonical model in `crate::model`.
-//! - Errors: [`upstream_error`] turns any upstream error body into a `GatewayError`.
+//! - Errors: [`upstream_error`] turns any upstream error body into a `GatewayError`;
+//!   `GatewayError::body` / `sse_event` (defined in `render`) write one in the
+//!   client's dialect, [`render_model_list`] writes `GET /v1/models`.
 //! - [`estimate_prompt_tokens`] for `count_tokens` and limit admission.
 //!
 //! # Adding a format (the pattern `openai_chat` and `anthropic_messages` follow)
@@ -31,12 +33,13 @@
 //!   `stream::Encoder` if the format is also a client dialect.
 //! - `passthrough.rs`: same-format stream translator that watches usage.
 //! - `error.rs`: error body → `upstream_error::UpstreamError` → `GatewayError`.
+//! - `render.rs` (client dialects only): `render_error` and `render_model_list`.
 //!
 //! Then add the match arms below (the compiler lists them: every dispatch is an
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
 //! rows in `tests/golden_formats.rs`. `gemini` and `bedrock_converse` are upstream
 //! formats only (no encoder, no pass-through); Bedrock streams are not SSE, so
-//! `bedrock_converse::stream` has its own frame pipeline in place of `Translating`.
+//! `bedrock_converse::stream` gives `Translating` an event-stream `Framing`.
 
 mod anthropic_messages;
 mod bedrock_converse;
@@ -45,9 +48,10 @@ pub mod continuation;
 mod envelope;
 mod estimate;
 mod gemini;
-mod json_scan;
 mod openai_chat;
+mod render;
 pub(crate) mod stream;
+pub mod stream_text;
 mod upstream_error;
 
 #[cfg(test)]
@@ -58,6 +62,7 @@ mod test_support;
 pub use crate::error::Dialect;
 pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
 pub use estimate::estimate_prompt_tokens;
+pub use render::render_model_list;
 pub use stream::StreamTranslator;
 
 use crate::error::GatewayError;
@@ -217,7 +222,7 @@ pub fn stream_translator(
     public_model: &str,
 ) -> Box<dyn StreamTranslator> {
     use anthropic_messages::{passthrough::AnthropicPassthrough, stream as anth};
-    use bedrock_converse::stream::BedrockStream;
+    use bedrock_converse::stream::BedrockDecoder;
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
@@ -247,11 +252,15 @@ pub fn stream_translator(
             anth::AnthropicEncoder::new(public_model),
             accounting,
         )),
-        (WireFormat::BedrockConverse, Dialect::OpenAi) => Box::new(BedrockStream::new(
+        (WireFormat::BedrockConverse, Dialect::OpenAi) => Box::new(Translating::new(
+            BedrockDecoder::default(),
             oai::OpenAiEncoder::new(public_model, client_wants_usage),
+            accounting,
         )),
-        (WireFormat::BedrockConverse, Dialect::Anthropic) => Box::new(BedrockStream::new(
+        (WireFormat::BedrockConverse, Dialect::Anthropic) => Box::new(Translating::new(
+            BedrockDecoder::default(),
             anth::AnthropicEncoder::new(public_model),
+            accounting,
         )),
     }
 }

@@ -1,15 +1,59 @@
 //! Stream translation plumbing: the [`StreamTranslator`] the proxy drives, and the
 //! generic decoder → canonical events → encoder pipeline behind it.
 //!
-//! Per upstream format there is a [`Decoder`] (SSE event → canonical
+//! Per upstream format there is a [`Decoder`] (one framed unit → canonical
 //! [`StreamEvent`]s) and per client dialect an [`Encoder`] (canonical event → bytes);
-//! [`Translating`] glues any pair to the SSE framing and owns the end-of-stream
-//! rules. Same-format streams use the pass-through translators of each format module
-//! instead, which copy bytes untouched.
+//! [`Translating`] glues any pair to the decoder's [`Framing`] (SSE for most formats,
+//! AWS event-stream frames for Bedrock) and owns the end-of-stream rules, once for
+//! every format. Same-format streams use the pass-through translators of each format
+//! module instead, which copy bytes untouched.
 
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::{merge_usage, CacheAccounting, StreamEvent, Usage};
 use crate::sse::{SseDecoder, SseError, SseEventRef};
+
+/// How an upstream body is cut into units (events, frames), whatever the chunking.
+pub(crate) trait Framing: Default + Send + Sync {
+    /// One complete unit, borrowed from the framing's buffer.
+    type Unit<'u>;
+    type Error: std::fmt::Display;
+    /// Hands every unit completed by `chunk` to `each`; units before a framing error
+    /// are handed over first.
+    fn feed<F: for<'u> FnMut(Self::Unit<'u>)>(
+        &mut self,
+        chunk: &[u8],
+        each: F,
+    ) -> Result<(), Self::Error>;
+    /// The body ended: hands over a last unit if the framing allows one without a
+    /// terminator; `Err` when the body was cut inside a unit.
+    fn finish<F: for<'u> FnMut(Self::Unit<'u>)>(&mut self, each: F) -> Result<(), Self::Error>;
+}
+
+impl Framing for SseDecoder {
+    type Unit<'u> = SseEventRef<'u>;
+    type Error = SseError;
+
+    fn feed<F: for<'u> FnMut(SseEventRef<'u>)>(
+        &mut self,
+        chunk: &[u8],
+        mut each: F,
+    ) -> Result<(), SseError> {
+        self.feed_with(chunk, |event| {
+            each(event);
+            Ok(())
+        })
+    }
+
+    /// SSE has no length framing: an unterminated last event is dispatched, and
+    /// whether the answer was complete is the decoder's end rule, never a cut.
+    fn finish<F: for<'u> FnMut(SseEventRef<'u>)>(&mut self, mut each: F) -> Result<(), SseError> {
+        let _ = self.finish_with(|event| {
+            each(event);
+            Ok::<(), SseError>(())
+        });
+        Ok(())
+    }
+}
 
 /// Incremental stream translation living in the request context; fed each upstream
 /// body chunk as it arrives.
@@ -25,9 +69,15 @@ pub trait StreamTranslator: Send + Sync {
     fn usage(&self) -> Usage;
 }
 
-/// Upstream side: one SSE event of a format → canonical events.
+/// Upstream side: one framed unit of a format → canonical events.
 pub(crate) trait Decoder: Send + Sync {
-    fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, event: SseEventRef<'e>, sink: &mut F);
+    /// How this format's stream is framed.
+    type Framing: Framing;
+    fn decode<'e, F: FnMut(StreamEvent<'e>)>(
+        &mut self,
+        unit: <Self::Framing as Framing>::Unit<'e>,
+        sink: &mut F,
+    );
     /// The upstream closed the stream without its terminal event: emit what closes
     /// the stream properly and return true if enough arrived to call it complete
     /// (the finish reason was seen), else emit nothing and return false.
@@ -39,9 +89,9 @@ pub(crate) trait Encoder: Send + Sync {
     fn encode(&mut self, event: StreamEvent<'_>, out: &mut Vec<u8>);
 }
 
-/// SSE framing + decoder + encoder, with usage tracking and end-of-stream rules.
-pub(crate) struct Translating<D, E> {
-    sse: SseDecoder,
+/// Framing + decoder + encoder, with usage tracking and end-of-stream rules.
+pub(crate) struct Translating<D: Decoder, E> {
+    framing: D::Framing,
     decoder: D,
     encoder: E,
     /// Canonical accounting.
@@ -53,7 +103,7 @@ pub(crate) struct Translating<D, E> {
 impl<D: Decoder, E: Encoder> Translating<D, E> {
     pub fn new(decoder: D, encoder: E, accounting: CacheAccounting) -> Self {
         Translating {
-            sse: SseDecoder::new(),
+            framing: D::Framing::default(),
             decoder,
             encoder,
             usage: Usage::default(),
@@ -96,18 +146,18 @@ impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
             return Ok(());
         }
         let Self {
-            sse,
+            framing,
             decoder,
             encoder,
             usage,
             ended,
             ..
         } = self;
-        let result = sse.feed_with(chunk, |event| {
+        // Units before a framing error are still translated, then the stream fails.
+        let result = framing.feed(chunk, |unit| {
             if !*ended {
-                decoder.decode(event, &mut |ev| forward(encoder, usage, ended, ev, out));
+                decoder.decode(unit, &mut |ev| forward(encoder, usage, ended, ev, out));
             }
-            Ok::<(), SseError>(())
         });
         match result {
             Ok(()) => Ok(()),
@@ -117,36 +167,26 @@ impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
 
     fn finish(&mut self, out: &mut Vec<u8>) {
         let Self {
-            sse,
+            framing,
             decoder,
             encoder,
             usage,
             ended,
             ..
         } = self;
-        let _ = sse.finish_with(|event| {
+        let cut = framing.finish(|unit| {
             if !*ended {
-                decoder.decode(event, &mut |ev| forward(encoder, usage, ended, ev, out));
+                decoder.decode(unit, &mut |ev| forward(encoder, usage, ended, ev, out));
             }
-            Ok::<(), SseError>(())
         });
-        if self.ended {
+        if *ended || decoder.end(&mut |ev| forward(encoder, usage, ended, ev, out)) {
             return;
         }
-        let Self {
-            decoder,
-            encoder,
-            usage,
-            ended,
-            ..
-        } = self;
-        let complete = decoder.end(&mut |ev| forward(encoder, usage, ended, ev, out));
-        if !complete {
-            let _ = self.fail(
-                protocol_error("the upstream stream ended before the answer was complete"),
-                out,
-            );
-        }
+        let why = match cut {
+            Err(e) => format!("the upstream stream was cut: {e}"),
+            Ok(()) => "the upstream stream ended before the answer was complete".to_owned(),
+        };
+        let _ = self.fail(protocol_error(&why), out);
     }
 
     fn usage(&self) -> Usage {

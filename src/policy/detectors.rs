@@ -8,49 +8,7 @@
 use once_cell::sync::Lazy;
 use regex::{Regex, RegexSet};
 
-/// A built-in detector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Detector {
-    Email,
-    Phone,
-    CreditCard,
-    Iban,
-    UsSsn,
-    Secret,
-}
-
-impl Detector {
-    /// Every detector, in config spelling order.
-    pub const ALL: [Detector; 6] = [
-        Detector::Email,
-        Detector::Phone,
-        Detector::CreditCard,
-        Detector::Iban,
-        Detector::UsSsn,
-        Detector::Secret,
-    ];
-
-    /// The config spelling, also the `<kind>` of `[REDACTED:<kind>]` and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Detector::Email => "email",
-            Detector::Phone => "phone",
-            Detector::CreditCard => "credit_card",
-            Detector::Iban => "iban",
-            Detector::UsSsn => "us_ssn",
-            Detector::Secret => "secret",
-        }
-    }
-
-    /// Parses the config spelling.
-    pub fn parse(s: &str) -> Option<Detector> {
-        Detector::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use crate::config::Detector;
 
 /// A match in a text: byte range and what found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! again without the text). When several guardrails match, block wins over redact.
 //!
 //! A key gets the guardrails it lists plus every `global: true` one. Input bodies are
-//! scanned through [`json_text`] so only string values are looked at and an unchanged
+//! scanned through [`crate::json::texts`] so only string values are looked at and an unchanged
 //! body stays byte-identical; outputs are scanned as a whole text or as a stream by
 //! [`super::scanner::OutputScanner`].
 
@@ -18,41 +18,14 @@ use std::sync::Arc;
 use regex::{Regex, RegexSet};
 
 use super::detectors::{self, Detector, Hit};
-use super::json_text::{self, Malformed};
 use super::keys::KeyInfo;
 use super::metrics;
-use crate::config::governance::GuardrailConfig;
+use crate::config::{GuardrailCheck, GuardrailSpec};
 use crate::error::{ErrorKind, GatewayError};
+use crate::json::texts::{self as json_text, Malformed};
 
-/// What to do with a match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Block,
-    Redact,
-    Log,
-}
-
-impl Action {
-    /// Parses `action` (default `block`).
-    pub fn parse(s: Option<&str>) -> Result<Action, String> {
-        match s {
-            None | Some("block") => Ok(Action::Block),
-            Some("redact") => Ok(Action::Redact),
-            Some("log") => Ok(Action::Log),
-            Some(o) => Err(format!(
-                "unknown action `{o}` (expected block, redact or log)"
-            )),
-        }
-    }
-    /// The config and metric-label spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Block => "block",
-            Action::Redact => "redact",
-            Action::Log => "log",
-        }
-    }
-}
+/// What to do with a match (parsed by the config).
+pub use crate::config::GuardrailAction as Action;
 
 /// Which side of the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,18 +41,6 @@ impl Direction {
             Direction::Input => "input",
             Direction::Output => "output",
         }
-    }
-}
-
-/// `apply_to` → (input, output).
-pub fn parse_apply_to(s: Option<&str>) -> Result<(bool, bool), String> {
-    match s {
-        None | Some("input") => Ok((true, false)),
-        Some("output") => Ok((false, true)),
-        Some("both") => Ok((true, true)),
-        Some(o) => Err(format!(
-            "unknown apply_to `{o}` (expected input, output or both)"
-        )),
     }
 }
 
@@ -126,36 +87,27 @@ pub fn estimate_body_tokens(body: &[u8]) -> u64 {
 }
 
 impl Guardrail {
-    /// Builds one guardrail from its config (validated before, so errors are rare).
-    pub fn from_config(c: &GuardrailConfig) -> Result<Guardrail, String> {
-        let action = Action::parse(c.action.as_deref())?;
-        let (input, output) = parse_apply_to(c.apply_to.as_deref())?;
-        let check = match c.kind.as_str() {
-            "pii" if c.detectors.is_empty() => Check::Pii(Detector::ALL.to_vec()),
-            "pii" => Check::Pii(
-                c.detectors
-                    .iter()
-                    .map(|d| Detector::parse(d).ok_or_else(|| format!("unknown detector `{d}`")))
-                    .collect::<Result<_, _>>()?,
-            ),
-            "deny_pattern" => Check::Deny {
-                set: RegexSet::new(&c.patterns).map_err(|e| e.to_string())?,
-                each: c
-                    .patterns
+    /// Compiles one guardrail (its patterns were checked by the config, so an error
+    /// here is a regex size limit at most).
+    pub fn from_config(c: &GuardrailSpec) -> Result<Guardrail, String> {
+        let check = match &c.check {
+            GuardrailCheck::Pii(ds) => Check::Pii(ds.clone()),
+            GuardrailCheck::DenyPatterns(patterns) => Check::Deny {
+                set: RegexSet::new(patterns).map_err(|e| e.to_string())?,
+                each: patterns
                     .iter()
                     .map(|p| Regex::new(p))
                     .collect::<Result<_, _>>()
                     .map_err(|e| e.to_string())?,
             },
-            "max_prompt_tokens" => Check::MaxTokens(c.max_tokens.ok_or("max_tokens is required")?),
-            other => return Err(format!("unknown guardrail kind `{other}`")),
+            GuardrailCheck::MaxPromptTokens(max) => Check::MaxTokens(*max),
         };
         Ok(Guardrail {
             name: c.name.clone(),
             check,
-            action,
-            input,
-            output,
+            action: c.action,
+            input: c.input,
+            output: c.output,
             global: c.global,
         })
     }
@@ -270,7 +222,7 @@ pub struct GuardSet {
 
 impl Guardrails {
     /// Builds every configured guardrail; errors name the entry.
-    pub fn from_config(cfgs: &[GuardrailConfig]) -> Result<Guardrails, String> {
+    pub fn from_config(cfgs: &[GuardrailSpec]) -> Result<Guardrails, String> {
         let mut g = Guardrails::default();
         for (i, c) in cfgs.iter().enumerate() {
             let built =

@@ -1,4 +1,10 @@
 use super::*;
+use crate::config::governance::GuardrailConfig;
+
+/// A guardrail section checked and typed the way the config does it.
+fn spec(c: &GuardrailConfig) -> GuardrailSpec {
+    crate::config::guardrail_spec(c).unwrap()
+}
 
 pub(crate) fn cfg(name: &str, kind: &str, action: &str) -> GuardrailConfig {
     GuardrailConfig {
@@ -14,7 +20,7 @@ pub(crate) fn cfg(name: &str, kind: &str, action: &str) -> GuardrailConfig {
 }
 
 fn guard(c: GuardrailConfig) -> Vec<Arc<Guardrail>> {
-    vec![Arc::new(Guardrail::from_config(&c).unwrap())]
+    vec![Arc::new(Guardrail::from_config(&spec(&c)).unwrap())]
 }
 
 fn pii(action: &str, detectors: &[&str]) -> Vec<Arc<Guardrail>> {
@@ -182,7 +188,7 @@ fn key_sets_combine_own_and_global_by_direction() {
     let mut b = cfg("b", "pii", "block");
     b.apply_to = Some("output".into());
     b.global = true;
-    let all = Guardrails::from_config(&[a, b]).unwrap();
+    let all = Guardrails::from_config(&[spec(&a), spec(&b)]).unwrap();
     let mut key = KeyInfo::anonymous();
     key.guardrails = vec!["a".into(), "b".into()];
     let set = all.for_key(&key);

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::glob::Glob;
-use crate::config::file::FileConfig;
-use crate::config::governance::{AuthMode, BudgetConfig, LimitsConfig};
+use crate::config::governance::{BudgetConfig, LimitsConfig};
+pub use crate::config::governance_spec::parse_hash;
+use crate::config::{AuthMode, Governance};
 use crate::error::{ErrorKind, GatewayError};
 
 /// Name given to the identity of unauthenticated requests in `auth.mode: open`.
@@ -84,14 +85,6 @@ pub fn hash_key(plain: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(plain.as_bytes())))
 }
 
-/// Parses `sha256:<64 hex>` (either case) into the digest bytes.
-pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
-    let hex_part = text.strip_prefix("sha256:")?;
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(hex_part, &mut out).ok()?;
-    Some(out)
-}
-
 /// The key a client presented: `Authorization: Bearer <key>` (scheme case-insensitive)
 /// or `x-api-key: <key>` (what Anthropic SDKs send). Empty values count as absent.
 pub fn presented_key<'a>(
@@ -125,9 +118,9 @@ fn prefix_of(digest: &[u8; 32]) -> u64 {
 
 impl KeyStore {
     /// Builds the store from a validated config; errors name the offending entry.
-    pub fn from_config(file: &FileConfig) -> Result<KeyStore, String> {
-        let mode = file.auth.parse_mode()?;
-        let teams: Vec<Arc<TeamInfo>> = file
+    pub fn from_config(gov: &Governance) -> Result<KeyStore, String> {
+        let mode = gov.auth;
+        let teams: Vec<Arc<TeamInfo>> = gov
             .teams
             .iter()
             .map(|t| {
@@ -139,10 +132,9 @@ impl KeyStore {
             })
             .collect();
         let mut by_prefix: HashMap<u64, Vec<Entry>> = HashMap::new();
-        let mut keys = Vec::with_capacity(file.keys.len());
-        for (i, k) in file.keys.iter().enumerate() {
-            let digest = parse_hash(&k.hash)
-                .ok_or_else(|| format!("keys[{i}].hash: must be sha256:<64 hex digits>"))?;
+        let mut keys = Vec::with_capacity(gov.keys.len());
+        for (i, k) in gov.keys.iter().enumerate() {
+            let digest = k.digest;
             let team = match &k.team {
                 Some(name) => Some(
                     teams

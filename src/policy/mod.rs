@@ -1,7 +1,9 @@
 //! Governance: who may call (virtual keys), how much (rate limits, concurrency caps,
 //! budgets), at what cost (prices, spend), and with what content (guardrails).
 //!
-//! [`Policy`] is the facade the proxy calls, built from the config file and a
+//! [`Policy`] is the facade the proxy calls, built from the validated
+//! [`Governance`] of a config (never from the file: parsing and checking are the
+//! config module's) and a
 //! [`StateStore`] (in memory, or Redis to share state between replicas). It is cheap to
 //! clone (one `Arc`) and immutable: a reload builds a new one with
 //! [`Policy::reload`], which keeps the same store so counters survive, while
@@ -28,19 +30,18 @@ pub mod detectors;
 pub mod gcra;
 pub mod glob;
 pub mod guardrails;
-pub mod json_text;
 pub mod keys;
 pub mod limits;
 pub mod memory_store;
 pub mod metrics;
 pub mod pricing;
 mod pricing_table;
+mod redis_conn;
 mod redis_scripts;
 pub mod redis_store;
 mod report;
 pub mod scanner;
 pub mod store;
-pub mod validate;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -54,8 +55,7 @@ pub use keys::{hash_key, presented_key, KeyInfo, TeamInfo};
 pub use scanner::{OutputScanner, Verdict};
 pub use store::StateStore;
 
-use crate::config::file::FileConfig;
-use crate::config::governance::{AuthMode, Backend, OnError, StateConfig};
+use crate::config::{AuthMode, Governance, OnError, Secret, StateBackend, StateSpec};
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::Usage;
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -113,7 +113,7 @@ pub(crate) struct Inner {
     pub(crate) anonymous: Arc<PerKey>,
     guardrails: Guardrails,
     pub(crate) store: Arc<dyn StateStore>,
-    state: StateConfig,
+    state: StateSpec,
     on_error: OnError,
     epoch: Instant,
     last_store_warning_ms: AtomicU64,
@@ -138,20 +138,20 @@ impl Policy {
     /// Builds the policy and its store from the config. A Redis store that cannot be
     /// reached yet is not an error: it reconnects on use, and `state.on_error` decides
     /// meanwhile.
-    pub async fn from_config(file: &FileConfig) -> Result<Policy, String> {
-        let store = build_store(&file.state).await?;
-        Policy::with_store(file, store)
+    pub async fn from_config(gov: &Governance) -> Result<Policy, String> {
+        let store = build_store(&gov.state).await?;
+        Policy::with_store(gov, store)
     }
 
     /// Builds the policy over a given store (tests, or a store shared across reloads).
-    pub fn with_store(file: &FileConfig, store: Arc<dyn StateStore>) -> Result<Policy, String> {
-        let keys = KeyStore::from_config(file)?;
+    pub fn with_store(gov: &Governance, store: Arc<dyn StateStore>) -> Result<Policy, String> {
+        let keys = KeyStore::from_config(gov)?;
         if keys.mode() == AuthMode::Keys && keys.keys().is_empty() {
             log::warn!(
                 "auth.mode is `keys` but no keys are configured: every request will get a 401"
             );
         }
-        let guardrails = Guardrails::from_config(&file.guardrails)?;
+        let guardrails = Guardrails::from_config(&gov.guardrails)?;
         let per_key: HashMap<String, Arc<PerKey>> = keys
             .keys()
             .iter()
@@ -161,13 +161,13 @@ impl Policy {
         Ok(Policy {
             inner: Arc::new(Inner {
                 keys,
-                pricing: Pricing::new(&file.pricing),
+                pricing: Pricing::new(&gov.pricing),
                 per_key,
                 anonymous,
                 guardrails,
                 store,
-                state: file.state.clone(),
-                on_error: file.state.parse_on_error()?,
+                state: gov.state.clone(),
+                on_error: gov.state.on_error,
                 epoch: Instant::now(),
                 last_store_warning_ms: AtomicU64::new(0),
                 model_keys: ArcSwap::from_pointee(ModelKeys::default()),
@@ -177,11 +177,11 @@ impl Policy {
 
     /// The policy of a new config generation. The store is kept when the `state`
     /// section is unchanged, so limits and spend carry over.
-    pub async fn reload(&self, file: &FileConfig) -> Result<Policy, String> {
-        if file.state == self.inner.state {
-            Policy::with_store(file, self.inner.store.clone())
+    pub async fn reload(&self, gov: &Governance) -> Result<Policy, String> {
+        if gov.state == self.inner.state {
+            Policy::with_store(gov, self.inner.store.clone())
         } else {
-            Policy::from_config(file).await
+            Policy::from_config(gov).await
         }
     }
 
@@ -434,21 +434,33 @@ fn next_lease_id() -> u64 {
 }
 
 /// The store a `state` section asks for.
-pub async fn build_store(state: &StateConfig) -> Result<Arc<dyn StateStore>, String> {
-    match state.parse_backend()? {
-        Backend::Memory => Ok(Arc::new(MemoryStore::default())),
-        Backend::Redis => {
-            let url = state
-                .redis_url
-                .as_deref()
-                .ok_or("state.redis_url is required with backend redis")?;
-            let url = validate::expand_env(url).map_err(|e| format!("state.redis_url: {e}"))?;
-            let store = RedisStore::new(&url, state.timeout(), state.prefix())?;
-            if let Err(e) = store.connect_now().await {
-                log::warn!("redis state store not reachable yet ({e}); will retry on use");
-            }
+pub async fn build_store(state: &StateSpec) -> Result<Arc<dyn StateStore>, String> {
+    match &state.backend {
+        StateBackend::Memory => Ok(Arc::new(MemoryStore::default())),
+        StateBackend::Redis { url, ca_pem } => {
+            let store = RedisStore::with_tls_ca(
+                url.expose(),
+                ca_pem.as_deref(),
+                state.timeout,
+                &state.key_prefix,
+            )?;
+            connect_or_warn(&store).await;
             Ok(Arc::new(store))
         }
+        StateBackend::RedisCluster { seeds, ca_pem } => {
+            let seeds: Vec<&str> = seeds.iter().map(Secret::expose).collect();
+            let store =
+                RedisStore::cluster(&seeds, ca_pem.as_deref(), state.timeout, &state.key_prefix)?;
+            connect_or_warn(&store).await;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A Redis that cannot be reached yet is not an error: the store reconnects on use.
+async fn connect_or_warn(store: &RedisStore) {
+    if let Err(e) = store.connect_now().await {
+        log::warn!("redis state store not reachable yet ({e}); will retry on use");
     }
 }
 

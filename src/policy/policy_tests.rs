@@ -1,19 +1,23 @@
 use super::memory_store::ManualClock;
 use super::store::{ReadRequest, ReadResult, SettleRequest, StoreError};
 use super::*;
-use crate::config::governance::{BudgetConfig, KeyConfig, LimitsConfig};
+use crate::config::governance::{BudgetConfig, LimitsConfig};
+use crate::config::KeySpec;
 
 const ALICE: &str = "sk-tg-test-alice";
 const CI: &str = "sk-tg-test-ci";
 
-fn fixture() -> FileConfig {
+fn fixture() -> Governance {
     let path = format!(
         "{}/tests/fixtures/policy/governance.yaml",
         env!("CARGO_MANIFEST_DIR")
     );
-    let mut f: FileConfig = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    f.state = StateConfig::default();
-    f
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut g = crate::config::load_str(&text, &|_| None)
+        .unwrap()
+        .governance;
+    g.state = StateSpec::default();
+    g
 }
 
 fn body(name: &str) -> Vec<u8> {
@@ -24,7 +28,7 @@ fn body(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn policy(f: &FileConfig) -> (Arc<ManualClock>, Policy) {
+fn policy(f: &Governance) -> (Arc<ManualClock>, Policy) {
     let clock = Arc::new(ManualClock::new(1_700_000_000_000_000));
     let store = Arc::new(MemoryStore::with_clock(clock.clone()));
     (clock, Policy::with_store(f, store).unwrap())
@@ -257,7 +261,7 @@ async fn store_failures_follow_on_error() {
     assert!(!a.is_metered());
     open.settle(a, "openai", "gpt-4o", &usage(1, 1)).await; // must not panic or hang
     assert!(open.usage_report().await["error"].is_string());
-    f.state.on_error = Some("fail_closed".into());
+    f.state.on_error = OnError::FailClosed;
     let closed = Policy::with_store(&f, Arc::new(Broken)).unwrap();
     let e = closed.admit(&alice, "gpt-4o", 10).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Overloaded);
@@ -272,9 +276,9 @@ async fn reload_keeps_counters_when_state_is_unchanged() {
         p.admit(&ci, "gpt-4o", 1).await.unwrap();
     }
     let mut f = fixture();
-    f.keys.push(KeyConfig {
+    f.keys.push(KeySpec {
         name: "new".into(),
-        hash: hash_key("sk-new"),
+        digest: keys::parse_hash(&hash_key("sk-new")).unwrap(),
         team: None,
         models: vec![],
         metadata: Default::default(),

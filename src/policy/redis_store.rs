@@ -1,7 +1,7 @@
 //! Redis [`StateStore`]: limits, concurrency and spend shared by every replica, and
 //! spend that survives restarts.
 //!
-//! One multiplexed connection (pipelining all requests of the process over one socket)
+//! One connection (to a server, or to a Redis Cluster: see [`super::redis_conn`])
 //! and three Lua scripts ([`super::redis_scripts`]), invoked by SHA with a transparent
 //! reload after a Redis restart. Every call runs under `state.timeout_ms`, connecting
 //! included, so a dead or silent Redis never holds a request longer than that.
@@ -11,7 +11,7 @@
 //! connection and open the breaker for a back-off (250 ms doubling to 5 s). While open, calls fail at once instead of
 //! each waiting for the timeout; the first call after it reconnects. Every failure is
 //! counted in `tollgate_state_errors_total{backend="redis"}`; the policy then applies
-//! `state.on_error`. Redis Cluster is not supported (scripts touch several keys).
+//! `state.on_error`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, FromRedisValue, Script, ScriptInvocation};
+use redis::{FromRedisValue, Script, ScriptInvocation};
 
 use super::metrics;
+use super::redis_conn::{Conn, Target};
 use super::redis_scripts;
 use super::store::{
     AdmitOutcome, AdmitRequest, ReadRequest, ReadResult, SettleRequest, StateStore, StoreError,
@@ -34,8 +34,8 @@ const TIMEOUTS_BEFORE_RECONNECT: u32 = 3;
 
 /// The Redis-backed store.
 pub struct RedisStore {
-    client: redis::Client,
-    conn: ArcSwapOption<MultiplexedConnection>,
+    target: Target,
+    conn: ArcSwapOption<Conn>,
     connect_lock: tokio::sync::Mutex<()>,
     timeout: Duration,
     prefix: String,
@@ -52,14 +52,42 @@ pub struct RedisStore {
 impl RedisStore {
     /// Parses the URL (no I/O yet). The error never repeats the URL (it may hold a password).
     pub fn new(url: &str, timeout: Duration, prefix: &str) -> Result<RedisStore, String> {
-        let client =
-            redis::Client::open(url).map_err(|e| format!("invalid redis URL: {}", e.kind_str()))?;
-        Ok(RedisStore {
-            client,
+        RedisStore::with_tls_ca(url, None, timeout, prefix)
+    }
+
+    /// [`RedisStore::new`], verifying a `rediss://` server against the CA certificates
+    /// of `ca_pem` (PEM) instead of the system roots when given.
+    pub fn with_tls_ca(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+        prefix: &str,
+    ) -> Result<RedisStore, String> {
+        let target = Target::single(url, ca_pem)
+            .map_err(|e| format!("invalid redis URL or CA: {}", e.kind_str()))?;
+        Ok(RedisStore::over(target, timeout, prefix))
+    }
+
+    /// A store on a Redis Cluster known by `seeds` (see [`super::redis_conn`] for why
+    /// every key then shares one hash tag).
+    pub fn cluster(
+        seeds: &[&str],
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+        prefix: &str,
+    ) -> Result<RedisStore, String> {
+        let target = Target::cluster(seeds, ca_pem, timeout)
+            .map_err(|e| format!("invalid redis cluster URLs or CA: {}", e.kind_str()))?;
+        Ok(RedisStore::over(target, timeout, prefix))
+    }
+
+    fn over(target: Target, timeout: Duration, prefix: &str) -> RedisStore {
+        RedisStore {
+            prefix: target.key_prefix(prefix),
+            target,
             conn: ArcSwapOption::empty(),
             connect_lock: tokio::sync::Mutex::new(()),
             timeout,
-            prefix: prefix.to_string(),
             epoch: Instant::now(),
             open_until_ms: AtomicU64::new(0),
             backoff_ms: AtomicU64::new(BACKOFF_MIN_MS),
@@ -67,7 +95,7 @@ impl RedisStore {
             admit: Script::new(redis_scripts::ADMIT),
             settle: Script::new(redis_scripts::SETTLE),
             read: Script::new(redis_scripts::READ),
-        })
+        }
     }
 
     /// Tries to connect now (bounded by the timeout); the store works without it and
@@ -88,7 +116,7 @@ impl RedisStore {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+    async fn connection(&self) -> Result<Conn, StoreError> {
         if let Some(c) = self.conn.load().as_deref() {
             return Ok(c.clone());
         }
@@ -101,14 +129,7 @@ impl RedisStore {
         if let Some(c) = self.conn.load_full() {
             return Ok((*c).clone());
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout);
-        match self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
+        match self.target.connect(self.timeout).await {
             Ok(c) => {
                 self.conn.store(Some(Arc::new(c.clone())));
                 self.backoff_ms.store(BACKOFF_MIN_MS, Ordering::Release);
@@ -188,14 +209,15 @@ trait KindStr {
 
 impl KindStr for redis::RedisError {
     fn kind_str(&self) -> &'static str {
-        use redis::ErrorKind::*;
+        use redis::{ErrorKind::*, ServerErrorKind};
         match self.kind() {
-            IoError => "I/O error",
+            Io => "I/O error",
             AuthenticationFailed => "authentication failed",
             InvalidClientConfig => "invalid client config",
-            ResponseError => "response error",
-            TypeError => "unexpected response type",
-            NoScriptError => "script not loaded",
+            Server(ServerErrorKind::ResponseError) => "response error",
+            Server(ServerErrorKind::NoScript) => "script not loaded",
+            Server(_) => "server error",
+            UnexpectedReturnType => "unexpected response type",
             _ => "error",
         }
     }

@@ -13,7 +13,8 @@ fn scanner(action: &str, detectors: &[&str]) -> OutputScanner {
         apply_to: Some("output".into()),
         global: false,
     };
-    OutputScanner::new(vec![Arc::new(Guardrail::from_config(&c).unwrap())], "k")
+    let spec = crate::config::guardrail_spec(&c).unwrap();
+    OutputScanner::new(vec![Arc::new(Guardrail::from_config(&spec).unwrap())], "k")
 }
 
 /// Feeds `chunks`, returns everything emitted (including finish) or the block error.

@@ -121,8 +121,8 @@ fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
         .is_some_and(|t| t.provider.kind == crate::config::ProviderKind::Anthropic)
 }
 
-/// `GET /v1/models`: the configured model names, in OpenAI's shape, or Anthropic's
-/// when the client sends `anthropic-version`.
+/// `GET /v1/models`: the configured model names the key may call, in OpenAI's shape,
+/// or Anthropic's when the client sends `anthropic-version`.
 fn list_models(
     runtime: &crate::runtime::Runtime,
     key: &crate::policy::KeyInfo,
@@ -132,24 +132,16 @@ fn list_models(
         .req_header()
         .headers
         .contains_key("anthropic-version");
+    let dialect = if anthropic {
+        formats::Dialect::Anthropic
+    } else {
+        formats::Dialect::OpenAi
+    };
     let names = runtime
         .config
         .models
         .iter()
         .map(|m| m.name.as_str())
         .filter(|name| runtime.policy.authorize_model(key, name).is_ok());
-    let value = if anthropic {
-        let data: Vec<_> = names
-            .map(|n| serde_json::json!({"type": "model", "id": n, "display_name": n, "created_at": "1970-01-01T00:00:00Z"}))
-            .collect();
-        let first = data.first().map(|d| d["id"].clone());
-        let last = data.last().map(|d| d["id"].clone());
-        serde_json::json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
-    } else {
-        let data: Vec<_> = names
-            .map(|n| serde_json::json!({"id": n, "object": "model", "created": 0, "owned_by": "tollgate"}))
-            .collect();
-        serde_json::json!({"object": "list", "data": data})
-    };
-    value.to_string().into_bytes()
+    formats::render_model_list(dialect, names)
 }

@@ -1,28 +1,31 @@
 //! Output guardrails on a response as the client sees it (after any translation).
 //!
 //! Streams: the client-dialect SSE is decoded event by event; the text of each
-//! content delta (OpenAI `choices[0].delta.content`, Anthropic `text_delta`) goes
-//! through the key's [`OutputScanner`], which holds back a short tail so a secret
-//! split across deltas is still caught, and the event is rewritten with what the
-//! scanner releases (redactions applied). Text still held when the answer's content
-//! ends is released in one more delta just before the event that ends it. A blocking
-//! match ends the stream with an in-band error event.
+//! content delta (found by `formats::stream_text`: OpenAI `choices[0].delta.content`,
+//! Anthropic `text_delta`) goes through the key's [`OutputScanner`], which holds back
+//! a short tail so a secret split across deltas is still caught, and what the scanner
+//! releases (redactions applied) is spliced back into the event in place of the
+//! original text; every other byte of the event is forwarded as it came. Text still
+//! held when the answer's content ends is released in one more delta just before the
+//! event that ends it. A blocking match ends the stream with an in-band error event.
 //!
 //! Only keys with output guardrails pay for this; everyone else's streams are
 //! forwarded as they come.
 
-use serde_json::Value;
-
 use crate::error::{Dialect, GatewayError};
+use crate::formats::stream_text::{classify, EventText, TextSlot};
 use crate::policy::{OutputScanner, Verdict};
 use crate::sse::{write_event, SseDecoder};
+
+/// The last text-delta event (name, data, where its text sits), as a template for
+/// releasing held-back text.
+type Template = (Option<String>, Vec<u8>, TextSlot);
 
 pub struct GuardedStream {
     dialect: Dialect,
     scanner: OutputScanner,
     decoder: SseDecoder,
-    /// The last text-delta event, as a template for releasing held-back text.
-    last_text: Option<(Option<String>, Value)>,
+    last_text: Option<Template>,
 }
 
 impl GuardedStream {
@@ -55,7 +58,7 @@ impl GuardedStream {
         }
         let mut out = Vec::new();
         for (name, data) in events {
-            self.event(name, &data, &mut out)?;
+            self.event(name, data, &mut out)?;
         }
         if end {
             self.release_held(&mut out)?;
@@ -66,40 +69,37 @@ impl GuardedStream {
     fn event(
         &mut self,
         name: Option<String>,
-        data: &[u8],
+        data: Vec<u8>,
         out: &mut Vec<u8>,
     ) -> Result<(), GatewayError> {
-        let parsed: Option<Value> = serde_json::from_slice(data).ok();
-        let Some(mut value) = parsed else {
-            // `[DONE]` and anything that is not JSON: the content is over.
-            self.release_held(out)?;
-            write_event(out, name.as_deref(), data);
-            return Ok(());
+        let delta = match classify(self.dialect, &data) {
+            EventText::Delta(delta) => delta,
+            EventText::End => {
+                self.release_held(out)?;
+                write_event(out, name.as_deref(), &data);
+                return Ok(());
+            }
+            EventText::Other => {
+                write_event(out, name.as_deref(), &data);
+                return Ok(());
+            }
         };
-        if let Some(slot) = text_slot(self.dialect, &mut value) {
-            let text = slot.as_str().unwrap_or_default().to_string();
-            *slot = Value::String(verdict(self.scanner.feed(&text))?);
-            self.last_text = Some((name.clone(), value.clone()));
-        } else if ends_content(self.dialect, &value) {
-            self.release_held(out)?;
-        }
-        write_event(out, name.as_deref(), value.to_string().as_bytes());
+        let released = verdict(self.scanner.feed(&delta.text))?;
+        let slot = delta.slot;
+        write_event(out, name.as_deref(), &slot.fill(&data, &released));
+        self.last_text = Some((name, data, slot));
         Ok(())
     }
 
     /// Send what the scanner still holds as one more text delta.
     fn release_held(&mut self, out: &mut Vec<u8>) -> Result<(), GatewayError> {
         let rest = verdict(self.scanner.finish())?;
-        let Some((name, mut template)) = self.last_text.take() else {
+        let Some((name, template, slot)) = self.last_text.take() else {
             return Ok(());
         };
-        if rest.is_empty() {
-            return Ok(());
+        if !rest.is_empty() {
+            write_event(out, name.as_deref(), &slot.fill(&template, &rest));
         }
-        if let Some(slot) = text_slot(self.dialect, &mut template) {
-            *slot = Value::String(rest);
-        }
-        write_event(out, name.as_deref(), template.to_string().as_bytes());
         Ok(())
     }
 }
@@ -108,38 +108,5 @@ fn verdict(v: Verdict) -> Result<String, GatewayError> {
     match v {
         Verdict::Emit(text) => Ok(text),
         Verdict::Block(err) => Err(err),
-    }
-}
-
-/// The text of a content delta in this dialect's stream event, if it is one.
-fn text_slot(dialect: Dialect, v: &mut Value) -> Option<&mut Value> {
-    match dialect {
-        Dialect::OpenAi => v
-            .get_mut("choices")?
-            .get_mut(0)?
-            .get_mut("delta")?
-            .get_mut("content")
-            .filter(|c| c.is_string()),
-        Dialect::Anthropic => {
-            let delta = v.get_mut("delta")?;
-            if delta.get("type")?.as_str()? != "text_delta" {
-                return None;
-            }
-            delta.get_mut("text")
-        }
-    }
-}
-
-/// Whether this event ends the answer's text (held text must go out before it).
-fn ends_content(dialect: Dialect, v: &Value) -> bool {
-    match dialect {
-        Dialect::OpenAi => {
-            v["choices"][0]["finish_reason"].is_string()
-                || v["choices"].as_array().is_some_and(|c| c.is_empty())
-        }
-        Dialect::Anthropic => matches!(
-            v["type"].as_str(),
-            Some("content_block_stop" | "message_delta" | "message_stop")
-        ),
     }
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tollgate::mock::{MockConfig, MockServer};
+use tollgate_mock::{MockConfig, MockServer};
 
 /// A free TCP port on 127.0.0.1 (bound then released). The kernel may hand a
 /// released port out again, so a port already given to a test of this process is

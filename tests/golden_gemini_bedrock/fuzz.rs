@@ -10,59 +10,12 @@ use tollgate::formats::{
 
 use super::{feed, read, stream_inputs, DIALECTS};
 
-/// xorshift64*: a fixed seed, so any failure replays.
-pub(crate) struct Rng(pub(crate) u64);
+/// The project's one test PRNG and mutator (`src/test_rng.rs`).
+#[path = "../../src/test_rng.rs"]
+#[allow(dead_code)]
+mod test_rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// Up to `max` random bytes.
-    fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let n = self.below(max);
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-
-    /// Flip, drop, duplicate or insert a few bytes; sometimes splice in noise.
-    fn mutate(&mut self, input: &[u8]) -> Vec<u8> {
-        let mut v = input.to_vec();
-        for _ in 0..1 + self.below(6) {
-            if v.is_empty() {
-                v.push(self.next() as u8);
-                continue;
-            }
-            let at = self.below(v.len());
-            match self.below(5) {
-                0 => v[at] ^= 1 << self.below(8),
-                1 => {
-                    v.remove(at);
-                }
-                2 => {
-                    const SYNTAX: &[u8] = b"{}[]\",:\n\r\\0 ";
-                    v.insert(at, SYNTAX[self.below(SYNTAX.len())]);
-                }
-                3 => {
-                    let end = (at + self.below(32)).min(v.len());
-                    let copy = v[at..end].to_vec();
-                    v.splice(at..at, copy);
-                }
-                _ => {
-                    let noise = self.bytes(16);
-                    v.splice(at..at, noise);
-                }
-            }
-        }
-        v
-    }
-}
+pub(crate) use test_rng::Rng;
 
 /// Output a translator may produce for `input` bytes: generous, but bounded.
 fn bound(input: usize) -> usize {
@@ -76,7 +29,10 @@ fn fuzz_stream_translators() {
     for round in 0..600 {
         let (format, name, base) = &inputs[round % inputs.len()];
         let input = if round % 3 == 0 {
-            rng.bytes(2048)
+            {
+                let n = rng.below(2048);
+                rng.noise(n)
+            }
         } else {
             rng.mutate(base)
         };
@@ -126,7 +82,10 @@ fn fuzz_responses_errors_and_requests() {
     for round in 0..800 {
         let (format, base) = &responses[round % responses.len()];
         let body = if round % 4 == 0 {
-            rng.bytes(1024)
+            {
+                let n = rng.below(1024);
+                rng.noise(n)
+            }
         } else {
             rng.mutate(base)
         };

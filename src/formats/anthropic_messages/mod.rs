@@ -6,13 +6,17 @@
 //! - `stream`: event stream ⇄ canonical stream events (decoder and encoder).
 //! - `passthrough`: same-format stream that only watches usage.
 //! - `error`: upstream error bodies → `GatewayError`.
+//! - `render`: tollgate's own error bodies and model list in this dialect.
+//! - `stream_text`: where the answer text sits in an event (output guardrails).
 
 pub(crate) mod error;
 pub(crate) mod passthrough;
+pub(crate) mod render;
 pub(crate) mod request;
 pub(crate) mod request_write;
 pub(crate) mod response;
 pub(crate) mod stream;
+pub(crate) mod stream_text;
 mod stream_wire;
 pub(crate) mod wire;
 

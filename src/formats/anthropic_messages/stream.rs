@@ -14,7 +14,7 @@ use super::JSON_TOOL;
 use crate::error::Dialect;
 use crate::formats::stream::{protocol_error, Decoder, Encoder};
 use crate::model::{merge_usage, FinishReason, StreamEvent, Usage};
-use crate::sse::SseEventRef;
+use crate::sse::{SseDecoder, SseEventRef};
 
 /// Upstream Anthropic events → canonical events.
 #[derive(Debug, Default)]
@@ -28,6 +28,8 @@ pub(crate) struct AnthropicDecoder {
 }
 
 impl Decoder for AnthropicDecoder {
+    type Framing = SseDecoder;
+
     fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, event: SseEventRef<'e>, sink: &mut F) {
         let ev: EventIn<'e> = match serde_json::from_slice(event.data) {
             Ok(ev) => ev,

@@ -76,8 +76,9 @@ fn too_long(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::{encode_frame, EventStreamDecoder};
+    use crate::aws::EventStreamDecoder;
     use crate::error::{Dialect, ErrorKind};
+    use tollgate_mock::eventstream::encode_frame;
 
     #[test]
     fn statuses_map_to_kinds() {

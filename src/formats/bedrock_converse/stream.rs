@@ -1,10 +1,11 @@
 //! Bedrock `ConverseStream` → canonical stream events → the client's dialect.
 //!
-//! The body is `application/vnd.amazon.eventstream` binary framing, not SSE, so this
-//! module has its own pipeline, [`BedrockStream`]: the incremental, size-bounded
-//! [`EventStreamDecoder`] cuts frames out of any chunking; [`BedrockDecoder`] turns
-//! each frame into canonical events; any client [`Encoder`] writes them. The
-//! end-of-stream rules are those of the SSE pipeline (`formats::stream`).
+//! The body is `application/vnd.amazon.eventstream` binary framing, not SSE, so the
+//! shared pipeline (`formats::stream::Translating`) runs here over
+//! [`EventStreamFraming`]: the incremental, size-bounded [`EventStreamDecoder`] cuts
+//! frames out of any chunking; [`BedrockDecoder`] turns each frame into canonical
+//! events; any client encoder writes them, with the same end-of-stream rules as SSE
+//! formats.
 //!
 //! Converse events are already block-structured (`contentBlockIndex` is the
 //! canonical index): `contentBlockStart` opens a tool call (text blocks have none and
@@ -19,10 +20,9 @@ use std::borrow::Cow;
 use super::ids;
 use super::response::{json_stop, stop_reason, usage_from_wire, ID_PREFIX};
 use super::wire::{DeltaIn, EventIn};
-use crate::aws::{EventStreamDecoder, Frame};
-use crate::error::GatewayError;
+use crate::aws::{EventStreamDecoder, EventStreamError, Frame};
 use crate::formats::anthropic_messages::JSON_TOOL;
-use crate::formats::stream::{forward, protocol_error, Encoder, StreamTranslator};
+use crate::formats::stream::{protocol_error, Decoder, Framing};
 use crate::model::{FinishReason, StreamEvent, Usage};
 
 /// Bedrock frames → canonical events.
@@ -38,9 +38,11 @@ pub(crate) struct BedrockDecoder {
     done: bool,
 }
 
-impl BedrockDecoder {
+impl Decoder for BedrockDecoder {
+    type Framing = EventStreamFraming;
+
     /// Decode one frame.
-    pub fn frame<'e, F: FnMut(StreamEvent<'e>)>(&mut self, frame: &'e Frame, sink: &mut F) {
+    fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, frame: &'e Frame, sink: &mut F) {
         match frame.message_type() {
             Some("exception") | Some("error") => {
                 return sink(StreamEvent::Error(super::error::stream_error(frame)))
@@ -99,6 +101,18 @@ impl BedrockDecoder {
         }
     }
 
+    /// The upstream closed the stream: finish the answer if its stop reason came
+    /// (the `metadata` event is then only missing usage).
+    fn end<F: FnMut(StreamEvent<'static>)>(&mut self, sink: &mut F) -> bool {
+        if self.finished && !self.done {
+            self.done = true;
+            sink(StreamEvent::Done);
+        }
+        self.finished
+    }
+}
+
+impl BedrockDecoder {
     fn start<'e, F: FnMut(StreamEvent<'e>)>(&mut self, sink: &mut F) {
         self.started = true;
         sink(StreamEvent::MessageStart {
@@ -166,101 +180,36 @@ impl BedrockDecoder {
             }
         }
     }
-
-    /// The upstream closed the stream: finish the answer if its stop reason came
-    /// (the `metadata` event is then only missing usage).
-    pub fn end<F: FnMut(StreamEvent<'static>)>(&mut self, sink: &mut F) -> bool {
-        if self.finished && !self.done {
-            self.done = true;
-            sink(StreamEvent::Done);
-        }
-        self.finished
-    }
 }
 
-/// Event-stream framing + [`BedrockDecoder`] + a client encoder.
-pub(crate) struct BedrockStream<E> {
+/// AWS event-stream framing for the shared pipeline: the incremental, size-bounded
+/// [`EventStreamDecoder`] cuts frames out of any chunking.
+#[derive(Default)]
+pub(crate) struct EventStreamFraming {
     frames: EventStreamDecoder,
     /// Frames completed by the chunk being fed (reused between chunks).
     pending: Vec<Frame>,
-    decoder: BedrockDecoder,
-    encoder: E,
-    /// Canonical accounting.
-    usage: Usage,
-    ended: bool,
 }
 
-impl<E: Encoder> BedrockStream<E> {
-    pub fn new(encoder: E) -> Self {
-        BedrockStream {
-            frames: EventStreamDecoder::new(),
-            pending: Vec::new(),
-            decoder: BedrockDecoder::default(),
-            encoder,
-            usage: Usage::default(),
-            ended: false,
-        }
-    }
+impl Framing for EventStreamFraming {
+    type Unit<'u> = &'u Frame;
+    type Error = EventStreamError;
 
-    fn fail(&mut self, e: GatewayError, out: &mut Vec<u8>) -> GatewayError {
-        if !self.ended {
-            self.ended = true;
-            self.encoder.encode(StreamEvent::Error(e.clone()), out);
-        }
-        e
-    }
-}
-
-impl<E: Encoder> StreamTranslator for BedrockStream<E> {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        if self.ended {
-            return Ok(());
-        }
-        // Frames before a corrupt one are still translated, then the stream fails.
+    fn feed<F: for<'u> FnMut(&'u Frame)>(
+        &mut self,
+        chunk: &[u8],
+        mut each: F,
+    ) -> Result<(), EventStreamError> {
         let result = self.frames.feed(chunk, &mut self.pending);
-        let Self {
-            pending,
-            decoder,
-            encoder,
-            usage,
-            ended,
-            ..
-        } = self;
-        for frame in pending.drain(..) {
-            if *ended {
-                break;
-            }
-            decoder.frame(&frame, &mut |ev| forward(encoder, usage, ended, ev, out));
+        for frame in self.pending.drain(..) {
+            each(&frame);
         }
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.fail(protocol_error(&e.to_string()), out)),
-        }
+        result
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.ended {
-            return;
-        }
-        let Self {
-            decoder,
-            encoder,
-            usage,
-            ended,
-            ..
-        } = self;
-        if decoder.end(&mut |ev| forward(encoder, usage, ended, ev, out)) {
-            return;
-        }
-        let why = match self.frames.finish() {
-            Err(e) => format!("the upstream stream was cut: {e}"),
-            Ok(()) => "the upstream stream ended before the answer was complete".to_owned(),
-        };
-        let _ = self.fail(protocol_error(&why), out);
-    }
-
-    fn usage(&self) -> Usage {
-        super::response::ACCOUNTING.from_canonical(self.usage)
+    /// A frame is only usable whole: a partial one left at the end means a cut.
+    fn finish<F: for<'u> FnMut(&'u Frame)>(&mut self, _each: F) -> Result<(), EventStreamError> {
+        self.frames.finish()
     }
 }
 

@@ -1,10 +1,10 @@
 use serde_json::{json, Value};
 
-use crate::aws::encode_frame;
 use crate::error::Dialect;
 use crate::formats::gemini::test_support::{events, run, run_all_ways};
 use crate::formats::{stream_translator, StreamTranslator, WireFormat};
 use crate::model::Usage;
+use tollgate_mock::eventstream::{encode_frame, message};
 
 /// The frames of a fixture stream: one per `NN-<eventType>.json` payload file.
 fn frames(dir: &str) -> Vec<Vec<u8>> {
@@ -20,31 +20,9 @@ fn frames(dir: &str) -> Vec<Vec<u8>> {
             let stem = path.file_stem().unwrap().to_str().unwrap();
             let kind = stem.split_once('-').unwrap().1;
             let payload = std::fs::read(path).unwrap();
-            frame(kind, &payload)
+            message(kind, &payload)
         })
         .collect()
-}
-
-fn frame(kind: &str, payload: &[u8]) -> Vec<u8> {
-    if kind.ends_with("Exception") {
-        encode_frame(
-            &[
-                (":exception-type", kind),
-                (":content-type", "application/json"),
-                (":message-type", "exception"),
-            ],
-            payload,
-        )
-    } else {
-        encode_frame(
-            &[
-                (":event-type", kind),
-                (":content-type", "application/json"),
-                (":message-type", "event"),
-            ],
-            payload,
-        )
-    }
 }
 
 fn stream(dir: &str) -> Vec<u8> {
@@ -262,22 +240,22 @@ fn corrupt_or_cut_streams() {
 #[test]
 fn json_tool_stream_is_text() {
     let fs = [
-        frame("messageStart", br#"{"role":"assistant"}"#),
-        frame(
+        message("messageStart", br#"{"role":"assistant"}"#),
+        message(
             "contentBlockStart",
             br#"{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"t","name":"json_response_format"}}}"#,
         ),
-        frame(
+        message(
             "contentBlockDelta",
             br#"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{\"a\":"}}}"#,
         ),
-        frame(
+        message(
             "contentBlockDelta",
             br#"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"1}"}}}"#,
         ),
-        frame("contentBlockStop", br#"{"contentBlockIndex":0}"#),
-        frame("messageStop", br#"{"stopReason":"tool_use"}"#),
-        frame("metadata", br#"{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}"#),
+        message("contentBlockStop", br#"{"contentBlockIndex":0}"#),
+        message("messageStop", br#"{"stopReason":"tool_use"}"#),
+        message("metadata", br#"{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}"#),
     ];
     let chunks = openai(&fs.concat());
     let text: String = chunks
@@ -296,8 +274,8 @@ fn json_tool_stream_is_text() {
 #[test]
 fn broken_payload_and_error_message_frames() {
     let fs = [
-        frame("messageStart", br#"{"role":"assistant"}"#),
-        frame("contentBlockDelta", b"{oops"),
+        message("messageStart", br#"{"role":"assistant"}"#),
+        message("contentBlockDelta", b"{oops"),
     ];
     let evs = anthropic(&fs.concat());
     assert!(evs.last().unwrap().1["error"]["message"]

@@ -21,7 +21,7 @@ use super::response::{
 use super::wire::ResponseIn;
 use crate::formats::stream::{protocol_error, Decoder};
 use crate::model::{ContentPart, FinishReason, StreamEvent};
-use crate::sse::SseEventRef;
+use crate::sse::{SseDecoder, SseEventRef};
 
 /// Which block is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,8 @@ impl GeminiDecoder {
 }
 
 impl Decoder for GeminiDecoder {
+    type Framing = SseDecoder;
+
     fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, event: SseEventRef<'e>, sink: &mut F) {
         // Keep-alive blanks, and the `[DONE]` some Gemini-compatible relays append.
         let data = event.data.trim_ascii();

@@ -7,11 +7,15 @@
 //! - `stream`: chunk stream ⇄ canonical stream events (decoder and encoder).
 //! - `passthrough`: same-format stream that only watches (and maybe strips) usage.
 //! - `error`: upstream error bodies → `GatewayError`.
+//! - `render`: tollgate's own error bodies and model list in this dialect.
+//! - `stream_text`: where the answer text sits in a chunk (output guardrails).
 
 pub(crate) mod error;
 pub(crate) mod passthrough;
+pub(crate) mod render;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stream;
+pub(crate) mod stream_text;
 mod stream_wire;
 pub(crate) mod wire;

@@ -14,7 +14,7 @@ use super::wire::ChunkIn;
 use crate::error::Dialect;
 use crate::formats::stream::{protocol_error, Decoder, Encoder};
 use crate::model::{merge_usage, FinishReason, StreamEvent, Usage};
-use crate::sse::SseEventRef;
+use crate::sse::{SseDecoder, SseEventRef};
 
 /// What kind of block is open in the decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +122,8 @@ impl OpenAiDecoder {
 }
 
 impl Decoder for OpenAiDecoder {
+    type Framing = SseDecoder;
+
     fn decode<'e, F: FnMut(StreamEvent<'e>)>(&mut self, event: SseEventRef<'e>, sink: &mut F) {
         let data = event.data;
         if data.trim_ascii() == b"[DONE]" {

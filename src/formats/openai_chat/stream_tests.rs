@@ -118,7 +118,9 @@ fn truncated_stream_ends_with_error_event() {
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
     let c = json!({"id": "chatcmpl-x", "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
-    format!("data: {c}\n\n")
+    let mut out = Vec::new();
+    crate::sse::write_data(&mut out, c.to_string().as_bytes());
+    String::from_utf8(out).unwrap()
 }
 
 #[test]

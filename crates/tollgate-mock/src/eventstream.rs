@@ -10,29 +10,65 @@
 /// Header value type tag for UTF-8 strings.
 const STRING_VALUE: u8 = 7;
 
-/// Encodes one frame with string `headers` and `payload`.
-///
-/// Header names longer than 255 bytes or values longer than 32767 bytes are not
-/// representable; callers in this module only pass short constant names and values.
+/// Encodes one frame with string `headers` and `payload`. Header names are cut to
+/// 255 bytes and values to 65,535 bytes (at a character boundary), the format's
+/// limits. This is the one event-stream encoder of the project: the gateway only
+/// decodes, and its tests build their Bedrock streams with this.
 pub fn encode_frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-    let headers_len: usize = headers.iter().map(|(n, v)| 4 + n.len() + v.len()).sum();
-    let total = 12 + headers_len + payload.len() + 4;
+    let mut header_bytes = Vec::new();
+    for (name, value) in headers {
+        let name = truncate_utf8(name, usize::from(u8::MAX));
+        let value = truncate_utf8(value, usize::from(u16::MAX));
+        header_bytes.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
+        header_bytes.extend_from_slice(name.as_bytes());
+        header_bytes.push(STRING_VALUE);
+        header_bytes
+            .extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
+        header_bytes.extend_from_slice(value.as_bytes());
+    }
+    let total = 12 + header_bytes.len() + payload.len() + 4;
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
-    out.extend_from_slice(&u32::try_from(headers_len).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(
+        &u32::try_from(header_bytes.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     let prelude_crc = crc32fast::hash(&out[..8]);
     out.extend_from_slice(&prelude_crc.to_be_bytes());
-    for (name, value) in headers {
-        out.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
-        out.extend_from_slice(name.as_bytes());
-        out.push(STRING_VALUE);
-        out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
-        out.extend_from_slice(value.as_bytes());
-    }
+    out.extend_from_slice(&header_bytes);
     out.extend_from_slice(payload);
     let message_crc = crc32fast::hash(&out);
     out.extend_from_slice(&message_crc.to_be_bytes());
     out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A frame as Bedrock sends it for a stream message named `kind`: an exception frame
+/// (`:exception-type`, `:message-type: exception`) when the name ends in
+/// `Exception` (`throttlingException`...), else an event frame.
+pub fn message(kind: &str, payload: &[u8]) -> Vec<u8> {
+    let (type_header, message_type) = if kind.ends_with("Exception") {
+        (":exception-type", "exception")
+    } else {
+        (":event-type", "event")
+    };
+    encode_frame(
+        &[
+            (type_header, kind),
+            (":content-type", "application/json"),
+            (":message-type", message_type),
+        ],
+        payload,
+    )
 }
 
 /// A Bedrock stream event frame: `:event-type`, `:content-type: application/json`,
@@ -123,6 +159,25 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
         assert_eq!(v["delta"]["text"], "hi");
+    }
+
+    #[test]
+    fn oversized_headers_are_cut_at_character_boundaries() {
+        let long_name = "n".repeat(300);
+        let long_value = "\u{e9}".repeat(40_000); // 80,000 bytes
+        let (headers, _) = decode(&encode_frame(&[(&long_name, &long_value)], b""));
+        assert_eq!(headers[0].0.len(), 255);
+        assert_eq!(headers[0].1.len(), 65_534);
+        assert!(long_value.starts_with(&headers[0].1));
+    }
+
+    #[test]
+    fn exceptions_are_named_by_their_type() {
+        let (headers, _) = decode(&message("throttlingException", b"{}"));
+        assert_eq!(headers[0].0, ":exception-type");
+        assert_eq!(headers[2].1, "exception");
+        let (headers, _) = decode(&message("messageStop", b"{}"));
+        assert_eq!(headers[0].0, ":event-type");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `tollgate-mock`: the mock LLM upstream as a standalone server, for benchmarks and
-//! demos. Runs until SIGTERM or SIGINT. See `tollgate::mock` and `--help`.
+//! demos. Runs until SIGTERM or SIGINT. See the crate docs and `--help`.
 
 use std::process::ExitCode;
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tollgate::mock::cli::{parse_args, Command, USAGE};
-use tollgate::mock::MockServer;
+use tollgate_mock::cli::{parse_args, Command, USAGE};
+use tollgate_mock::MockServer;
 
 fn main() -> ExitCode {
     let (cfg, opts) = match parse_args(std::env::args().skip(1)) {

@@ -1,5 +1,7 @@
-//! A validating JSON skimmer for the envelope: walks the top-level object of a body,
-//! yielding each member's key and the byte span of its value without building values.
+//! A validating JSON skimmer: walks a document yielding object members (key and the
+//! byte span of the value) or string values (with the key they sit under) without
+//! building values. The envelope reads a request's top-level members with it; the
+//! guardrails' text walk (`texts`) visits every string value with it.
 //!
 //! serde_json's `RawValue` would give the same spans, but it is behind a feature the
 //! crate does not enable, and a skimmer that only validates is also the cheapest pass
@@ -100,7 +102,7 @@ impl<'a> Scanner<'a> {
                 self.string()?;
             }
             b'{' => self.object_body(depth + 1, |_, _, _| Ok(()))?,
-            b'[' => self.array_body(depth + 1)?,
+            b'[' => self.items(depth + 1, |s| s.value_at(depth + 1).map(drop))?,
             b't' => self.literal(b"true")?,
             b'f' => self.literal(b"false")?,
             b'n' => self.literal(b"null")?,
@@ -214,7 +216,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn array_body(&mut self, depth: usize) -> Result<()> {
+    /// Walk an array starting at the current `[`; `item` consumes each item.
+    fn items<F>(&mut self, depth: usize, mut item: F) -> Result<()>
+    where
+        F: FnMut(&mut Self) -> Result<()>,
+    {
         if depth > MAX_DEPTH {
             return self.err("nesting too deep");
         }
@@ -224,7 +230,7 @@ impl<'a> Scanner<'a> {
             return Ok(());
         }
         loop {
-            self.value_at(depth)?;
+            item(self)?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
@@ -241,6 +247,18 @@ impl<'a> Scanner<'a> {
     pub fn object_body<F>(&mut self, depth: usize, mut member: F) -> Result<()>
     where
         F: FnMut(&'a [u8], Cow<'a, str>, Span) -> Result<()>,
+    {
+        self.entries(depth, |s, key| {
+            let value = s.value_at(depth)?;
+            member(s.b, key, value)
+        })
+    }
+
+    /// Walk an object starting at the current `{`; `entry` gets each decoded key with
+    /// the cursor on its value, and consumes the value.
+    fn entries<F>(&mut self, depth: usize, mut entry: F) -> Result<()>
+    where
+        F: FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
     {
         if depth > MAX_DEPTH {
             return self.err("nesting too deep");
@@ -261,8 +279,7 @@ impl<'a> Scanner<'a> {
                 what: "invalid key",
             })?;
             self.eat(b':', "expected ':'")?;
-            let value = self.value_at(depth)?;
-            member(self.b, key, value)?;
+            entry(self, key)?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
@@ -271,6 +288,32 @@ impl<'a> Scanner<'a> {
                 }
                 _ => return self.err("expected ',' or '}'"),
             }
+        }
+    }
+
+    /// Walk one value, validating it, and call `string(key, span)` for every string
+    /// value in it (object keys are not values). `key` is the key of the member the
+    /// string belongs to; the items of an array belong to the array's key; `""` at
+    /// the top.
+    pub fn strings<F>(&mut self, string: &mut F) -> Result<()>
+    where
+        F: FnMut(&str, Span) -> Result<()>,
+    {
+        self.strings_at(0, "", string)
+    }
+
+    fn strings_at<F>(&mut self, depth: usize, key: &str, string: &mut F) -> Result<()>
+    where
+        F: FnMut(&str, Span) -> Result<()>,
+    {
+        match self.peek() {
+            Some(b'"') => {
+                let (span, _) = self.string()?;
+                string(key, span)
+            }
+            Some(b'{') => self.entries(depth + 1, |s, k| s.strings_at(depth + 1, &k, string)),
+            Some(b'[') => self.items(depth + 1, |s| s.strings_at(depth + 1, key, string)),
+            _ => self.value_at(depth).map(drop),
         }
     }
 
@@ -334,6 +377,43 @@ where
     s.object_body(1, member)
 }
 
+/// Walk the items of the array at `span` of `b` (which must hold an array).
+pub(crate) fn elements<F>(b: &[u8], span: Span, mut item: F) -> Result<()>
+where
+    F: FnMut(Span) -> Result<()>,
+{
+    let mut s = Scanner {
+        b: &b[..span.end],
+        pos: span.start,
+    };
+    s.items(1, |s| {
+        let v = s.value_at(1)?;
+        item(v)
+    })
+}
+
+/// The span of the value of `key` in the object at `object` of `b` (the last one
+/// wins, as when parsing); `None` when absent or when the object is malformed.
+pub(crate) fn member(b: &[u8], object: Span, key: &str) -> Option<Span> {
+    let mut found = None;
+    members(b, object, |_, k, span| {
+        if k == key {
+            found = Some(span);
+        }
+        Ok(())
+    })
+    .ok()?;
+    found
+}
+
+/// The span of the one JSON value `b` holds, `None` when `b` is not exactly one value.
+pub(crate) fn document(b: &[u8]) -> Option<Span> {
+    let mut s = Scanner::new(b);
+    let span = s.value().ok()?;
+    s.end().ok()?;
+    Some(span)
+}
+
 /// Decode a string value at `span` (quotes included), borrowing when it has no escapes.
 pub(crate) fn string_at(b: &[u8], span: Span) -> Option<Cow<'_, str>> {
     let raw = b.get(span.start..span.end)?;
@@ -350,5 +430,5 @@ pub(crate) fn string_at(b: &[u8], span: Span) -> Option<Cow<'_, str>> {
 }
 
 #[cfg(test)]
-#[path = "json_scan_tests.rs"]
+#[path = "scan_tests.rs"]
 mod tests;

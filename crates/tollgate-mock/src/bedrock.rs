@@ -130,7 +130,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::mock::format_tests::{gen, json};
+    use crate::format_tests::{gen, json};
 
     #[test]
     fn bedrock_converse_text_and_tool() {

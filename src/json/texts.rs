@@ -9,6 +9,8 @@
 //! Values under keys that never carry user text are skipped: ids, roles, types,
 //! base64 payloads (`data`, `data:` URLs), signatures of thinking blocks.
 
+use super::scan::{string_at, Scanner, SyntaxError};
+
 /// Keys whose string values are not user text.
 const SKIP_KEYS: &[&str] = &[
     "model",
@@ -28,88 +30,54 @@ const SKIP_KEYS: &[&str] = &[
     "system_fingerprint",
 ];
 
-/// A malformed body (unterminated string, bad escape).
+/// A malformed body (not JSON, unterminated string, bad escape, nesting too deep).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed;
 
-struct Frame<'a> {
-    object: bool,
-    /// Objects: the last key seen. Arrays: the key the array sits under.
-    key: &'a str,
-}
-
-/// End of the string literal whose opening quote is at `open` (index of the closing quote).
-fn literal_end(b: &[u8], open: usize) -> Result<usize, Malformed> {
-    let mut i = open + 1;
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Ok(i),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    Err(Malformed)
-}
-
-fn next_non_ws(b: &[u8], mut i: usize) -> Option<u8> {
-    while i < b.len() {
-        if !b[i].is_ascii_whitespace() {
-            return Some(b[i]);
-        }
-        i += 1;
-    }
-    None
-}
-
 /// Calls `visit(text)` for every string value that may carry user text. When `visit`
 /// returns `Some(replacement)`, the value is replaced (re-escaped) in the output.
-/// Returns `Ok(None)` when nothing was replaced, `Ok(Some(body))` otherwise.
+/// Returns `Ok(None)` when nothing was replaced, `Ok(Some(body))` otherwise. The walk
+/// is the validating [`Scanner`]'s, so a body that is not JSON is `Malformed`.
 pub fn rewrite_texts<E>(
     body: &str,
     mut visit: impl FnMut(&str) -> Result<Option<String>, E>,
 ) -> Result<Option<String>, Result<E, Malformed>> {
     let b = body.as_bytes();
-    let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut out: Option<String> = None;
     let mut copied = 0usize;
-    let mut i = 0usize;
-    while i < b.len() {
-        match b[i] {
-            b'{' => stack.push(Frame {
-                object: true,
-                key: "",
-            }),
-            b'[' => {
-                let key = stack.last().map_or("", |f| f.key);
-                stack.push(Frame { object: false, key });
-            }
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b'"' => {
-                let end = literal_end(b, i).map_err(Err)?;
-                let raw = &body[i + 1..end];
-                let is_key =
-                    next_non_ws(b, end + 1) == Some(b':') && stack.last().is_some_and(|f| f.object);
-                if is_key {
-                    if let Some(f) = stack.last_mut() {
-                        f.key = raw;
-                    }
-                } else if !skipped(stack.last().map_or("", |f| f.key), raw) {
-                    let text = unescape(body, i, end, raw).map_err(Err)?;
-                    if let Some(new) = visit(&text).map_err(Ok)? {
-                        let o = out.get_or_insert_with(|| String::with_capacity(body.len() + 64));
-                        o.push_str(&body[copied..i]);
-                        o.push_str(&escape(&new));
-                        copied = end + 1;
-                    }
-                }
-                i = end;
-            }
-            _ => {}
+    let mut stopped: Option<E> = None;
+    let walked = Scanner::new(b).strings(&mut |key, span| {
+        // Quotes are ASCII, so the span's inner bounds are char boundaries.
+        let raw = &body[span.start + 1..span.end - 1];
+        if skipped(key, raw) {
+            return Ok(());
         }
-        i += 1;
+        let text = string_at(b, span).ok_or(SyntaxError {
+            offset: span.start,
+            what: "invalid string",
+        })?;
+        match visit(&text) {
+            Ok(None) => Ok(()),
+            Ok(Some(new)) => {
+                let o = out.get_or_insert_with(|| String::with_capacity(body.len() + 64));
+                o.push_str(&body[copied..span.start]);
+                o.push_str(&escape(&new));
+                copied = span.end;
+                Ok(())
+            }
+            Err(e) => {
+                stopped = Some(e);
+                Err(SyntaxError {
+                    offset: span.start,
+                    what: "stopped by the visitor",
+                })
+            }
+        }
+    });
+    if let Some(e) = stopped {
+        return Err(Ok(e));
     }
+    walked.map_err(|_| Err(Malformed))?;
     Ok(out.map(|mut o| {
         o.push_str(&body[copied..]);
         o
@@ -118,20 +86,6 @@ pub fn rewrite_texts<E>(
 
 fn skipped(key: &str, raw: &str) -> bool {
     SKIP_KEYS.contains(&key) || raw.starts_with("data:")
-}
-
-fn unescape<'a>(
-    body: &'a str,
-    open: usize,
-    end: usize,
-    raw: &'a str,
-) -> Result<std::borrow::Cow<'a, str>, Malformed> {
-    if !raw.contains('\\') {
-        return Ok(std::borrow::Cow::Borrowed(raw));
-    }
-    serde_json::from_str::<String>(&body[open..=end])
-        .map(std::borrow::Cow::Owned)
-        .map_err(|_| Malformed)
 }
 
 fn escape(s: &str) -> String {
@@ -197,5 +151,13 @@ mod tests {
         assert_eq!(r, Err(Err(Malformed)));
         let r = rewrite_texts(r#"{"content":"bad \x escape"}"#, |_| Ok::<_, ()>(None));
         assert_eq!(r, Err(Err(Malformed)));
+        // The scanner validates the structure too, not only the strings.
+        let r = rewrite_texts(r#"{"content" "x"}"#, |_| Ok::<_, ()>(None));
+        assert_eq!(r, Err(Err(Malformed)));
+        let deep = format!("{}\"x\"{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            rewrite_texts(&deep, |_| Ok::<_, ()>(None)),
+            Err(Err(Malformed))
+        );
     }
 }

@@ -176,7 +176,7 @@ pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::http::parse_head;
+    use crate::http::parse_head;
 
     fn route_of(line: &str) -> String {
         let raw = format!("{line} HTTP/1.1\r\nhost: x\r\n\r\n");

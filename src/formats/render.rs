@@ -1,0 +1,71 @@
+//! Bodies tollgate answers by itself, in the client's dialect: errors (whole bodies and
+//! in-band stream events) and the model list. The shapes belong to the format modules
+//! (`openai_chat::render`, `anthropic_messages::render`); this only picks the dialect,
+//! so `error.rs` knows no wire shape. The error methods are defined here, on
+//! [`GatewayError`] itself, so every caller renders through `err.body(dialect)`.
+
+use serde_json::Value;
+
+use super::{anthropic_messages, openai_chat};
+use crate::error::{Dialect, GatewayError};
+
+impl GatewayError {
+    /// The JSON value of the error body in the given dialect.
+    pub fn to_json(&self, dialect: Dialect) -> Value {
+        match dialect {
+            Dialect::OpenAi => openai_chat::render::render_error(self),
+            Dialect::Anthropic => anthropic_messages::render::render_error(self),
+        }
+    }
+
+    /// The whole error response body in the given dialect.
+    pub fn body(&self, dialect: Dialect) -> Vec<u8> {
+        self.to_json(dialect).to_string().into_bytes()
+    }
+
+    /// An in-band SSE error event for a stream that already started, in the given
+    /// dialect. OpenAI SDKs raise on a `data:` chunk carrying an `error` object;
+    /// Anthropic SDKs on an `event: error`.
+    pub fn sse_event(&self, dialect: Dialect) -> Vec<u8> {
+        match dialect {
+            Dialect::OpenAi => format!("data: {}\n\n", self.to_json(dialect)).into_bytes(),
+            Dialect::Anthropic => {
+                format!("event: error\ndata: {}\n\n", self.to_json(dialect)).into_bytes()
+            }
+        }
+    }
+}
+
+/// The `GET /v1/models` body listing `names` in the given dialect.
+pub fn render_model_list<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let value = match dialect {
+        Dialect::OpenAi => openai_chat::render::render_model_list(names),
+        Dialect::Anthropic => anthropic_messages::render::render_model_list(names),
+    };
+    value.to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn sse_event_is_framed() {
+        let e = GatewayError::new(ErrorKind::UpstreamTimeout, "stalled");
+        let ev = String::from_utf8(e.sse_event(Dialect::Anthropic)).unwrap_or_default();
+        assert!(ev.starts_with("event: error\ndata: {"));
+        assert!(ev.ends_with("\n\n"));
+        let ev = String::from_utf8(e.sse_event(Dialect::OpenAi)).unwrap_or_default();
+        assert!(ev.starts_with("data: {\"error\":"));
+    }
+
+    #[test]
+    fn body_is_the_json_value() {
+        let e = GatewayError::new(ErrorKind::Forbidden, "no");
+        assert_eq!(
+            e.body(Dialect::OpenAi),
+            e.to_json(Dialect::OpenAi).to_string().into_bytes()
+        );
+    }
+}
