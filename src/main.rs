@@ -12,6 +12,7 @@ use pingora_proxy::{http_proxy_service_with_name, HttpProxy};
 
 use tollgate::admin::AdminApp;
 use tollgate::config;
+use tollgate::edge::listen;
 use tollgate::proxy::Proxy;
 use tollgate::runtime::{Gateway, Runtime, Upkeep};
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     };
     if opt.test {
         println!("{}: configuration is valid", path.display());
+        print!("{}", config.upgrade_facts());
         return ExitCode::SUCCESS;
     }
     run(opt, config, path)
@@ -69,7 +71,7 @@ fn data_plane_services(
             );
             proxy.threads = Some(1);
             for addr in listeners {
-                proxy.add_tcp(addr);
+                proxy.add_tcp_with_settings(&listen::worker_key(addr, i), listen::socket_options());
             }
             proxy
         })

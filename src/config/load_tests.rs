@@ -122,6 +122,21 @@ fn server_conf_defaults_and_overrides() {
 }
 
 #[test]
+fn upgrade_facts_name_the_effective_paths() {
+    let c = load_str(
+        "server: {pid_file: \"${RUN:-/run}/t.pid\", grace_period_seconds: 7}\n",
+        &|_| None,
+    )
+    .unwrap();
+    let facts = c.upgrade_facts();
+    assert!(facts.contains("server.pid_file: /run/t.pid\n"), "{facts}");
+    assert!(facts.contains("server.upgrade_sock: /tmp/tollgate_upgrade.sock\n"));
+    assert!(facts.contains("server.grace_period_seconds: 7\n"));
+    assert!(facts.contains("server.graceful_shutdown_timeout_seconds: 10\n"));
+    assert!(facts.contains("listeners.admin: 127.0.0.1:9090\n"));
+}
+
+#[test]
 fn timeouts_override_per_route() {
     let base = Timeouts::default();
     assert_eq!(base.connect, Duration::from_secs(5));

@@ -93,6 +93,22 @@ impl Config {
         }
     }
 
+    /// What `scripts/upgrade.sh` needs to know, as `key: value` lines printed by
+    /// `tollgate -t`: the effective pid file, upgrade socket, shutdown timings and
+    /// admin listener (defaults applied and `${VAR}` expanded, which a shell script
+    /// reading the YAML could not do). None of them is a secret.
+    pub fn upgrade_facts(&self) -> String {
+        let s = self.server_conf();
+        format!(
+            "server.pid_file: {}\nserver.upgrade_sock: {}\nserver.grace_period_seconds: {}\nserver.graceful_shutdown_timeout_seconds: {}\nlisteners.admin: {}\n",
+            s.pid_file,
+            s.upgrade_sock,
+            s.grace_period_seconds.unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS),
+            s.graceful_shutdown_timeout_seconds.unwrap_or(10),
+            self.admin_listener,
+        )
+    }
+
     /// The file as written, `${VAR}` references kept, literal secrets (keys, tokens,
     /// AWS credentials, header values, passwords in URLs) replaced by `"***"`.
     /// Comments are not kept.

@@ -179,6 +179,33 @@ impl Conn {
     }
 }
 
+/// One request on a fresh connection, or `None` when the server closed that
+/// connection before a single byte of the answer (the request was refused unread, as
+/// a server that is shutting down does with connections it has not read yet: an
+/// HTTP client may send such a request again). Any other failure panics.
+pub fn request_unless_unanswered(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Response> {
+    let mut conn = Conn::open(addr);
+    let start = Instant::now();
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        conn.send(method, path, headers, body)
+    }));
+    match conn.reader.fill_buf() {
+        Ok(buf) if !buf.is_empty() => {}
+        _ => return None,
+    }
+    assert!(
+        sent.is_ok(),
+        "answered while the request could not be written"
+    );
+    Some(conn.read_response(start, method == "HEAD"))
+}
+
 /// One request on a fresh connection.
 pub fn request(
     addr: &str,

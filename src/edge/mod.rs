@@ -1,0 +1,5 @@
+//! The edge: what faces clients before any upstream is involved — listening sockets,
+//! and (in later modules) client-side clocks, connection and memory limits, and the
+//! scrubbing of provider material from what reaches a client.
+
+pub mod listen;
