@@ -3,3 +3,5 @@
 //! scrubbing of provider material from what reaches a client.
 
 pub mod listen;
+pub mod scrub;
+pub mod upstream_headers;

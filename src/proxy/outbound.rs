@@ -75,6 +75,7 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
         resp.set_status(503)?;
     }
+    crate::edge::upstream_headers::prepare(resp, scrubs_passthrough(ctx));
     let rewrites_body = !matches!(
         ctx.mode,
         ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage
@@ -96,6 +97,11 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         resp.insert_header("cache-control", "no-cache")?;
     }
     Ok(())
+}
+
+/// Whether a passed-through body is an upstream error, held and scrubbed of secrets.
+fn scrubs_passthrough(ctx: &Ctx) -> bool {
+    matches!(ctx.mode, ResponseMode::Passthrough) && ctx.upstream_status.is_some_and(|s| s >= 400)
 }
 
 /// Whether the client receives this response as an event stream (after `prepare`).
@@ -121,7 +127,11 @@ fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
 /// in-band error event (see `fail_to_proxy`).
 pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(), GatewayError> {
     match &mut ctx.mode {
-        ResponseMode::Passthrough => {}
+        ResponseMode::Passthrough => {
+            if ctx.upstream_status.is_some_and(|s| s >= 400) {
+                crate::edge::scrub::passthrough_error(&mut ctx.buffer, body, end)
+            }
+        }
         ResponseMode::PassthroughWatchUsage => {
             if let Some(chunk) = body {
                 if ctx.buffer.len() + chunk.len() <= USAGE_WATCH_LIMIT {
@@ -196,7 +206,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
 fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
     let (buffered, err) = held_error_unless_refused(ctx)?;
     Some(if same {
-        buffered
+        crate::edge::scrub::bytes(&buffered).into_owned()
     } else {
         err.body(ctx.dialect)
     })

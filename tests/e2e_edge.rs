@@ -1,0 +1,232 @@
+//! The edge end to end: what a hostile-but-fair client or a misbehaving upstream can
+//! do to the gateway, through the real binary. Provider secrets echoed by upstreams,
+//! upstream headers, slow and flooding clients, framing errors. Every load loop is
+//! bounded in count and time and targets 127.0.0.1 only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::http;
+use common::Gateway;
+use serde_json::json;
+
+/// A provider key in OpenAI's shape, and one with no recognisable shape (caught only
+/// because it is configured).
+const SHAPED_KEY: &str = "sk-proj-Edge0123456789SecretValueAbcdef";
+const PLAIN_KEY: &str = "plainvalue-Q7x9-edge-credential";
+
+/// One request read by a [`RawUpstream`]: its head (lower-cased) and body.
+struct Seen {
+    head: String,
+}
+
+/// An upstream that answers every request with what `answer` makes of it (raw HTTP
+/// bytes, written as they are, then the connection is closed). Counts requests.
+struct RawUpstream {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+impl RawUpstream {
+    fn start(answer: impl Fn(&Seen) -> Vec<u8> + Send + 'static) -> RawUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(200) {
+                let Ok(stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let Some(seen) = read_request(stream.try_clone().unwrap()) else {
+                    continue;
+                };
+                let mut stream = stream;
+                let _ = stream.write_all(&answer(&seen));
+            }
+        });
+        RawUpstream { url, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::Relaxed)
+    }
+}
+
+fn read_request(stream: TcpStream) -> Option<Seen> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Seen { head })
+}
+
+/// The credential the gateway sent (`Authorization: Bearer …` or `x-api-key`).
+fn sent_credential(seen: &Seen) -> String {
+    for line in seen.head.lines() {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") || lower.starts_with("x-api-key:") {
+            return line.split_once(':').unwrap().1.trim().to_string();
+        }
+    }
+    String::new()
+}
+
+/// An OpenAI-compatible server's 401 that echoes the credential it got, with cookies
+/// and account headers.
+fn echoing_401(seen: &Seen) -> Vec<u8> {
+    let cred = sent_credential(seen);
+    let body = json!({"error": {
+        "message": format!("Incorrect API key provided: {cred}. You sent header Authorization: {cred}"),
+        "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})
+    .to_string();
+    format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         set-cookie: __cf_bm=upstream-cookie; path=/; HttpOnly\r\nopenai-organization: acme-prod-org\r\n\
+         x-request-id: req_upstream_1\r\nx-ratelimit-remaining-requests: 41\r\nwww-authenticate: Bearer realm=\"upstream\"\r\n\
+         x-debug-echo: {cred}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn chat(model: &str) -> serde_json::Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "hello"}]})
+}
+
+fn messages(model: &str) -> serde_json::Value {
+    json!({"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hello"}]})
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in [SHAPED_KEY, PLAIN_KEY, "upstream-cookie", "acme-prod-org"] {
+        assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+    }
+}
+
+#[test]
+fn provider_keys_echoed_by_an_upstream_never_reach_the_client_or_the_logs() {
+    let up = RawUpstream::start(echoing_401);
+    let gw = Gateway::start_with_env(
+        &format!(
+            r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: shaped, format: openai, base_url: "{url}", api_key: "${{EDGE_SHAPED_KEY}}", health_check: {{ kind: none }} }}
+  - {{ name: plain, format: openai, base_url: "{url}", api_key: "${{EDGE_PLAIN_KEY}}", health_check: {{ kind: none }} }}
+  - {{ name: claude, format: anthropic, base_url: "{url}", api_key: "${{EDGE_PLAIN_KEY}}", health_check: {{ kind: none }} }}
+models:
+  - {{ name: shaped, targets: [{{ provider: shaped, model: gpt-x }}] }}
+  - {{ name: plain, targets: [{{ provider: plain, model: gpt-x }}] }}
+  - {{ name: claude, targets: [{{ provider: claude, model: claude-x }}] }}
+"#,
+            url = up.url
+        ),
+        &[
+            ("EDGE_SHAPED_KEY", SHAPED_KEY),
+            ("EDGE_PLAIN_KEY", PLAIN_KEY),
+        ],
+    );
+    // Same format (the upstream's error body is passed through) and translated, both
+    // dialects, each key.
+    let cases = [
+        ("/v1/chat/completions", chat("shaped")),
+        ("/v1/chat/completions", chat("plain")),
+        ("/v1/messages", messages("shaped")),
+        ("/v1/messages", messages("plain")),
+        ("/v1/messages", messages("claude")),
+        ("/v1/chat/completions", chat("claude")),
+    ];
+    for (path, body) in &cases {
+        let resp = gw.post(path, body);
+        let what = format!("{path} {}", body["model"]);
+        assert!(resp.status >= 400, "{what}: {}", resp.status);
+        assert_clean(&what, &resp.text());
+        let headers = format!("{:?}", resp.headers);
+        assert_clean(&what, &headers);
+        assert!(resp.header("set-cookie").is_none(), "{what}: {headers}");
+        assert!(
+            resp.header("www-authenticate").is_none(),
+            "{what}: {headers}"
+        );
+        assert!(resp.header("x-debug-echo").is_none(), "{what}: {headers}");
+        // Still useful: the message says what went wrong.
+        assert!(resp.text().contains("API key"), "{what}: {}", resp.text());
+    }
+    // The same-format answer keeps the upstream's own error and its rate-limit header.
+    let resp = gw.post("/v1/chat/completions", &chat("shaped"));
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.json()["error"]["code"], "invalid_api_key");
+    assert_eq!(resp.header("x-ratelimit-remaining-requests"), Some("41"));
+    assert!(up.hits() >= cases.len());
+
+    let metrics = http::get(&gw.admin, "/metrics").text();
+    assert_clean("/metrics", &metrics);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_clean("the access log", &gw.stdout());
+    assert_clean("the error log", &gw.stderr());
+}
+
+#[test]
+fn config_errors_and_admin_config_show_no_url_credentials_or_key_ids() {
+    let (ok, out) = common::validate_config(
+        "providers:\n  - { name: a, format: openai, base_url: \"http://user:PASSWORD1@host:99999/x?key=QSECRET1\" }\n  - { name: b, format: openai, base_url: \"ftp://u:PASSWORD2@host/\" }\nmodels: []\n",
+        &[],
+    );
+    assert!(!ok);
+    assert!(out.contains("providers[0].base_url"), "{out}");
+    for gone in ["PASSWORD1", "PASSWORD2", "QSECRET1", "user:"] {
+        assert!(!out.contains(gone), "{gone} in {out}");
+    }
+
+    let up = common::mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: a, format: openai, base_url: "{}" }}
+  - name: b
+    format: bedrock
+    base_url: "http://127.0.0.1:9"
+    region: us-east-1
+    aws_access_key_id: AKIAIOSFODNN7EXAMPLE
+    aws_secret_access_key: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY
+    health_check: {{ kind: none }}
+models:
+  - {{ name: m, targets: [{{ provider: a, model: x }}] }}
+"#,
+        up.url()
+    ));
+    let page = http::get(&gw.admin, "/admin/config").text();
+    assert!(page.contains("aws_access_key_id"), "{page}");
+    for gone in [
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+    ] {
+        assert!(!page.contains(gone), "{gone} in {page}");
+    }
+}
