@@ -58,6 +58,8 @@ pub enum ErrorKind {
     Overloaded,
     /// Upstream did not answer in time (504).
     UpstreamTimeout,
+    /// The client was too slow sending its request (408); never an upstream's fault.
+    ClientTimeout,
     /// Upstream answered with this status; passed through as is.
     UpstreamStatus(u16),
     /// A bug or an unexpected state in the gateway (500).
@@ -125,6 +127,7 @@ impl GatewayError {
             NoHealthyUpstream => 503,
             Overloaded => 529,
             UpstreamTimeout => 504,
+            ClientTimeout => 408,
             UpstreamStatus(s) => s,
         }
     }
@@ -158,6 +161,7 @@ impl GatewayError {
             NoHealthyUpstream => "no_healthy_upstream",
             Overloaded => "overloaded",
             UpstreamTimeout => "upstream_timeout",
+            ClientTimeout => "client_timeout",
             UpstreamStatus(s) if s >= 500 => "upstream_5xx",
             UpstreamStatus(_) => "upstream_4xx",
             Internal => "internal",
@@ -180,7 +184,7 @@ impl GatewayError {
             Forbidden => "permission_error",
             RateLimited => "rate_limit_error",
             BudgetExceeded => "insufficient_quota",
-            UpstreamTimeout => "timeout_error",
+            UpstreamTimeout | ClientTimeout => "timeout_error",
             UpstreamStatus(s) if s < 500 => "invalid_request_error",
             _ => "api_error",
         }
@@ -217,7 +221,7 @@ impl GatewayError {
             PayloadTooLarge => "request_too_large",
             RateLimited => "rate_limit_error",
             Overloaded | NoHealthyUpstream => "overloaded_error",
-            UpstreamTimeout => "timeout_error",
+            UpstreamTimeout | ClientTimeout => "timeout_error",
             UpstreamStatus(400) => "invalid_request_error",
             UpstreamStatus(401) => "authentication_error",
             UpstreamStatus(403) => "permission_error",

@@ -23,6 +23,9 @@ pub struct FileConfig {
     pub listeners: ListenersSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Client-side clocks and limits (`config::client`).
+    #[serde(default)]
+    pub client: super::client::ClientSection,
     #[serde(default)]
     pub providers: Vec<ProviderSection>,
     #[serde(default)]

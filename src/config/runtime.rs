@@ -24,6 +24,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Largest accepted request body (default 32 MiB).
     pub max_body_bytes: usize,
+    /// Client-side clocks and limits.
+    pub client: super::client::ClientLimits,
     /// One access-log line per request (default true).
     pub access_log: bool,
     /// Providers in file order.

@@ -72,6 +72,7 @@ pub(crate) fn validate(
     let (data_listeners, admin_listener) = listeners(&f.listeners, &mut cx);
     let admin_token = admin_token(&f.listeners, &mut cx);
     let max_body_bytes = body_limit(&f.limits, &mut cx);
+    let client = super::client::build(&f.client, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
     validate_governance(f, cx.errors);
@@ -85,6 +86,7 @@ pub(crate) fn validate(
         admin_listener,
         admin_token,
         max_body_bytes,
+        client,
         access_log: parsed.file.logging.access_log.unwrap_or(true),
         providers,
         models,

@@ -2,6 +2,9 @@
 //! and (in later modules) client-side clocks, connection and memory limits, and the
 //! scrubbing of provider material from what reaches a client.
 
+pub mod body;
+pub mod clocks;
+pub mod conn;
 pub mod listen;
 pub mod scrub;
 pub mod upstream_headers;

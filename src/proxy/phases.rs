@@ -57,6 +57,7 @@ impl ProxyHttp for Proxy {
         ctx.in_flight_counted = true;
         ctx.request_id = inbound::request_id(session);
         ctx.runtime = Some(self.gateway.snapshot());
+        crate::edge::clocks::keepalive(session, &self.gateway.snapshot().config.client);
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
                 preread::install(session, ctx.body.clone(), &ctx.slot, &ctx.hold, &ctx.watch);

@@ -70,6 +70,9 @@ pub enum Next {
 pub struct Watch {
     attempt: Option<AttemptClock>,
     total_deadline: Option<Instant>,
+    /// When the client's request (body included) was in: `total` runs from here, so
+    /// that a slow upload is never counted as the upstream's time.
+    request_received: Option<Instant>,
     keepalive: Option<Duration>,
     /// The header to write when a keepalive has to go out before the upstream's.
     commit_header: Option<ResponseHeader>,
@@ -102,6 +105,11 @@ struct AttemptClock {
 pub type WatchSlot = Arc<Mutex<Watch>>;
 
 impl Watch {
+    /// The client's request is complete: the upstream's `total` clock starts here.
+    pub fn request_received(&mut self, at: Instant) {
+        self.request_received = Some(at);
+    }
+
     /// Watch a new attempt with its timeouts. `keepalive_header` is the header to
     /// commit with if a keepalive must go out before the upstream answers (streams with
     /// keepalives enabled only).
@@ -118,7 +126,10 @@ impl Watch {
             idle: timeouts.idle,
             last_chunk: None,
         });
-        self.total_deadline = timeouts.total.map(|t| request_started + t);
+        let from = self
+            .request_received
+            .map_or(request_started, |r| r.max(request_started));
+        self.total_deadline = timeouts.total.map(|t| from + t);
         self.keepalive = keepalive_header.as_ref().and(timeouts.sse_keepalive);
         if !self.committed {
             self.commit_header = keepalive_header;
