@@ -148,7 +148,11 @@ fn client_section_defaults_and_ranges() {
     )
     .unwrap_err()
     .to_string();
-    for path in ["client.header_timeout_ms", "client.max_headers", "client.keepalive_timeout_ms"] {
+    for path in [
+        "client.header_timeout_ms",
+        "client.max_headers",
+        "client.keepalive_timeout_ms",
+    ] {
         assert!(errors.contains(path), "{path} missing in {errors}");
     }
 }

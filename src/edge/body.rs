@@ -155,7 +155,11 @@ mod tests {
         let sealed = seal(BytesMut::from(&b"hello"[..]), a);
         let clone = sealed.clone();
         drop(sealed);
-        assert!(buffered() >= base + 900, "a clone still holds the body: {} {base}", buffered());
+        assert!(
+            buffered() >= base + 900,
+            "a clone still holds the body: {} {base}",
+            buffered()
+        );
         drop(clone);
         assert!(b.grow_to(700, budget), "released with the last clone");
     }

@@ -49,6 +49,11 @@ impl Conn {
         }
     }
 
+    /// The raw connection (to watch it being closed).
+    pub fn into_stream(self) -> TcpStream {
+        self.reader.into_inner()
+    }
+
     pub fn set_read_timeout(&self, t: Duration) {
         self.reader.get_ref().set_read_timeout(Some(t)).unwrap();
     }
