@@ -442,3 +442,146 @@ fn a_slow_upload_is_not_an_upstream_timeout() {
         assert!(chat_ok(&gw));
     }
 }
+
+/// Open `n` idle connections from `source` (a loopback address) to `addr`, bounded
+/// by `limit`; returns the sockets that connected.
+fn flood(source: &str, addr: &str, n: usize, limit: Duration) -> Vec<tokio::net::TcpStream> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let target: std::net::SocketAddr = addr.parse().unwrap();
+    let source: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            if tokio::time::Instant::now() > deadline {
+                break;
+            }
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(source).unwrap();
+            if let Ok(Ok(s)) =
+                tokio::time::timeout(Duration::from_secs(1), socket.connect(target)).await
+            {
+                out.push(s);
+            }
+        }
+        out
+    })
+}
+
+/// How many of these connections were answered with a 503 refusal (read within
+/// `limit`).
+fn refused(conns: Vec<tokio::net::TcpStream>, limit: Duration) -> usize {
+    let mut count = 0;
+    let deadline = std::time::Instant::now() + limit;
+    for c in conns {
+        let mut s = c.into_std().unwrap();
+        s.set_nonblocking(false).unwrap();
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        s.set_read_timeout(Some(left.max(Duration::from_millis(10))))
+            .unwrap();
+        let mut buf = [0u8; 12];
+        if s.read_exact(&mut buf).is_ok() && &buf == b"HTTP/1.1 503" {
+            count += 1;
+        }
+    }
+    count
+}
+
+#[test]
+fn a_connection_flood_is_refused_cleanly_and_others_are_served() {
+    let up = common::mock("up");
+    let gw = gateway_with_client(
+        "{ max_connections: 400, max_connections_per_ip: 100, header_timeout_ms: 3000 }",
+        &up.url(),
+        "{}",
+    );
+    // 600 silent sockets from 127.0.0.2: 100 are held (until the header timeout), the
+    // rest are refused at once with a 503.
+    let conns = flood("127.0.0.2", &gw.addr, 600, Duration::from_secs(10));
+    assert!(conns.len() >= 500, "only {} connected", conns.len());
+    // The flood does not reach other clients.
+    for _ in 0..5 {
+        assert!(chat_ok(&gw));
+    }
+    let n = conns.len();
+    let refusals = refused(conns, Duration::from_secs(5));
+    assert!(
+        refusals >= n - 100 && refusals < n,
+        "{refusals} of {n} refused (100 may stay open)"
+    );
+    gw.metrics_with("tollgate_client_connections_refused_total");
+    // Over the global cap: everyone is refused cleanly, nothing crashes; once the
+    // flood's connections time out, service is back.
+    let a = flood("127.0.0.3", &gw.addr, 100, Duration::from_secs(5));
+    let b = flood("127.0.0.4", &gw.addr, 100, Duration::from_secs(5));
+    let c = flood("127.0.0.5", &gw.addr, 100, Duration::from_secs(5));
+    let d = flood("127.0.0.6", &gw.addr, 150, Duration::from_secs(5));
+    let over = refused(d, Duration::from_secs(5));
+    assert!(over >= 50, "only {over} refused over the global cap");
+    drop((a, b, c));
+    let back = common::wait_until(Duration::from_secs(20), || chat_ok(&gw));
+    assert!(back, "not served after the flood");
+    let gauge = common::wait_until(Duration::from_secs(10), || {
+        http::get(&gw.admin, "/metrics")
+            .text()
+            .lines()
+            .any(|l| l.starts_with("tollgate_client_connections ") && l.trim_end().ends_with(" 0"))
+    });
+    assert!(gauge, "connections not released");
+}
+
+#[test]
+fn concurrent_large_uploads_stay_within_the_body_memory_budget() {
+    let up = common::mock("up");
+    let gw = gateway_with_client("{ body_memory_bytes: 5000000 }", &up.url(), "{}");
+    let size = 2_000_000;
+    // Two uploads in progress hold 4 MB of the 5 MB budget...
+    let open: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(&gw.addr).unwrap();
+            s.write_all(format!("POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n{{").as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...so a third is refused, in its dialect, with retry-after.
+    let body = format!(
+        r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "a".repeat(size - 80)
+    );
+    let resp = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/messages",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(resp.status, 529, "{}", resp.text());
+    assert_eq!(resp.json()["error"]["type"], "overloaded_error");
+    assert_eq!(resp.header("retry-after"), Some("1"));
+    let resp = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "application/json")],
+        body.replace("max_tokens\":5,", "").as_bytes(),
+    );
+    assert_eq!(resp.status, 503, "{}", resp.text());
+    // Once they are gone, the memory is back.
+    drop(open);
+    let served = common::wait_until(Duration::from_secs(10), || {
+        http::request(
+            &gw.addr,
+            "POST",
+            "/v1/messages",
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .status
+            == 200
+    });
+    assert!(served);
+}

@@ -61,9 +61,10 @@ impl ConnSlot {
     /// Count a new connection, or `None` when a cap is reached.
     pub fn take(ip: Option<IpAddr>, limits: &ClientLimits) -> Option<ConnSlot> {
         let open = OPEN.fetch_add(1, Ordering::AcqRel) + 1;
-        let slot = ConnSlot { ip: None };
+        // From here on, dropping `slot` gives the count back.
+        let mut slot = ConnSlot { ip: None };
         if limits.max_connections > 0 && open > limits.max_connections {
-            return None; // `slot` is dropped: the count goes back down.
+            return None;
         }
         let (Some(ip), true) = (ip, limits.max_connections_per_ip > 0) else {
             return Some(slot);
@@ -74,7 +75,8 @@ impl ConnSlot {
             return None;
         }
         *n += 1;
-        Some(ConnSlot { ip: Some(ip) })
+        slot.ip = Some(ip);
+        Some(slot)
     }
 
     /// Connections open now.
@@ -126,20 +128,13 @@ fn client_ip(stream: &Stream) -> Option<IpAddr> {
 impl<A: ServerApp + Send + Sync + 'static> ServerApp for EdgeApp<A> {
     async fn process_new(
         self: &Arc<Self>,
-        mut session: Stream,
+        session: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
         let limits = self.gateway.snapshot().config.client.clone();
         let Some(slot) = ConnSlot::take(client_ip(&session), &limits) else {
             metrics::CONNECTIONS_REFUSED.inc();
-            // Best effort: the client learns why; nothing of its request is read.
-            let _ = tokio::time::timeout(Duration::from_millis(200), async {
-                let _ = session
-                    .write_all(&refusal(503, "overloaded", "too many connections"))
-                    .await;
-                let _ = session.flush().await;
-            })
-            .await;
+            refuse(session).await;
             return None;
         };
         metrics::CLIENT_CONNECTIONS.set(ConnSlot::open() as i64);
@@ -150,6 +145,32 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for EdgeApp<A> {
     async fn cleanup(&self) {
         self.inner.cleanup().await
     }
+}
+
+/// Answer a connection over a cap with a 503 and close it gracefully: the write side
+/// first, then whatever the client already sent is read and dropped (briefly), so that
+/// the close does not reset the connection before the client read the answer.
+async fn refuse(mut session: Stream) {
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        let _ = session
+            .write_all(&refusal(
+                503,
+                "overloaded",
+                "too many connections; retry shortly",
+            ))
+            .await;
+        let _ = session.flush().await;
+        let _ = session.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match tokio::io::AsyncReadExt::read(&mut session, &mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 /// A complete error response that closes the connection. The body is in OpenAI's
@@ -486,5 +507,57 @@ impl GetSocketDigest for EdgeStream {
 impl Peek for EdgeStream {
     async fn try_peek(&mut self, buf: &mut [u8]) -> std::io::Result<bool> {
         self.inner.try_peek(buf).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_count_per_process_and_per_ip_and_give_back() {
+        let limits = ClientLimits {
+            max_connections: 0,
+            max_connections_per_ip: 2,
+            ..ClientLimits::default()
+        };
+        // An address no other test uses.
+        let ip: IpAddr = "127.9.9.9".parse().unwrap();
+        let per_ip = || PER_IP.lock().unwrap().get(&ip).copied().unwrap_or(0);
+        let a = ConnSlot::take(Some(ip), &limits).unwrap();
+        let b = ConnSlot::take(Some(ip), &limits).unwrap();
+        assert!(ConnSlot::take(Some(ip), &limits).is_none());
+        assert_eq!(per_ip(), 2);
+        drop(a);
+        assert_eq!(per_ip(), 1);
+        let c = ConnSlot::take(Some(ip), &limits).unwrap();
+        drop((b, c));
+        assert_eq!(per_ip(), 0);
+        assert!(PER_IP.lock().unwrap().get(&ip).is_none(), "entry removed");
+    }
+
+    #[test]
+    fn refusals_answer_in_the_dialect_of_the_request_line() {
+        let a = String::from_utf8(dialect_refusal(
+            408,
+            b"POST /v1/messages HTTP/1.1",
+            "timeout_error",
+            "slow",
+        ))
+        .unwrap();
+        assert!(a.starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+        assert!(
+            a.contains(r#"{"error":{"message":"slow","type":"timeout_error"},"type":"error"}"#),
+            "{a}"
+        );
+        let o = String::from_utf8(dialect_refusal(
+            431,
+            b"POST /v1/chat/completions",
+            "invalid_request_error",
+            "big",
+        ))
+        .unwrap();
+        assert!(o.contains(r#""error":{"code":null,"message":"big""#), "{o}");
+        assert!(o.contains("connection: close\r\n"));
     }
 }
