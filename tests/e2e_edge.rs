@@ -585,3 +585,74 @@ fn concurrent_large_uploads_stay_within_the_body_memory_budget() {
     });
     assert!(served);
 }
+
+// ---------------------------------------------------------------------------------
+// No corrupt 200s.
+
+/// A 200 with a body in the given framing, cut or not.
+fn broken_200(kind: &'static str) -> impl Fn(&Seen) -> Vec<u8> + Send + 'static {
+    move |_| {
+        let doc = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"a complete answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4}}"#;
+        let half = &doc[..doc.len() / 2];
+        match kind {
+            "chunked_cut" => format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{half}\r\n",
+                half.len()
+            ),
+            "length_cut" => format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{half}",
+                doc.len()
+            ),
+            "html" => {
+                let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                    page.len()
+                )
+            }
+            _ => unreachable!(),
+        }
+        .into_bytes()
+    }
+}
+
+#[test]
+fn a_cut_or_non_json_pass_through_answer_is_a_502_never_a_200() {
+    for kind in ["chunked_cut", "length_cut", "html"] {
+        let bad = RawUpstream::start(broken_200(kind));
+        let good = common::mock("good");
+        let gw = Gateway::start(&format!(
+            r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: bad, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+  - {{ name: good, format: openai, base_url: "{}" }}
+models:
+  - name: plain
+    targets: [{{ provider: bad, model: x }}]
+    retry: {{ attempts: 1 }}
+  - name: covered
+    targets: [{{ provider: bad, model: x }}]
+    retry: {{ attempts: 1 }}
+    fallbacks: [spare]
+  - {{ name: spare, targets: [{{ provider: good, model: y }}] }}
+"#,
+            bad.url,
+            good.url()
+        ));
+        let resp = gw.post("/v1/chat/completions", &chat("plain"));
+        assert_eq!(resp.status, 502, "{kind}: {}", resp.text());
+        assert_eq!(resp.json()["error"]["type"], "api_error", "{kind}");
+        assert!(
+            !resp.text().contains("a complete"),
+            "{kind}: {}",
+            resp.text()
+        );
+        // Nothing reached the client: the fallback answers instead.
+        let resp = gw.post("/v1/chat/completions", &chat("covered"));
+        assert_eq!(resp.status, 200, "{kind}: {}", resp.text());
+        assert_eq!(resp.header("x-tollgate-provider"), Some("good"), "{kind}");
+        assert!(resp.json()["choices"][0]["message"]["content"].is_string());
+        assert!(bad.hits() >= 2, "{kind}");
+    }
+}

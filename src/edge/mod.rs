@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod clocks;
+pub mod complete;
 pub mod conn;
 pub mod listen;
 pub mod scrub;

@@ -52,6 +52,8 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         preread::hold_response(&ctx.hold);
         ResponseMode::Guarded { translate: !same }
     } else if same {
+        // Held to its end: released only when complete (edge::complete).
+        preread::hold_response(&ctx.hold);
         ResponseMode::PassthroughWatchUsage
     } else {
         ResponseMode::TranslateJson
@@ -139,6 +141,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
                 }
             }
             if end {
+                crate::edge::complete::check_held(&ctx.hold, body.as_deref())?;
                 if let Some(a) = &ctx.attempt {
                     ctx.usage = formats::usage_from_response(a.format, &ctx.buffer);
                 }

@@ -237,7 +237,13 @@ impl ProxyHttp for Proxy {
             }
         }
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
-            return Err(gateway_failure(ctx, err));
+            // An unusable answer is the upstream's fault: retried while nothing was sent.
+            let upstream = err.kind == ErrorKind::UpstreamProtocol;
+            let mut e = gateway_failure(ctx, err);
+            if upstream {
+                e.esource = ErrorSource::Upstream;
+            }
+            return Err(e);
         }
         if ctx.retry_requested {
             // A held refusal that a fallback takes over: fail this attempt, retryably.

@@ -89,6 +89,12 @@ pub fn reset_hold(slot: &HoldSlot) {
     }
 }
 
+/// Run `f` on the body held so far, when holding.
+pub fn with_held_body<R>(slot: &HoldSlot, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let h = slot.lock().ok()?;
+    h.enabled.then(|| f(&h.body))
+}
+
 /// Replace the held response's header (e.g. with an error status); the body is
 /// whatever the body filter emitted last.
 pub fn replace_held_header(slot: &HoldSlot, header: ResponseHeader) {
