@@ -656,3 +656,33 @@ models:
         assert!(bad.hits() >= 2, "{kind}");
     }
 }
+
+#[test]
+fn metrics_can_be_put_behind_the_admin_token() {
+    let (ok, out) = common::validate_config("listeners: { metrics_auth: true }\n", &[]);
+    assert!(!ok && out.contains("listeners.metrics_auth"), "{out}");
+    let up = common::mock("up");
+    let gw = Gateway::start_with_env(
+        &format!(
+            r#"
+listeners: {{ data: ["{{data}}"], admin: "{{admin}}", admin_token: "${{EDGE_ADMIN_TOKEN}}", metrics_auth: true }}
+auth: {{ mode: open }}
+providers: [{{ name: up, format: openai, base_url: "{}" }}]
+models: [{{ name: m, targets: [{{ provider: up, model: x }}] }}]
+"#,
+            up.url()
+        ),
+        &[("EDGE_ADMIN_TOKEN", "edge-admin-token-1")],
+    );
+    assert_eq!(http::get(&gw.admin, "/metrics").status, 401);
+    let r = http::request(
+        &gw.admin,
+        "GET",
+        "/metrics",
+        &[("authorization", "Bearer edge-admin-token-1")],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("tollgate_"));
+    assert_eq!(http::get(&gw.admin, "/healthz").status, 200);
+}

@@ -80,6 +80,8 @@ pub struct ListenersSection {
     pub admin: Option<String>,
     /// Bearer token required on `/admin/*` (usually `${ENV}`); none = open admin.
     pub admin_token: Option<Secret>,
+    /// Require the admin token on `/metrics` too (default false).
+    pub metrics_auth: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -22,6 +22,8 @@ pub struct Config {
     pub admin_listener: String,
     /// Bearer token required on the admin plane; `None` = open admin.
     pub admin_token: Option<Secret>,
+    /// `/metrics` requires the admin token too.
+    pub metrics_auth: bool,
     /// Largest accepted request body (default 32 MiB).
     pub max_body_bytes: usize,
     /// Client-side clocks and limits.
