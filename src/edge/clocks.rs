@@ -25,6 +25,6 @@ pub fn keepalive(session: &mut Session, limits: &ClientLimits) {
 /// The request body is in: the upstream's `total` clock starts now.
 pub fn body_received(ctx: &Ctx) {
     if let Ok(mut watch) = ctx.watch.lock() {
-        watch.request_received(Instant::now());
+        watch.request_received(Instant::now(), ctx.dialect);
     }
 }

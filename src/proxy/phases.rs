@@ -237,8 +237,10 @@ impl ProxyHttp for Proxy {
             }
         }
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
-            // An unusable answer is the upstream's fault: retried while nothing was sent.
-            let upstream = err.kind == ErrorKind::UpstreamProtocol;
+            // An unusable answer held back from the client is the upstream's fault:
+            // retried like one.
+            let held = preread::with_held_body(&ctx.hold, |_| ()).is_some();
+            let upstream = held && err.kind == ErrorKind::UpstreamProtocol;
             let mut e = gateway_failure(ctx, err);
             if upstream {
                 e.esource = ErrorSource::Upstream;

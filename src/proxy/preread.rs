@@ -154,7 +154,7 @@ impl PrereadSession {
 
     /// The event ending a stream whose upstream failed, when the client's response is
     /// an event stream already under way.
-    fn end_of_failed_stream(&self) -> Option<Vec<u8>> {
+    fn end_of_failed_stream(&self, timed_out: bool) -> Option<Vec<u8>> {
         let started = self
             .inner
             .response_written()
@@ -162,7 +162,7 @@ impl PrereadSession {
         if !started {
             return None;
         }
-        self.watch.lock().ok()?.end_failed_stream()
+        self.watch.lock().ok()?.end_failed_stream_by(timed_out)
     }
 
     /// Write an SSE keepalive comment, committing the response header first if the
@@ -359,7 +359,8 @@ impl CustomSession for PrereadSession {
                     passed.push(HttpTask::Body(Some(data), end));
                 }
                 HttpTask::Failed(e) => {
-                    let event = self.end_of_failed_stream();
+                    let timed_out = *e.etype() == ErrorType::ReadTimedout;
+                    let event = self.end_of_failed_stream(timed_out);
                     let Some(event) = event else {
                         passed.push(HttpTask::Failed(e));
                         continue;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use pingora::http::ResponseHeader;
 
 use crate::config::Timeouts;
-use crate::error::GatewayError;
+use crate::error::{ErrorKind, GatewayError};
 
 /// The SSE comment written as a keepalive.
 pub const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -73,6 +73,8 @@ pub struct Watch {
     /// When the client's request (body included) was in: `total` runs from here, so
     /// that a slow upload is never counted as the upstream's time.
     request_received: Option<Instant>,
+    /// The client's dialect, for events the wrapper writes itself.
+    dialect: Option<crate::error::Dialect>,
     keepalive: Option<Duration>,
     /// The header to write when a keepalive has to go out before the upstream's.
     commit_header: Option<ResponseHeader>,
@@ -106,8 +108,9 @@ pub type WatchSlot = Arc<Mutex<Watch>>;
 
 impl Watch {
     /// The client's request is complete: the upstream's `total` clock starts here.
-    pub fn request_received(&mut self, at: Instant) {
+    pub fn request_received(&mut self, at: Instant, dialect: crate::error::Dialect) {
         self.request_received = Some(at);
+        self.dialect = Some(dialect);
     }
 
     /// Watch a new attempt with its timeouts. `keepalive_header` is the header to
@@ -151,7 +154,18 @@ impl Watch {
     /// The in-band event ending a stream whose upstream failed, if it is one; the
     /// error is kept for the request's log and metrics ([`Watch::ended_with`]).
     pub fn end_failed_stream(&mut self) -> Option<Vec<u8>> {
-        let (err, mut event) = self.stream_failure.take()?;
+        self.end_failed_stream_by(false)
+    }
+
+    /// As [`Self::end_failed_stream`]; `timed_out` when the upstream failed by
+    /// Pingora's own read timeout (the same idle time as this watch's clock, which it
+    /// may beat by a hair): the stream then ends as a stall, not a broken connection.
+    pub fn end_failed_stream_by(&mut self, timed_out: bool) -> Option<Vec<u8>> {
+        let (mut err, mut event) = self.stream_failure.take()?;
+        if let (true, Some(dialect)) = (timed_out, self.dialect) {
+            err = GatewayError::new(ErrorKind::UpstreamTimeout, Expired::Idle.message());
+            event = err.sse_event(dialect);
+        }
         if !self.at_event_boundary {
             // The upstream died inside an event: close that one first.
             event.splice(0..0, b"\n\n".iter().copied());
