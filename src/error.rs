@@ -57,6 +57,8 @@ pub enum ErrorKind {
     Overloaded,
     /// Upstream did not answer in time (504).
     UpstreamTimeout,
+    /// The client was too slow sending its request (408); never an upstream's fault.
+    ClientTimeout,
     /// Upstream answered with this status; passed through as is.
     UpstreamStatus(u16),
     /// A bug or an unexpected state in the gateway (500).
@@ -124,6 +126,7 @@ impl GatewayError {
             NoHealthyUpstream => 503,
             Overloaded => 529,
             UpstreamTimeout => 504,
+            ClientTimeout => 408,
             UpstreamStatus(s) => s,
         }
     }
@@ -157,6 +160,7 @@ impl GatewayError {
             NoHealthyUpstream => "no_healthy_upstream",
             Overloaded => "overloaded",
             UpstreamTimeout => "upstream_timeout",
+            ClientTimeout => "client_timeout",
             UpstreamStatus(s) if s >= 500 => "upstream_5xx",
             UpstreamStatus(_) => "upstream_4xx",
             Internal => "internal",

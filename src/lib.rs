@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod aws;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod formats;
 pub mod json;

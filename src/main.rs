@@ -8,10 +8,12 @@ use std::sync::Arc;
 use pingora::prelude::*;
 use pingora::server::configuration::Opt;
 use pingora::services::listening::Service;
-use pingora_proxy::{http_proxy_service_with_name, HttpProxy};
+use pingora_proxy::HttpProxy;
 
 use tollgate::admin::AdminApp;
 use tollgate::config;
+use tollgate::edge::conn::EdgeApp;
+use tollgate::edge::listen;
 use tollgate::proxy::Proxy;
 use tollgate::runtime::{Gateway, Runtime, Upkeep};
 
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     };
     if opt.test {
         println!("{}: configuration is valid", path.display());
+        print!("{}", config.upgrade_facts());
         return ExitCode::SUCCESS;
     }
     run(opt, config, path)
@@ -58,18 +61,18 @@ fn data_plane_services(
     server: &Server,
     gateway: &Arc<Gateway>,
     listeners: &[String],
-) -> Vec<Service<HttpProxy<Proxy>>> {
+) -> Vec<Service<EdgeApp<HttpProxy<Proxy>>>> {
     let workers = server.configuration.threads.max(1);
     (0..workers)
         .map(|i| {
-            let mut proxy = http_proxy_service_with_name(
-                &server.configuration,
-                Proxy::new(gateway.clone()),
-                &format!("tollgate data plane {i}"),
-            );
+            let mut app = HttpProxy::new(Proxy::new(gateway.clone()), server.configuration.clone());
+            app.handle_init_modules();
+            // Connection caps and the request-header clock run before Pingora reads.
+            let edge = EdgeApp::new(app, gateway.clone());
+            let mut proxy = Service::new(format!("tollgate data plane {i}"), edge);
             proxy.threads = Some(1);
             for addr in listeners {
-                proxy.add_tcp(addr);
+                proxy.add_tcp_with_settings(&listen::worker_key(addr, i), listen::socket_options());
             }
             proxy
         })

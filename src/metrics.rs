@@ -195,6 +195,39 @@ pub static CONFIG_LAST_RELOAD_OK: Lazy<IntGauge> = Lazy::new(|| {
 });
 
 /// Metric constructors only fail on invalid names or labels, which are constants here.
+pub static CONNECTIONS_REFUSED: Lazy<IntCounter> = Lazy::new(|| {
+    or_unregistered!(
+        register_int_counter!(
+            "tollgate_client_connections_refused_total",
+            "Client connections refused at a connection cap"
+        ),
+        IntCounter::new("tollgate_client_connections_refused_total", "x")
+            .unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+pub static CLIENT_CONNECTIONS: Lazy<IntGauge> = Lazy::new(|| {
+    or_unregistered!(
+        register_int_gauge!("tollgate_client_connections", "Open client connections"),
+        IntGauge::new("tollgate_client_connections", "x").unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
+/// Clients cut short on the client side, by reason: `header_timeout`,
+/// `header_too_large`, `idle_connection`, `body_timeout`, `body_framing`,
+/// `body_memory`. Never counted against an upstream.
+pub static CLIENT_REJECTS: Lazy<IntCounterVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_client_rejects_total",
+        "Requests ended on the client side (slow, oversized or broken), by reason"
+    );
+    let labels = &["reason"];
+    or_unregistered!(
+        prometheus::register_int_counter_vec!(opts.clone(), labels),
+        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+    )
+});
+
 fn unreachable_metric<T>() -> T {
     unreachable!("metric definitions are constant and valid")
 }

@@ -32,6 +32,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub async fn build(config: Config, previous: Option<&Runtime>) -> Result<Runtime, String> {
+        crate::edge::scrub::remember(&config);
         let policy = match previous {
             Some(p) => p.policy.reload(&config.governance).await?,
             None => Policy::from_config(&config.governance).await?,

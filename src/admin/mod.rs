@@ -1,6 +1,7 @@
 //! The admin plane, on its own listener: `/metrics` (Prometheus), `/healthz`,
 //! `/readyz`, and under `/admin/` (bearer token when configured): upstream health
-//! and stats, the redacted config, reload.
+//! and stats, the redacted config, reload. `listeners.metrics_auth` puts `/metrics`
+//! behind the token too.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -25,7 +26,9 @@ impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let method = session.req_header().method.clone();
         let path = session.req_header().uri.path().to_string();
-        if path.starts_with("/admin/") && !self.authorized(session) {
+        let guarded = path.starts_with("/admin/")
+            || (path == "/metrics" && self.gateway.snapshot().config.metrics_auth);
+        if guarded && !self.authorized(session) {
             return json_response(
                 StatusCode::UNAUTHORIZED,
                 json!({"error": "admin token required"}),

@@ -148,7 +148,8 @@ impl Expansions {
     pub fn show(&self, path: &str, value: &str) -> String {
         match self.raw_by_path.get(path) {
             Some(raw) => format!("{raw:?} (after env expansion)"),
-            None => format!("{value:?}"),
+            // A URL may carry credentials (`user:password@`, `?key=`): never quoted.
+            None => format!("{:?}", super::redact::url_for_message(value)),
         }
     }
 

@@ -23,6 +23,9 @@ pub struct FileConfig {
     pub listeners: ListenersSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Client-side clocks and limits (`config::client`).
+    #[serde(default)]
+    pub client: super::client::ClientSection,
     #[serde(default)]
     pub providers: Vec<ProviderSection>,
     #[serde(default)]
@@ -77,6 +80,8 @@ pub struct ListenersSection {
     pub admin: Option<String>,
     /// Bearer token required on `/admin/*` (usually `${ENV}`); none = open admin.
     pub admin_token: Option<Secret>,
+    /// Require the admin token on `/metrics` too (default false).
+    pub metrics_auth: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

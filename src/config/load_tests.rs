@@ -122,6 +122,57 @@ fn server_conf_defaults_and_overrides() {
 }
 
 #[test]
+fn client_section_defaults_and_ranges() {
+    let d = load_str("", &|_| None).unwrap().client;
+    assert_eq!(d, crate::config::client::ClientLimits::default());
+    assert_eq!(d.header_timeout, std::time::Duration::from_secs(60));
+    assert_eq!(d.keepalive_timeout, std::time::Duration::from_secs(75));
+    let c = load_str(
+        "client: {header_timeout_ms: 5000, max_connections_per_ip: 20, body_memory_bytes: 0}\n",
+        &|_| None,
+    )
+    .unwrap()
+    .client;
+    assert_eq!(c.header_timeout, std::time::Duration::from_secs(5));
+    assert_eq!((c.max_connections_per_ip, c.body_memory_bytes), (20, 0));
+    let errors = load_str(
+        "client: {header_timeout_ms: 5, max_headers: 1000, keepalive_timeout_ms: 10, bogus: 1}\n",
+        &|_| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(errors.contains("bogus"), "{errors}");
+    let errors = load_str(
+        "client: {header_timeout_ms: 5, max_headers: 1000, keepalive_timeout_ms: 10}\n",
+        &|_| None,
+    )
+    .unwrap_err()
+    .to_string();
+    for path in [
+        "client.header_timeout_ms",
+        "client.max_headers",
+        "client.keepalive_timeout_ms",
+    ] {
+        assert!(errors.contains(path), "{path} missing in {errors}");
+    }
+}
+
+#[test]
+fn upgrade_facts_name_the_effective_paths() {
+    let c = load_str(
+        "server: {pid_file: \"${RUN:-/run}/t.pid\", grace_period_seconds: 7}\n",
+        &|_| None,
+    )
+    .unwrap();
+    let facts = c.upgrade_facts();
+    assert!(facts.contains("server.pid_file: /run/t.pid\n"), "{facts}");
+    assert!(facts.contains("server.upgrade_sock: /tmp/tollgate_upgrade.sock\n"));
+    assert!(facts.contains("server.grace_period_seconds: 7\n"));
+    assert!(facts.contains("server.graceful_shutdown_timeout_seconds: 10\n"));
+    assert!(facts.contains("listeners.admin: 127.0.0.1:9090\n"));
+}
+
+#[test]
 fn timeouts_override_per_route() {
     let base = Timeouts::default();
     assert_eq!(base.connect, Duration::from_secs(5));

@@ -90,10 +90,11 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 12] = [
+pub(crate) const SECTIONS: [&str; 13] = [
     "server",
     "listeners",
     "limits",
+    "client",
     "providers",
     "models",
     "auth",
@@ -125,6 +126,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "server" => cx.one(&mut f.server, v),
             "listeners" => cx.one(&mut f.listeners, v),
             "limits" => cx.one(&mut f.limits, v),
+            "client" => cx.one(&mut f.client, v),
             "providers" => provider_idx = cx.list(&mut f.providers, v),
             "models" => model_idx = cx.list(&mut f.models, v),
             "auth" => cx.one(&mut f.auth, v),

@@ -60,7 +60,7 @@ fn position_of(key: &str) -> Position {
     let secret = matches!(
         k.as_str(),
         "api_key" | "admin_token" | "password" | "secret" | "token"
-    ) || ["_key", "_token", "_secret", "_password"]
+    ) || ["_key", "_token", "_secret", "_password", "_key_id"]
         .iter()
         .any(|s| k.ends_with(s));
     if secret {
@@ -106,16 +106,74 @@ fn is_scheme_word(t: &str) -> bool {
     })
 }
 
-/// `redis://user:pw@host` → `redis://user:***@host`, in each URL of a
-/// comma-separated list (the seed nodes of a Redis Cluster).
+/// `redis://user:pw@host/x?token=t&db=1` → `redis://user:***@host/x?token=***&db=1`,
+/// in each URL of a comma-separated list (the seed nodes of a Redis Cluster).
 fn redact_url_password(s: &str) -> String {
     s.split(',')
-        .map(redact_one_url)
+        .map(|url| redact_query_secrets(&redact_userinfo_password(url)))
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn redact_one_url(s: &str) -> String {
+/// A URL for an error message: no userinfo at all (`http://***@host`), and secret
+/// query values replaced. Anything else is returned as it is.
+pub fn url_for_message(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    redact_query_secrets(&format!("{scheme}://{rest}"))
+}
+
+/// Query parameter names whose values are credentials (`key` is Google's API key).
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(n.as_str(), "key" | "sig" | "code")
+        || [
+            "key",
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "pwd",
+            "signature",
+            "credential",
+            "auth",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// `?api_key=v&x=1` → `?api_key=***&x=1`.
+fn redact_query_secrets(s: &str) -> String {
+    let Some((base, query)) = s.split_once('?') else {
+        return s.to_string();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+            _ => p.to_string(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", params.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// `redis://user:pw@host` → `redis://user:***@host`.
+fn redact_userinfo_password(s: &str) -> String {
     let Some((scheme, rest)) = s.split_once("://") else {
         return s.to_string();
     };
@@ -130,6 +188,35 @@ fn redact_one_url(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_passwords_and_secret_query_values() {
+        let out = redacted(
+            "state: {redis_url: 'redis://:REDISPASS@localhost:6379/0?password=QP&db=1'}\nproviders:\n- {name: a, base_url: 'https://h/x?key=GKEY&alt=sse', aws_access_key_id: AKIAIOSFODNN7EXAMPLE}\n",
+        );
+        for gone in ["REDISPASS", "QP", "GKEY", "AKIAIOSFODNN7EXAMPLE"] {
+            assert!(!out.contains(gone), "{gone} in {out}");
+        }
+        for kept in [
+            "localhost:6379/0",
+            "db=1",
+            "alt=sse",
+            "password=***",
+            "key=***",
+        ] {
+            assert!(out.contains(kept), "{kept} not in {out}");
+        }
+    }
+
+    #[test]
+    fn urls_in_messages_show_no_userinfo() {
+        assert_eq!(
+            url_for_message("http://user:PW@host:1/x?token=T&a=b"),
+            "http://***@host:1/x?token=***&a=b"
+        );
+        assert_eq!(url_for_message("htp:/broken"), "htp:/broken");
+        assert_eq!(url_for_message("http://h/x"), "http://h/x");
+    }
 
     fn redacted(yaml: &str) -> String {
         serde_yaml::to_string(&redact(&serde_yaml::from_str(yaml).unwrap())).unwrap()

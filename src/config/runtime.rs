@@ -22,8 +22,12 @@ pub struct Config {
     pub admin_listener: String,
     /// Bearer token required on the admin plane; `None` = open admin.
     pub admin_token: Option<Secret>,
+    /// `/metrics` requires the admin token too.
+    pub metrics_auth: bool,
     /// Largest accepted request body (default 32 MiB).
     pub max_body_bytes: usize,
+    /// Client-side clocks and limits.
+    pub client: super::client::ClientLimits,
     /// One access-log line per request (default true).
     pub access_log: bool,
     /// Providers in file order.
@@ -90,6 +94,22 @@ impl Config {
             ca_file: s.ca_file.clone().or(base.ca_file.clone()),
             ..base
         }
+    }
+
+    /// What `scripts/upgrade.sh` needs to know, as `key: value` lines printed by
+    /// `tollgate -t`: the effective pid file, upgrade socket, shutdown timings and
+    /// admin listener (defaults applied and `${VAR}` expanded, which a shell script
+    /// reading the YAML could not do). None of them is a secret.
+    pub fn upgrade_facts(&self) -> String {
+        let s = self.server_conf();
+        format!(
+            "server.pid_file: {}\nserver.upgrade_sock: {}\nserver.grace_period_seconds: {}\nserver.graceful_shutdown_timeout_seconds: {}\nlisteners.admin: {}\n",
+            s.pid_file,
+            s.upgrade_sock,
+            s.grace_period_seconds.unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS),
+            s.graceful_shutdown_timeout_seconds.unwrap_or(10),
+            self.admin_listener,
+        )
     }
 
     /// The file as written, `${VAR}` references kept, literal secrets (keys, tokens,

@@ -71,7 +71,15 @@ pub(crate) fn validate(
     check_server(&f.server, &mut cx);
     let (data_listeners, admin_listener) = listeners(&f.listeners, &mut cx);
     let admin_token = admin_token(&f.listeners, &mut cx);
+    let metrics_auth = f.listeners.metrics_auth.unwrap_or(false);
+    if metrics_auth && admin_token.is_none() {
+        cx.err(
+            "listeners.metrics_auth",
+            "needs listeners.admin_token (the token /metrics would require)",
+        );
+    }
     let max_body_bytes = body_limit(&f.limits, &mut cx);
+    let client = super::client::build(&f.client, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
     let governance = governance_check::build(f, cx.errors);
@@ -84,7 +92,9 @@ pub(crate) fn validate(
         data_listeners,
         admin_listener,
         admin_token,
+        metrics_auth,
         max_body_bytes,
+        client,
         access_log: parsed.file.logging.access_log.unwrap_or(true),
         providers,
         models,

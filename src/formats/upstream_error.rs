@@ -28,6 +28,8 @@ impl UpstreamError<'_> {
             Some(m) => m.to_owned(),
             None => fallback_message(self.status, body),
         };
+        // Upstreams echo the key they were sent: never let it reach a client or a log.
+        let text = crate::edge::scrub::text(&text).into_owned();
         let message = match kind {
             ErrorKind::Unauthorized | ErrorKind::Forbidden => {
                 format!("the provider rejected the gateway's credentials: {text}")
@@ -36,7 +38,7 @@ impl UpstreamError<'_> {
         };
         let mut e = GatewayError::new(kind, message);
         if let Some(p) = self.param.filter(|p| !p.is_empty()) {
-            e = e.with_param(p);
+            e = e.with_param(crate::edge::scrub::text(p).as_ref());
         }
         e
     }

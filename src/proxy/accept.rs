@@ -57,10 +57,13 @@ pub async fn accept(
         Endpoint::Api(api) => api,
     };
     ctx.req.api = Some(api);
-    let body = match inbound::read_body(session, runtime.config.max_body_bytes).await? {
+    let client = &runtime.config.client;
+    let body = match inbound::read_body(session, runtime.config.max_body_bytes, client).await? {
         Ok(body) => body,
         Err(err) => return Ok(Err(err)),
     };
+    // The upstream clocks start now: the upload's time is the client's.
+    crate::edge::clocks::body_received(ctx);
     let envelope = match formats::parse_envelope_with(dialect, &body, api != Api::Embeddings) {
         Ok(env) => env,
         Err(err) => return Ok(Err(err)),

@@ -24,6 +24,18 @@ pub fn gateway_failure(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
     Error::explain(ErrorType::HTTPStatus(status), "gateway error")
 }
 
+/// The body filter failed. An unusable answer held back from the client (cut
+/// mid-way, not JSON) is the upstream's fault: retried like one.
+pub fn body_error(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
+    let held = preread::with_held_body(&ctx.slots.hold, |_| ()).is_some();
+    let upstream = held && err.kind == ErrorKind::UpstreamProtocol;
+    let mut e = gateway_failure(ctx, err);
+    if upstream {
+        e.esource = ErrorSource::Upstream;
+    }
+    e
+}
+
 /// A retryable upstream error: Pingora calls `upstream_peer` again.
 pub fn retry_error(status: u16, why: &'static str) -> Box<Error> {
     let mut e = Error::explain(ErrorType::HTTPStatus(status), why);

@@ -1,6 +1,8 @@
 //! The request side, before any upstream is chosen: which API the path asks for,
 //! reading the body within its limit, and finding the routes for its `model`.
 
+use crate::config::client::ClientLimits;
+use crate::edge::body::{self, Reservation};
 use bytes::{Bytes, BytesMut};
 use pingora::Result;
 use pingora_proxy::Session;
@@ -90,10 +92,16 @@ fn too_large(max: usize) -> GatewayError {
 pub async fn read_body(
     session: &mut Session,
     max: usize,
+    client: &ClientLimits,
 ) -> Result<std::result::Result<Bytes, GatewayError>> {
     let declared = declared_length(session);
     if declared.is_some_and(|len| len > max) {
         return Ok(Err(too_large(max)));
+    }
+    let mut reservation = Reservation::default();
+    let initial = declared.unwrap_or(8 * 1024).min(max);
+    if !reservation.grow_to(initial, client.body_memory_bytes) {
+        return Ok(Err(body::over_budget()));
     }
     let expects_continue = session
         .req_header()
@@ -107,24 +115,42 @@ pub async fn read_body(
         session.as_mut().write_continue_response().await?;
         session.req_header_mut().remove_header("expect");
     }
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(max));
-    let mut over = false;
-    while let Some(chunk) = session.read_request_body().await? {
-        if buf.len() + chunk.len() > max {
-            over = true;
-            break;
-        }
-        buf.extend_from_slice(&chunk);
-    }
+    let mut buf = BytesMut::with_capacity(initial);
+    let read = read_chunks(session, &mut buf, &mut reservation, max, client).await;
     if expects_continue {
         session
             .as_mut()
             .set_close_on_response_before_downstream_finish(true);
     }
-    if over {
-        return Ok(Err(too_large(max)));
+    Ok(read.map(|()| body::seal(buf, reservation)))
+}
+
+/// The body's chunks into `buf`, each within the body clock, the whole within `max`
+/// and the memory budget.
+async fn read_chunks(
+    session: &mut Session,
+    buf: &mut BytesMut,
+    reservation: &mut Reservation,
+    max: usize,
+    client: &ClientLimits,
+) -> std::result::Result<(), GatewayError> {
+    loop {
+        let chunk =
+            match tokio::time::timeout(client.body_timeout, session.read_request_body()).await {
+                Err(_) => return Err(body::stalled(client.body_timeout)),
+                Ok(Err(e)) => return Err(body::unreadable(&e)),
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Ok(Some(chunk))) => chunk,
+            };
+        if buf.len() + chunk.len() > max {
+            return Err(too_large(max));
+        }
+        buf.reserve(chunk.len());
+        if !reservation.grow_to(buf.capacity(), client.body_memory_bytes) {
+            return Err(body::over_budget());
+        }
+        buf.extend_from_slice(&chunk);
     }
-    Ok(Ok(buf.freeze()))
 }
 
 fn declared_length(session: &Session) -> Option<usize> {

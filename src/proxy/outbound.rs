@@ -53,6 +53,8 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         preread::hold_response(&ctx.slots.hold);
         ResponseMode::Guarded { translate: !same }
     } else if same {
+        // Held to its end: released only when complete (edge::complete).
+        preread::hold_response(&ctx.slots.hold);
         ResponseMode::PassthroughWatchUsage
     } else {
         ResponseMode::TranslateJson
@@ -79,6 +81,7 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
         resp.set_status(503)?;
     }
+    crate::edge::upstream_headers::prepare(resp, scrubs_passthrough(ctx));
     let rewrites_body = !matches!(
         ctx.resp.mode,
         ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage
@@ -100,6 +103,12 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         resp.insert_header("cache-control", "no-cache")?;
     }
     Ok(())
+}
+
+/// Whether a passed-through body is an upstream error, held and scrubbed of secrets.
+fn scrubs_passthrough(ctx: &Ctx) -> bool {
+    matches!(ctx.resp.mode, ResponseMode::Passthrough)
+        && ctx.resp.upstream_status.is_some_and(|s| s >= 400)
 }
 
 /// Whether the client receives this response as an event stream (after `prepare`).
@@ -125,7 +134,11 @@ fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
 /// in-band error event (see `fail_to_proxy`).
 pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(), GatewayError> {
     match &mut ctx.resp.mode {
-        ResponseMode::Passthrough => {}
+        ResponseMode::Passthrough => {
+            if ctx.resp.upstream_status.is_some_and(|s| s >= 400) {
+                crate::edge::scrub::passthrough_error(&mut ctx.resp.buffer, body, end)
+            }
+        }
         ResponseMode::PassthroughWatchUsage => {
             if let Some(chunk) = body {
                 if ctx.resp.buffer.len() + chunk.len() <= USAGE_WATCH_LIMIT {
@@ -133,6 +146,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
                 }
             }
             if end {
+                crate::edge::complete::check_held(&ctx.slots.hold, body.as_deref())?;
                 if let Some(a) = &ctx.attempt {
                     ctx.resp.usage = formats::usage_from_response(a.format, &ctx.resp.buffer);
                 }
@@ -206,7 +220,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
 fn finish_classified(ctx: &mut Ctx, same: bool) -> Option<Vec<u8>> {
     let (buffered, err) = held_error_unless_refused(ctx)?;
     Some(if same {
-        buffered
+        crate::edge::scrub::bytes(&buffered).into_owned()
     } else {
         err.body(ctx.req.dialect)
     })

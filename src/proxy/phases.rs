@@ -35,6 +35,7 @@ impl ProxyHttp for Proxy {
         ctx.req.in_flight_counted = true;
         ctx.req.id = inbound::request_id(session);
         ctx.req.runtime = Some(self.gateway.snapshot());
+        crate::edge::clocks::keepalive(session, &self.gateway.snapshot().config.client);
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
                 preread::install(
@@ -118,7 +119,7 @@ impl ProxyHttp for Proxy {
     ) -> Result<Option<std::time::Duration>> {
         note_upstream_chunk(ctx, body);
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
-            return Err(gateway_failure(ctx, err));
+            return Err(failure::body_error(ctx, err));
         }
         if ctx.resp.retry_requested {
             // A held refusal that a fallback takes over: fail this attempt, retryably.

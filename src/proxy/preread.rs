@@ -89,6 +89,12 @@ pub fn reset_hold(slot: &HoldSlot) {
     }
 }
 
+/// Run `f` on the body held so far, when holding.
+pub fn with_held_body<R>(slot: &HoldSlot, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    let h = slot.lock().ok()?;
+    h.enabled.then(|| f(&h.body))
+}
+
 /// Replace the held response's header (e.g. with an error status); the body is
 /// whatever the body filter emitted last.
 pub fn replace_held_header(slot: &HoldSlot, header: ResponseHeader) {
@@ -157,7 +163,7 @@ impl PrereadSession {
 
     /// The event ending a stream whose upstream failed, when the client's response is
     /// an event stream already under way.
-    fn end_of_failed_stream(&self) -> Option<Vec<u8>> {
+    fn end_of_failed_stream(&self, timed_out: bool) -> Option<Vec<u8>> {
         let started = self
             .inner
             .response_written()
@@ -165,7 +171,7 @@ impl PrereadSession {
         if !started {
             return None;
         }
-        self.watch.lock().ok()?.end_failed_stream()
+        self.watch.lock().ok()?.end_failed_stream_by(timed_out)
     }
 
     /// Write an SSE keepalive comment, committing the response header first if the
@@ -371,7 +377,8 @@ impl CustomSession for PrereadSession {
                         }
                         return Err(e);
                     }
-                    let event = self.end_of_failed_stream();
+                    let timed_out = *e.etype() == ErrorType::ReadTimedout;
+                    let event = self.end_of_failed_stream(timed_out);
                     let Some(event) = event else {
                         passed.push(HttpTask::Failed(e));
                         continue;

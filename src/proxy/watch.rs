@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use pingora::http::ResponseHeader;
 
 use crate::config::Timeouts;
-use crate::error::GatewayError;
+use crate::error::{ErrorKind, GatewayError};
 
 /// The SSE comment written as a keepalive.
 pub const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -70,6 +70,11 @@ pub enum Next {
 pub struct Watch {
     attempt: Option<AttemptClock>,
     total_deadline: Option<Instant>,
+    /// When the client's request (body included) was in: `total` runs from here, so
+    /// that a slow upload is never counted as the upstream's time.
+    request_received: Option<Instant>,
+    /// The client's dialect, for events the wrapper writes itself.
+    dialect: Option<crate::error::Dialect>,
     keepalive: Option<Duration>,
     /// The header to write when a keepalive has to go out before the upstream's.
     commit_header: Option<ResponseHeader>,
@@ -107,6 +112,12 @@ struct AttemptClock {
 pub type WatchSlot = Arc<Mutex<Watch>>;
 
 impl Watch {
+    /// The client's request is complete: the upstream's `total` clock starts here.
+    pub fn request_received(&mut self, at: Instant, dialect: crate::error::Dialect) {
+        self.request_received = Some(at);
+        self.dialect = Some(dialect);
+    }
+
     /// Watch a new attempt with its timeouts. `keepalive_header` is the header to
     /// commit with if a keepalive must go out before the upstream answers (streams with
     /// keepalives enabled only).
@@ -123,7 +134,10 @@ impl Watch {
             idle: timeouts.idle,
             last_chunk: None,
         });
-        self.total_deadline = timeouts.total.map(|t| request_started + t);
+        let from = self
+            .request_received
+            .map_or(request_started, |r| r.max(request_started));
+        self.total_deadline = timeouts.total.map(|t| from + t);
         self.keepalive = keepalive_header.as_ref().and(timeouts.sse_keepalive);
         if !self.committed {
             self.commit_header = keepalive_header;
@@ -145,7 +159,18 @@ impl Watch {
     /// The in-band event ending a stream whose upstream failed, if it is one; the
     /// error is kept for the request's log and metrics ([`Watch::ended_with`]).
     pub fn end_failed_stream(&mut self) -> Option<Vec<u8>> {
-        let (err, mut event) = self.stream_failure.take()?;
+        self.end_failed_stream_by(false)
+    }
+
+    /// As [`Self::end_failed_stream`]; `timed_out` when the upstream failed by
+    /// Pingora's own read timeout (the same idle time as this watch's clock, which it
+    /// may beat by a hair): the stream then ends as a stall, not a broken connection.
+    pub fn end_failed_stream_by(&mut self, timed_out: bool) -> Option<Vec<u8>> {
+        let (mut err, mut event) = self.stream_failure.take()?;
+        if let (true, Some(dialect)) = (timed_out, self.dialect) {
+            err = GatewayError::new(ErrorKind::UpstreamTimeout, Expired::Idle.message());
+            event = err.sse_event(dialect);
+        }
         if !self.at_event_boundary {
             // The upstream died inside an event: close that one first.
             event.splice(0..0, b"\n\n".iter().copied());

@@ -49,6 +49,11 @@ impl Conn {
         }
     }
 
+    /// The raw connection (to watch it being closed).
+    pub fn into_stream(self) -> TcpStream {
+        self.reader.into_inner()
+    }
+
     pub fn set_read_timeout(&self, t: Duration) {
         self.reader.get_ref().set_read_timeout(Some(t)).unwrap();
     }
@@ -177,6 +182,33 @@ impl Conn {
         let mut b = [0u8; 1];
         matches!(self.reader.read(&mut b), Ok(0))
     }
+}
+
+/// One request on a fresh connection, or `None` when the server closed that
+/// connection before a single byte of the answer (the request was refused unread, as
+/// a server that is shutting down does with connections it has not read yet: an
+/// HTTP client may send such a request again). Any other failure panics.
+pub fn request_unless_unanswered(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Response> {
+    let mut conn = Conn::open(addr);
+    let start = Instant::now();
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        conn.send(method, path, headers, body)
+    }));
+    match conn.reader.fill_buf() {
+        Ok(buf) if !buf.is_empty() => {}
+        _ => return None,
+    }
+    assert!(
+        sent.is_ok(),
+        "answered while the request could not be written"
+    );
+    Some(conn.read_response(start, method == "HEAD"))
 }
 
 /// One request on a fresh connection.

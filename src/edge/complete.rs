@@ -1,0 +1,146 @@
+//! A non-streaming pass-through answer is either complete or an error.
+//!
+//! Same-format non-streaming answers are held (header and body) until their end; at
+//! the end, before anything is released, the body must be one complete JSON document:
+//! an object or array whose brackets balance outside strings, followed by nothing but
+//! white space. A body cut mid-way (the upstream closed early), or an HTML or text
+//! page with a `200`, becomes a `502` in the client's dialect — retried or handed to a
+//! fallback like any upstream failure, since nothing reached the client — instead of a
+//! complete-looking `200`. The check is a single pass with O(1) state (no parse, no
+//! allocation): correctness of the JSON inside is the upstream's business, its
+//! completeness is ours.
+
+use crate::error::{ErrorKind, GatewayError};
+use crate::proxy::preread::{self, HoldSlot};
+
+/// Nesting deeper than this is refused (no upstream answers like that).
+const MAX_DEPTH: u32 = 1024;
+
+/// The scanner's state, fed slice by slice.
+#[derive(Debug, Default)]
+pub struct JsonCompleteness {
+    depth: u32,
+    started: bool,
+    closed: bool,
+    in_string: bool,
+    escaped: bool,
+    broken: bool,
+}
+
+impl JsonCompleteness {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.broken {
+                return;
+            }
+            self.byte(b);
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        if self.in_string {
+            match (self.escaped, b) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.in_string = false,
+                _ => {}
+            }
+            return;
+        }
+        let space = matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+        if self.closed {
+            self.broken |= !space;
+            return;
+        }
+        if !self.started {
+            match b {
+                b'{' | b'[' => {
+                    self.started = true;
+                    self.depth = 1;
+                }
+                _ => self.broken |= !space,
+            }
+            return;
+        }
+        match b {
+            b'"' => self.in_string = true,
+            b'{' | b'[' => {
+                self.depth += 1;
+                self.broken |= self.depth > MAX_DEPTH;
+            }
+            b'}' | b']' => {
+                self.depth -= 1;
+                self.closed = self.depth == 0;
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether everything fed was one complete object or array.
+    pub fn complete(&self) -> bool {
+        self.started && self.closed && !self.broken && !self.in_string
+    }
+}
+
+/// Whether `parts`, in order, form one complete JSON document.
+pub fn is_complete(parts: &[&[u8]]) -> bool {
+    let mut scan = JsonCompleteness::default();
+    for part in parts {
+        scan.feed(part);
+    }
+    scan.complete()
+}
+
+/// At the end of a held pass-through answer: the held body plus the last chunk must
+/// be a complete document, else the answer is an upstream protocol error.
+pub fn check_held(hold: &HoldSlot, last: Option<&[u8]>) -> Result<(), GatewayError> {
+    let last = last.unwrap_or_default();
+    let complete = preread::with_held_body(hold, |held| is_complete(&[held, last])).unwrap_or(true);
+    if complete {
+        return Ok(());
+    }
+    Err(GatewayError::new(
+        ErrorKind::UpstreamProtocol,
+        "the upstream's answer was cut short or is not JSON",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_documents_pass_in_any_split() {
+        let doc = br#" {"id":"x","choices":[{"message":{"content":"a \"}\" b \\"}}],"n":[1,2]} "#;
+        for cut in 0..doc.len() {
+            assert!(is_complete(&[&doc[..cut], &doc[cut..]]), "split at {cut}");
+        }
+        assert!(is_complete(&[b"[]\n"]));
+    }
+
+    #[test]
+    fn truncated_html_and_trailing_garbage_fail() {
+        let doc = br#"{"id":"x","choices":[{"message":{"content":"hello"}}]}"#;
+        for cut in 0..doc.len() {
+            assert!(!is_complete(&[&doc[..cut]]), "cut at {cut} passed");
+        }
+        for bad in [
+            &b"<html><body>502 Bad Gateway</body></html>"[..],
+            b"",
+            b"   ",
+            b"null",
+            b"\"text\"",
+            br#"{"a":1}{"b":2}"#,
+            br#"{"a":1}data: {"error":{}}"#,
+            br#"{"a":"unterminated}"#,
+        ] {
+            assert!(!is_complete(&[bad]), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused() {
+        let deep = "[".repeat(2000) + &"]".repeat(2000);
+        assert!(!is_complete(&[deep.as_bytes()]));
+    }
+}

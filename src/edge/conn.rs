@@ -1,0 +1,563 @@
+//! Client connections before Pingora sees them: connection caps and the request-header
+//! clock and limits.
+//!
+//! Pingora reads a request header with a timeout *per read* (60 s) and keeps an idle
+//! connection without limit, so a client sending one header byte a minute, or 20,000
+//! sockets that never send anything, hold their file descriptors and memory forever.
+//! [`EdgeApp`] wraps the data-plane application: every accepted connection is counted
+//! (globally and per client IP, released when the connection is dropped) and refused
+//! with a `503` when over the cap, and its stream is wrapped in an [`EdgeStream`],
+//! which
+//! - gives the whole request header `client.header_timeout_ms`, from the accept for the
+//!   first request and from its first byte on a kept-alive connection (the idle wait
+//!   between requests is Pingora's keep-alive timeout, set per request by
+//!   `edge::clocks`);
+//! - bounds the header's size and line count (`client.max_header_bytes`,
+//!   `client.max_headers`);
+//! - answers a client that breaks those rules with `408`/`431` in the dialect its
+//!   request line names, then closes.
+//!
+//! The stream tells a request header from the rest by the bytes themselves: a header
+//! starts with the first byte read after the gateway wrote a response (informational
+//! `100 Continue` excepted) and ends at the first empty line.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use once_cell::sync::Lazy;
+use pingora::apps::ServerApp;
+use pingora::protocols::l4::socket::SocketAddr;
+use pingora::protocols::raw_connect::ProxyDigest;
+use pingora::protocols::Stream;
+use pingora::protocols::{
+    GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl,
+    TimingDigest, UniqueID, UniqueIDType,
+};
+use pingora::server::ShutdownWatch;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::Sleep;
+
+use crate::config::client::ClientLimits;
+use crate::metrics;
+use crate::runtime::Gateway;
+
+/// Open client connections, per process and per client IP.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+static PER_IP: Lazy<Mutex<HashMap<IpAddr, usize>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// A counted connection; uncounted when dropped (with the connection).
+#[derive(Debug)]
+pub struct ConnSlot {
+    ip: Option<IpAddr>,
+}
+
+impl ConnSlot {
+    /// Count a new connection, or `None` when a cap is reached.
+    pub fn take(ip: Option<IpAddr>, limits: &ClientLimits) -> Option<ConnSlot> {
+        let open = OPEN.fetch_add(1, Ordering::AcqRel) + 1;
+        // From here on, dropping `slot` gives the count back.
+        let mut slot = ConnSlot { ip: None };
+        if limits.max_connections > 0 && open > limits.max_connections {
+            return None;
+        }
+        let (Some(ip), true) = (ip, limits.max_connections_per_ip > 0) else {
+            return Some(slot);
+        };
+        let mut per_ip = PER_IP.lock().ok()?;
+        let n = per_ip.entry(ip).or_insert(0);
+        if *n >= limits.max_connections_per_ip {
+            return None;
+        }
+        *n += 1;
+        slot.ip = Some(ip);
+        Some(slot)
+    }
+
+    /// Connections open now.
+    pub fn open() -> usize {
+        OPEN.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let open = OPEN.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+        metrics::CLIENT_CONNECTIONS.set(open as i64);
+        let Some(ip) = self.ip else { return };
+        if let Ok(mut per_ip) = PER_IP.lock() {
+            if let Some(n) = per_ip.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    per_ip.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+/// The data-plane application behind the edge checks.
+pub struct EdgeApp<A> {
+    inner: Arc<A>,
+    gateway: Arc<Gateway>,
+}
+
+impl<A> EdgeApp<A> {
+    pub fn new(inner: A, gateway: Arc<Gateway>) -> Self {
+        EdgeApp {
+            inner: Arc::new(inner),
+            gateway,
+        }
+    }
+}
+
+fn client_ip(stream: &Stream) -> Option<IpAddr> {
+    let digest = stream.get_socket_digest()?;
+    match digest.peer_addr()? {
+        SocketAddr::Inet(addr) => Some(addr.ip()),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl<A: ServerApp + Send + Sync + 'static> ServerApp for EdgeApp<A> {
+    async fn process_new(
+        self: &Arc<Self>,
+        session: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        let limits = self.gateway.snapshot().config.client.clone();
+        let Some(slot) = ConnSlot::take(client_ip(&session), &limits) else {
+            metrics::CONNECTIONS_REFUSED.inc();
+            refuse(session).await;
+            return None;
+        };
+        metrics::CLIENT_CONNECTIONS.set(ConnSlot::open() as i64);
+        let stream: Stream = Box::new(EdgeStream::new(session, limits, slot));
+        self.inner.process_new(stream, shutdown).await
+    }
+
+    async fn cleanup(&self) {
+        self.inner.cleanup().await
+    }
+}
+
+/// Answer a connection over a cap with a 503 and close it gracefully: the write side
+/// first, then whatever the client already sent is read and dropped (briefly), so that
+/// the close does not reset the connection before the client read the answer.
+async fn refuse(mut session: Stream) {
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        let _ = session
+            .write_all(&refusal(
+                503,
+                "overloaded",
+                "too many connections; retry shortly",
+            ))
+            .await;
+        let _ = session.flush().await;
+        let _ = session.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match tokio::io::AsyncReadExt::read(&mut session, &mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
+/// A complete error response that closes the connection. The body is in OpenAI's
+/// shape: the dialect is not known before a request line was read.
+fn refusal(status: u16, kind: &str, message: &str) -> Vec<u8> {
+    let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
+    respond_raw(status, body, true)
+}
+
+/// An error response in the dialect named by a request line (`/v1/messages` is
+/// Anthropic's).
+fn dialect_refusal(status: u16, request_line: &[u8], kind: &str, message: &str) -> Vec<u8> {
+    let anthropic = request_line.windows(9).any(|w| w == b"/messages");
+    let body = if anthropic {
+        serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
+    } else {
+        serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
+    };
+    respond_raw(status, body, status == 503)
+}
+
+fn respond_raw(status: u16, body: serde_json::Value, retry: bool) -> Vec<u8> {
+    let reason = match status {
+        408 => "Request Timeout",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+    let body = body.to_string();
+    let retry_after = if retry { "retry-after: 1\r\n" } else { "" };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{retry_after}connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Where the connection is in its current request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading a request header (until its empty line), under the header deadline.
+    Header,
+    /// The header is in: body, response, idle keep-alive wait. No clock here (the
+    /// body clock runs in `edge::body`, the idle one is Pingora's keep-alive).
+    Past,
+}
+
+/// A client stream with the header clock and limits (see the module doc).
+#[derive(Debug)]
+pub struct EdgeStream {
+    inner: Stream,
+    limits: ClientLimits,
+    phase: Phase,
+    /// Set when the gateway wrote a (final) response: the next byte read starts a
+    /// new request header.
+    responded: bool,
+    deadline: Option<Pin<Box<Sleep>>>,
+    header_bytes: usize,
+    header_lines: usize,
+    /// The last bytes read, to find `\r\n\r\n` across reads.
+    tail: [u8; 3],
+    /// The start of the request line, for the error's dialect.
+    request_line: Vec<u8>,
+    /// An error answer being written before the read fails.
+    failing: Option<(Vec<u8>, std::io::ErrorKind)>,
+    _slot: ConnSlot,
+}
+
+impl EdgeStream {
+    pub fn new(inner: Stream, limits: ClientLimits, slot: ConnSlot) -> Self {
+        let deadline = Some(Box::pin(tokio::time::sleep(limits.header_timeout)));
+        EdgeStream {
+            inner,
+            limits,
+            phase: Phase::Header,
+            responded: false,
+            deadline,
+            header_bytes: 0,
+            header_lines: 0,
+            tail: [0; 3],
+            request_line: Vec::new(),
+            failing: None,
+            _slot: slot,
+        }
+    }
+
+    /// A new request header starts (first byte after a response).
+    fn start_header(&mut self) {
+        self.phase = Phase::Header;
+        self.responded = false;
+        self.header_bytes = 0;
+        self.header_lines = 0;
+        self.tail = [0; 3];
+        self.request_line.clear();
+        self.deadline = Some(Box::pin(tokio::time::sleep(self.limits.header_timeout)));
+    }
+
+    /// Account for header bytes just read; an error answer when a limit is broken.
+    fn scan_header(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        for &b in data {
+            if self.request_line.len() < 256 && self.header_lines == 0 {
+                self.request_line.push(b);
+            }
+            self.header_bytes += 1;
+            if b == b'\n' {
+                self.header_lines += 1;
+            }
+            let end = self.tail == [b'\r', b'\n', b'\r'] && b == b'\n';
+            self.tail = [self.tail[1], self.tail[2], b];
+            if end {
+                self.phase = Phase::Past;
+                self.deadline = None;
+                // Whatever follows is body (or a pipelined request), not this header.
+                return None;
+            }
+            if self.header_bytes > self.limits.max_header_bytes
+                || self.header_lines > self.limits.max_headers + 1
+            {
+                return Some(self.answer(431, "invalid_request_error", "request header too large"));
+            }
+        }
+        None
+    }
+
+    fn answer(&self, status: u16, kind: &str, message: &str) -> Vec<u8> {
+        metrics::CLIENT_REJECTS
+            .with_label_values(&[if status == 408 {
+                "header_timeout"
+            } else {
+                "header_too_large"
+            }])
+            .inc();
+        dialect_refusal(status, &self.request_line, kind, message)
+    }
+
+    /// Write the pending error answer (best effort), then fail the read.
+    fn poll_fail(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if let Some((bytes, kind)) = self.failing.as_mut() {
+            while !bytes.is_empty() {
+                match Pin::new(&mut self.inner).poll_write(cx, bytes) {
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        bytes.drain(..n);
+                    }
+                    Poll::Pending => return Poll::Pending,
+                    _ => break,
+                }
+            }
+            let _ = Pin::new(&mut self.inner).poll_flush(cx);
+            let kind = *kind;
+            bytes.clear();
+            return Poll::Ready(Err(std::io::Error::new(
+                kind,
+                "client broke the request header rules",
+            )));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for EdgeStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.failing.is_some() {
+            return this.poll_fail(cx);
+        }
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        match read {
+            Poll::Ready(Ok(())) => {
+                let got = buf.filled().len() - before;
+                if got == 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                if this.phase == Phase::Past && this.responded {
+                    this.start_header();
+                }
+                if this.phase == Phase::Header {
+                    let data = buf.filled()[before..].to_vec();
+                    if let Some(answer) = this.scan_header(&data) {
+                        // Nothing of this read reaches Pingora.
+                        buf.set_filled(before);
+                        this.failing = Some((answer, std::io::ErrorKind::InvalidData));
+                        return this.poll_fail(cx);
+                    }
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                if this.phase != Phase::Header {
+                    return Poll::Pending;
+                }
+                let expired = this
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+                if !expired {
+                    return Poll::Pending;
+                }
+                this.deadline = None;
+                if this.header_bytes == 0 {
+                    // Never said anything: just close (as nginx does).
+                    metrics::CLIENT_REJECTS
+                        .with_label_values(&["idle_connection"])
+                        .inc();
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no request within the header timeout",
+                    )));
+                }
+                let answer = this.answer(
+                    408,
+                    "timeout_error",
+                    "the request header took too long to arrive",
+                );
+                this.failing = Some((answer, std::io::ErrorKind::TimedOut));
+                this.poll_fail(cx)
+            }
+            other => other,
+        }
+    }
+}
+
+use std::future::Future;
+
+impl AsyncWrite for EdgeStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        // `HTTP/1.1 1xx` is informational (100 Continue): the request goes on.
+        if !buf.starts_with(b"HTTP/1.1 1") && !buf.starts_with(b"HTTP/1.0 1") {
+            this.responded = true;
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map(|b| &b[..])
+            .unwrap_or(&[]);
+        if !first.starts_with(b"HTTP/1.1 1") && !first.starts_with(b"HTTP/1.0 1") {
+            this.responded = true;
+        }
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[async_trait]
+impl Shutdown for EdgeStream {
+    async fn shutdown(&mut self) {
+        Shutdown::shutdown(&mut *self.inner).await
+    }
+}
+
+impl UniqueID for EdgeStream {
+    fn id(&self) -> UniqueIDType {
+        self.inner.id()
+    }
+}
+
+impl Ssl for EdgeStream {
+    fn get_ssl(&self) -> Option<&pingora::protocols::tls::TlsRef> {
+        self.inner.get_ssl()
+    }
+
+    fn get_ssl_digest(&self) -> Option<Arc<pingora::protocols::tls::SslDigest>> {
+        self.inner.get_ssl_digest()
+    }
+
+    fn selected_alpn_proto(&self) -> Option<pingora::protocols::ALPN> {
+        self.inner.selected_alpn_proto()
+    }
+}
+
+impl GetTimingDigest for EdgeStream {
+    fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
+        self.inner.get_timing_digest()
+    }
+
+    fn get_read_pending_time(&self) -> Duration {
+        self.inner.get_read_pending_time()
+    }
+
+    fn get_write_pending_time(&self) -> Duration {
+        self.inner.get_write_pending_time()
+    }
+}
+
+impl GetProxyDigest for EdgeStream {
+    fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>> {
+        self.inner.get_proxy_digest()
+    }
+
+    fn set_proxy_digest(&mut self, digest: ProxyDigest) {
+        self.inner.set_proxy_digest(digest)
+    }
+}
+
+impl GetSocketDigest for EdgeStream {
+    fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
+        self.inner.get_socket_digest()
+    }
+
+    fn set_socket_digest(&mut self, digest: SocketDigest) {
+        self.inner.set_socket_digest(digest)
+    }
+}
+
+#[async_trait]
+impl Peek for EdgeStream {
+    async fn try_peek(&mut self, buf: &mut [u8]) -> std::io::Result<bool> {
+        self.inner.try_peek(buf).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_count_per_process_and_per_ip_and_give_back() {
+        let limits = ClientLimits {
+            max_connections: 0,
+            max_connections_per_ip: 2,
+            ..ClientLimits::default()
+        };
+        // An address no other test uses.
+        let ip: IpAddr = "127.9.9.9".parse().unwrap();
+        let per_ip = || PER_IP.lock().unwrap().get(&ip).copied().unwrap_or(0);
+        let a = ConnSlot::take(Some(ip), &limits).unwrap();
+        let b = ConnSlot::take(Some(ip), &limits).unwrap();
+        assert!(ConnSlot::take(Some(ip), &limits).is_none());
+        assert_eq!(per_ip(), 2);
+        drop(a);
+        assert_eq!(per_ip(), 1);
+        let c = ConnSlot::take(Some(ip), &limits).unwrap();
+        drop((b, c));
+        assert_eq!(per_ip(), 0);
+        assert!(PER_IP.lock().unwrap().get(&ip).is_none(), "entry removed");
+    }
+
+    #[test]
+    fn refusals_answer_in_the_dialect_of_the_request_line() {
+        let a = String::from_utf8(dialect_refusal(
+            408,
+            b"POST /v1/messages HTTP/1.1",
+            "timeout_error",
+            "slow",
+        ))
+        .unwrap();
+        assert!(a.starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+        assert!(
+            a.contains(r#"{"error":{"message":"slow","type":"timeout_error"},"type":"error"}"#),
+            "{a}"
+        );
+        let o = String::from_utf8(dialect_refusal(
+            431,
+            b"POST /v1/chat/completions",
+            "invalid_request_error",
+            "big",
+        ))
+        .unwrap();
+        assert!(o.contains(r#""error":{"code":null,"message":"big""#), "{o}");
+        assert!(o.contains("connection: close\r\n"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The edge: what faces clients before any upstream is involved — listening sockets,
+//! client-side clocks, connection and memory limits, and the scrubbing of provider
+//! material from what reaches a client.
+
+pub mod body;
+pub mod clocks;
+pub mod complete;
+pub mod conn;
+pub mod listen;
+pub mod scrub;
+pub mod upstream_headers;

@@ -1,0 +1,138 @@
+//! Which upstream response headers reach the client: an allow-list.
+//!
+//! A provider's response carries its own cookies (`set-cookie` for its load
+//! balancers), account identifiers (`openai-organization`, `anthropic-organization-id`,
+//! `openai-project`), auth challenges and whatever a self-hosted server adds. None of it
+//! is the client's business, and some of it identifies the gateway's provider account.
+//! What passes: framing and content headers, dates and caching, request ids,
+//! rate-limit headers and `retry-after`, processing times, and provider `x-*` headers
+//! whose name says nothing of credentials, cookies or sessions. A value that carries a
+//! key shape or a configured secret drops its header.
+
+use pingora::http::ResponseHeader;
+
+/// Headers passed as they are.
+const EXACT: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "date",
+    "cache-control",
+    "retry-after",
+    "retry-after-ms",
+    "request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "cf-ray",
+];
+
+/// Rate-limit headers of OpenAI-style and Anthropic upstreams (their names speak of
+/// tokens, which would otherwise keep them out).
+const RATE_LIMIT_PREFIXES: &[&str] = &["x-ratelimit-", "anthropic-ratelimit-"];
+
+/// Words that keep an otherwise allowed name out.
+const DENIED_WORDS: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "auth",
+    "cookie",
+    "session",
+    "credential",
+    "signature",
+    "password",
+    "organization",
+    "project",
+    "user",
+    "account",
+    "forwarded",
+    "real-ip",
+    "client-ip",
+];
+
+/// Whether an upstream header of this (lower-case) name may reach the client.
+pub fn allowed(name: &str) -> bool {
+    if RATE_LIMIT_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return true;
+    }
+    if DENIED_WORDS.iter().any(|w| name.contains(w)) {
+        return false;
+    }
+    EXACT.contains(&name) || name.starts_with("x-")
+}
+
+/// Remove every header the client must not see.
+pub fn filter(resp: &mut ResponseHeader) {
+    let drop: Vec<String> = resp
+        .headers
+        .iter()
+        .filter(|(name, value)| {
+            !allowed(name.as_str())
+                || matches!(
+                    super::scrub::bytes(value.as_bytes()),
+                    std::borrow::Cow::Owned(_)
+                )
+        })
+        .map(|(name, _)| name.as_str().to_string())
+        .collect();
+    for name in drop {
+        resp.remove_header(&name);
+    }
+}
+
+/// Filter the upstream's headers; when the body will be scrubbed (and so may change
+/// length), drop its Content-Length so that Pingora frames it chunked.
+pub fn prepare(resp: &mut ResponseHeader, body_scrubbed: bool) {
+    filter(resp);
+    if body_scrubbed {
+        resp.remove_header("content-length");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_headers_are_filtered() {
+        let mut resp = ResponseHeader::build(401, None).unwrap();
+        for (k, v) in [
+            ("content-type", "application/json"),
+            ("x-request-id", "req_123"),
+            ("request-id", "req_abc"),
+            ("x-ratelimit-remaining-requests", "99"),
+            ("anthropic-ratelimit-tokens-remaining", "1000"),
+            ("retry-after", "3"),
+            ("openai-processing-ms", "12"),
+            ("x-envoy-upstream-service-time", "5"),
+            ("set-cookie", "__cf_bm=abc; path=/"),
+            ("openai-organization", "acme-prod"),
+            ("anthropic-organization-id", "org-1"),
+            ("www-authenticate", "Bearer realm=x"),
+            ("x-api-key", "abc"),
+            ("x-amz-security-token", "abc"),
+            ("x-debug", "sent Bearer sk-abcdefghijklmnop"),
+            ("server", "uvicorn"),
+            ("connection", "keep-alive"),
+        ] {
+            resp.append_header(k, v).unwrap();
+        }
+        filter(&mut resp);
+        let mut kept: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                "anthropic-ratelimit-tokens-remaining",
+                "content-type",
+                "openai-processing-ms",
+                "request-id",
+                "retry-after",
+                "x-envoy-upstream-service-time",
+                "x-ratelimit-remaining-requests",
+                "x-request-id",
+            ]
+        );
+    }
+}
