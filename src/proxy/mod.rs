@@ -30,6 +30,7 @@ mod access_log;
 mod failure;
 mod finish;
 mod govern;
+mod hold;
 mod output_guard;
 mod phases;
 mod resume;

@@ -28,10 +28,7 @@
 //!   apply them before wrapping or after restoring.
 //! - `Host` must be set by us in `upstream_request_filter`: Pingora skips its authority
 //!   reconciliation for custom sessions.
-//! - The wrapper can also hold a whole response back (see [`Hold`]): used when the
-//!   answer may still be replaced after its last byte was checked (output guardrails
-//!   on a non-streaming answer), since Pingora writes the response header before the
-//!   body filters see the body.
+//! - The wrapper can also hold a whole response back until its end (`hold`).
 //! - The wrapper also runs the request's [`Watch`] while Pingora waits on the client
 //!   (`read_body_or_idle`): stream timeouts and SSE keepalives, see `watch`.
 //! - The custom session trait is `#[doc(hidden)]`, hence pingora is pinned exactly in
@@ -60,48 +57,9 @@ use super::watch::{Next, WatchSlot, KEEPALIVE_COMMENT};
 /// wrapper puts the real session back here when it is dropped.
 pub type SessionSlot = Arc<Mutex<Option<Box<HttpSession>>>>;
 
-/// A response held back until its end, and what replaces it, if anything.
-#[derive(Default)]
-pub struct Hold {
-    enabled: bool,
-    header: Option<Box<ResponseHeader>>,
-    body: Vec<u8>,
-    replacement: Option<Box<ResponseHeader>>,
-}
-
-/// Shared between the request context (which decides) and the wrapper (which writes).
-pub type HoldSlot = Arc<Mutex<Hold>>;
-
-/// Start holding the response of this request back until it is complete.
-pub fn hold_response(slot: &HoldSlot) {
-    if let Ok(mut h) = slot.lock() {
-        *h = Hold {
-            enabled: true,
-            ..Hold::default()
-        };
-    }
-}
-
-/// Stop holding (a new attempt starts); anything held is dropped.
-pub fn reset_hold(slot: &HoldSlot) {
-    if let Ok(mut h) = slot.lock() {
-        *h = Hold::default();
-    }
-}
-
-/// Run `f` on the body held so far, when holding.
-pub fn with_held_body<R>(slot: &HoldSlot, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-    let h = slot.lock().ok()?;
-    h.enabled.then(|| f(&h.body))
-}
-
-/// Replace the held response's header (e.g. with an error status); the body is
-/// whatever the body filter emitted last.
-pub fn replace_held_header(slot: &HoldSlot, header: ResponseHeader) {
-    if let Ok(mut h) = slot.lock() {
-        h.replacement = Some(Box::new(header));
-    }
-}
+pub use super::hold::{
+    hold_response, replace_held_header, reset_hold, with_held_body, Hold, HoldSlot,
+};
 
 /// A downstream session whose request body was already read in full.
 struct PrereadSession {

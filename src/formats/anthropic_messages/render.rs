@@ -40,7 +40,7 @@ fn error_type(kind: ErrorKind) -> &'static str {
         PayloadTooLarge => "request_too_large",
         RateLimited => "rate_limit_error",
         Overloaded | NoHealthyUpstream => "overloaded_error",
-        UpstreamTimeout => "timeout_error",
+        UpstreamTimeout | ClientTimeout => "timeout_error",
         UpstreamStatus(400) => "invalid_request_error",
         UpstreamStatus(401) => "authentication_error",
         UpstreamStatus(403) => "permission_error",

@@ -40,7 +40,7 @@ fn error_type(kind: ErrorKind) -> &'static str {
         Forbidden => "permission_error",
         RateLimited => "rate_limit_error",
         BudgetExceeded => "insufficient_quota",
-        UpstreamTimeout => "timeout_error",
+        UpstreamTimeout | ClientTimeout => "timeout_error",
         UpstreamStatus(s) if s < 500 => "invalid_request_error",
         _ => "api_error",
     }
