@@ -40,12 +40,14 @@ use pingora::protocols::{
     TimingDigest, UniqueID, UniqueIDType,
 };
 use pingora::server::ShutdownWatch;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use crate::config::client::ClientLimits;
 use crate::metrics;
 use crate::runtime::Gateway;
+
+use super::refusal::{dialect_refusal, refuse};
 
 /// Open client connections, per process and per client IP.
 static OPEN: AtomicUsize = AtomicUsize::new(0);
@@ -145,66 +147,6 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for EdgeApp<A> {
     async fn cleanup(&self) {
         self.inner.cleanup().await
     }
-}
-
-/// Answer a connection over a cap with a 503 and close it gracefully: the write side
-/// first, then whatever the client already sent is read and dropped (briefly), so that
-/// the close does not reset the connection before the client read the answer.
-async fn refuse(mut session: Stream) {
-    let _ = tokio::time::timeout(Duration::from_millis(500), async {
-        let _ = session
-            .write_all(&refusal(
-                503,
-                "overloaded",
-                "too many connections; retry shortly",
-            ))
-            .await;
-        let _ = session.flush().await;
-        let _ = session.shutdown().await;
-        let mut sink = [0u8; 4096];
-        let mut left: usize = 64 * 1024;
-        while left > 0 {
-            match tokio::io::AsyncReadExt::read(&mut session, &mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => left = left.saturating_sub(n),
-            }
-        }
-    })
-    .await;
-}
-
-/// A complete error response that closes the connection. The body is in OpenAI's
-/// shape: the dialect is not known before a request line was read.
-fn refusal(status: u16, kind: &str, message: &str) -> Vec<u8> {
-    let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
-    respond_raw(status, body, true)
-}
-
-/// An error response in the dialect named by a request line (`/v1/messages` is
-/// Anthropic's).
-fn dialect_refusal(status: u16, request_line: &[u8], kind: &str, message: &str) -> Vec<u8> {
-    let anthropic = request_line.windows(9).any(|w| w == b"/messages");
-    let body = if anthropic {
-        serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
-    } else {
-        serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
-    };
-    respond_raw(status, body, status == 503)
-}
-
-fn respond_raw(status: u16, body: serde_json::Value, retry: bool) -> Vec<u8> {
-    let reason = match status {
-        408 => "Request Timeout",
-        431 => "Request Header Fields Too Large",
-        _ => "Service Unavailable",
-    };
-    let body = body.to_string();
-    let retry_after = if retry { "retry-after: 1\r\n" } else { "" };
-    format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{retry_after}connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 /// Where the connection is in its current request.
@@ -511,53 +453,5 @@ impl Peek for EdgeStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_count_per_process_and_per_ip_and_give_back() {
-        let limits = ClientLimits {
-            max_connections: 0,
-            max_connections_per_ip: 2,
-            ..ClientLimits::default()
-        };
-        // An address no other test uses.
-        let ip: IpAddr = "127.9.9.9".parse().unwrap();
-        let per_ip = || PER_IP.lock().unwrap().get(&ip).copied().unwrap_or(0);
-        let a = ConnSlot::take(Some(ip), &limits).unwrap();
-        let b = ConnSlot::take(Some(ip), &limits).unwrap();
-        assert!(ConnSlot::take(Some(ip), &limits).is_none());
-        assert_eq!(per_ip(), 2);
-        drop(a);
-        assert_eq!(per_ip(), 1);
-        let c = ConnSlot::take(Some(ip), &limits).unwrap();
-        drop((b, c));
-        assert_eq!(per_ip(), 0);
-        assert!(PER_IP.lock().unwrap().get(&ip).is_none(), "entry removed");
-    }
-
-    #[test]
-    fn refusals_answer_in_the_dialect_of_the_request_line() {
-        let a = String::from_utf8(dialect_refusal(
-            408,
-            b"POST /v1/messages HTTP/1.1",
-            "timeout_error",
-            "slow",
-        ))
-        .unwrap();
-        assert!(a.starts_with("HTTP/1.1 408 Request Timeout\r\n"));
-        assert!(
-            a.contains(r#"{"error":{"message":"slow","type":"timeout_error"},"type":"error"}"#),
-            "{a}"
-        );
-        let o = String::from_utf8(dialect_refusal(
-            431,
-            b"POST /v1/chat/completions",
-            "invalid_request_error",
-            "big",
-        ))
-        .unwrap();
-        assert!(o.contains(r#""error":{"code":null,"message":"big""#), "{o}");
-        assert!(o.contains("connection: close\r\n"));
-    }
-}
+#[path = "conn_tests.rs"]
+mod tests;

@@ -7,5 +7,6 @@ pub mod clocks;
 pub mod complete;
 pub mod conn;
 pub mod listen;
+mod refusal;
 pub mod scrub;
 pub mod upstream_headers;

@@ -89,6 +89,22 @@ impl Conn {
         stream.flush().unwrap();
     }
 
+    /// Like [`Conn::request`], for a server that may answer and close before it read
+    /// the whole body (a refusal, as HTTP allows): write errors are ignored and the
+    /// answer read.
+    pub fn request_refusable(&mut self, method: &str, path: &str, body: &[u8]) -> Response {
+        let start = Instant::now();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        let _ = stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(body));
+        self.read_response(start, false)
+    }
+
     /// Write raw bytes (for malformed or hand-framed requests).
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.reader.get_mut().write_all(bytes).unwrap();
