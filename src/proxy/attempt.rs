@@ -16,7 +16,7 @@ use crate::formats::{self, WireFormat};
 use crate::metrics;
 use crate::providers::{self, Api};
 use crate::routing::cursor::random_u64;
-use crate::routing::{Candidate, Failure, Outcome, Pick, Upstreams};
+use crate::routing::{Candidate, Failure, Outcome, Pick, RouteCursor, RoutePlan, Upstreams};
 use crate::runtime::Runtime;
 
 use super::ctx::{Attempt, Ctx};
@@ -158,26 +158,32 @@ pub fn record(ctx: &mut Ctx, outcome: Outcome) {
 /// and ask the cursor for the next step. True when there is one (retry or fallback).
 pub fn fail(ctx: &mut Ctx, outcome: Outcome, failure: Failure) -> bool {
     record(ctx, outcome);
-    let (Some(plan), Some(runtime)) = (ctx.req.plan.clone(), ctx.req.runtime.clone()) else {
-        return false;
-    };
-    let key = ctx.req.hash_key.clone();
-    let world = World { runtime: &runtime };
-    let key = key.as_deref().map(str::as_bytes);
-    ctx.route.next = ctx.route.cursor.after_failure(&plan, &world, key, failure);
-    ctx.route.next.is_some()
+    step(ctx, |cursor, plan, world, key| {
+        cursor.after_failure(plan, world, key, failure)
+    })
 }
 
 /// A pooled connection turned out stale: the same route again, attempt not counted.
 pub fn retry_stale(ctx: &mut Ctx) -> bool {
-    let (Some(plan), Some(runtime)) = (ctx.req.plan.clone(), ctx.req.runtime.clone()) else {
+    step(ctx, |cursor, plan, world, key| {
+        cursor.after_stale_connection(plan, world, key)
+    })
+}
+
+/// Ask the cursor for the next step and keep it for `upstream_peer`; true when
+/// there is one.
+fn step(
+    ctx: &mut Ctx,
+    ask: impl FnOnce(&mut RouteCursor, &RoutePlan, &World, Option<&[u8]>) -> Option<Pick>,
+) -> bool {
+    let Ctx { req, route, .. } = ctx;
+    let (Some(plan), Some(runtime)) = (&req.plan, &req.runtime) else {
         return false;
     };
-    let key = ctx.req.hash_key.clone();
-    let world = World { runtime: &runtime };
-    let key = key.as_deref().map(str::as_bytes);
-    ctx.route.next = ctx.route.cursor.after_stale_connection(&plan, &world, key);
-    ctx.route.next.is_some()
+    let world = World { runtime };
+    let key = req.hash_key.as_deref().map(str::as_bytes);
+    route.next = ask(&mut route.cursor, plan, &world, key);
+    route.next.is_some()
 }
 
 /// The failure of an upstream answer with `status`, and its health outcome.
