@@ -43,7 +43,6 @@ models:
         "{series} request series for two model labels:\n{page}"
     );
     assert!(page.contains("model=\"other\""), "{page}");
-    let _ = http::get(&gw.admin, "/metrics");
 }
 
 #[test]

@@ -293,10 +293,13 @@ mod tests {
         );
         assert!(text.contains("\"completion_tokens\":4"), "{text}");
         assert!(text.ends_with("data: [DONE]\n\n"));
-        // The whole client stream decodes as one answer.
+        // Spliced after the first part, the client's text reads as one answer.
         let mut tap = Tap::new(Dialect::OpenAi);
         tap.feed(OPENAI_FIRST.as_bytes());
-        tap.feed(text.as_bytes());
+        let before_finish = text.split("data: ").nth(1).unwrap_or_default();
+        tap.feed(format!("data: {before_finish}").as_bytes());
+        assert_eq!(tap.partial(), Some("Hello world"));
+        assert_eq!(tap.id(), Some("chatcmpl-1"));
     }
 
     #[test]
