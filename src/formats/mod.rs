@@ -63,7 +63,7 @@ pub use crate::error::Dialect;
 pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
 pub use estimate::estimate_prompt_tokens;
 pub use render::render_model_list;
-pub use stream::StreamTranslator;
+pub use stream::{StreamFailure, StreamTranslator};
 
 use crate::error::GatewayError;
 use crate::model::{CacheAccounting, ChatRequest, ChatResponse, Usage};

@@ -8,6 +8,8 @@
 //! every format. Same-format streams use the pass-through translators of each format
 //! module instead, which copy bytes untouched.
 
+use bytes::Bytes;
+
 use crate::error::{ErrorKind, GatewayError};
 use crate::model::{merge_usage, CacheAccounting, StreamEvent, Usage};
 use crate::sse::{SseDecoder, SseError, SseEventRef};
@@ -67,6 +69,25 @@ pub trait StreamTranslator: Send + Sync {
     fn finish(&mut self, out: &mut Vec<u8>);
     /// Usage seen so far, in the upstream format's own accounting (see `model::Usage`).
     fn usage(&self) -> Usage;
+    /// `feed` for a chunk the proxy owns: what goes to the client for it. Same-format
+    /// translators override it to hand back the chunk itself, or a slice of it, when
+    /// nothing in it changes (a reference count, no copy, no allocation); the default
+    /// translates into a new buffer.
+    fn feed_bytes(&mut self, chunk: Bytes) -> Result<Bytes, StreamFailure> {
+        let mut out = Vec::new();
+        match self.feed(&chunk, &mut out) {
+            Ok(()) => Ok(Bytes::from(out)),
+            Err(error) => Err(StreamFailure { tail: out, error }),
+        }
+    }
+}
+
+/// A stream that cannot go on: the bytes still due to the client (ending with the
+/// in-band error event) and the error.
+#[derive(Debug)]
+pub struct StreamFailure {
+    pub tail: Vec<u8>,
+    pub error: GatewayError,
 }
 
 /// Upstream side: one framed unit of a format → canonical events.

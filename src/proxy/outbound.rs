@@ -154,28 +154,30 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             }
         }
         ResponseMode::Stream(translator) => {
-            let mut out = Vec::new();
-            if let Some(chunk) = body.take() {
-                if let Err(err) = translator.feed(&chunk, &mut out) {
-                    // `out` already ends with the in-band error event for the client.
-                    ctx.resp.stream_tail = Some(out);
-                    return Err(err);
-                }
-            }
+            let mut out = match body.take() {
+                Some(chunk) => translator.feed_bytes(chunk).map_err(|failure| {
+                    // The tail already ends with the in-band error event for the client.
+                    ctx.resp.stream_tail = Some(failure.tail);
+                    failure.error
+                })?,
+                None => Bytes::new(),
+            };
             if end {
-                translator.finish(&mut out);
+                let mut last = Vec::new();
+                translator.finish(&mut last);
                 ctx.resp.usage = translator.usage();
+                out = append(out, last);
             }
             if let Some(guard) = &mut ctx.resp.guard {
-                out = guard.feed(&out, end)?;
+                out = Bytes::from(guard.feed(&out, end)?);
             }
             if let Some(splice) = &mut ctx.resp.splice {
                 let mut spliced = Vec::with_capacity(out.len());
                 splice.feed(&out, &mut spliced);
-                out = spliced;
+                out = Bytes::from(spliced);
             }
             super::resume::on_client_bytes(ctx, &out);
-            *body = (!out.is_empty()).then(|| Bytes::from(out));
+            *body = (!out.is_empty()).then_some(out);
         }
         ResponseMode::Classify { same } => {
             let same = *same;
@@ -213,6 +215,20 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// `first` followed by `last`; no copy when either is empty.
+fn append(first: Bytes, last: Vec<u8>) -> Bytes {
+    if last.is_empty() {
+        return first;
+    }
+    if first.is_empty() {
+        return Bytes::from(last);
+    }
+    let mut both = Vec::with_capacity(first.len() + last.len());
+    both.extend_from_slice(&first);
+    both.extend_from_slice(&last);
+    Bytes::from(both)
 }
 
 /// A held client error: a refusal the fallbacks take over asks for another

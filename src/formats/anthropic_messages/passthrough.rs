@@ -1,10 +1,13 @@
-//! Same-format Anthropic stream: bytes go to the client untouched, as they arrive;
+//! Same-format Anthropic stream: chunks go to the client as the `Bytes` they arrived
+//! in (no copy), as they arrive;
 //! only `message_start` and `message_delta` events are parsed, for usage.
 
 use super::response::usage_from_wire;
 use super::stream_wire::UsageProbe;
 use crate::error::{Dialect, GatewayError};
-use crate::formats::stream::{protocol_error, StreamTranslator};
+use bytes::Bytes;
+
+use crate::formats::stream::{protocol_error, StreamFailure, StreamTranslator};
 use crate::model::{merge_usage, Usage};
 use crate::sse::{SseDecoder, SseError, SseEventRef};
 
@@ -48,27 +51,41 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) {
 
 impl StreamTranslator for AnthropicPassthrough {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        if self.failed {
-            return Ok(());
+        match self.feed_bytes(Bytes::copy_from_slice(chunk)) {
+            Ok(kept) => {
+                out.extend_from_slice(&kept);
+                Ok(())
+            }
+            Err(failure) => {
+                out.extend_from_slice(&failure.tail);
+                Err(failure.error)
+            }
         }
-        out.extend_from_slice(chunk);
+    }
+
+    /// The chunk goes out as it is, without a copy.
+    fn feed_bytes(&mut self, chunk: Bytes) -> Result<Bytes, StreamFailure> {
+        if self.failed {
+            return Ok(Bytes::new());
+        }
         let Self {
             sse,
             usage,
             complete,
             ..
         } = self;
-        let result = sse.feed_with(chunk, |event| {
+        let result = sse.feed_with(&chunk, |event| {
             watch(&event, usage, complete);
             Ok::<(), SseError>(())
         });
         if let Err(e) = result {
             self.failed = true;
-            let e = protocol_error(&e.to_string());
-            out.extend_from_slice(&e.sse_event(Dialect::Anthropic));
-            return Err(e);
+            let error = protocol_error(&e.to_string());
+            let mut tail = chunk.to_vec();
+            tail.extend_from_slice(&error.sse_event(Dialect::Anthropic));
+            return Err(StreamFailure { tail, error });
         }
-        Ok(())
+        Ok(chunk)
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {

@@ -1,13 +1,19 @@
-//! Same-format OpenAI stream: bytes go to the client untouched while the usage chunk
-//! is watched for metering. When the gateway forced `include_usage` on a client that
-//! did not ask for it, the usage-only chunk (`choices: []`) is cut out; that is then
-//! the only change. Cutting needs whole events, so in that mode bytes of an event are
-//! held back until the event is complete; otherwise nothing is held back.
+//! Same-format OpenAI stream: chunks go to the client as the `Bytes` they arrived
+//! in (a reference count, no copy) while the usage chunk is watched for metering.
+//! When the gateway forced `include_usage` on a client that did not ask for it, the
+//! usage-only chunk (`choices: []`) is cut out; only a chunk holding (part of) that
+//! event is rebuilt. An event still in progress at the end of a chunk is held back
+//! only while it could still be that usage chunk: once its bytes show a non-empty
+//! `choices`, they go out at once.
+
+use std::ops::Range;
+
+use bytes::Bytes;
 
 use super::response::usage_reported;
 use super::wire::UsageProbe;
 use crate::error::{Dialect, GatewayError};
-use crate::formats::stream::{protocol_error, StreamTranslator};
+use crate::formats::stream::{protocol_error, StreamFailure, StreamTranslator};
 use crate::model::Usage;
 use crate::sse::{SseDecoder, SseError, SseEventRef};
 
@@ -20,8 +26,11 @@ enum Seen {
 pub(crate) struct OpenAiPassthrough {
     sse: SseDecoder,
     strip_usage: bool,
-    /// Raw bytes of the event in progress (strip mode only).
+    /// Raw bytes of the event in progress not yet sent (strip mode only).
     pending: Vec<u8>,
+    /// The event in progress is known not to be the usage chunk and its bytes so far
+    /// went out (strip mode only).
+    forwarding: bool,
     usage: Usage,
     /// `[DONE]`, an error chunk, or a finish reason was seen.
     complete: bool,
@@ -37,10 +46,155 @@ impl OpenAiPassthrough {
             sse: SseDecoder::new(),
             strip_usage,
             pending: Vec::new(),
+            forwarding: false,
             usage: Usage::default(),
             complete: false,
             failed: false,
             open_cr: None,
+        }
+    }
+
+    /// Every byte goes out; events are only watched for usage and the end.
+    fn watch_only(&mut self, chunk: &[u8]) -> Result<(), SseError> {
+        let Self {
+            sse,
+            usage,
+            complete,
+            ..
+        } = self;
+        sse.feed_with(chunk, |event| {
+            watch(&event, usage, complete);
+            Ok::<(), SseError>(())
+        })
+    }
+
+    /// Strip mode: every event but the usage-only chunk goes out, in `kept`.
+    fn strip(&mut self, chunk: &[u8], kept: &mut Kept<'_>) -> Result<(), SseError> {
+        let Self {
+            sse,
+            pending,
+            forwarding,
+            usage,
+            complete,
+            open_cr,
+            ..
+        } = self;
+        let mut start = 0;
+        if let (Some(was_kept), Some(b'\n')) = (open_cr.take(), chunk.first()) {
+            // The `\n` of a CRLF that the last chunk's `\r` began.
+            if was_kept {
+                kept.range(0..1);
+            }
+            start = 1;
+        }
+        let result = sse.feed_with(chunk, |event| {
+            let is_kept = matches!(watch(&event, usage, complete), Seen::Other);
+            if is_kept {
+                kept.owned(pending);
+                kept.range(start..event.end);
+            }
+            pending.clear();
+            *forwarding = false;
+            start = event.end;
+            if event.end == chunk.len() && chunk.last() == Some(&b'\r') {
+                *open_cr = Some(is_kept);
+            }
+            Ok::<(), SseError>(())
+        });
+        let rest = &chunk[start..];
+        if *forwarding {
+            kept.range(start..chunk.len());
+        } else if !rest.is_empty() {
+            pending.extend_from_slice(rest);
+            if has_choice(pending) {
+                kept.owned(pending);
+                pending.clear();
+                *forwarding = true;
+            }
+        }
+        result
+    }
+}
+
+/// Whether the raw bytes of an event (possibly incomplete) already show a non-empty
+/// `choices` array: such an event is not the usage-only chunk. A quoted member name
+/// cannot be faked by content, where every quote is escaped.
+fn has_choice(raw: &[u8]) -> bool {
+    const NAME: &[u8] = b"\"choices\"";
+    let mut from = 0;
+    while let Some(p) = find(&raw[from..], NAME) {
+        let after = raw[from + p + NAME.len()..].trim_ascii_start();
+        if let Some(value) = after.strip_prefix(b":") {
+            if let Some(items) = value.trim_ascii_start().strip_prefix(b"[") {
+                return items.trim_ascii_start().first() == Some(&b'{');
+            }
+        }
+        from += p + 1;
+    }
+    false
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The bytes of one chunk that go to the client. While they are one contiguous
+/// range of the chunk they stay a slice of it (no copy); anything else (held bytes of
+/// an earlier chunk, a gap where the usage chunk was cut) builds a new buffer.
+struct Kept<'c> {
+    chunk: &'c Bytes,
+    range: Option<Range<usize>>,
+    built: Option<Vec<u8>>,
+}
+
+impl<'c> Kept<'c> {
+    fn new(chunk: &'c Bytes) -> Self {
+        Kept {
+            chunk,
+            range: None,
+            built: None,
+        }
+    }
+
+    fn range(&mut self, r: Range<usize>) {
+        if r.is_empty() {
+            return;
+        }
+        match (&mut self.built, &mut self.range) {
+            (Some(built), _) => built.extend_from_slice(&self.chunk[r]),
+            (None, Some(range)) if range.end == r.start => range.end = r.end,
+            (None, None) => self.range = Some(r),
+            (None, Some(_)) => {
+                let chunk = self.chunk;
+                self.build().extend_from_slice(&chunk[r]);
+            }
+        }
+    }
+
+    fn owned(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.build().extend_from_slice(bytes);
+        }
+    }
+
+    fn build(&mut self) -> &mut Vec<u8> {
+        let chunk = self.chunk;
+        let range = self.range.take();
+        self.built.get_or_insert_with(|| {
+            let mut v = Vec::with_capacity(chunk.len() + 64);
+            if let Some(r) = range {
+                v.extend_from_slice(&chunk[r]);
+            }
+            v
+        })
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match (self.built, self.range) {
+            (Some(built), _) => Bytes::from(built),
+            (None, Some(r)) if r == (0..self.chunk.len()) => self.chunk.clone(),
+            (None, Some(r)) => self.chunk.slice(r),
+            (None, None) => Bytes::new(),
         }
     }
 }
@@ -121,57 +275,39 @@ impl Members {
 
 impl StreamTranslator for OpenAiPassthrough {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
+        match self.feed_bytes(Bytes::copy_from_slice(chunk)) {
+            Ok(kept) => {
+                out.extend_from_slice(&kept);
+                Ok(())
+            }
+            Err(failure) => {
+                out.extend_from_slice(&failure.tail);
+                Err(failure.error)
+            }
+        }
+    }
+
+    fn feed_bytes(&mut self, chunk: Bytes) -> Result<Bytes, StreamFailure> {
         if self.failed {
-            return Ok(());
+            return Ok(Bytes::new());
         }
-        let Self {
-            sse,
-            strip_usage,
-            pending,
-            usage,
-            complete,
-            open_cr,
-            ..
-        } = self;
-        if !*strip_usage {
-            out.extend_from_slice(chunk);
-        }
-        let mut start = 0;
-        if let Some(&first) = chunk.first() {
-            if let (Some(kept), b'\n') = (open_cr.take(), first) {
-                if *strip_usage && kept {
-                    out.push(b'\n');
-                }
-                start = 1;
-            }
-        }
-        let result = sse.feed_with(chunk, |event| {
-            let seen = watch(&event, usage, complete);
-            if *strip_usage {
-                let kept = matches!(seen, Seen::Other);
-                if kept {
-                    out.extend_from_slice(pending);
-                    out.extend_from_slice(&chunk[start..event.end]);
-                }
-                pending.clear();
-                start = event.end;
-                if event.end == chunk.len() && chunk.last() == Some(&b'\r') {
-                    *open_cr = Some(kept);
-                }
-            }
-            Ok::<(), SseError>(())
-        });
-        if *strip_usage {
-            pending.extend_from_slice(&chunk[start..]);
-        }
+        let mut kept = Kept::new(&chunk);
+        let result = if self.strip_usage {
+            self.strip(&chunk, &mut kept)
+        } else {
+            kept.range(0..chunk.len());
+            self.watch_only(&chunk)
+        };
+        let kept = kept.into_bytes();
         if let Err(e) = result {
             self.failed = true;
             self.pending.clear();
-            let e = protocol_error(&e.to_string());
-            out.extend_from_slice(&e.sse_event(Dialect::OpenAi));
-            return Err(e);
+            let error = protocol_error(&e.to_string());
+            let mut tail = kept.to_vec();
+            tail.extend_from_slice(&error.sse_event(Dialect::OpenAi));
+            return Err(StreamFailure { tail, error });
         }
-        Ok(())
+        Ok(kept)
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
