@@ -130,5 +130,8 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
     }
     server.add_service(admin);
     server.add_service(upkeep);
-    server.run_forever()
+    server.run(pingora::server::RunArgs::default());
+    // The services have drained: the access-log lines still batched go out last.
+    tollgate::proxy::log_sink::flush();
+    ExitCode::SUCCESS
 }

@@ -1,5 +1,5 @@
 //! What clients can and cannot do to `/metrics`: label values come from the
-//! configuration and from enums only.
+//! configuration and from enums only. And the access log: batched, yet complete.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -91,4 +91,40 @@ models:
     assert_eq!(dead["up"], 0);
     assert_eq!(http::get(&gw.admin, "/livez").status, 200);
     assert_eq!(http::get(&gw.admin, "/readyz").status, 200);
+}
+
+#[test]
+fn batched_access_log_lines_are_all_there_after_a_graceful_stop() {
+    let up = mock("up");
+    let mut gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: p, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: p, model: gpt-4o-mini }}]
+"#,
+        up.url()
+    ));
+    let requests = 60;
+    for i in 0..requests {
+        let body = json!({"model": "m", "stream": i % 3 == 0,
+            "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(gw.post("/v1/chat/completions", &body).status, 200);
+    }
+    // Stopped at once: the lines of the last requests are still batched.
+    assert!(
+        gw.terminate(std::time::Duration::from_secs(20)),
+        "{}",
+        gw.stderr()
+    );
+    let log = gw.stdout();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains("\"request_id\""))
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), requests, "{log}");
+    assert!(lines.iter().all(|l| l["status"] == 200));
 }

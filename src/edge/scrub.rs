@@ -82,6 +82,12 @@ impl Secrets {
         Secrets { latest, re }
     }
 
+    /// Whether `scrub` would change `text` (a search, no allocation).
+    pub fn finds(&self, text: &[u8]) -> bool {
+        self.re.as_ref().is_some_and(|re| re.is_match(text))
+            || SHAPE_RE.as_ref().is_none_or(|shapes| shapes.is_match(text))
+    }
+
     /// `text` with every secret value and key shape replaced.
     pub fn scrub<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
         let exact = match &self.re {
@@ -144,6 +150,11 @@ pub fn remember(config: &Config) {
     }
 }
 
+/// Whether upstream bytes (a header value) carry a secret or a key shape.
+pub fn has_secret(text: &[u8]) -> bool {
+    CONFIGURED.load().finds(text)
+}
+
 /// Upstream bytes (an error body) scrubbed with the remembered secrets.
 pub fn bytes(text: &[u8]) -> Cow<'_, [u8]> {
     CONFIGURED.load().scrub(text)
@@ -177,6 +188,23 @@ mod tests {
     fn scrub(secrets: &[&str], text: &str) -> String {
         let s = Secrets::new(secrets.iter().map(|s| s.to_string()).collect());
         String::from_utf8(s.scrub(text.as_bytes()).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn finds_agrees_with_scrub() {
+        let s = Secrets::new(vec!["provider-secret-1234".to_string()]);
+        for text in [
+            "req_abc123",
+            "application/json",
+            "Bearer sk-live-abcdefgh",
+            "x provider-secret-1234 y",
+            "api_key=abcdef",
+            "AKIAABCDEFGHIJKLMNOP",
+            "",
+        ] {
+            let changed = matches!(s.scrub(text.as_bytes()), Cow::Owned(_));
+            assert_eq!(s.finds(text.as_bytes()), changed, "{text}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use super::ctx::Ctx;
 
@@ -12,15 +11,13 @@ thread_local! {
     static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
 }
 
-/// Write the access-log line of this request (one `write` call, so lines from
-/// different threads never interleave).
+/// Queue the access-log line of this request (see `log_sink`: batched writes).
 pub fn write(ctx: &Ctx, method: &str, path: &str, client: &str) {
     LINE.with(|line| {
         let mut line = line.borrow_mut();
         line.clear();
         format_line(&mut line, ctx, method, path, client);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(line.as_bytes());
+        super::log_sink::push(line.as_bytes());
     });
 }
 

@@ -31,6 +31,7 @@ mod failure;
 mod finish;
 mod govern;
 mod hold;
+pub mod log_sink;
 mod output_guard;
 mod phases;
 mod resume;
