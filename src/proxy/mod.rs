@@ -27,6 +27,7 @@ pub mod preread;
 pub mod respond;
 
 mod access_log;
+mod alarm;
 mod failure;
 mod finish;
 mod govern;

@@ -28,9 +28,8 @@
 //!   apply them before wrapping or after restoring.
 //! - `Host` must be set by us in `upstream_request_filter`: Pingora skips its authority
 //!   reconciliation for custom sessions.
-//! - The wrapper can also hold a whole response back until its end (`hold`).
-//! - The wrapper also runs the request's [`Watch`] while Pingora waits on the client
-//!   (`read_body_or_idle`): stream timeouts and SSE keepalives, see `watch`.
+//! - The wrapper also holds a whole response back until its end (`hold`) and runs the
+//!   request's [`Watch`] in `read_body_or_idle` (stream timeouts, SSE keepalives).
 //! - The custom session trait is `#[doc(hidden)]`, hence pingora is pinned exactly in
 //!   Cargo.toml; re-check this module on every pingora upgrade.
 
@@ -51,6 +50,7 @@ use pingora::protocols::Digest;
 use pingora::{Error, ErrorType, Result};
 use pingora_proxy::Session;
 
+use super::alarm::Alarm;
 use super::watch::{Next, WatchSlot, KEEPALIVE_COMMENT};
 
 /// Where the real downstream session waits while the wrapper is installed. The
@@ -68,6 +68,7 @@ struct PrereadSession {
     slot: SessionSlot,
     hold: HoldSlot,
     watch: WatchSlot,
+    alarm: Alarm,
 }
 
 impl PrereadSession {
@@ -214,6 +215,7 @@ pub fn install(
         slot: slot.clone(),
         hold: hold.clone(),
         watch: watch.clone(),
+        alarm: Alarm::default(),
     };
     *session.downstream_session = HttpSession::new_custom(Box::new(wrapper));
 }
@@ -426,10 +428,10 @@ impl CustomSession for PrereadSession {
                 }
                 Next::Keepalive => self.keepalive().await?,
                 Next::SleepUntil(at) => {
-                    let at = tokio::time::Instant::from_std(at);
+                    let alarm = self.alarm.no_later_than(at.into());
                     tokio::select! {
                         read = self.inner.read_body_or_idle(true) => return read,
-                        () = tokio::time::sleep_until(at) => {}
+                        () = alarm => {}
                     }
                 }
             }
