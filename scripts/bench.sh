@@ -12,7 +12,9 @@
 # Environment: DURATION (s per run, 10), ROUNDS (interleaved rounds of every run,
 # the best req/s of each kept, 2), WARMUP (s per target before the first run, 2), CONNS (concurrency of the throughput runs, 64), WRK_THREADS (1),
 # TOKENS (mock tokens per answer, 8), BENCH_BASE_PORT (18000; ports base+80..+182),
-# CARGO_TARGET_DIR (target). Output: a markdown table on stdout and in
+# CARGO_TARGET_DIR (target), BASELINE (path of another tollgate binary, e.g. one built
+# from an earlier commit: adds its everything-on gateway to every scenario, for A/B
+# runs of a change in one run). Output: a markdown table on stdout and in
 # $CARGO_TARGET_DIR/bench/results.md; process logs next to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +46,9 @@ GOVR_PORT=$((BASE + 84))  # the same with the limits in Redis
 GOVR_ADMIN=$((BASE + 94))
 REDIS_PORT=$((BASE + 185))
 FLOOR_PORT=$((BASE + 85)) # bare Pingora
+AB_PORT=$((BASE + 86))    # BASELINE binary, everything on
+AB_ADMIN=$((BASE + 96))
+BASELINE=${BASELINE:-}
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 HAVE_NGINX=0
@@ -85,7 +90,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in $MOCK_PORT $TG_PORT $TG_ADMIN $TGQ_PORT $TGQ_ADMIN $NGINX_PORT $FLOOR_PORT; do
+for port in $MOCK_PORT $TG_PORT $TG_ADMIN $TGQ_PORT $TGQ_ADMIN $NGINX_PORT $FLOOR_PORT $AB_PORT; do
   if port_in_use "$port"; then
     echo "127.0.0.1:$port is already in use; set BENCH_BASE_PORT to another base" >&2
     exit 1
@@ -149,9 +154,9 @@ governed_config() { # governed_config <port> <admin> <tag> <state yaml>
   sed -i "s|^auth: { mode: open }|auth: { mode: keys }\nstate: $4\nkeys:\n  - { name: bench, hash: \"$hash\", limits: { rpm: 100000000, tpm: 100000000000, max_concurrent: 100000 }, budget: { daily_usd: 1000000000 } }|" "$RUN/$3.yaml"
   "$BIN/tollgate" -t -c "$RUN/$3.yaml" >/dev/null
 }
-start_governed() { # start_governed <port> <admin> <tag> <state yaml>
-  governed_config "$@"
-  "$BIN/tollgate" -c "$RUN/$3.yaml" >/dev/null 2>"$RUN/$3.err" &
+start_governed() { # start_governed <port> <admin> <tag> <state yaml> [binary]
+  governed_config "$1" "$2" "$3" "$4"
+  "${5:-$BIN/tollgate}" -c "$RUN/$3.yaml" >/dev/null 2>"$RUN/$3.err" &
   STARTED_PID=$!
   PIDS+=("$STARTED_PID")
   wait_http "http://127.0.0.1:$2/readyz" 200 30
@@ -159,6 +164,12 @@ start_governed() { # start_governed <port> <admin> <tag> <state yaml>
 echo "== starting tollgate with governance on :$GOV_PORT (memory state)"
 start_governed "$GOV_PORT" "$GOV_ADMIN" governed "{ backend: memory }"
 GOV_PID=$STARTED_PID
+AB_PID=""
+if [ -n "$BASELINE" ]; then
+  echo "== starting the baseline $BASELINE with governance on :$AB_PORT (memory state)"
+  start_governed "$AB_PORT" "$AB_ADMIN" baseline "{ backend: memory }" "$BASELINE"
+  AB_PID=$STARTED_PID
+fi
 GOVR_PID=""
 if [ "$HAVE_REDIS" = 1 ]; then
   echo "== starting redis-server on 127.0.0.1:$REDIS_PORT and tollgate with Redis state on :$GOVR_PORT"
@@ -207,6 +218,7 @@ target_pids() {
     tollgate | translated) echo "$TG_PID" ;;
     tollgate-quiet) echo "$TGQ_PID" ;;
     governed) echo "$GOV_PID" ;;
+    baseline) echo "$AB_PID" ;;
     governed-redis) echo "$GOVR_PID" ;;
   esac
 }
@@ -218,6 +230,7 @@ target_url() {
     tollgate | translated) echo "http://127.0.0.1:$TG_PORT/v1/chat/completions" ;;
     tollgate-quiet) echo "http://127.0.0.1:$TGQ_PORT/v1/chat/completions" ;;
     governed) echo "http://127.0.0.1:$GOV_PORT/v1/chat/completions" ;;
+    baseline) echo "http://127.0.0.1:$AB_PORT/v1/chat/completions" ;;
     governed-redis) echo "http://127.0.0.1:$GOVR_PORT/v1/chat/completions" ;;
   esac
 }
@@ -229,6 +242,7 @@ target_log() {
     tollgate | translated) echo "$RUN/tollgate.err" ;;
     tollgate-quiet) echo "$RUN/tollgate-quiet.err" ;;
     governed) echo "$RUN/governed.err" ;;
+    baseline) echo "$RUN/baseline.err" ;;
     governed-redis) echo "$RUN/governed-redis.err" ;;
   esac
 }
@@ -236,7 +250,7 @@ target_body() { # target_body <target> <stream 0|1>
   local base
   case $1 in
     direct | nginx | pingora) base=direct ;;
-    tollgate | tollgate-quiet | governed | governed-redis) base=same ;;
+    tollgate | tollgate-quiet | governed | governed-redis | baseline) base=same ;;
     translated) base=translated ;;
   esac
   [ "$2" = 1 ] && base=$base-stream
@@ -357,7 +371,7 @@ run_case() {
 # Warm-up: connection pools, allocator arenas and caches of every target, unmeasured.
 warm() {
   local target line
-  for target in direct nginx pingora tollgate tollgate-quiet translated governed governed-redis; do
+  for target in direct nginx pingora tollgate tollgate-quiet translated governed governed-redis ${BASELINE:+baseline}; do
     [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && continue
     [ "$target" = governed-redis ] && [ "$HAVE_REDIS" = 0 ] && continue
     line=$(BENCH_BODY_FILE=$(target_body "$target" 0) timeout $((WARMUP + 30)) \
@@ -378,6 +392,11 @@ warm
 C1_TARGETS="direct nginx pingora tollgate governed translated"
 C64_TARGETS="direct nginx pingora tollgate tollgate-quiet governed governed-redis translated"
 STREAM_TARGETS="direct nginx pingora tollgate governed translated"
+if [ -n "$BASELINE" ]; then
+  C1_TARGETS="$C1_TARGETS baseline"
+  C64_TARGETS="$C64_TARGETS baseline"
+  STREAM_TARGETS="$STREAM_TARGETS baseline"
+fi
 for ((round = 1; round <= ROUNDS; round++)); do
   echo "== round $round of $ROUNDS"
   echo "== non-stream, c=1 (added latency)"
@@ -403,6 +422,7 @@ label() {
     translated) echo "tollgate, OpenAI → Anthropic" ;;
     governed) echo "tollgate, same format, everything on (key, rpm/tpm/concurrency limits, budget, metrics, access log; memory)" ;;
     governed-redis) echo "tollgate, everything on, limits in Redis" ;;
+    baseline) echo "baseline binary ($BASELINE), everything on" ;;
   esac
 }
 row() { # row <target> <case> <scenario text>
@@ -443,6 +463,15 @@ report() {
   echo "| req/s, everything on / Pingora, c=$CONNS | $(fmt_ratio "${RPS[governed.$c]:-}" "${RPS[pingora.$c]:-}") | ≥ 0.85 |"
   echo "| added p50 at c=1, everything on − Pingora | $(p50_delta governed.c1 pingora.c1) | ≤ 15 µs |"
   echo "| CPU per request, stream everything on − Pingora, c=$CONNS | $(cpu_delta "governed.$s" "pingora.$s") | ≤ +10 µs |"
+  if [ -n "$BASELINE" ]; then
+    echo
+    echo "| A/B: this build − baseline, everything on | measured |"
+    echo "| --- | ---: |"
+    echo "| CPU per request, c=$CONNS | $(cpu_delta "governed.$c" "baseline.$c") |"
+    echo "| CPU per request, stream c=$CONNS | $(cpu_delta "governed.$s" "baseline.$s") |"
+    echo "| req/s ratio, c=$CONNS | $(fmt_ratio "${RPS[governed.$c]:-}" "${RPS[baseline.$c]:-}") |"
+    echo "| p50 at c=1 | $(p50_delta governed.c1 baseline.c1) |"
+  fi
   echo
   echo "| other ratios | measured |"
   echo "| --- | ---: |"
