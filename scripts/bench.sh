@@ -14,7 +14,8 @@
 # TOKENS (mock tokens per answer, 8), BENCH_BASE_PORT (18000; ports base+80..+182),
 # CARGO_TARGET_DIR (target), BASELINE (path of another tollgate binary, e.g. one built
 # from an earlier commit: adds its everything-on gateway to every scenario, for A/B
-# runs of a change in one run). Output: a markdown table on stdout and in
+# runs of a change in one run), MEM_STREAMS (concurrent streams of the memory
+# scenario, 1000; 0 skips it). Output: a markdown table on stdout and in
 # $CARGO_TARGET_DIR/bench/results.md; process logs next to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,11 @@ GOVR_PORT=$((BASE + 84))  # the same with the limits in Redis
 GOVR_ADMIN=$((BASE + 94))
 REDIS_PORT=$((BASE + 185))
 FLOOR_PORT=$((BASE + 85)) # bare Pingora
+MEM_PORT=$((BASE + 87))   # memory scenario: gateway in front of a slow mock
+MEM_ADMIN=$((BASE + 97))
+MEM_FLOOR_PORT=$((BASE + 88))
+SLOW_PORT=$((BASE + 182)) # the slow mock: 50 tokens 200 ms apart
+MEM_STREAMS=${MEM_STREAMS:-1000}
 AB_PORT=$((BASE + 86))    # BASELINE binary, everything on
 AB_ADMIN=$((BASE + 96))
 BASELINE=${BASELINE:-}
@@ -90,7 +96,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for port in $MOCK_PORT $TG_PORT $TG_ADMIN $TGQ_PORT $TGQ_ADMIN $NGINX_PORT $FLOOR_PORT $AB_PORT; do
+for port in $MOCK_PORT $TG_PORT $TG_ADMIN $TGQ_PORT $TGQ_ADMIN $NGINX_PORT $FLOOR_PORT $AB_PORT $MEM_PORT $SLOW_PORT $MEM_FLOOR_PORT; do
   if port_in_use "$port"; then
     echo "127.0.0.1:$port is already in use; set BENCH_BASE_PORT to another base" >&2
     exit 1
@@ -407,6 +413,51 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for t in $STREAM_TARGETS; do run_case "$t" "stream$CONNS" "$CONNS" 1; done
 done
 
+# Memory: MEM_STREAMS concurrent streams of 50 tokens 200 ms apart (10 s each) through
+# a proxy of its own in front of a slow mock, tollgate and then the floor; RSS idle, at
+# the peak, and 5 s after the streams ended. Sets MEM_<tag>_{IDLE,PEAK,AFTER,DONE}.
+memory_of() { # memory_of <tag> <pid> <url> <body>
+  local line
+  sleep 1.2
+  printf -v "MEM_$1_IDLE" %s "$(proc_kib VmRSS "$2")"
+  line=$(BENCH_BODY_FILE=$4 timeout 60 wrk -t1 -c"$MEM_STREAMS" -d13s --timeout 20s \
+    -s scripts/bench/post.lua "$3" | grep '^BENCH ' || true)
+  printf -v "MEM_$1_PEAK" %s "$(proc_kib VmHWM "$2")"
+  printf -v "MEM_$1_DONE" %s "$(field requests "$line")"
+  sleep 5
+  printf -v "MEM_$1_AFTER" %s "$(proc_kib VmRSS "$2")"
+  local idle="MEM_$1_IDLE" peak="MEM_$1_PEAK" after="MEM_$1_AFTER" done="MEM_$1_DONE"
+  echo "   memory, $1: ${!done:-0} of $MEM_STREAMS streams completed; RSS idle $(fmt_mib "${!idle}"), peak $(fmt_mib "${!peak}"), 5 s after $(fmt_mib "${!after}")"
+}
+memory_case() {
+  local pid
+  "$BIN/tollgate-mock" --port "$SLOW_PORT" --threads 1 --tokens 50 --delay-ms 200 --name slow-mock \
+    >"$RUN/slow-mock.log" 2>&1 &
+  PIDS+=("$!")
+  wait_http "http://127.0.0.1:$SLOW_PORT/health"
+  mkdir -p "$RUN/memory"
+  sed -e "s/127.0.0.1:18080/127.0.0.1:$MEM_PORT/" -e "s/127.0.0.1:19090/127.0.0.1:$MEM_ADMIN/" \
+    -e "s/127.0.0.1:18181/127.0.0.1:$SLOW_PORT/" -e "s|/tmp/tollgate-bench|$RUN/memory|" \
+    conf/bench.yaml >"$RUN/memory.yaml"
+  "$BIN/tollgate" -c "$RUN/memory.yaml" >/dev/null 2>"$RUN/memory.err" &
+  pid=$!
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$MEM_ADMIN/readyz" 200 30
+  memory_of TOLLGATE "$pid" "http://127.0.0.1:$MEM_PORT/v1/chat/completions" "$RUN/same-stream.json"
+  kill -TERM "$pid" 2>/dev/null || true
+  "$BIN/examples/pingora_floor" "127.0.0.1:$MEM_FLOOR_PORT" "127.0.0.1:$SLOW_PORT" 2 \
+    >"$RUN/memory-floor.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$MEM_FLOOR_PORT/health"
+  memory_of FLOOR "$pid" "http://127.0.0.1:$MEM_FLOOR_PORT/v1/chat/completions" "$RUN/direct-stream.json"
+  kill -TERM "$pid" 2>/dev/null || true
+}
+if [ "$MEM_STREAMS" -gt 0 ]; then
+  echo "== memory: $MEM_STREAMS concurrent streams (50 tokens, 200 ms apart)"
+  memory_case
+fi
+
 TG_METRIC_TOTAL=$(curl -s -m 5 "http://127.0.0.1:$TG_ADMIN/metrics" \
   | awk '/^tollgate_requests_total/ {s += $NF} END {printf "%.0f", s}' || true)
 ELAPSED=$(($(date +%s) - START))
@@ -480,6 +531,8 @@ report() {
   echo "| Pingora / nginx req/s, c=$CONNS | $(fmt_ratio "${RPS[pingora.$c]:-}" "${RPS[nginx.$c]:-}") |"
   echo "| added p50 at c=1: nginx / Pingora / tollgate everything on − direct | $(p50_delta nginx.c1 direct.c1) / $(p50_delta pingora.c1 direct.c1) / $(p50_delta governed.c1 direct.c1) |"
   echo "| tollgate idle RSS (access log on / off) | $(fmt_mib "$TG_IDLE_KIB") / $(fmt_mib "$TGQ_IDLE_KIB") |"
+  echo "| $MEM_STREAMS concurrent streams, tollgate: RSS idle / peak / 5 s after (target peak ≤ 60 MiB, after ≤ idle + 10 %) | $(fmt_mib "${MEM_TOLLGATE_IDLE:-}") / $(fmt_mib "${MEM_TOLLGATE_PEAK:-}") / $(fmt_mib "${MEM_TOLLGATE_AFTER:-}") |"
+  echo "| $MEM_STREAMS concurrent streams, bare Pingora: RSS idle / peak / 5 s after | $(fmt_mib "${MEM_FLOOR_IDLE:-}") / $(fmt_mib "${MEM_FLOOR_PEAK:-}") / $(fmt_mib "${MEM_FLOOR_AFTER:-}") |"
   echo
   echo "CPU is utime+stime from /proc/<pid>/stat over the run (nginx: master + workers) divided by completed requests; peak RSS is VmHWM after the run (nginx: summed over its processes). errors = non-2xx + socket errors + timeouts reported by wrk, summed over the rounds."
 }
