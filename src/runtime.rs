@@ -28,6 +28,8 @@ pub struct Runtime {
     pub target_counters: HashMap<String, AtomicU64>,
     /// Counter for direct `provider/model` routes.
     pub direct_counter: AtomicU64,
+    /// The response cache store (kept across reloads while its size is unchanged).
+    pub cache: Arc<crate::cache::CacheStore>,
 }
 
 impl Runtime {
@@ -43,7 +45,12 @@ impl Runtime {
             .iter()
             .map(|m| (m.name.clone(), AtomicU64::new(0)))
             .collect();
+        let cache = crate::cache::CacheStore::for_reload(
+            previous.map(|p| &p.cache),
+            config.cache.max_bytes,
+        );
         Ok(Runtime {
+            cache,
             config: Arc::new(config),
             pools,
             policy,
@@ -68,6 +75,8 @@ fn init_metrics(runtime: &Runtime) {
         .map(|p| p.name.as_str())
         .collect();
     metrics::init(&providers);
+    let cached = runtime.config.models.iter().filter(|m| m.cache.is_some());
+    crate::cache::metrics::init(cached.map(|m| m.name.as_str()));
 }
 
 /// The shared handle: the current runtime plus how to reload it.

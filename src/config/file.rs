@@ -44,6 +44,9 @@ pub struct FileConfig {
     pub state: StateConfig,
     #[serde(default)]
     pub logging: LoggingSection,
+    /// The response cache store.
+    #[serde(default)]
+    pub cache: super::cache::CacheSection,
 }
 
 /// Pingora's own server settings; mapped onto `pingora::server::configuration::ServerConf`.
@@ -237,6 +240,8 @@ pub struct ModelSection {
     /// Continue a stream that died after text reached the client on another endpoint
     /// or fallback (default off).
     pub failover_mid_stream: Option<bool>,
+    /// Response caching for this route (`config::cache`).
+    pub cache: Option<super::cache::RouteCacheSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -63,6 +63,9 @@ pub struct KeyConfig {
     /// Names of `guardrails` entries applied to this key's traffic.
     #[serde(default)]
     pub guardrails: Vec<String>,
+    /// Whether clients of this key may bypass the response cache with
+    /// `Cache-Control: no-cache|no-store` or shorten its TTL (default true).
+    pub cache_bypass: Option<bool>,
 }
 
 /// `teams: [...]` — limits and budgets shared by every key of the team.

@@ -141,6 +141,7 @@ fn keys(
             limits: k.limits.clone(),
             budget: k.budget.clone(),
             guardrails: k.guardrails.clone(),
+            cache_bypass: k.cache_bypass.unwrap_or(true),
         });
     }
     out

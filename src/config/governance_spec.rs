@@ -65,6 +65,8 @@ pub struct KeySpec {
     pub budget: BudgetConfig,
     /// Guardrail names, in the key's order.
     pub guardrails: Vec<String>,
+    /// Clients may bypass the response cache (default true).
+    pub cache_bypass: bool,
 }
 
 /// Parses `sha256:<64 hex>` (either case) into the digest bytes.

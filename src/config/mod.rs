@@ -11,6 +11,7 @@
 //! [`Secret`]s from the moment they are read and never appear in an error message,
 //! a `{:?}` or [`Config::redacted_yaml`].
 
+pub mod cache;
 pub mod client;
 pub mod env;
 mod errors;
@@ -31,6 +32,7 @@ mod validate;
 
 use std::path::Path;
 
+pub use cache::{CacheNamespace, CacheSettings, RouteCache};
 pub use env::{expand_str, EnvError};
 pub use errors::{ConfigError, ConfigErrors};
 #[cfg(test)]

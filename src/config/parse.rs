@@ -90,7 +90,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 13] = [
+pub(crate) const SECTIONS: [&str; 14] = [
     "server",
     "listeners",
     "limits",
@@ -104,6 +104,7 @@ pub(crate) const SECTIONS: [&str; 13] = [
     "guardrails",
     "state",
     "logging",
+    "cache",
 ];
 
 fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built {
@@ -136,6 +137,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "guardrails" => _ = cx.list(&mut f.guardrails, v),
             "state" => cx.one(&mut f.state, v),
             "logging" => cx.one(&mut f.logging, v),
+            "cache" => cx.one(&mut f.cache, v),
             _ => errors.push(
                 key,
                 format!("unknown section; expected one of: {}", SECTIONS.join(", ")),

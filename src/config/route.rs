@@ -86,6 +86,7 @@ fn build(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> ModelRo
         );
     }
     check_timeouts(&m.timeouts, &key_path(path, "timeouts"), cx);
+    let cache = super::cache::build_route(m.cache.as_ref(), &m.name, &targets, path, cx);
     ModelRoute {
         name: m.name.clone(),
         targets,
@@ -96,6 +97,7 @@ fn build(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> ModelRo
         retry: retry(m.retry.as_ref(), &key_path(path, "retry"), cx),
         timeouts: m.timeouts.clone(),
         failover_mid_stream: m.failover_mid_stream.unwrap_or(false),
+        cache,
     }
 }
 

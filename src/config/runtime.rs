@@ -36,6 +36,8 @@ pub struct Config {
     pub models: Vec<Arc<ModelRoute>>,
     /// Keys, teams, prices, guardrails and the state backend, for the policy layer.
     pub governance: super::governance_spec::Governance,
+    /// The response cache store (`cache:`).
+    pub cache: super::cache::CacheSettings,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).
@@ -308,6 +310,8 @@ pub struct ModelRoute {
     /// A stream that dies after text reached the client continues on another
     /// endpoint or fallback, as the rest of the same client stream.
     pub failover_mid_stream: bool,
+    /// Response caching (`models[].cache`); `None` = not cached.
+    pub cache: Option<super::cache::RouteCache>,
 }
 
 /// One target of a route: a provider and its model name there.

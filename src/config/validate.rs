@@ -82,6 +82,7 @@ pub(crate) fn validate(
     let client = super::client::build(&f.client, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
+    let cache = super::cache::build_settings(&f.cache, &mut cx);
     let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());
     if !errors.is_empty() {
@@ -100,6 +101,7 @@ pub(crate) fn validate(
         models,
         redacted: redact(&parsed.as_written),
         governance,
+        cache,
         provider_index,
         model_index,
     })

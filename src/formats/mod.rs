@@ -50,6 +50,7 @@ mod estimate;
 mod gemini;
 mod openai_chat;
 mod render;
+pub mod replay;
 pub(crate) mod stream;
 pub mod stream_text;
 mod upstream_error;

@@ -133,6 +133,11 @@ impl<D: Decoder, E: Encoder> Translating<D, E> {
         }
     }
 
+    /// The encoder, to read what it collected (the cache's stream assembler).
+    pub fn encoder(&self) -> &E {
+        &self.encoder
+    }
+
     fn fail(&mut self, e: GatewayError, out: &mut Vec<u8>) -> GatewayError {
         if !self.ended {
             self.ended = true;

@@ -43,6 +43,9 @@ pub struct KeyInfo {
     pub guardrails: Vec<String>,
     /// True for the identity of `auth.mode: open` requests without a known key.
     pub anonymous: bool,
+    /// Whether the key's clients may bypass the response cache (`Cache-Control`,
+    /// `x-tollgate-cache-ttl`); `keys[].cache_bypass`, default true.
+    pub cache_bypass: bool,
 }
 
 impl KeyInfo {
@@ -57,6 +60,7 @@ impl KeyInfo {
             budget: BudgetConfig::default(),
             guardrails: Vec::new(),
             anonymous: true,
+            cache_bypass: true,
         }
     }
 
@@ -154,6 +158,7 @@ impl KeyStore {
                 budget: k.budget.clone(),
                 guardrails: k.guardrails.clone(),
                 anonymous: false,
+                cache_bypass: k.cache_bypass,
             });
             by_prefix
                 .entry(prefix_of(&digest))

@@ -13,6 +13,7 @@ fn key(name: &str, secret: &str, team: Option<&str>, models: &[&str]) -> KeySpec
         limits: Default::default(),
         budget: Default::default(),
         guardrails: Vec::new(),
+        cache_bypass: true,
     }
 }
 

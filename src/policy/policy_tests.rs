@@ -285,6 +285,7 @@ async fn reload_keeps_counters_when_state_is_unchanged() {
         limits: Default::default(),
         budget: Default::default(),
         guardrails: vec![],
+        cache_bypass: true,
     });
     let p2 = p.reload(&f).await.unwrap();
     assert!(p2.authenticate(Some("sk-new")).is_ok());

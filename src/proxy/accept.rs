@@ -93,6 +93,9 @@ pub async fn accept(
             Err(err) => return Ok(Err(err)),
         }
     }
+    if crate::cache::lookup(session, ctx).await? {
+        return Ok(Ok(Accepted::Answered));
+    }
     Ok(Ok(Accepted::Proxy))
 }
 

@@ -99,6 +99,8 @@ pub struct RequestState {
     /// Rate-limit and concurrency admission, settled in `logging`.
     pub admission: Option<Admission>,
     pub in_flight_counted: bool,
+    /// The response cache's outcome and where a miss's answer is stored.
+    pub cache: crate::cache::RequestCache,
 }
 
 /// Where the request is on its routes, across attempts.
@@ -136,6 +138,8 @@ pub struct ResponseState {
     pub error: Option<GatewayError>,
     /// Status answered to the client (for logs and metrics).
     pub status: u16,
+    /// A `200` stream being assembled for the response cache.
+    pub cache_stream: Option<Box<dyn crate::formats::replay::StreamAssembler>>,
 }
 
 /// Shared with the session wrapper, which runs inside Pingora's own I/O calls.
@@ -164,6 +168,7 @@ impl Ctx {
                 key: None,
                 admission: None,
                 in_flight_counted: false,
+                cache: Default::default(),
             },
             route: RouteState::default(),
             attempt: None,
@@ -185,6 +190,7 @@ impl Ctx {
         resp.usage = Usage::default();
         resp.error = None;
         resp.retry_requested = false;
+        resp.cache_stream = None;
         super::preread::reset_hold(&self.slots.hold);
     }
 

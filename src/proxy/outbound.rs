@@ -149,6 +149,7 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
                 crate::edge::complete::check_held(&ctx.slots.hold, body.as_deref())?;
                 if let Some(a) = &ctx.attempt {
                     ctx.resp.usage = formats::usage_from_response(a.format, &ctx.resp.buffer);
+                    crate::cache::record_json(ctx, a.format, &ctx.resp.buffer);
                 }
                 ctx.resp.buffer = Vec::new();
             }
@@ -312,7 +313,10 @@ fn finish_guarded(ctx: &mut Ctx, translate: bool) -> Result<Vec<u8>, GatewayErro
     };
     match runtime.policy.check_output(key, ctx.model_name(), &answer) {
         Ok(Some(redacted)) => Ok(redacted),
-        Ok(None) => Ok(answer),
+        Ok(None) => {
+            crate::cache::record_client_json(ctx, &answer);
+            Ok(answer)
+        }
         Err(err) => {
             let status = err.status_for(ctx.req.dialect);
             if let Ok(mut header) = ResponseHeader::build(status, Some(3)) {
@@ -341,5 +345,6 @@ fn finish_buffered(ctx: &mut Ctx) -> Result<Vec<u8>, GatewayError> {
     let (out, usage) =
         formats::translate_response(attempt.format, ctx.req.dialect, &buffered, ctx.model_name())?;
     ctx.resp.usage = usage;
+    crate::cache::record_json(ctx, attempt.format, &buffered);
     Ok(out)
 }

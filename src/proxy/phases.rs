@@ -104,6 +104,7 @@ impl ProxyHttp for Proxy {
             return Err(retry_error(status, "upstream failed, retrying"));
         }
         outbound::prepare(ctx, resp)?;
+        crate::cache::on_response_start(ctx);
         arm_stream_failure(ctx, resp);
         add_response_headers(ctx, resp)?;
         ctx.resp.status = status;
@@ -118,6 +119,7 @@ impl ProxyHttp for Proxy {
         ctx: &mut Ctx,
     ) -> Result<Option<std::time::Duration>> {
         note_upstream_chunk(ctx, body);
+        crate::cache::record_chunk(ctx, body.as_ref());
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(failure::body_error(ctx, err));
         }
@@ -127,6 +129,7 @@ impl ProxyHttp for Proxy {
             return Err(retry_error(status, "refusal, falling back"));
         }
         if end_of_stream {
+            crate::cache::record_end(ctx);
             finish::settle_early(ctx);
         }
         Ok(None)
@@ -234,6 +237,9 @@ fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
     )?;
     for (name, value) in ctx.rate_limit_headers() {
         resp.insert_header(*name, value.as_str())?;
+    }
+    if let Some(outcome) = crate::cache::response_header(ctx) {
+        resp.insert_header("x-tollgate-cache", outcome)?;
     }
     Ok(())
 }

@@ -117,6 +117,7 @@ fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> Mode
         retry: RetryPolicy::default(),
         timeouts: Default::default(),
         failover_mid_stream: false,
+        cache: None,
     }
 }
 

@@ -1,0 +1,77 @@
+//! The response cache's Prometheus metrics. Label values are configured route names
+//! and the fixed outcome names, never request data.
+
+use once_cell::sync::Lazy;
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
+
+use super::Outcome;
+
+fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
+    if let Err(e) = prometheus::register(Box::new(c.clone())) {
+        log::error!("metric registration failed: {e}");
+    }
+    c
+}
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    register(
+        IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric()),
+    )
+}
+
+fn unreachable_metric<T>() -> T {
+    unreachable!("metric definitions are constant and valid")
+}
+
+pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_cache_requests_total",
+        "Cacheable requests by route and cache outcome (hit, miss, bypass)",
+        &["route", "result"],
+    )
+});
+
+pub static TOKENS_SAVED: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_cache_tokens_saved_total",
+        "Upstream tokens (input + output) not spent thanks to cache hits",
+        &["route"],
+    )
+});
+
+pub static EVICTIONS: Lazy<IntCounter> = Lazy::new(|| {
+    let c = IntCounter::new(
+        "tollgate_cache_evictions_total",
+        "Entries evicted to keep the cache within its size bound",
+    )
+    .unwrap_or_else(|_| unreachable_metric());
+    register(c)
+});
+
+pub static ENTRIES: Lazy<IntGauge> = Lazy::new(|| {
+    let g = IntGauge::new("tollgate_cache_entries", "Entries in the response cache")
+        .unwrap_or_else(|_| unreachable_metric());
+    register(g)
+});
+
+pub static BYTES: Lazy<IntGauge> = Lazy::new(|| {
+    let g = IntGauge::new(
+        "tollgate_cache_bytes",
+        "Weighted size of the response cache (keys and stored answers)",
+    )
+    .unwrap_or_else(|_| unreachable_metric());
+    register(g)
+});
+
+/// Registers every series at start (and for new routes on reload), at zero.
+pub fn init<'a>(cached_routes: impl Iterator<Item = &'a str>) {
+    Lazy::force(&EVICTIONS);
+    Lazy::force(&ENTRIES);
+    Lazy::force(&BYTES);
+    for route in cached_routes {
+        for o in [Outcome::Hit, Outcome::Miss, Outcome::Bypass] {
+            REQUESTS.with_label_values(&[route, o.as_str()]);
+        }
+        TOKENS_SAVED.with_label_values(&[route]);
+    }
+}
