@@ -64,3 +64,27 @@ models:
     ));
     run_script(&py, "anthropic_client.py", &[&gw.addr]);
 }
+
+/// `responses.create` / `responses.stream` translated to a chat-completions-only
+/// upstream and to an Anthropic upstream, on one long-lived gateway.
+#[test]
+fn openai_responses_sdk_translated_to_chat_and_anthropic() {
+    let Some(py) = python() else { return };
+    let up = common::mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: oai, format: openai, base_url: "{url}" }}
+  - {{ name: ant, format: anthropic, base_url: "{url}", api_key: sk-ant-upstream }}
+models:
+  - name: via-chat
+    targets: [{{ provider: oai, model: gpt-upstream }}]
+  - name: via-anthropic
+    targets: [{{ provider: ant, model: claude-upstream }}]
+"#,
+        url = up.url()
+    ));
+    run_script(&py, "responses_client.py", &[&gw.addr, "via-chat"]);
+    run_script(&py, "responses_client.py", &[&gw.addr, "via-anthropic"]);
+}

@@ -49,6 +49,7 @@ mod envelope;
 mod estimate;
 mod gemini;
 mod openai_chat;
+mod openai_responses;
 mod render;
 pub(crate) mod stream;
 pub mod stream_text;
@@ -136,6 +137,7 @@ pub fn read_request(from: Dialect, body: &[u8]) -> Result<ChatRequest<'_>, Gatew
     match from {
         Dialect::OpenAi => openai_chat::request::read(body),
         Dialect::Anthropic => anthropic_messages::request::read(body),
+        Dialect::OpenAiResponses => openai_responses::request::read(body),
     }
 }
 
@@ -195,6 +197,7 @@ pub fn translate_response(
     let out = match to {
         Dialect::OpenAi => openai_chat::response::write(&resp, public_model)?,
         Dialect::Anthropic => anthropic_messages::response::write(&resp, public_model)?,
+        Dialect::OpenAiResponses => openai_responses::response::write(&resp, public_model)?,
     };
     Ok((out, from.cache_accounting().from_canonical(resp.usage)))
 }
@@ -260,6 +263,35 @@ pub fn stream_translator(
         (WireFormat::BedrockConverse, Dialect::Anthropic) => Box::new(Translating::new(
             BedrockDecoder::default(),
             anth::AnthropicEncoder::new(public_model),
+            accounting,
+        )),
+        (_, Dialect::OpenAiResponses) => responses_translator(from, public_model),
+    }
+}
+
+/// Any upstream format's stream → the Responses event sequence.
+fn responses_translator(from: WireFormat, public_model: &str) -> Box<dyn StreamTranslator> {
+    let encoder = openai_responses::stream::ResponsesEncoder::new(public_model);
+    let accounting = from.cache_accounting();
+    match from {
+        WireFormat::OpenAiChat => Box::new(Translating::new(
+            openai_chat::stream::OpenAiDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::AnthropicMessages => Box::new(Translating::new(
+            anthropic_messages::stream::AnthropicDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::Gemini => Box::new(Translating::new(
+            gemini::stream::GeminiDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::BedrockConverse => Box::new(Translating::new(
+            bedrock_converse::stream::BedrockDecoder::default(),
+            encoder,
             accounting,
         )),
     }

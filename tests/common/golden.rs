@@ -38,6 +38,7 @@ pub fn dialect_name(d: Dialect) -> &'static str {
     match d {
         Dialect::OpenAi => "openai",
         Dialect::Anthropic => "anthropic",
+        Dialect::OpenAiResponses => "openai_responses",
     }
 }
 
