@@ -113,11 +113,14 @@ pub(crate) fn response_object(
         "previous_response_id": null,
         "reasoning": {"effort": null, "summary": null},
         "store": false,
+        "temperature": null,
         "text": {"format": {"type": "text"}},
         "tool_choice": "auto",
         "tools": [],
+        "top_p": null,
         "truncation": "disabled",
         "usage": usage.map(usage_to_wire),
+        "user": null,
         "metadata": {},
     })
 }
