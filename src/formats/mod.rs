@@ -81,6 +81,9 @@ pub enum WireFormat {
     Gemini,
     /// AWS Bedrock Converse (`ConverseStream` answers in binary event-stream frames).
     BedrockConverse,
+    /// OpenAI Responses, served by the target itself (`api: responses`): only
+    /// Responses clients reach it, and their traffic passes through.
+    OpenAiResponses,
 }
 
 impl WireFormat {
@@ -90,6 +93,7 @@ impl WireFormat {
         match self {
             WireFormat::OpenAiChat => Some(Dialect::OpenAi),
             WireFormat::AnthropicMessages => Some(Dialect::Anthropic),
+            WireFormat::OpenAiResponses => Some(Dialect::OpenAiResponses),
             WireFormat::Gemini | WireFormat::BedrockConverse => None,
         }
     }
@@ -101,6 +105,7 @@ impl WireFormat {
             WireFormat::AnthropicMessages => anthropic_messages::response::ACCOUNTING,
             WireFormat::Gemini => gemini::response::ACCOUNTING,
             WireFormat::BedrockConverse => bedrock_converse::response::ACCOUNTING,
+            WireFormat::OpenAiResponses => openai_responses::usage::ACCOUNTING,
         }
     }
 }
@@ -168,6 +173,7 @@ pub fn translate_request_with(
         }
         WireFormat::Gemini => gemini::request::write(&req, upstream_model, opts),
         WireFormat::BedrockConverse => bedrock_converse::request::write(&req, upstream_model, opts),
+        WireFormat::OpenAiResponses => Err(responses_only()),
     }
 }
 
@@ -178,7 +184,16 @@ pub fn read_response(from: WireFormat, body: &[u8]) -> Result<ChatResponse<'_>, 
         WireFormat::AnthropicMessages => anthropic_messages::response::read(body),
         WireFormat::Gemini => gemini::response::read(body),
         WireFormat::BedrockConverse => bedrock_converse::response::read(body),
+        WireFormat::OpenAiResponses => Err(responses_only()),
     }
+}
+
+/// Chat-completions and Messages clients cannot use a Responses-only target yet
+/// (`providers::upstream_path` offers it to Responses clients only).
+fn responses_only() -> GatewayError {
+    GatewayError::invalid(
+        "this model's target serves only the OpenAI Responses API: call it at /v1/responses",
+    )
 }
 
 /// Non-streaming response body of `from` → body in `to` dialect, plus the usage (in
@@ -210,6 +225,7 @@ pub fn usage_from_response(format: WireFormat, body: &[u8]) -> Usage {
         WireFormat::AnthropicMessages => anthropic_messages::response::usage_only(body),
         WireFormat::Gemini => gemini::response::usage_only(body),
         WireFormat::BedrockConverse => bedrock_converse::response::usage_only(body),
+        WireFormat::OpenAiResponses => openai_responses::usage::usage_only(body),
     }
 }
 
@@ -229,6 +245,10 @@ pub fn stream_translator(
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
+        // Only Responses clients are routed to such targets (see `responses_only`).
+        (WireFormat::OpenAiResponses, _) => {
+            Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
+        }
         (WireFormat::OpenAiChat, Dialect::OpenAi) => {
             Box::new(OpenAiPassthrough::new(!client_wants_usage))
         }
@@ -294,6 +314,9 @@ fn responses_translator(from: WireFormat, public_model: &str) -> Box<dyn StreamT
             encoder,
             accounting,
         )),
+        WireFormat::OpenAiResponses => {
+            Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
+        }
     }
 }
 
@@ -305,5 +328,7 @@ pub fn upstream_error(from: WireFormat, status: u16, body: &[u8]) -> GatewayErro
         WireFormat::AnthropicMessages => anthropic_messages::error::upstream_error(status, body),
         WireFormat::Gemini => gemini::error::upstream_error(status, body),
         WireFormat::BedrockConverse => bedrock_converse::error::upstream_error(status, body),
+        // The same error shape as chat completions.
+        WireFormat::OpenAiResponses => openai_chat::error::upstream_error(status, body),
     }
 }

@@ -30,9 +30,23 @@ pub fn wire_format(kind: ProviderKind) -> WireFormat {
     }
 }
 
+/// The wire format of a provider's traffic: its kind's, except for OpenAI-format
+/// servers configured with `api: responses`.
+pub fn provider_format(provider: &Provider) -> WireFormat {
+    if provider.responses_api {
+        WireFormat::OpenAiResponses
+    } else {
+        wire_format(provider.kind)
+    }
+}
+
 /// Path and query of the upstream request, after the endpoint's path prefix.
 /// `None` when the provider does not offer this API.
 pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -> Option<String> {
+    if provider.responses_api {
+        // A Responses-only server: Responses clients pass through, nothing else fits.
+        return (api == Api::Responses).then(|| "/v1/responses".to_string());
+    }
     let path = match (provider.kind, api) {
         (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages | Api::Responses) => {
             "/v1/chat/completions".to_string()

@@ -30,6 +30,7 @@ pub fn folder(format: WireFormat) -> &'static str {
         WireFormat::AnthropicMessages => "anthropic_messages",
         WireFormat::Gemini => "gemini",
         WireFormat::BedrockConverse => "bedrock_converse",
+        WireFormat::OpenAiResponses => "openai_responses",
     }
 }
 

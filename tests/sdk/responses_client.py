@@ -1,7 +1,8 @@
 """The official OpenAI Python SDK's Responses API as a tollgate client, on a
-translated route (the upstream speaks another format).
+translated route (the upstream speaks another format) or a pass-through one (the
+upstream serves the Responses API itself).
 
-Usage: python responses_client.py <gateway host:port> <model>
+Usage: python responses_client.py <gateway host:port> <model> [translated|passthrough]
 Exits non-zero (AssertionError) on any mismatch.
 """
 import json
@@ -11,6 +12,7 @@ import openai
 from openai import OpenAI
 
 addr, model = sys.argv[1], sys.argv[2]
+passthrough = len(sys.argv) > 3 and sys.argv[3] == "passthrough"
 client = OpenAI(base_url=f"http://{addr}/v1", api_key="sk-test", max_retries=0)
 
 # Text, not streamed.
@@ -80,12 +82,17 @@ resp = client.responses.create(
 assert resp.status == "completed", resp
 assert resp.output_text, resp.output
 
-# Built-in tools are refused by name; errors are the SDK's own exception types.
-try:
-    client.responses.create(model=model, input="x", tools=[{"type": "web_search_preview"}])
-    raise AssertionError("expected BadRequestError")
-except openai.BadRequestError as e:
-    assert e.status_code == 400 and "web_search_preview" in e.body["message"], e.body
+# Built-in tools: a target serving the Responses API gets them; elsewhere they are
+# refused by name. Errors are the SDK's own exception types.
+if passthrough:
+    resp = client.responses.create(model=model, input="x", tools=[{"type": "web_search_preview"}])
+    assert resp.status == "completed", resp
+else:
+    try:
+        client.responses.create(model=model, input="x", tools=[{"type": "web_search_preview"}])
+        raise AssertionError("expected BadRequestError")
+    except openai.BadRequestError as e:
+        assert e.status_code == 400 and "web_search_preview" in e.body["message"], e.body
 try:
     client.responses.create(model="no-such-model", input="x")
     raise AssertionError("expected NotFoundError")
