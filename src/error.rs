@@ -18,6 +18,8 @@ pub enum Dialect {
     OpenAi,
     /// Anthropic Messages (`/v1/messages`, `/v1/messages/count_tokens`).
     Anthropic,
+    /// OpenAI Responses (`/v1/responses`); errors are OpenAI's shape.
+    OpenAiResponses,
 }
 
 /// What went wrong, independent of how it is rendered.
@@ -134,7 +136,7 @@ impl GatewayError {
     /// Status for a given dialect: only Anthropic clients know 529.
     pub fn status_for(&self, dialect: Dialect) -> u16 {
         match (self.kind, dialect) {
-            (ErrorKind::Overloaded, Dialect::OpenAi) => 503,
+            (ErrorKind::Overloaded, Dialect::OpenAi | Dialect::OpenAiResponses) => 503,
             _ => self.status(),
         }
     }

@@ -216,8 +216,16 @@ providers:
   - {name: k, format: openai, base_url: 'https://k', health_check: {kind: udp}}
   - {name: l, format: openai, base_url: 'https://l', health_check: {kind: http}}
   - {name: m/n, format: openai, base_url: 'https://m', headers: {Host: x, 'bad header': y}}
+  - {name: o, format: openai, base_url: 'https://o', api: respones}
+  - {name: p, format: anthropic, base_url: 'https://p', api: responses}
 ";
     let errs = errors(yaml);
+    assert_error(
+        &errs,
+        "providers[13].api",
+        "unknown api \"respones\"; expected one of: chat_completions, responses",
+    );
+    assert_error(&errs, "providers[14].api", "only for format openai");
     assert_error(
         &errs,
         "providers[1].name",

@@ -64,3 +64,88 @@ models:
     ));
     run_script(&py, "anthropic_client.py", &[&gw.addr]);
 }
+
+/// `responses.create` / `responses.stream` translated to a chat-completions-only
+/// upstream and to an Anthropic upstream, on one long-lived gateway.
+#[test]
+fn openai_responses_sdk_translated_to_chat_and_anthropic() {
+    let Some(py) = python() else { return };
+    let up = common::mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: oai, format: openai, base_url: "{url}" }}
+  - {{ name: ant, format: anthropic, base_url: "{url}", api_key: sk-ant-upstream }}
+models:
+  - name: via-chat
+    targets: [{{ provider: oai, model: gpt-upstream }}]
+  - name: via-anthropic
+    targets: [{{ provider: ant, model: claude-upstream }}]
+"#,
+        url = up.url()
+    ));
+    run_script(&py, "responses_client.py", &[&gw.addr, "via-chat"]);
+    run_script(&py, "responses_client.py", &[&gw.addr, "via-anthropic"]);
+}
+
+/// `api: responses`: the SDK's Responses calls pass through to a target serving the
+/// Responses API (the mock's `/v1/responses`), with only `model` replaced, and are
+/// metered from the Response usage; chat clients cannot use that target.
+#[test]
+fn openai_responses_sdk_passthrough() {
+    let Some(py) = python() else { return };
+    let up = common::mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: resp, format: openai, api: responses, base_url: "{url}" }}
+models:
+  - name: via-responses
+    targets: [{{ provider: resp, model: upstream-resp }}]
+"#,
+        url = up.url()
+    ));
+    run_script(
+        &py,
+        "responses_client.py",
+        &[&gw.addr, "via-responses", "passthrough"],
+    );
+    let seen = up.requests();
+    assert!(!seen.is_empty());
+    for r in &seen {
+        assert_eq!(r.path, "/v1/responses", "{r:?}");
+        assert_eq!(r.model.as_deref(), Some("upstream-resp"), "{r:?}");
+    }
+    // The body is the client's own bytes with the model replaced.
+    let body = r#"{"model": "via-responses",  "input": "hi", "x_unknown": [1, 2]}"#;
+    let resp = common::http::request(
+        &gw.addr,
+        "POST",
+        "/v1/responses",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let last = up.requests().pop().unwrap();
+    assert_eq!(
+        last.body_prefix,
+        r#"{"model": "upstream-resp",  "input": "hi", "x_unknown": [1, 2]}"#
+    );
+    // Metered from the passed-through Response usage.
+    let metrics = gw.metrics_with("provider=\"resp\"");
+    let output_tokens: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("tollgate_tokens_total{") && l.contains("provider=\"resp\""))
+        .filter(|l| l.contains("kind=\"output\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(output_tokens > 0, "{metrics}");
+    // A chat client cannot use a Responses-only target.
+    let chat = gw.post(
+        "/v1/chat/completions",
+        &serde_json::json!({"model": "via-responses", "messages": [{"role": "user", "content": "x"}]}),
+    );
+    assert_eq!(chat.status, 400, "{}", chat.text());
+}

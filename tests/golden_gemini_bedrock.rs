@@ -244,8 +244,22 @@ fn round_trip_through_the_mock_upstream() {
             "parameters": {"type": "object"}}}]});
     let anthropic = json!({"model": "m", "max_tokens": 100,
         "messages": [{"role": "user", "content": "Hello"}]});
+    let responses = json!({"model": "m", "input": "Weather?",
+        "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]});
     let cases = [
         (WireFormat::Gemini, Dialect::OpenAi, &openai, true),
+        (
+            WireFormat::Gemini,
+            Dialect::OpenAiResponses,
+            &responses,
+            true,
+        ),
+        (
+            WireFormat::BedrockConverse,
+            Dialect::OpenAiResponses,
+            &responses,
+            true,
+        ),
         (WireFormat::Gemini, Dialect::Anthropic, &anthropic, false),
         (WireFormat::BedrockConverse, Dialect::OpenAi, &openai, true),
         (
@@ -281,6 +295,8 @@ fn round_trip_through_the_mock_upstream() {
             (Dialect::OpenAi, false) => out["choices"][0]["message"]["content"].clone(),
             (Dialect::Anthropic, true) => out["content"][0]["name"].clone(),
             (Dialect::Anthropic, false) => out["content"][0]["text"].clone(),
+            (Dialect::OpenAiResponses, true) => out["output"][0]["name"].clone(),
+            (Dialect::OpenAiResponses, false) => out["output"][0]["content"][0]["text"].clone(),
         };
         if tools {
             assert_eq!(answer, "get_weather", "{out}");
@@ -298,13 +314,20 @@ fn round_trip_through_the_mock_upstream() {
         t.finish(&mut sse);
         let sse = String::from_utf8(sse).unwrap();
         assert!(
-            !sse.contains("\"error\""),
+            // A Responses object carries `"error":null`; an error is an object.
+            !sse.contains("\"error\":{") && !sse.contains("\"type\":\"error\""),
             "{format:?} -> {dialect:?}: {sse}"
         );
         match dialect {
             Dialect::OpenAi => assert!(sse.ends_with("data: [DONE]\n\n"), "{sse}"),
             Dialect::Anthropic => assert!(
                 sse.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+                "{sse}"
+            ),
+            Dialect::OpenAiResponses => assert!(
+                sse.rsplit("\n\n")
+                    .nth(1)
+                    .is_some_and(|e| e.starts_with("event: response.completed\n")),
                 "{sse}"
             ),
         }

@@ -128,6 +128,9 @@ pub struct ProviderSection {
     pub tls_ca_file: Option<String>,
     /// Azure: `api-version` query parameter.
     pub api_version: Option<String>,
+    /// OpenAI: which API the server offers, `chat_completions` (default) or
+    /// `responses` (Responses clients pass through; others cannot use it).
+    pub api: Option<String>,
     /// Anthropic: `anthropic-version` header (default `2023-06-01`).
     pub anthropic_version: Option<String>,
     /// Bedrock: AWS region (default from the host name).

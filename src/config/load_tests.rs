@@ -69,6 +69,8 @@ fn example_loads_with_every_provider_kind() {
         openai.api_key.as_ref().unwrap().expose(),
         "SECRET-OPENAI_API_KEY-7f3a"
     );
+    assert!(c.provider("openai-responses").unwrap().responses_api);
+    assert!(!openai.responses_api, "chat completions is the default api");
     let vllm = c.provider("vllm").unwrap();
     let weights: Vec<usize> = vllm.endpoints.iter().map(|e| e.weight).collect();
     assert_eq!(weights, [2, 1, 1]);

@@ -125,6 +125,7 @@ fn build(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Option<Provider> {
         timeouts: Timeouts::default().with_override(&sec.timeouts),
         health,
         api_version: sec.api_version.clone(),
+        responses_api: responses_api(sec, kind, path, cx),
         anthropic_version: sec
             .anthropic_version
             .clone()
@@ -296,6 +297,28 @@ fn health(h: Option<&HealthCheckSection>, path: &str, cx: &mut Ctx) -> HealthChe
                 format!("unknown kind {shown}; expected one of: http, tcp, none"),
             );
             HealthCheck::None
+        }
+    }
+}
+
+/// `api`: `chat_completions` (default) or `responses`, on OpenAI-format providers.
+fn responses_api(sec: &ProviderSection, kind: ProviderKind, path: &str, cx: &mut Ctx) -> bool {
+    match sec.api.as_deref() {
+        None | Some("chat_completions") => false,
+        Some("responses") if kind == ProviderKind::OpenAi => true,
+        Some("responses") => {
+            cx.err(
+                key_path(path, "api"),
+                "api: responses is only for format openai",
+            );
+            false
+        }
+        Some(other) => {
+            cx.err(
+                key_path(path, "api"),
+                format!("unknown api {other:?}; expected one of: chat_completions, responses"),
+            );
+            false
         }
     }
 }

@@ -142,6 +142,9 @@ pub struct Provider {
     pub health: HealthCheck,
     /// Azure `api-version` (required for Azure, `None` otherwise).
     pub api_version: Option<String>,
+    /// OpenAI format: the server offers the Responses API (`api: responses`), which
+    /// Responses clients reach by pass-through.
+    pub responses_api: bool,
     /// Anthropic `anthropic-version` header value (default `2023-06-01`).
     pub anthropic_version: String,
     /// Bedrock region (from `region`, the host name, or `AWS_REGION`).

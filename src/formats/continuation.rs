@@ -44,6 +44,7 @@ pub struct Tap {
 enum ClientDecoder {
     OpenAi(OpenAiDecoder),
     Anthropic(AnthropicDecoder),
+    None,
 }
 
 impl Tap {
@@ -51,13 +52,17 @@ impl Tap {
         let decoder = match dialect {
             Dialect::OpenAi => ClientDecoder::OpenAi(OpenAiDecoder::default()),
             Dialect::Anthropic => ClientDecoder::Anthropic(AnthropicDecoder::default()),
+            // The Responses stream repeats the whole text in its closing events, which
+            // a spliced continuation could not make right: never continued.
+            Dialect::OpenAiResponses => ClientDecoder::None,
         };
+        let resumable = !matches!(decoder, ClientDecoder::None);
         Tap {
             sse: SseDecoder::new(),
             decoder,
             id: None,
             text: String::new(),
-            resumable: true,
+            resumable,
         }
     }
 
@@ -98,6 +103,7 @@ impl ClientDecoder {
         match self {
             ClientDecoder::OpenAi(d) => d.decode(event, sink),
             ClientDecoder::Anthropic(d) => d.decode(event, sink),
+            ClientDecoder::None => {}
         }
     }
 }
@@ -124,6 +130,7 @@ pub fn continuation_body(dialect: Dialect, body: &[u8], partial: &str) -> Option
     let content = match dialect {
         Dialect::Anthropic => partial.trim_end(),
         Dialect::OpenAi => partial,
+        Dialect::OpenAiResponses => return None,
     };
     messages.push(json!({"role": "assistant", "content": content}));
     serde_json::to_vec(&request).ok()
@@ -160,6 +167,7 @@ impl Splice {
             match dialect {
                 Dialect::OpenAi => openai_event(event.data, id.as_deref(), *partial_tokens, out),
                 Dialect::Anthropic => anthropic_event(event.data, *partial_tokens, out),
+                Dialect::OpenAiResponses => write_event(out, None, event.data),
             }
             Ok(())
         });

@@ -57,6 +57,7 @@ struct Found {
     metadata: Option<Span>,
     max_tokens: Option<Span>,
     max_completion_tokens: Option<Span>,
+    max_output_tokens: Option<Span>,
     duplicate: Option<&'static str>,
 }
 
@@ -71,6 +72,7 @@ impl Found {
             "metadata" => (&mut self.metadata, "metadata"),
             "max_tokens" => (&mut self.max_tokens, "max_tokens"),
             "max_completion_tokens" => (&mut self.max_completion_tokens, "max_completion_tokens"),
+            "max_output_tokens" => (&mut self.max_output_tokens, "max_output_tokens"),
             _ => return,
         };
         // Providers disagree on which duplicate wins; refusing them means the model we
@@ -114,7 +116,8 @@ pub fn parse_envelope_with(
             return Err(GatewayError::invalid("'stream' must be a boolean").with_param("stream"))
         }
     };
-    if require_messages {
+    // Responses bodies carry `input` instead, read by the translator.
+    if require_messages && dialect != Dialect::OpenAiResponses {
         match found.messages {
             None => {
                 return Err(
@@ -132,7 +135,7 @@ pub fn parse_envelope_with(
     }
     let stream_options = match dialect {
         Dialect::OpenAi => found.stream_options.map(|s| stream_options(body, s)),
-        Dialect::Anthropic => None,
+        Dialect::Anthropic | Dialect::OpenAiResponses => None,
     };
     let include_usage = matches!(stream_options, Some(StreamOptions::Object { include_usage: Some(s), .. })
         if &body[s.start..s.end] == b"true");
@@ -144,6 +147,7 @@ pub fn parse_envelope_with(
         max_tokens: found
             .max_completion_tokens
             .or(found.max_tokens)
+            .or(found.max_output_tokens)
             .and_then(|s| std::str::from_utf8(&body[s.start..s.end]).ok())
             .and_then(|v| v.trim().parse().ok()),
         dialect,
@@ -207,7 +211,9 @@ fn stream_options(body: &[u8], span: Span) -> StreamOptions {
 
 fn end_user(dialect: Dialect, body: &[u8], found: &Found) -> Option<String> {
     match dialect {
-        Dialect::OpenAi => string_at(body, found.user?).map(Cow::into_owned),
+        Dialect::OpenAi | Dialect::OpenAiResponses => {
+            string_at(body, found.user?).map(Cow::into_owned)
+        }
         Dialect::Anthropic => {
             let meta = found.metadata?;
             if body[meta.start] != b'{' {

@@ -49,6 +49,7 @@ mod envelope;
 mod estimate;
 mod gemini;
 mod openai_chat;
+mod openai_responses;
 mod render;
 pub mod replay;
 pub(crate) mod stream;
@@ -81,6 +82,9 @@ pub enum WireFormat {
     Gemini,
     /// AWS Bedrock Converse (`ConverseStream` answers in binary event-stream frames).
     BedrockConverse,
+    /// OpenAI Responses, served by the target itself (`api: responses`): only
+    /// Responses clients reach it, and their traffic passes through.
+    OpenAiResponses,
 }
 
 impl WireFormat {
@@ -90,6 +94,7 @@ impl WireFormat {
         match self {
             WireFormat::OpenAiChat => Some(Dialect::OpenAi),
             WireFormat::AnthropicMessages => Some(Dialect::Anthropic),
+            WireFormat::OpenAiResponses => Some(Dialect::OpenAiResponses),
             WireFormat::Gemini | WireFormat::BedrockConverse => None,
         }
     }
@@ -101,6 +106,7 @@ impl WireFormat {
             WireFormat::AnthropicMessages => anthropic_messages::response::ACCOUNTING,
             WireFormat::Gemini => gemini::response::ACCOUNTING,
             WireFormat::BedrockConverse => bedrock_converse::response::ACCOUNTING,
+            WireFormat::OpenAiResponses => openai_responses::usage::ACCOUNTING,
         }
     }
 }
@@ -137,6 +143,7 @@ pub fn read_request(from: Dialect, body: &[u8]) -> Result<ChatRequest<'_>, Gatew
     match from {
         Dialect::OpenAi => openai_chat::request::read(body),
         Dialect::Anthropic => anthropic_messages::request::read(body),
+        Dialect::OpenAiResponses => openai_responses::request::read(body),
     }
 }
 
@@ -167,6 +174,7 @@ pub fn translate_request_with(
         }
         WireFormat::Gemini => gemini::request::write(&req, upstream_model, opts),
         WireFormat::BedrockConverse => bedrock_converse::request::write(&req, upstream_model, opts),
+        WireFormat::OpenAiResponses => Err(responses_only()),
     }
 }
 
@@ -177,7 +185,16 @@ pub fn read_response(from: WireFormat, body: &[u8]) -> Result<ChatResponse<'_>, 
         WireFormat::AnthropicMessages => anthropic_messages::response::read(body),
         WireFormat::Gemini => gemini::response::read(body),
         WireFormat::BedrockConverse => bedrock_converse::response::read(body),
+        WireFormat::OpenAiResponses => Err(responses_only()),
     }
+}
+
+/// Chat-completions and Messages clients cannot use a Responses-only target yet
+/// (`providers::upstream_path` offers it to Responses clients only).
+fn responses_only() -> GatewayError {
+    GatewayError::invalid(
+        "this model's target serves only the OpenAI Responses API: call it at /v1/responses",
+    )
 }
 
 /// Non-streaming response body of `from` → body in `to` dialect, plus the usage (in
@@ -196,6 +213,7 @@ pub fn translate_response(
     let out = match to {
         Dialect::OpenAi => openai_chat::response::write(&resp, public_model)?,
         Dialect::Anthropic => anthropic_messages::response::write(&resp, public_model)?,
+        Dialect::OpenAiResponses => openai_responses::response::write(&resp, public_model)?,
     };
     Ok((out, from.cache_accounting().from_canonical(resp.usage)))
 }
@@ -208,6 +226,7 @@ pub fn usage_from_response(format: WireFormat, body: &[u8]) -> Usage {
         WireFormat::AnthropicMessages => anthropic_messages::response::usage_only(body),
         WireFormat::Gemini => gemini::response::usage_only(body),
         WireFormat::BedrockConverse => bedrock_converse::response::usage_only(body),
+        WireFormat::OpenAiResponses => openai_responses::usage::usage_only(body),
     }
 }
 
@@ -227,6 +246,10 @@ pub fn stream_translator(
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
+        // Only Responses clients are routed to such targets (see `responses_only`).
+        (WireFormat::OpenAiResponses, _) => {
+            Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
+        }
         (WireFormat::OpenAiChat, Dialect::OpenAi) => {
             Box::new(OpenAiPassthrough::new(!client_wants_usage))
         }
@@ -263,6 +286,38 @@ pub fn stream_translator(
             anth::AnthropicEncoder::new(public_model),
             accounting,
         )),
+        (_, Dialect::OpenAiResponses) => responses_translator(from, public_model),
+    }
+}
+
+/// Any upstream format's stream → the Responses event sequence.
+fn responses_translator(from: WireFormat, public_model: &str) -> Box<dyn StreamTranslator> {
+    let encoder = openai_responses::stream::ResponsesEncoder::new(public_model);
+    let accounting = from.cache_accounting();
+    match from {
+        WireFormat::OpenAiChat => Box::new(Translating::new(
+            openai_chat::stream::OpenAiDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::AnthropicMessages => Box::new(Translating::new(
+            anthropic_messages::stream::AnthropicDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::Gemini => Box::new(Translating::new(
+            gemini::stream::GeminiDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::BedrockConverse => Box::new(Translating::new(
+            bedrock_converse::stream::BedrockDecoder::default(),
+            encoder,
+            accounting,
+        )),
+        WireFormat::OpenAiResponses => {
+            Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
+        }
     }
 }
 
@@ -274,5 +329,7 @@ pub fn upstream_error(from: WireFormat, status: u16, body: &[u8]) -> GatewayErro
         WireFormat::AnthropicMessages => anthropic_messages::error::upstream_error(status, body),
         WireFormat::Gemini => gemini::error::upstream_error(status, body),
         WireFormat::BedrockConverse => bedrock_converse::error::upstream_error(status, body),
+        // The same error shape as chat completions.
+        WireFormat::OpenAiResponses => openai_chat::error::upstream_error(status, body),
     }
 }

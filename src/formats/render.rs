@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::{anthropic_messages, openai_chat};
+use super::{anthropic_messages, openai_chat, openai_responses};
 use crate::error::{Dialect, GatewayError};
 
 impl GatewayError {
@@ -15,6 +15,7 @@ impl GatewayError {
         match dialect {
             Dialect::OpenAi => openai_chat::render::render_error(self),
             Dialect::Anthropic => anthropic_messages::render::render_error(self),
+            Dialect::OpenAiResponses => openai_responses::render::render_error(self),
         }
     }
 
@@ -32,6 +33,7 @@ impl GatewayError {
             Dialect::Anthropic => {
                 format!("event: error\ndata: {}\n\n", self.to_json(dialect)).into_bytes()
             }
+            Dialect::OpenAiResponses => openai_responses::render::error_event(self),
         }
     }
 }
@@ -39,7 +41,7 @@ impl GatewayError {
 /// The `GET /v1/models` body listing `names` in the given dialect.
 pub fn render_model_list<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> Vec<u8> {
     let value = match dialect {
-        Dialect::OpenAi => openai_chat::render::render_model_list(names),
+        Dialect::OpenAi | Dialect::OpenAiResponses => openai_chat::render::render_model_list(names),
         Dialect::Anthropic => anthropic_messages::render::render_model_list(names),
     };
     value.to_string().into_bytes()

@@ -16,6 +16,8 @@ pub enum Api {
     Embeddings,
     Messages,
     CountTokens,
+    /// OpenAI Responses (`/v1/responses`).
+    Responses,
 }
 
 /// The wire format a provider speaks.
@@ -28,15 +30,32 @@ pub fn wire_format(kind: ProviderKind) -> WireFormat {
     }
 }
 
+/// The wire format of a provider's traffic: its kind's, except for OpenAI-format
+/// servers configured with `api: responses`.
+pub fn provider_format(provider: &Provider) -> WireFormat {
+    if provider.responses_api {
+        WireFormat::OpenAiResponses
+    } else {
+        wire_format(provider.kind)
+    }
+}
+
 /// Path and query of the upstream request, after the endpoint's path prefix.
 /// `None` when the provider does not offer this API.
 pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -> Option<String> {
+    if provider.responses_api {
+        // A Responses-only server: Responses clients pass through, nothing else fits.
+        return (api == Api::Responses).then(|| "/v1/responses".to_string());
+    }
     let path = match (provider.kind, api) {
-        (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages) => {
+        (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages | Api::Responses) => {
             "/v1/chat/completions".to_string()
         }
         (ProviderKind::OpenAi, Api::Embeddings) => "/v1/embeddings".to_string(),
-        (ProviderKind::Azure, Api::ChatCompletions | Api::Messages | Api::Embeddings) => {
+        (
+            ProviderKind::Azure,
+            Api::ChatCompletions | Api::Messages | Api::Responses | Api::Embeddings,
+        ) => {
             let op = if api == Api::Embeddings {
                 "embeddings"
             } else {
@@ -45,18 +64,18 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
             let version = provider.api_version.as_deref().unwrap_or("2024-10-21");
             format!("/openai/deployments/{model}/{op}?api-version={version}")
         }
-        (ProviderKind::Anthropic, Api::ChatCompletions | Api::Messages) => {
+        (ProviderKind::Anthropic, Api::ChatCompletions | Api::Messages | Api::Responses) => {
             "/v1/messages".to_string()
         }
         (ProviderKind::Anthropic, Api::CountTokens) => "/v1/messages/count_tokens".to_string(),
-        (ProviderKind::Gemini, Api::ChatCompletions | Api::Messages) => {
+        (ProviderKind::Gemini, Api::ChatCompletions | Api::Messages | Api::Responses) => {
             if stream {
                 format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
             } else {
                 format!("/v1beta/models/{model}:generateContent")
             }
         }
-        (ProviderKind::Bedrock, Api::ChatCompletions | Api::Messages) => {
+        (ProviderKind::Bedrock, Api::ChatCompletions | Api::Messages | Api::Responses) => {
             let op = if stream {
                 "converse-stream"
             } else {

@@ -243,7 +243,7 @@ fn build_attempt(
         .get(target_index)
         .ok_or_else(|| GatewayError::internal("target index out of range"))?;
     let provider = target.provider.clone();
-    let format = providers::wire_format(provider.kind);
+    let format = providers::provider_format(&provider);
     let api = ctx
         .req
         .api

@@ -68,6 +68,7 @@ pub fn observe(session: &Session, ctx: &Ctx) {
         Some(Api::Embeddings) => "embeddings",
         Some(Api::Messages) => "messages",
         Some(Api::CountTokens) => "count_tokens",
+        Some(Api::Responses) => "responses",
         None => "other",
     };
     let model = model_label(ctx);

@@ -47,6 +47,11 @@ pub fn classify(
             Dialect::Anthropic,
             method == http::Method::POST,
         ),
+        "/responses" => (
+            Endpoint::Api(Api::Responses),
+            Dialect::OpenAiResponses,
+            method == http::Method::POST,
+        ),
         "/models" => (
             Endpoint::ListModels,
             Dialect::OpenAi,

@@ -76,7 +76,7 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     }
     if matches!(ctx.resp.mode, ResponseMode::TranslateError)
         && status == 529
-        && ctx.req.dialect == Dialect::OpenAi
+        && ctx.req.dialect != Dialect::Anthropic
     {
         // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
         resp.set_status(503)?;

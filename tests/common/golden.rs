@@ -30,6 +30,7 @@ pub fn folder(format: WireFormat) -> &'static str {
         WireFormat::AnthropicMessages => "anthropic_messages",
         WireFormat::Gemini => "gemini",
         WireFormat::BedrockConverse => "bedrock_converse",
+        WireFormat::OpenAiResponses => "openai_responses",
     }
 }
 
@@ -38,6 +39,7 @@ pub fn dialect_name(d: Dialect) -> &'static str {
     match d {
         Dialect::OpenAi => "openai",
         Dialect::Anthropic => "anthropic",
+        Dialect::OpenAiResponses => "openai_responses",
     }
 }
 

@@ -193,6 +193,23 @@ impl<'a> Envelope<'a> {
         })
     }
 
+    /// The tool a Responses request gets called: the first declared one, when `input`
+    /// is a string or its last item is a user message (not a function call output).
+    pub fn responses_tool_to_call(&self) -> Option<&str> {
+        let user_turn = match self.input.as_ref()? {
+            serde_json::Value::String(_) => true,
+            serde_json::Value::Array(items) => items
+                .last()
+                .is_some_and(|last| last.get("role").and_then(|r| r.as_str()) == Some("user")),
+            _ => false,
+        };
+        if user_turn {
+            self.first_tool()
+        } else {
+            None
+        }
+    }
+
     /// The tool to call: the first declared tool, when the last turn is the user's own
     /// words (not a tool result, which would loop an agent forever).
     pub fn tool_to_call(&self) -> Option<&str> {

@@ -12,7 +12,7 @@ use super::record::{fnv1a64, BodyInfo, Entry};
 use super::reply::{EventKind, Gen, Reply, StreamPlan, DEFAULT_MODEL};
 use super::route::{Format, Route};
 use super::server::Shared;
-use super::{anthropic, bedrock, gemini, openai};
+use super::{anthropic, bedrock, gemini, openai, responses};
 
 /// What the connection loop does after a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,7 +257,11 @@ async fn api(
         .or(env.model.as_deref())
         .unwrap_or(DEFAULT_MODEL);
     let mut g = Gen::new(model, knobs.tokens, body_len, seq);
-    g.tool = env.tool_to_call();
+    g.tool = if *route == Route::Responses {
+        env.responses_tool_to_call()
+    } else {
+        env.tool_to_call()
+    };
     g.include_usage = env.include_usage();
     match answer(route, &env, &g, ex.cfg) {
         Answer::Whole(reply) => ex.send_after(&knobs, reply).await,
@@ -271,6 +275,8 @@ fn answer(route: &Route<'_>, env: &Envelope<'_>, g: &Gen<'_>, cfg: &MockConfig) 
     match route {
         Route::Chat if stream => Answer::Stream(openai::chat_stream(g)),
         Route::Chat => Answer::Whole(openai::chat(g)),
+        Route::Responses if stream => Answer::Stream(responses::response_stream(g)),
+        Route::Responses => Answer::Whole(responses::response(g)),
         Route::Embeddings => {
             let dims = env.dimensions.unwrap_or(cfg.embedding_dims).max(1);
             let base64 = env.encoding_format.as_deref() == Some("base64");

@@ -9,6 +9,7 @@
 //! | Endpoint | Format |
 //! |---|---|
 //! | `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models` | OpenAI |
+//! | `POST /v1/responses` | OpenAI Responses |
 //! | `POST /v1/messages`, `POST /v1/messages/count_tokens` | Anthropic |
 //! | `POST /v1beta/models/{model}:generateContent` / `:streamGenerateContent[?alt=sse]` | Gemini |
 //! | `POST /model/{modelId}/converse` / `converse-stream` (event-stream frames) | Bedrock |
@@ -24,7 +25,7 @@
 //! every provider call is recorded (see [`RecordedRequest`]), including whether the
 //! client went away before the exchange finished.
 //!
-//! Not done: `POST /v1/responses`, Anthropic `GET /v1/models`, Gemini `countTokens`
+//! Not done: Anthropic `GET /v1/models`, Gemini `countTokens`
 //! and `embedContent`, Bedrock `invoke`; HTTP/2; TLS.
 
 mod anthropic;
@@ -40,6 +41,7 @@ pub mod http;
 mod openai;
 mod record;
 mod reply;
+mod responses;
 mod route;
 mod server;
 

@@ -28,6 +28,8 @@ pub(crate) enum Route<'a> {
     Chat,
     /// `POST /v1/embeddings`.
     Embeddings,
+    /// `POST /v1/responses`.
+    Responses,
     /// `GET /v1/models`.
     Models,
     /// `POST /v1/messages`.
@@ -59,6 +61,7 @@ impl<'a> Route<'a> {
             "/__mock/reset" => (Route::Reset, "POST"),
             "/v1/chat/completions" => (Route::Chat, "POST"),
             "/v1/embeddings" => (Route::Embeddings, "POST"),
+            "/v1/responses" => (Route::Responses, "POST"),
             "/v1/models" => (Route::Models, "GET"),
             "/v1/messages" => (Route::Messages, "POST"),
             "/v1/messages/count_tokens" => (Route::CountTokens, "POST"),

@@ -1,0 +1,22 @@
+//! OpenAI Responses (<https://platform.openai.com/docs/api-reference/responses>) as a
+//! client dialect: requests are read into the canonical model and sent to any
+//! provider format; answers and streams are written back in the Responses shape.
+//!
+//! - `wire`: serde types of request bodies (input items and their parts).
+//! - `request`: request body → canonical request; built-in tools are refused by name.
+//! - `response`: canonical response → Response object (output items, usage details).
+//! - `stream`: canonical stream events → the Responses event sequence, numbered.
+//! - `stream_text`: where the answer text sits in an event (output guardrails).
+//! - `render`: tollgate's own errors in this dialect (OpenAI's error shape).
+//! - `passthrough`, `usage`: targets that serve the Responses API themselves
+//!   (`api: responses` on an OpenAI-format provider) get the client's bytes with only
+//!   `model` replaced; their answers pass untouched and are metered from `usage`.
+
+pub(crate) mod passthrough;
+pub(crate) mod render;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod stream;
+pub(crate) mod stream_text;
+pub(crate) mod usage;
+mod wire;
