@@ -259,8 +259,10 @@ fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router
             );
         }
         check_route(&rs.route, &key_path(&rpath, "route"), parsed, cx);
+        let before = cx.count();
         let when = matcher(&rs.when, &key_path(&rpath, "when"), cx);
-        if when.is_catch_all() && catch_all.is_none() {
+        // A condition dropped for an error of its own does not make a catch-all.
+        if when.is_catch_all() && cx.count() == before && catch_all.is_none() {
             catch_all = Some(k);
         }
         rules.push(Rule {
