@@ -115,6 +115,15 @@ fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     )
 }
 
+/// Requests per router rule (`rule` is a configured rule name or `default`).
+pub static ROUTE_RULES: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_route_rule_total",
+        "Requests routed by each router rule",
+        &["router", "rule"],
+    )
+});
+
 pub static BREAKER_TRIPS: Lazy<IntCounterVec> = Lazy::new(|| {
     counter_vec(
         "tollgate_breaker_trips_total",

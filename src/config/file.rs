@@ -30,6 +30,9 @@ pub struct FileConfig {
     pub providers: Vec<ProviderSection>,
     #[serde(default)]
     pub models: Vec<ModelSection>,
+    /// Model names whose rules pick a model (`config::router`).
+    #[serde(default)]
+    pub routers: Vec<super::router::RouterSection>,
     #[serde(default)]
     pub auth: AuthConfig,
     #[serde(default)]

@@ -29,6 +29,7 @@ pub(crate) struct Parsed {
     /// failed are missing from `file`, paths must still name the right index).
     pub provider_idx: Vec<usize>,
     pub model_idx: Vec<usize>,
+    pub router_idx: Vec<usize>,
     /// Every provider / model name written in the file, items that failed included,
     /// so a reference to a broken item is not reported a second time as unknown.
     pub provider_names: HashSet<String>,
@@ -62,6 +63,7 @@ pub(crate) fn parse(
         file: built.file,
         provider_idx: built.provider_idx,
         model_idx: built.model_idx,
+        router_idx: built.router_idx,
         expansions,
         as_written,
     })
@@ -87,6 +89,7 @@ struct Built {
     file: FileConfig,
     provider_idx: Vec<usize>,
     model_idx: Vec<usize>,
+    router_idx: Vec<usize>,
 }
 
 /// Every top-level section of `FileConfig`.
@@ -97,6 +100,7 @@ pub(crate) const SECTIONS: [&str; 14] = [
     "client",
     "providers",
     "models",
+    "routers",
     "auth",
     "keys",
     "teams",
@@ -109,7 +113,7 @@ pub(crate) const SECTIONS: [&str; 14] = [
 
 fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built {
     let mut f = FileConfig::default();
-    let (mut provider_idx, mut model_idx) = (Vec::new(), Vec::new());
+    let (mut provider_idx, mut model_idx, mut router_idx) = (Vec::new(), Vec::new(), Vec::new());
     for (k, v) in map {
         let Some(key) = k.as_str() else {
             errors.push(key_name(k), "section names are strings");
@@ -130,6 +134,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "client" => cx.one(&mut f.client, v),
             "providers" => provider_idx = cx.list(&mut f.providers, v),
             "models" => model_idx = cx.list(&mut f.models, v),
+            "routers" => router_idx = cx.list(&mut f.routers, v),
             "auth" => cx.one(&mut f.auth, v),
             "keys" => _ = cx.list(&mut f.keys, v),
             "teams" => _ = cx.list(&mut f.teams, v),
@@ -148,6 +153,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
         file: f,
         provider_idx,
         model_idx,
+        router_idx,
     }
 }
 

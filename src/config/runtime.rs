@@ -34,6 +34,8 @@ pub struct Config {
     pub providers: Vec<Arc<Provider>>,
     /// Model routes in file order (the order of `/v1/models`).
     pub models: Vec<Arc<ModelRoute>>,
+    /// Routers in file order (model names whose rules pick a model).
+    pub routers: Vec<Arc<super::router::Router>>,
     /// Keys, teams, prices, guardrails and the state backend, for the policy layer.
     pub governance: super::governance_spec::Governance,
     /// The response cache store (`cache:`).
@@ -59,6 +61,11 @@ impl Config {
     /// A model route by its public name (O(1)).
     pub fn model(&self, name: &str) -> Option<&Arc<ModelRoute>> {
         self.model_index.get(name).and_then(|&i| self.models.get(i))
+    }
+
+    /// A router by its public name (a handful per config: a scan is cheapest).
+    pub fn router(&self, name: &str) -> Option<&Arc<super::router::Router>> {
+        self.routers.iter().find(|r| r.name == name)
     }
 
     /// Pingora's server configuration: `ServerConf::default()` with the `server`

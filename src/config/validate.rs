@@ -19,7 +19,7 @@ use super::parse::parse;
 use super::redact::redact;
 use super::runtime::Config;
 use super::secret::Secret;
-use super::{governance_check, provider, route};
+use super::{governance_check, provider, route, router};
 
 /// Default data-plane listener.
 pub const DEFAULT_DATA_LISTENER: &str = "0.0.0.0:8080";
@@ -83,6 +83,7 @@ pub(crate) fn validate(
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
     let cache = super::cache::build_settings(&f.cache, &mut cx);
+    let routers = router::build_all(&parsed, &mut cx);
     let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());
     if !errors.is_empty() {
@@ -99,6 +100,7 @@ pub(crate) fn validate(
         access_log: parsed.file.logging.access_log.unwrap_or(true),
         providers,
         models,
+        routers,
         redacted: redact(&parsed.as_written),
         governance,
         cache,

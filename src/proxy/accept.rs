@@ -73,7 +73,12 @@ pub async fn accept(
     if let Err(err) = govern::check_request(&runtime.policy, ctx) {
         return Ok(Err(err));
     }
-    let plan = match routing::plan_for(&runtime.config, ctx.model_name()) {
+    ctx.route.decision = route_by_rules(&runtime.config, session, ctx);
+    let model = match &ctx.route.decision {
+        Some(d) => d.route.as_str(),
+        None => ctx.model_name(),
+    };
+    let plan = match routing::plan_for(&runtime.config, model) {
         Ok(plan) => plan,
         Err(err) => return Ok(Err(err)),
     };
@@ -97,6 +102,32 @@ pub async fn accept(
         return Ok(Ok(Accepted::Answered));
     }
     Ok(Ok(Accepted::Proxy))
+}
+
+/// When the requested model is a router, its rules' choice (counted per rule).
+fn route_by_rules(
+    config: &crate::config::Config,
+    session: &Session,
+    ctx: &Ctx,
+) -> Option<routing::rules::Decision> {
+    let router = config.router(ctx.model_name())?;
+    let envelope = ctx.req.envelope.as_ref()?;
+    let key = ctx.req.key.as_ref()?;
+    let body = routing::facts::read(ctx.req.dialect, &ctx.req.body);
+    let inputs = routing::rules::Inputs {
+        key,
+        headers: &session.req_header().headers,
+        user: envelope.user.as_deref(),
+        prompt_tokens: formats::estimate_prompt_tokens(ctx.req.dialect, &ctx.req.body),
+        max_tokens: envelope.max_tokens,
+        stream: envelope.stream,
+        body: &body,
+    };
+    let decision = routing::rules::decide(router, &inputs)?;
+    crate::metrics::ROUTE_RULES
+        .with_label_values(&[&decision.router, &decision.rule])
+        .inc();
+    Some(decision)
 }
 
 /// The consistent-hash key: the route's `hash_header` if sent, else the `user` field.

@@ -50,6 +50,9 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
         None => field_raw(out, "upstream_status", "null"),
     }
     field_raw(out, "attempts", ctx.route.cursor.attempts());
+    if let Some(d) = &ctx.route.decision {
+        field_str(out, "route", &d.explain());
+    }
     field_raw(out, "stream", ctx.stream_requested());
     field_raw(
         out,

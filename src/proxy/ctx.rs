@@ -13,6 +13,7 @@ use crate::formats::{Envelope, StreamTranslator, WireFormat};
 use crate::model::Usage;
 use crate::policy::{Admission, KeyInfo};
 use crate::providers::Api;
+use crate::routing::rules::Decision;
 use crate::routing::{EndpointLease, Pick, RouteCursor, RoutePlan};
 use crate::runtime::Runtime;
 
@@ -115,6 +116,8 @@ pub struct RouteState {
     pub tap: Option<Tap>,
     /// The continuation request after a stream failed mid-way.
     pub resume: Option<Resume>,
+    /// A router's choice of model, when the client asked for a router.
+    pub decision: Option<Decision>,
 }
 
 /// The answer to the client. Everything but `stream_tail` and `status` is reset at

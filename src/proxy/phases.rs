@@ -231,6 +231,9 @@ fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
         resp.insert_header("x-tollgate-provider", a.provider.name.as_str())?;
         resp.insert_header("x-tollgate-model", a.upstream_model.as_str())?;
     }
+    if let Some(d) = &ctx.route.decision {
+        resp.insert_header("x-tollgate-route", d.explain())?;
+    }
     resp.insert_header(
         "x-tollgate-attempts",
         ctx.route.cursor.attempts().to_string(),

@@ -2,14 +2,18 @@
 //! itself, then its fallbacks), and from a route to a target and an endpoint.
 //!
 //! A model name is either a configured alias (`models[].name`) or `provider/model`
-//! for a direct call to any configured provider.
+//! for a direct call to any configured provider. A router name (`routers[].name`)
+//! first goes through its rules ([`rules`]), which pick the alias.
 
 pub mod budget;
+pub mod complexity;
 pub mod cursor;
+pub mod facts;
 pub mod health;
 pub mod lease;
 pub mod outcome;
 pub mod pool;
+pub mod rules;
 pub mod select;
 
 use std::collections::HashMap;

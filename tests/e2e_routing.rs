@@ -1,0 +1,9 @@
+//! Intelligent routing end to end: routers and their rules, through the real
+//! `tollgate` binary against mock upstreams, spoken to over HTTP like a client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+#[path = "e2e_routing/rules.rs"]
+mod rules;
