@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod error;
