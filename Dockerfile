@@ -1,7 +1,7 @@
 # tollgate container image: build in a full Rust image, run in a small Debian one
 # as an unprivileged user.
 #
-#   docker build -t tollgate .
+#   docker build --build-arg TOLLGATE_GIT_COMMIT=$(git rev-parse --short=12 HEAD) -t tollgate .
 #   docker run -p 8080:8080 -p 9090:9090 -v $PWD/conf:/etc/tollgate:ro tollgate
 #
 # The image reads /etc/tollgate/tollgate.yaml (mount yours there); its listeners must
@@ -12,6 +12,9 @@ FROM rust:1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends cmake && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# .git is not in the build context: the commit `tollgate --version` names comes from here.
+ARG TOLLGATE_GIT_COMMIT=unknown
+ENV TOLLGATE_GIT_COMMIT=${TOLLGATE_GIT_COMMIT}
 # The `dist` profile is the release profile without debug info, stripped.
 RUN cargo build --profile dist --bin tollgate --bin tollgate-mock \
  && cp target/dist/tollgate target/dist/tollgate-mock /usr/local/bin/

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod aws;
 pub mod cache;
+pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod error;

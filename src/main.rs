@@ -1,36 +1,37 @@
-//! `tollgate`: composition root. Pingora's own flags are kept (`-c`, `-d`, `-u`, `-t`);
-//! `-c` names tollgate's YAML file, whose `server:` section holds Pingora's settings.
+//! `tollgate`: composition root. The command line is `tollgate::cli` (clap); Pingora's
+//! own flags are kept (`-c`, `-d`, `-u`, `-t`); `-c` names tollgate's YAML file, whose
+//! `server:` section holds Pingora's settings.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
+use clap::Parser;
 use pingora::prelude::*;
 use pingora::server::configuration::Opt;
 use pingora::services::listening::Service;
 use pingora_proxy::HttpProxy;
 
 use tollgate::admin::AdminApp;
+use tollgate::cli::{self, Cli, Command, KeysCommand};
 use tollgate::config;
 use tollgate::edge::conn::EdgeApp;
 use tollgate::edge::listen;
 use tollgate::proxy::Proxy;
 use tollgate::runtime::{Gateway, Runtime, Upkeep};
 
-const DEFAULT_CONFIG: &str = "conf/tollgate.yaml";
-
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let mut opt = Opt::parse_args();
-    let path: PathBuf = opt
-        .conf
-        .take()
-        .or_else(|| std::env::var("TOLLGATE_CONFIG").ok())
-        .unwrap_or_else(|| DEFAULT_CONFIG.to_string())
-        .into();
+    let cli = Cli::parse();
+    // Needs no config file.
+    if let Some(Command::Keys(KeysCommand::New { name })) = &cli.command {
+        return keys_new(name.as_deref());
+    }
+    let path = cli.config_path();
     let config = match config::load_file(&path) {
         Ok(config) => config,
         Err(errors) => {
@@ -38,12 +39,64 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if opt.test {
+    if cli.is_check() {
         println!("{}: configuration is valid", path.display());
         print!("{}", config.upgrade_facts());
         return ExitCode::SUCCESS;
     }
-    run(opt, config, path)
+    if let Some(Command::Upgrade { old_pid, wait }) = cli.command {
+        return upgrade(&config, path, old_pid, wait);
+    }
+    log::info!("{}", cli::summary::startup_summary(&config, &path));
+    run(cli.pingora_opt(), config, path)
+}
+
+fn keys_new(name: Option<&str>) -> ExitCode {
+    match cli::keys::new_key() {
+        Ok(key) => {
+            print!("{}", cli::keys::render(&key, name));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot read random bytes: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A number from the environment; unset or unparsable is `None`.
+fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn upgrade(
+    config: &config::Config,
+    config_path: PathBuf,
+    old_pid: Option<i32>,
+    wait: Option<u64>,
+) -> ExitCode {
+    let binary = match std::env::current_exe() {
+        Ok(binary) => binary,
+        Err(e) => {
+            eprintln!("cannot find this binary: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = cli::upgrade::Plan {
+        config_path,
+        binary,
+        old_pid: old_pid.or_else(|| env_number("TOLLGATE_OLD_PID")),
+        wait: wait
+            .or_else(|| env_number("TOLLGATE_UPGRADE_WAIT"))
+            .map(Duration::from_secs),
+    };
+    match cli::upgrade::upgrade(config, &plan) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("upgrade failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The data plane: one single-threaded proxy service per worker thread, all on the

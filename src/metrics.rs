@@ -257,22 +257,26 @@ pub static BUILD_INFO: Lazy<IntGaugeVec> = Lazy::new(|| {
         "tollgate_build_info",
         "Always 1; the labels say which build is running"
     );
-    let labels = &["version", "pingora"];
+    let labels = &["version", "commit", "pingora"];
     or_unregistered!(
         register_int_gauge_vec!(opts.clone(), labels),
         IntGaugeVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
     )
 });
 
-/// The pingora version this build is pinned to (Cargo.toml).
-const PINGORA_VERSION: &str = "0.9.1";
+/// The pingora version this build links (from Cargo.lock, by build.rs).
+const PINGORA_VERSION: &str = env!("TOLLGATE_PINGORA_VERSION");
 
 /// Register every metric now, and create the zero-valued series of each configured
 /// provider, so a scrape right after start shows the whole set (a series that only
 /// appears after its first event breaks `rate()` and dashboards).
 pub fn init(providers: &[&str]) {
     BUILD_INFO
-        .with_label_values(&[env!("CARGO_PKG_VERSION"), PINGORA_VERSION])
+        .with_label_values(&[
+            env!("CARGO_PKG_VERSION"),
+            env!("TOLLGATE_GIT_COMMIT"),
+            PINGORA_VERSION,
+        ])
         .set(1);
     Lazy::force(&IN_FLIGHT);
     Lazy::force(&CLIENT_DISCONNECTS);

@@ -128,3 +128,92 @@ models:
     assert_eq!(lines.len(), requests, "{log}");
     assert!(lines.iter().all(|l| l["status"] == 200));
 }
+
+/// Each line says who asked (key name, team, end user), which route and target
+/// answered and what it cost; an unpriced model's cost is null, not 0; the key itself
+/// and the prompt never appear.
+#[test]
+fn access_log_lines_carry_key_team_user_route_and_cost() {
+    const KEY: &str = "tg-access-log-key-5c1e";
+    let up = mock("up");
+    let mut gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: keys }}
+providers:
+  - {{ name: p, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: p, model: gpt-4o-mini }}]
+  - name: unpriced
+    targets: [{{ provider: p, model: in-house-model-7 }}]
+teams:
+  - {{ name: research }}
+keys:
+  - {{ name: ci-bot, team: research, hash: "{}" }}
+"#,
+        up.url(),
+        tollgate::policy::hash_key(KEY)
+    ));
+    let auth = format!("Bearer {KEY}");
+    let send = |body: serde_json::Value| {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        http::request(
+            &gw.addr,
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            &bytes,
+        )
+    };
+    let long_user = "u".repeat(500);
+    let prompt = "the secret prompt 81f2";
+    assert_eq!(send(json!({"model": "m", "user": "alice@example", "messages": [{"role": "user", "content": prompt}]})).status, 200);
+    assert_eq!(send(json!({"model": "m", "stream": true, "user": long_user, "messages": [{"role": "user", "content": "hi"}]})).status, 200);
+    assert_eq!(
+        send(json!({"model": "unpriced", "messages": [{"role": "user", "content": "hi"}]})).status,
+        200
+    );
+    assert!(
+        gw.terminate(std::time::Duration::from_secs(20)),
+        "{}",
+        gw.stderr()
+    );
+    let log = gw.stdout();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains("\"request_id\""))
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    for line in &lines {
+        assert_eq!(line["key"], "ci-bot", "{line}");
+        assert_eq!(line["team"], "research", "{line}");
+        assert_eq!(line["target"], 0, "{line}");
+    }
+    let (first, second, third) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!(first["user"], "alice@example");
+    assert_eq!(first["route"], "m");
+    // gpt-4o-mini: $0.15 / $0.60 per million input / output tokens.
+    let expected = first["input_tokens"].as_f64().unwrap() * 0.15e-6
+        + first["output_tokens"].as_f64().unwrap() * 0.60e-6;
+    let cost = first["cost_usd"].as_f64().unwrap();
+    assert!(
+        cost > 0.0 && (cost - expected).abs() < 1e-9,
+        "{cost} vs {expected}"
+    );
+    assert_eq!(
+        second["user"].as_str().unwrap().len(),
+        128,
+        "end user not bounded"
+    );
+    assert!(second["cost_usd"].as_f64().unwrap() > 0.0, "{second}");
+    assert_eq!(third["route"], "unpriced");
+    assert!(third["cost_usd"].is_null(), "{third}");
+    assert!(
+        !log.contains(KEY) && !log.contains(prompt),
+        "a secret or a prompt was logged"
+    );
+}

@@ -361,6 +361,11 @@ impl Policy {
         (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
     }
 
+    /// Whether the price book knows `upstream_model` (built in or configured).
+    pub fn is_priced(&self, upstream_model: &str) -> bool {
+        self.inner.pricing.price(upstream_model).is_some()
+    }
+
     /// USD cost of `usage` on an upstream model (0 when the model has no price).
     pub fn cost(&self, upstream_model: &str, usage: &Usage) -> f64 {
         self.inner.pricing.cost(upstream_model, usage)

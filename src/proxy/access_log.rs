@@ -1,5 +1,6 @@
-//! One JSON access-log line per request on stdout: ids, route, outcome and timings.
-//! Never a credential, a prompt or a completion.
+//! One JSON access-log line per request on stdout: ids, route, outcome and timings,
+//! and who asked and what it cost (`access_fields`). Never a credential, a prompt or
+//! a completion.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -73,17 +74,18 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
         Some(e) => field_str(out, "error", e.metric_label()),
         None => field_raw(out, "error", "null"),
     }
+    super::access_fields::write_identity_and_cost(out, ctx);
     if out.ends_with(',') {
         out.pop();
     }
     out.push_str("}\n");
 }
 
-fn field_raw(out: &mut String, name: &str, value: impl std::fmt::Display) {
+pub(super) fn field_raw(out: &mut String, name: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "\"{name}\":{value},");
 }
 
-fn field_str(out: &mut String, name: &str, value: &str) {
+pub(super) fn field_str(out: &mut String, name: &str, value: &str) {
     let _ = write!(out, "\"{name}\":\"");
     escape_into(out, value);
     out.push_str("\",");

@@ -26,6 +26,7 @@ pub mod outbound;
 pub mod preread;
 pub mod respond;
 
+mod access_fields;
 mod access_log;
 mod alarm;
 mod failure;

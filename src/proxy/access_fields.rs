@@ -1,0 +1,93 @@
+//! The access-log fields that say who asked and what it cost: key name, team, end
+//! user, the route and target that answered, and the cost in USD. Apart from the
+//! line's framing (`access_log`) so both stay small.
+//!
+//! Never the key itself: only its configured name. The end user is the client's own
+//! `user` (OpenAI) or `metadata.user_id` (Anthropic), cut to [`MAX_USER_CHARS`] so a
+//! client cannot make lines grow without bound.
+
+use super::access_log::{field_raw, field_str};
+use super::ctx::Ctx;
+
+/// Longest end-user id written to a line.
+pub const MAX_USER_CHARS: usize = 128;
+
+/// Appends `key`, `team`, `user`, `route`, `target` and `cost_usd` (null when the
+/// model has no price, so an unpriced request is told apart from a free one).
+pub fn write_identity_and_cost(out: &mut String, ctx: &Ctx) {
+    match &ctx.req.key {
+        Some(key) => {
+            field_str(out, "key", &key.name);
+            match &key.team {
+                Some(team) => field_str(out, "team", &team.name),
+                None => field_raw(out, "team", "null"),
+            }
+        }
+        None => {
+            field_raw(out, "key", "null");
+            field_raw(out, "team", "null");
+        }
+    }
+    match ctx.req.envelope.as_ref().and_then(|e| e.user.as_deref()) {
+        Some(user) => field_str(out, "user", truncate_chars(user, MAX_USER_CHARS)),
+        None => field_raw(out, "user", "null"),
+    }
+    match &ctx.attempt {
+        Some(a) => {
+            field_str(out, "route", &a.route.name);
+            field_raw(out, "target", a.target_index);
+        }
+        None => {
+            field_raw(out, "route", "null");
+            field_raw(out, "target", "null");
+        }
+    }
+    match cost_usd(ctx) {
+        Some(cost) => field_raw(out, "cost_usd", format_args!("{cost:.8}")),
+        None => field_raw(out, "cost_usd", "null"),
+    }
+}
+
+/// What this request cost on the upstream model that answered it; None when nothing
+/// was sent upstream or the model has no price.
+fn cost_usd(ctx: &Ctx) -> Option<f64> {
+    let attempt = ctx.attempt.as_ref()?;
+    let policy = &ctx.req.runtime.as_ref()?.policy;
+    policy
+        .is_priced(&attempt.upstream_model)
+        .then(|| policy.cost(&attempt.upstream_model, &ctx.resp.usage))
+}
+
+fn truncate_chars(s: &str, max: usize) -> &str {
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_no_attempt_is_all_null_and_valid_json() {
+        let ctx = Ctx::new();
+        let mut out = String::from("{");
+        write_identity_and_cost(&mut out, &ctx);
+        out.pop();
+        out.push('}');
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for field in ["key", "team", "user", "route", "target", "cost_usd"] {
+            assert!(v[field].is_null(), "{field}: {out}");
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("ab", 5), "ab");
+        assert_eq!(
+            truncate_chars(&"é".repeat(300), MAX_USER_CHARS)
+                .chars()
+                .count(),
+            128
+        );
+    }
+}
