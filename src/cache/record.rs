@@ -60,6 +60,8 @@ pub fn on_client_json(ctx: &Ctx, body: &[u8]) {
     let format = match ctx.req.dialect {
         Dialect::OpenAi => WireFormat::OpenAiChat,
         Dialect::Anthropic => WireFormat::AnthropicMessages,
+        // The Responses API is not cached (see `serve::lookup`).
+        Dialect::OpenAiResponses => return,
     };
     on_json(ctx, format, body);
 }

@@ -93,7 +93,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 14] = [
+pub(crate) const SECTIONS: [&str; 15] = [
     "server",
     "listeners",
     "limits",

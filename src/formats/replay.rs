@@ -10,7 +10,9 @@
 use std::borrow::Cow;
 
 use super::stream::{Decoder, Encoder, StreamTranslator, Translating};
-use super::{anthropic_messages, bedrock_converse, gemini, openai_chat, WireFormat};
+use super::{
+    anthropic_messages, bedrock_converse, gemini, openai_chat, openai_responses, WireFormat,
+};
 use crate::error::{Dialect, GatewayError};
 use crate::model::{
     merge_usage, ChatResponse, ContentPart, FinishReason, StreamEvent, ToolCall, Usage,
@@ -209,6 +211,16 @@ pub fn stream_assembler(from: WireFormat) -> Box<dyn StreamAssembler> {
         WireFormat::BedrockConverse => {
             boxed(bedrock_converse::stream::BedrockDecoder::default(), from)
         }
+        // Responses streams pass through to Responses clients only, whose requests
+        // are not cached: nothing to assemble.
+        WireFormat::OpenAiResponses => Box::new(Assembling {
+            inner: Translating::new(
+                openai_chat::stream::OpenAiDecoder::default(),
+                Collector::default(),
+                from.cache_accounting(),
+            ),
+            broken: true,
+        }),
     }
 }
 
@@ -230,6 +242,10 @@ pub fn synthesize_stream(
         }
         Dialect::Anthropic => {
             let mut enc = anthropic_messages::stream::AnthropicEncoder::new(public_model);
+            replay_events(&resp, &mut enc, &mut out);
+        }
+        Dialect::OpenAiResponses => {
+            let mut enc = openai_responses::stream::ResponsesEncoder::new(public_model);
             replay_events(&resp, &mut enc, &mut out);
         }
     }

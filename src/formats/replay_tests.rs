@@ -17,7 +17,7 @@ fn a_synthesised_stream_assembles_back_to_the_same_answer() {
         .unwrap();
         let from = match dialect {
             Dialect::OpenAi => WireFormat::OpenAiChat,
-            Dialect::Anthropic => WireFormat::AnthropicMessages,
+            Dialect::Anthropic | Dialect::OpenAiResponses => WireFormat::AnthropicMessages,
         };
         let mut asm = stream_assembler(from);
         // Arbitrary splits: the assembler survives them.
