@@ -1,0 +1,114 @@
+//! Exact hits on one long-lived gateway: the same request twice, across dialects,
+//! parameters that change the answer, and upstream errors that are never stored.
+
+use serde_json::json;
+
+use super::common::{mock, Gateway};
+use super::{anthropic_chat, openai_chat, post};
+
+#[test]
+fn one_upstream_call_answers_both_dialects_and_errors_are_never_stored() {
+    let up = mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: up, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: up, model: gpt-4o-mini }}]
+    cache: {{ ttl_seconds: 600 }}
+  - name: plain
+    targets: [{{ provider: up, model: gpt-4o-mini }}]
+"#,
+        up.url()
+    ));
+    let req = openai_chat(
+        "m",
+        "What is the capital of France?",
+        json!({"temperature": 0.2}),
+    );
+    let first = post(&gw.addr, "/v1/chat/completions", &[], &req);
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("x-tollgate-cache"), Some("miss"));
+    assert_eq!(up.hits(), 1);
+
+    let second = post(&gw.addr, "/v1/chat/completions", &[], &req);
+    assert_eq!(second.status, 200);
+    assert_eq!(second.header("x-tollgate-cache"), Some("hit"));
+    assert!(second.header("age").is_some());
+    assert_eq!(up.hits(), 1, "a hit must not call the upstream");
+    assert_eq!(second.json(), first.json(), "body and usage equal");
+
+    // The same question in the Anthropic dialect: the same entry, in Anthropic shape.
+    let ant = anthropic_chat(
+        "m",
+        "What is the capital of France?",
+        json!({"temperature": 0.2}),
+    );
+    let third = post(&gw.addr, "/v1/messages", &[], &ant);
+    assert_eq!(third.status, 200, "{}", third.text());
+    assert_eq!(third.header("x-tollgate-cache"), Some("hit"));
+    assert_eq!(up.hits(), 1);
+    let a = third.json();
+    assert_eq!(a["type"], "message");
+    assert_eq!(
+        a["content"][0]["text"],
+        first.json()["choices"][0]["message"]["content"]
+    );
+    assert_eq!(
+        a["usage"]["output_tokens"],
+        first.json()["usage"]["completion_tokens"]
+    );
+
+    // Another temperature asks something else.
+    let warmer = openai_chat(
+        "m",
+        "What is the capital of France?",
+        json!({"temperature": 0.9}),
+    );
+    let r = post(&gw.addr, "/v1/chat/completions", &[], &warmer);
+    assert_eq!(r.header("x-tollgate-cache"), Some("miss"));
+    assert_eq!(up.hits(), 2);
+
+    // A route without a cache says nothing and always goes upstream.
+    let plain = openai_chat("plain", "What is the capital of France?", json!({}));
+    for n in 3..5 {
+        let r = post(&gw.addr, "/v1/chat/completions", &[], &plain);
+        assert_eq!(r.header("x-tollgate-cache"), None);
+        assert_eq!(up.hits(), n);
+    }
+
+    // Upstream errors are never stored: each repeat goes upstream again.
+    for status in [429u16, 500] {
+        let mut cfg = up.config();
+        cfg.status = Some(status);
+        up.set_config(cfg);
+        let failing = openai_chat("m", &format!("failing {status}"), json!({}));
+        let before = up.hits();
+        for _ in 0..2 {
+            let r = post(&gw.addr, "/v1/chat/completions", &[], &failing);
+            assert_ne!(r.status, 200);
+        }
+        assert!(
+            up.hits() >= before + 2,
+            "a {status} was served from the cache"
+        );
+        let mut cfg = up.config();
+        cfg.status = None;
+        up.set_config(cfg);
+        let r = post(&gw.addr, "/v1/chat/completions", &[], &failing);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-tollgate-cache"), Some("miss"));
+    }
+
+    let page = gw.metrics_with("tollgate_cache_requests_total");
+    assert!(
+        page.contains("tollgate_cache_requests_total{result=\"hit\",route=\"m\"} 2"),
+        "{page}"
+    );
+    assert!(
+        page.contains("tollgate_cache_tokens_saved_total{route=\"m\"}"),
+        "{page}"
+    );
+}
