@@ -9,7 +9,7 @@ use super::{anthropic_chat, openai_chat, post};
 #[test]
 fn one_upstream_call_answers_both_dialects_and_errors_are_never_stored() {
     let up = mock("up");
-    let gw = Gateway::start(&format!(
+    let mut gw = Gateway::start(&format!(
         r#"
 auth: {{ mode: open }}
 providers:
@@ -111,4 +111,19 @@ models:
         page.contains("tollgate_cache_tokens_saved_total{route=\"m\"}"),
         "{page}"
     );
+
+    // The access log names the cache outcome of each request.
+    assert!(
+        gw.terminate(std::time::Duration::from_secs(20)),
+        "{}",
+        gw.stderr()
+    );
+    let log = gw.stdout();
+    let outcomes: Vec<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("cache").and_then(|c| c.as_str()).map(str::to_string))
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| *o == "hit").count(), 2, "{log}");
+    assert!(outcomes.iter().any(|o| o == "miss"), "{log}");
 }
