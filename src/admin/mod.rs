@@ -1,6 +1,6 @@
 //! The admin plane, on its own listener: `/metrics` (Prometheus), `/healthz`,
 //! `/readyz`, and under `/admin/` (bearer token when configured): upstream health
-//! and stats, the redacted config, reload. `listeners.metrics_auth` puts `/metrics`
+//! and stats, the redacted config, reload, response-cache invalidation. `listeners.metrics_auth` puts `/metrics`
 //! behind the token too.
 
 use std::sync::atomic::Ordering;
