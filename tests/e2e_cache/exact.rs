@@ -20,6 +20,8 @@ models:
     cache: {{ ttl_seconds: 600 }}
   - name: plain
     targets: [{{ provider: up, model: gpt-4o-mini }}]
+pricing:
+  - {{ model: gpt-4o-mini, input_per_mtok: 1000000, output_per_mtok: 1000000 }}
 "#,
         up.url()
     ));
@@ -107,8 +109,23 @@ models:
         page.contains("tollgate_cache_requests_total{result=\"hit\",route=\"m\"} 2"),
         "{page}"
     );
-    assert!(
-        page.contains("tollgate_cache_tokens_saved_total{route=\"m\"}"),
+    // Two hits, each saving the first answer's tokens at $1 per token.
+    let tokens = first.json()["usage"]["total_tokens"].as_u64().unwrap();
+    let saved = |name: &str| {
+        page.lines()
+            .find(|l| l.starts_with(&format!("{name}{{route=\"m\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(
+        saved("tollgate_cache_tokens_saved_total"),
+        (2 * tokens) as f64,
+        "{page}"
+    );
+    assert_eq!(
+        saved("tollgate_cache_saved_usd_total"),
+        (2 * tokens) as f64,
         "{page}"
     );
 
