@@ -144,3 +144,45 @@ pricing:
     assert_eq!(outcomes.iter().filter(|o| *o == "hit").count(), 2, "{log}");
     assert!(outcomes.iter().any(|o| o == "miss"), "{log}");
 }
+
+#[test]
+fn a_reload_keeps_entries_unless_the_routes_targets_change() {
+    let up = mock("up");
+    let config = |model: &str| {
+        format!(
+            r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: up, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: up, model: {model} }}]
+    cache: {{}}
+"#,
+            up.url()
+        )
+    };
+    let gw = Gateway::start(&config("gpt-4o-mini"));
+    let req = openai_chat("m", "Reload me", json!({}));
+    let outcome = || {
+        let r = post(&gw.addr, "/v1/chat/completions", &[], &req);
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.header("x-tollgate-cache").unwrap_or("").to_string()
+    };
+    let reload = || {
+        let r = super::common::http::request(&gw.admin, "POST", "/admin/reload", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    assert_eq!(outcome(), "miss");
+    assert_eq!(outcome(), "hit");
+    // An unchanged route keeps its entries across a reload.
+    gw.write_config(&config("gpt-4o-mini"));
+    reload();
+    assert_eq!(outcome(), "hit");
+    // Another target model: the old answers are not this route's any more.
+    gw.write_config(&config("gpt-4o"));
+    reload();
+    assert_eq!(outcome(), "miss");
+    assert_eq!(outcome(), "hit");
+    assert_eq!(up.hits(), 2);
+}
