@@ -1,6 +1,6 @@
 //! The admin plane, on its own listener: `/metrics` (Prometheus), `/healthz`,
 //! `/readyz`, and under `/admin/` (bearer token when configured): upstream health
-//! and stats, the redacted config, reload. `listeners.metrics_auth` puts `/metrics`
+//! and stats, the redacted config, reload, response-cache invalidation. `listeners.metrics_auth` puts `/metrics`
 //! behind the token too.
 
 use std::sync::atomic::Ordering;
@@ -66,12 +66,45 @@ impl ServeHttp for AdminApp {
                     json!({"status": "rejected", "errors": errors.lines().collect::<Vec<_>>()}),
                 ),
             },
+            ("DELETE", "/admin/cache") => {
+                let query = session.req_header().uri.query().unwrap_or("").to_string();
+                self.invalidate_cache(&query)
+            }
             _ => json_response(StatusCode::NOT_FOUND, json!({"error": "not found"})),
         }
     }
 }
 
 impl AdminApp {
+    /// `DELETE /admin/cache[?route=R][&namespace=N]`: drop every response-cache entry,
+    /// or those of one route and/or namespace (`team:<name>`, `key:<name>`, `global`).
+    fn invalidate_cache(&self, query: &str) -> Response<Vec<u8>> {
+        let mut route = None;
+        let mut namespace = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("route", v)) => route = Some(v.to_string()),
+                Some(("namespace", v)) => namespace = Some(v.to_string()),
+                _ => {
+                    return json_response(
+                        StatusCode::BAD_REQUEST,
+                        json!({"error": "query parameters: route, namespace"}),
+                    )
+                }
+            }
+        }
+        let before = self
+            .gateway
+            .snapshot()
+            .cache
+            .invalidate(route.as_deref(), namespace.as_deref());
+        json_response(
+            StatusCode::OK,
+            json!({"status": "invalidated", "route": route, "namespace": namespace,
+                   "entries_before": before}),
+        )
+    }
+
     fn authorized(&self, session: &ServerSession) -> bool {
         let runtime = self.gateway.snapshot();
         let Some(token) = &runtime.config.admin_token else {

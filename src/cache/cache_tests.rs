@@ -5,6 +5,7 @@ fn entry(route: &str, ns: &str, ttl: Duration, body_len: usize) -> Entry {
         format: WireFormat::OpenAiChat,
         body: Bytes::from(vec![b'x'; body_len]),
         usage: Usage::default(),
+        upstream_model: Arc::from("gpt-4o-mini"),
         created: SystemTime::now(),
         route: Arc::from(route),
         namespace: Arc::from(ns),

@@ -2,7 +2,7 @@
 //! and the fixed outcome names, never request data.
 
 use once_cell::sync::Lazy;
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
+use prometheus::{CounterVec, IntCounter, IntCounterVec, IntGauge, Opts};
 
 use super::Outcome;
 
@@ -39,6 +39,14 @@ pub static TOKENS_SAVED: Lazy<IntCounterVec> = Lazy::new(|| {
     )
 });
 
+pub static USD_SAVED: Lazy<CounterVec> = Lazy::new(|| {
+    let opts = Opts::new(
+        "tollgate_cache_saved_usd_total",
+        "Upstream cost (USD, from the price table) not spent thanks to cache hits",
+    );
+    register(CounterVec::new(opts, &["route"]).unwrap_or_else(|_| unreachable_metric()))
+});
+
 pub static EVICTIONS: Lazy<IntCounter> = Lazy::new(|| {
     let c = IntCounter::new(
         "tollgate_cache_evictions_total",
@@ -73,5 +81,6 @@ pub fn init<'a>(cached_routes: impl Iterator<Item = &'a str>) {
             REQUESTS.with_label_values(&[route, o.as_str()]);
         }
         TOKENS_SAVED.with_label_values(&[route]);
+        USD_SAVED.with_label_values(&[route]);
     }
 }

@@ -81,8 +81,10 @@ pub struct Entry {
     pub format: WireFormat,
     /// A complete non-streaming answer.
     pub body: Bytes,
-    /// Canonical usage of the answer (tokens a hit saves).
+    /// Usage of the answer in the upstream format's accounting (what a hit saves).
     pub usage: Usage,
+    /// The upstream model that produced it (the price of what a hit saves).
+    pub upstream_model: Arc<str>,
     pub created: SystemTime,
     pub route: Arc<str>,
     pub namespace: Arc<str>,

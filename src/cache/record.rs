@@ -3,6 +3,7 @@
 //! assembler only reads it) — stored only when the stream ended normally, never a
 //! cut, failed or guardrail-blocked one.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -72,8 +73,11 @@ fn store(ctx: &Ctx, format: WireFormat, body: Bytes) {
     };
     // Only an answer that reads back completely is stored (a body cut at the usage
     // watch limit, or not an answer at all, is not).
+    let Some(attempt) = &ctx.attempt else {
+        return;
+    };
     let usage = match formats::read_response(format, &body) {
-        Ok(resp) => resp.usage,
+        Ok(resp) => attempt.format.cache_accounting().from_canonical(resp.usage),
         Err(_) => return,
     };
     let PendingStore {
@@ -88,6 +92,7 @@ fn store(ctx: &Ctx, format: WireFormat, body: Bytes) {
             format,
             body,
             usage,
+            upstream_model: Arc::from(attempt.upstream_model.as_str()),
             created: SystemTime::now(),
             route: route.clone(),
             namespace: namespace.clone(),

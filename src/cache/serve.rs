@@ -91,6 +91,12 @@ pub async fn lookup(session: &mut Session, ctx: &mut Ctx) -> pingora::Result<boo
         metrics::TOKENS_SAVED
             .with_label_values(&[&route_name])
             .inc_by(tokens);
+        let usd = runtime.policy.cost(&entry.upstream_model, &entry.usage);
+        if usd > 0.0 {
+            metrics::USD_SAVED
+                .with_label_values(&[&route_name])
+                .inc_by(usd);
+        }
         answer(session, ctx, &entry).await?;
         return Ok(true);
     }

@@ -55,6 +55,9 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
         field_str(out, "route", &d.explain());
     }
     field_raw(out, "stream", ctx.stream_requested());
+    if let Some(cache) = crate::cache::response_header(ctx) {
+        field_str(out, "cache", cache);
+    }
     field_raw(
         out,
         "latency_ms",
