@@ -409,6 +409,38 @@ guardrails:
         "{text}"
     );
     assert!(!text.contains("[DONE]"), "{text}");
+    // The same for Responses clients (translated): a whole answer is a 400 in OpenAI's
+    // shape; a stream carries the (held-back, redacted) deltas, then an `error` event.
+    let resp = ask(
+        "/v1/responses",
+        json!({"model": "gpt-4o-mini", "input": "hi"}),
+    );
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(
+        resp.json()["error"]["message"].is_string(),
+        "{}",
+        resp.text()
+    );
+    let resp = ask(
+        "/v1/responses",
+        json!({"model": "gpt-4o-mini", "stream": true, "input": "hi"}),
+    );
+    assert_eq!(resp.status, 200);
+    let text = resp.text();
+    assert!(text.contains("no-tok4"), "{text}");
+    let deltas: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter(|v| v["type"] == "response.output_text.delta")
+        .filter_map(|v| v["delta"].as_str().map(str::to_string))
+        .collect();
+    assert!(text.contains("event: response.output_text.delta"), "{text}");
+    assert!(
+        !deltas.contains("tok2") && !deltas.contains("tok4"),
+        "{text}"
+    );
+    assert!(!text.contains("response.completed"), "{text}");
     // Below the block threshold a redaction is all that happens.
     let up_short = common::mock_with("mock", |c| c.tokens = 3);
     let gw2 = Gateway::start(&config(&up_short, &carol, guardrails));

@@ -66,9 +66,9 @@ models:
 }
 
 /// `responses.create` / `responses.stream` translated to a chat-completions-only
-/// upstream and to an Anthropic upstream, on one long-lived gateway.
+/// upstream, to an Anthropic and to a Gemini upstream, on one long-lived gateway.
 #[test]
-fn openai_responses_sdk_translated_to_chat_and_anthropic() {
+fn openai_responses_sdk_translated_to_chat_anthropic_and_gemini() {
     let Some(py) = python() else { return };
     let up = common::mock("up");
     let gw = Gateway::start(&format!(
@@ -77,16 +77,20 @@ auth: {{ mode: open }}
 providers:
   - {{ name: oai, format: openai, base_url: "{url}" }}
   - {{ name: ant, format: anthropic, base_url: "{url}", api_key: sk-ant-upstream }}
+  - {{ name: gem, format: gemini, base_url: "{url}", api_key: gem-upstream }}
 models:
   - name: via-chat
     targets: [{{ provider: oai, model: gpt-upstream }}]
   - name: via-anthropic
     targets: [{{ provider: ant, model: claude-upstream }}]
+  - name: via-gemini
+    targets: [{{ provider: gem, model: gemini-upstream }}]
 "#,
         url = up.url()
     ));
     run_script(&py, "responses_client.py", &[&gw.addr, "via-chat"]);
     run_script(&py, "responses_client.py", &[&gw.addr, "via-anthropic"]);
+    run_script(&py, "responses_client.py", &[&gw.addr, "via-gemini"]);
 }
 
 /// `api: responses`: the SDK's Responses calls pass through to a target serving the

@@ -220,6 +220,12 @@ mod tests {
             classify(&http::Method::GET, "/v1/models").unwrap().0,
             Endpoint::ListModels
         );
+        assert_eq!(
+            classify(&post, "/v1/responses").unwrap(),
+            (Endpoint::Api(Api::Responses), Dialect::OpenAiResponses)
+        );
+        let (err, _) = classify(&http::Method::GET, "/v1/responses").unwrap_err();
+        assert_eq!(err.status(), 405);
     }
 
     #[test]

@@ -40,3 +40,27 @@ pub(crate) fn classify(data: &[u8]) -> EventText<'_> {
         _ => EventText::Other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_deltas_and_ends() {
+        let data = r#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"a\"b","sequence_number":4}"#;
+        let EventText::Delta(d) = classify(data.as_bytes()) else {
+            panic!("not a delta: {data}");
+        };
+        assert_eq!(d.text, "a\"b");
+        assert_eq!(
+            String::from_utf8(d.slot.fill(data.as_bytes(), "x")).unwrap(),
+            data.replace(r#""a\"b""#, r#""x""#)
+        );
+        let args = r#"{"type":"response.function_call_arguments.delta","delta":"{}"}"#;
+        assert_eq!(classify(args.as_bytes()), EventText::Other);
+        for end in ["response.output_text.done", "response.completed", "error"] {
+            let data = format!(r#"{{"type":"{end}","sequence_number":9}}"#);
+            assert_eq!(classify(data.as_bytes()), EventText::End, "{end}");
+        }
+    }
+}
