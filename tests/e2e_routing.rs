@@ -7,3 +7,6 @@ mod common;
 
 #[path = "e2e_routing/rules.rs"]
 mod rules;
+
+#[path = "e2e_routing/complexity.rs"]
+mod complexity;
