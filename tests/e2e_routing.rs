@@ -10,3 +10,6 @@ mod rules;
 
 #[path = "e2e_routing/complexity.rs"]
 mod complexity;
+
+#[path = "e2e_routing/explain.rs"]
+mod explain;

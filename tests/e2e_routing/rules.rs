@@ -9,10 +9,10 @@ use tollgate_mock::MockServer;
 
 use crate::common::{self, http, Gateway};
 
-const FREE: &str = "sk-tg-free-5c1d0e9a7b3f";
+pub const FREE: &str = "sk-tg-free-5c1d0e9a7b3f";
 const PRO: &str = "sk-tg-pro-a83e11f04c2d";
 
-fn config(up: &MockServer, default: &str) -> String {
+pub fn config(up: &MockServer, default: &str) -> String {
     format!(
         r#"
 auth: {{ mode: keys }}
