@@ -13,3 +13,6 @@ mod complexity;
 
 #[path = "e2e_routing/explain.rs"]
 mod explain;
+
+#[path = "e2e_routing/split.rs"]
+mod split;

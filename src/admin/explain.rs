@@ -59,6 +59,7 @@ fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
         out["router"] = json!(d.router);
         out["rule"] = json!(d.rule);
         out["tier"] = json!(d.tier.as_str());
+        out["variant"] = json!(d.variant);
         out["prompt_tokens"] = json!(inputs.prompt_tokens);
         out["explanation"] = json!(d.explain());
         model = d.route;

@@ -206,9 +206,13 @@ fn every_matcher_routes_and_explains_itself() {
         .unwrap()
         .ends_with("rule=hard; route=big; tier=complex"));
 
-    let page = gw.metrics_with("tollgate_route_rule_total{router=\"auto\",rule=\"hard\"} 1");
-    assert!(page.contains("tollgate_route_rule_total{router=\"auto\",rule=\"default\"}"));
-    assert!(page.contains("tollgate_route_rule_total{router=\"auto\",rule=\"free-tier\"} 1"));
+    let page =
+        gw.metrics_with("tollgate_route_rule_total{router=\"auto\",rule=\"hard\",variant=\"\"} 1");
+    assert!(
+        page.contains("tollgate_route_rule_total{router=\"auto\",rule=\"default\",variant=\"\"}")
+    );
+    assert!(page
+        .contains("tollgate_route_rule_total{router=\"auto\",rule=\"free-tier\",variant=\"\"} 1"));
     let logged = common::wait_until(Duration::from_secs(5), || {
         gw.stdout()
             .contains(r#""route":"router=auto; rule=hard; route=big; tier=complex""#)
