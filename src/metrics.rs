@@ -115,12 +115,13 @@ fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     )
 }
 
-/// Requests per router rule (`rule` is a configured rule name or `default`).
+/// Requests per router rule (`rule` is a configured rule name or `default`;
+/// `variant` the A/B variant's configured name, empty without a split).
 pub static ROUTE_RULES: Lazy<IntCounterVec> = Lazy::new(|| {
     counter_vec(
         "tollgate_route_rule_total",
         "Requests routed by each router rule",
-        &["router", "rule"],
+        &["router", "rule", "variant"],
     )
 });
 

@@ -7,3 +7,12 @@ mod common;
 
 #[path = "e2e_routing/rules.rs"]
 mod rules;
+
+#[path = "e2e_routing/complexity.rs"]
+mod complexity;
+
+#[path = "e2e_routing/explain.rs"]
+mod explain;
+
+#[path = "e2e_routing/split.rs"]
+mod split;

@@ -1,6 +1,7 @@
 //! The admin plane, on its own listener: `/metrics` (Prometheus), `/healthz`,
 //! `/readyz`, and under `/admin/` (bearer token when configured): upstream health
-//! and stats, the redacted config, reload, response-cache invalidation. `listeners.metrics_auth` puts `/metrics`
+//! and stats, the redacted config, reload, response-cache invalidation, routing
+//! explanations. `listeners.metrics_auth` puts `/metrics`
 //! behind the token too.
 
 use std::sync::atomic::Ordering;
@@ -16,6 +17,23 @@ use crate::metrics;
 use crate::routing::health::BreakerView;
 use crate::routing::EndpointPool;
 use crate::runtime::Gateway;
+
+mod explain;
+
+/// Largest explain request: a prompt to explain, not an upload.
+const MAX_EXPLAIN_BYTES: usize = 4 << 20;
+
+/// The request body, or `None` when it is over [`MAX_EXPLAIN_BYTES`] or broken.
+async fn read_body(session: &mut ServerSession) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = session.read_request_body().await.ok()? {
+        if body.len() + chunk.len() > MAX_EXPLAIN_BYTES {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body)
+}
 
 pub struct AdminApp {
     pub gateway: Arc<Gateway>,
@@ -34,8 +52,21 @@ impl ServeHttp for AdminApp {
                 json!({"error": "admin token required"}),
             );
         }
-        // Drain any request body so the connection can be reused.
-        let _ = session.drain_request_body().await;
+        let body = if (method.as_str(), path.as_str()) == ("POST", "/admin/route/explain") {
+            match read_body(session).await {
+                Some(body) => body,
+                None => {
+                    return json_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        json!({"error": "body over 4 MiB or unreadable"}),
+                    )
+                }
+            }
+        } else {
+            // Drain any request body so the connection can be reused.
+            let _ = session.drain_request_body().await;
+            Vec::new()
+        };
         match (method.as_str(), path.as_str()) {
             ("GET", "/metrics") => text_response(
                 StatusCode::OK,
@@ -58,6 +89,10 @@ impl ServeHttp for AdminApp {
             ("GET", "/admin/config") => {
                 let yaml = self.gateway.snapshot().config.redacted_yaml();
                 text_response(StatusCode::OK, "application/yaml", yaml.into_bytes())
+            }
+            ("POST", "/admin/route/explain") => {
+                let (status, answer) = explain::explain(&self.gateway.snapshot(), &body);
+                json_response(status, answer)
             }
             ("POST", "/admin/reload") => match self.gateway.reload().await {
                 Ok(()) => json_response(StatusCode::OK, json!({"status": "reloaded"})),

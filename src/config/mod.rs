@@ -45,7 +45,7 @@ pub use governance_spec::{
 pub use provider::DEFAULT_ANTHROPIC_VERSION;
 pub use resilience::{BreakerPolicy, RetryBudgetPolicy};
 pub use route::MAX_ATTEMPTS;
-pub use router::{ComplexityThresholds, Matcher, Range, Router, Rule, Tier};
+pub use router::{ComplexityThresholds, Matcher, Range, Router, Rule, Tier, Variant};
 pub use runtime::*;
 pub use secret::Secret;
 pub use validate::{DEFAULT_ADMIN_LISTENER, DEFAULT_DATA_LISTENER, DEFAULT_MAX_BODY_BYTES};

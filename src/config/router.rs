@@ -37,8 +37,12 @@ pub struct RouterSection {
 #[serde(deny_unknown_fields)]
 pub struct RuleSection {
     pub name: String,
-    /// The model (`models[].name`) this rule sends to.
+    /// The model (`models[].name`) this rule sends to (or `split`).
+    #[serde(default)]
     pub route: String,
+    /// A/B variants instead of one `route`: weighted, sticky per `user` (else key).
+    #[serde(default)]
+    pub split: Vec<VariantSection>,
     /// Conditions, all of which must hold; none = catch-all.
     #[serde(default)]
     pub when: MatchSection,
@@ -70,6 +74,15 @@ pub struct MatchSection {
     pub complexity: Vec<String>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSection {
+    /// Label value of `variant` (label-safe, unique in the rule).
+    pub name: String,
+    pub route: String,
+    pub weight: u32,
+}
+
 /// `{min, max}`, both inclusive, either optional.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,8 +110,18 @@ pub struct Router {
 #[derive(Debug)]
 pub struct Rule {
     pub name: String,
+    /// The model, or the first variant's when the rule splits.
     pub route: String,
+    /// `(name, route, weight)`; empty = no split.
+    pub split: Vec<Variant>,
     pub when: Matcher,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub route: String,
+    pub weight: u32,
 }
 
 /// Every condition of a rule; an empty list or `None` does not constrain.
@@ -258,7 +281,7 @@ fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router
                 format!("duplicate rule name {:?}", rs.name),
             );
         }
-        check_route(&rs.route, &key_path(&rpath, "route"), parsed, cx);
+        let split = split(rs, &rpath, parsed, cx);
         let before = cx.count();
         let when = matcher(&rs.when, &key_path(&rpath, "when"), cx);
         // A condition dropped for an error of its own does not make a catch-all.
@@ -267,7 +290,8 @@ fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router
         }
         rules.push(Rule {
             name: rs.name.clone(),
-            route: rs.route.clone(),
+            route: split.first().map_or(rs.route.clone(), |v| v.route.clone()),
+            split,
             when,
         });
     }
@@ -289,6 +313,44 @@ fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router
         default: r.default.clone(),
         complexity: thresholds(&r.complexity, &key_path(path, "complexity"), cx),
     }
+}
+
+/// `route`, or `split` variants (each checked), exactly one of them.
+fn split(rs: &RuleSection, rpath: &str, parsed: &Parsed, cx: &mut Ctx) -> Vec<Variant> {
+    if rs.split.is_empty() {
+        check_route(&rs.route, &key_path(rpath, "route"), parsed, cx);
+        return Vec::new();
+    }
+    if !rs.route.is_empty() {
+        cx.err(key_path(rpath, "route"), "give route or split, not both");
+    }
+    if rs.split.len() < 2 {
+        cx.err(
+            key_path(rpath, "split"),
+            "a split needs at least two variants",
+        );
+    }
+    let mut names = HashSet::new();
+    let mut out = Vec::new();
+    for (k, v) in rs.split.iter().enumerate() {
+        let vpath = index_path(&key_path(rpath, "split"), k);
+        if !label_safe(&v.name) || !names.insert(v.name.as_str()) {
+            cx.err(
+                key_path(&vpath, "name"),
+                format!("{:?}: unique, 1 to 64 of [A-Za-z0-9_.-]", v.name),
+            );
+        }
+        if v.weight == 0 {
+            cx.err(key_path(&vpath, "weight"), "must be at least 1");
+        }
+        check_route(&v.route, &key_path(&vpath, "route"), parsed, cx);
+        out.push(Variant {
+            name: v.name.clone(),
+            route: v.route.clone(),
+            weight: v.weight,
+        });
+    }
+    out
 }
 
 /// Metric label values come only from configuration; keep them short and plain.

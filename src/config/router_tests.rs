@@ -86,3 +86,30 @@ fn a_rule_cannot_route_to_a_router_and_thresholds_are_ordered() {
         "{err}"
     );
 }
+
+#[test]
+fn splits_need_two_labelled_weighted_variants_and_no_route() {
+    let err = load(
+        r#"
+  - name: ab
+    rules:
+      - name: x
+        route: small
+        split:
+          - { name: a, route: small, weight: 0 }
+          - { name: a, route: nowhere, weight: 1 }
+      - name: y
+        split: [{ name: only, route: big, weight: 1 }]
+"#,
+    )
+    .unwrap_err();
+    for want in [
+        "routers[0].rules[0].route: give route or split, not both",
+        "routers[0].rules[0].split[0].weight: must be at least 1",
+        "routers[0].rules[0].split[1].name: \"a\": unique",
+        "routers[0].rules[0].split[1].route: \"nowhere\" is not a model",
+        "routers[0].rules[1].split: a split needs at least two variants",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}

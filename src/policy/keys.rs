@@ -121,6 +121,11 @@ fn prefix_of(digest: &[u8; 32]) -> u64 {
 }
 
 impl KeyStore {
+    /// A configured key by its name (the admin plane's explain endpoint).
+    pub fn by_name(&self, name: &str) -> Option<Arc<KeyInfo>> {
+        self.keys.iter().find(|k| k.name == name).cloned()
+    }
+
     /// Builds the store from a validated config; errors name the offending entry.
     pub fn from_config(gov: &Governance) -> Result<KeyStore, String> {
         let mode = gov.auth;

@@ -195,6 +195,11 @@ impl Policy {
         self.inner.keys.authenticate(presented)
     }
 
+    /// A configured key by name; `None` for unknown names.
+    pub fn key_named(&self, name: &str) -> Option<Arc<KeyInfo>> {
+        self.inner.keys.by_name(name)
+    }
+
     /// Whether `key` may call `model` (the name the client sent).
     pub fn authorize_model(&self, key: &KeyInfo, model: &str) -> Result<(), GatewayError> {
         keys::authorize_model(key, model)

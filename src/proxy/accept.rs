@@ -125,7 +125,11 @@ fn route_by_rules(
     };
     let decision = routing::rules::decide(router, &inputs)?;
     crate::metrics::ROUTE_RULES
-        .with_label_values(&[&decision.router, &decision.rule])
+        .with_label_values(&[
+            &decision.router,
+            &decision.rule,
+            decision.variant.as_deref().unwrap_or(""),
+        ])
         .inc();
     Some(decision)
 }

@@ -10,7 +10,7 @@
 //!   commands, digits next to operators) appear;
 //! - questions: +1 from 3 question marks;
 //! - reasoning cue words (prove, derive, analyze, optimize, trade-off, step by step's
-//!   "step", ...): +2 each distinct class of cue, at most +4;
+//!   "step", ...): +2 each distinct class of cue, at most +6;
 //! - tools offered: +1; conversation depth: +1 from 6 turns, +2 from 12.
 
 use crate::config::{ComplexityThresholds, Tier};
@@ -60,7 +60,7 @@ pub fn score(f: &Features, shape: Shape) -> u32 {
     let code = (f.code_fences / 2).min(2) * 2;
     let math = if f.math_signs >= 3 { 2 } else { 0 };
     let questions = u32::from(f.questions >= 3);
-    let cues = (f.cues.count_ones() * 2).min(4);
+    let cues = (f.cues.count_ones() * 2).min(6);
     let tools = u32::from(shape.tools);
     let depth = match shape.turns {
         0..=5 => 0,

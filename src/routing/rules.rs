@@ -4,7 +4,7 @@
 
 use http::HeaderMap;
 
-use crate::config::{Matcher, Router, Tier};
+use crate::config::{Matcher, Router, Tier, Variant};
 use crate::policy::keys::KeyInfo;
 
 use super::complexity::{self, Shape};
@@ -29,6 +29,8 @@ pub struct Decision {
     pub rule: String,
     /// The model the request goes to.
     pub route: String,
+    /// The A/B variant, when the rule splits.
+    pub variant: Option<String>,
     pub tier: Tier,
 }
 
@@ -36,8 +38,13 @@ impl Decision {
     /// The `x-tollgate-route` header and access-log value: `router=auto; rule=vision;
     /// route=gpt-vision; tier=simple`. Every part comes from the config or an enum.
     pub fn explain(&self) -> String {
+        let variant = self
+            .variant
+            .as_deref()
+            .map(|v| format!("variant={v}; "))
+            .unwrap_or_default();
         format!(
-            "router={}; rule={}; route={}; tier={}",
+            "router={}; rule={}; {variant}route={}; tier={}",
             self.router,
             self.rule,
             self.route,
@@ -59,22 +66,57 @@ pub fn tier_of(router: &Router, body: &BodyFacts) -> Tier {
 /// rule nor a default, which validation refuses.
 pub fn decide(router: &Router, inputs: &Inputs) -> Option<Decision> {
     let tier = tier_of(router, inputs.body);
-    let chosen = router
-        .rules
-        .iter()
-        .find(|r| matches(&r.when, inputs, tier))
-        .map(|r| (r.name.clone(), r.route.clone()))
-        .or_else(|| {
-            router
-                .default
-                .as_ref()
-                .map(|d| ("default".to_string(), d.clone()))
-        })?;
+    let Some(rule) = router.rules.iter().find(|r| matches(&r.when, inputs, tier)) else {
+        return router.default.as_ref().map(|d| Decision {
+            router: router.name.clone(),
+            rule: "default".to_string(),
+            route: d.clone(),
+            variant: None,
+            tier,
+        });
+    };
+    let sticky = inputs.user.unwrap_or(&inputs.key.name);
+    let variant = pick_variant(&rule.split, &router.name, &rule.name, sticky);
     Some(Decision {
         router: router.name.clone(),
-        rule: chosen.0,
-        route: chosen.1,
+        rule: rule.name.clone(),
+        route: variant.map_or(rule.route.clone(), |v| v.route.clone()),
+        variant: variant.map(|v| v.name.clone()),
         tier,
+    })
+}
+
+/// The variant of `split` for `sticky` (the end user, else the key): a stable hash
+/// (FNV-1a 64 of router, rule and the sticky value, the same in every process and
+/// build) into the cumulative weights, so one user always sees one variant while the
+/// weights do not change.
+pub fn pick_variant<'a>(
+    split: &'a [Variant],
+    router: &str,
+    rule: &str,
+    sticky: &str,
+) -> Option<&'a Variant> {
+    let total: u64 = split.iter().map(|v| u64::from(v.weight)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in [router, "\0", rule, "\0", sticky]
+        .iter()
+        .flat_map(|s| s.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // FNV's low bits mix poorly: fold the high half in before reducing.
+    let mut point = (h ^ (h >> 32)) % total;
+    split.iter().find(|v| {
+        let w = u64::from(v.weight);
+        if point < w {
+            return true;
+        }
+        point -= w;
+        false
     })
 }
 

@@ -85,10 +85,39 @@ fn explanation_names_router_rule_route_and_tier() {
         router: "auto".into(),
         rule: "images".into(),
         route: "vision".into(),
+        variant: None,
         tier: Tier::Simple,
     };
     assert_eq!(
         d.explain(),
         "router=auto; rule=images; route=vision; tier=simple"
     );
+}
+
+#[test]
+fn variants_are_sticky_and_follow_the_weights() {
+    let split = [
+        Variant {
+            name: "a".into(),
+            route: "small".into(),
+            weight: 3,
+        },
+        Variant {
+            name: "b".into(),
+            route: "big".into(),
+            weight: 1,
+        },
+    ];
+    let mut a = 0;
+    for i in 0..4000 {
+        let user = format!("u{i}");
+        let v = pick_variant(&split, "r", "x", &user).expect("variant");
+        assert_eq!(
+            v.name,
+            pick_variant(&split, "r", "x", &user).expect("again").name
+        );
+        a += usize::from(v.name == "a");
+    }
+    assert!((2800..=3200).contains(&a), "{a} of 4000 on a 75 % variant");
+    assert!(pick_variant(&[], "r", "x", "u").is_none());
 }

@@ -9,10 +9,10 @@ use tollgate_mock::MockServer;
 
 use crate::common::{self, http, Gateway};
 
-const FREE: &str = "sk-tg-free-5c1d0e9a7b3f";
+pub const FREE: &str = "sk-tg-free-5c1d0e9a7b3f";
 const PRO: &str = "sk-tg-pro-a83e11f04c2d";
 
-fn config(up: &MockServer, default: &str) -> String {
+pub fn config(up: &MockServer, default: &str) -> String {
     format!(
         r#"
 auth: {{ mode: keys }}
@@ -206,9 +206,13 @@ fn every_matcher_routes_and_explains_itself() {
         .unwrap()
         .ends_with("rule=hard; route=big; tier=complex"));
 
-    let page = gw.metrics_with("tollgate_route_rule_total{router=\"auto\",rule=\"hard\"} 1");
-    assert!(page.contains("tollgate_route_rule_total{router=\"auto\",rule=\"default\"}"));
-    assert!(page.contains("tollgate_route_rule_total{router=\"auto\",rule=\"free-tier\"} 1"));
+    let page =
+        gw.metrics_with("tollgate_route_rule_total{router=\"auto\",rule=\"hard\",variant=\"\"} 1");
+    assert!(
+        page.contains("tollgate_route_rule_total{router=\"auto\",rule=\"default\",variant=\"\"}")
+    );
+    assert!(page
+        .contains("tollgate_route_rule_total{router=\"auto\",rule=\"free-tier\",variant=\"\"} 1"));
     let logged = common::wait_until(Duration::from_secs(5), || {
         gw.stdout()
             .contains(r#""route":"router=auto; rule=hard; route=big; tier=complex""#)

@@ -1,0 +1,96 @@
+//! `POST /admin/route/explain`: which router rule, model route and targets a request
+//! would get, and why — computed like the data plane does, without any upstream call.
+//!
+//! Body: `{"request": {...}, "dialect": "openai" | "anthropic", "key": "<key name>",
+//! "headers": {"name": "value"}}`; only `request` is required. The endpoint itself is
+//! picked per attempt from live health, so the answer lists the route's targets and
+//! strategy rather than one endpoint.
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::{json, Value};
+
+use crate::error::Dialect;
+use crate::formats;
+use crate::policy::KeyInfo;
+use crate::routing::{self, facts, rules};
+use crate::runtime::Runtime;
+
+/// The answer and its status.
+pub fn explain(runtime: &Runtime, body: &[u8]) -> (StatusCode, Value) {
+    match answer(runtime, body) {
+        Ok(v) => (StatusCode::OK, v),
+        Err(msg) => (StatusCode::BAD_REQUEST, json!({ "error": msg })),
+    }
+}
+
+fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
+    let input: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let request = input.get("request").ok_or("`request` is required")?;
+    let dialect = match input.get("dialect").and_then(Value::as_str) {
+        None | Some("openai") => Dialect::OpenAi,
+        Some("anthropic") => Dialect::Anthropic,
+        Some(_) => return Err("`dialect` is openai or anthropic".into()),
+    };
+    let key = match input.get("key").and_then(Value::as_str) {
+        Some(name) => runtime
+            .policy
+            .key_named(name)
+            .ok_or_else(|| format!("unknown key name {name:?}"))?,
+        None => std::sync::Arc::new(KeyInfo::anonymous()),
+    };
+    let headers = headers(input.get("headers"))?;
+    let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    let envelope =
+        formats::parse_envelope_with(dialect, &bytes, true).map_err(|e| e.message.clone())?;
+    let mut out = json!({ "model": envelope.model });
+    let mut model = envelope.model.clone();
+    if let Some(router) = runtime.config.router(&envelope.model) {
+        let body = facts::read(dialect, &bytes);
+        let inputs = rules::Inputs {
+            key: &key,
+            headers: &headers,
+            user: envelope.user.as_deref(),
+            prompt_tokens: formats::estimate_prompt_tokens(dialect, &bytes),
+            max_tokens: envelope.max_tokens,
+            stream: envelope.stream,
+            body: &body,
+        };
+        let d = rules::decide(router, &inputs).ok_or("the router has no matching rule")?;
+        out["router"] = json!(d.router);
+        out["rule"] = json!(d.rule);
+        out["tier"] = json!(d.tier.as_str());
+        out["variant"] = json!(d.variant);
+        out["prompt_tokens"] = json!(inputs.prompt_tokens);
+        out["explanation"] = json!(d.explain());
+        model = d.route;
+    }
+    let plan = routing::plan_for(&runtime.config, &model).map_err(|e| e.message.clone())?;
+    out["route"] = json!(model);
+    out["routes"] = plan.routes.iter().map(|r| json!(r.name)).collect();
+    if let Some(first) = plan.routes.first() {
+        out["strategy"] = json!(first.strategy.as_str());
+        out["targets"] = first
+            .targets
+            .iter()
+            .map(|t| json!({"provider": t.provider.name, "model": t.model, "weight": t.weight}))
+            .collect();
+    }
+    Ok(out)
+}
+
+fn headers(v: Option<&Value>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    let Some(obj) = v.and_then(Value::as_object) else {
+        return Ok(map);
+    };
+    for (name, value) in obj {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        let value = value
+            .as_str()
+            .and_then(|s| HeaderValue::from_str(s).ok())
+            .ok_or_else(|| format!("header {name} needs a string value"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
