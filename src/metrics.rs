@@ -276,6 +276,7 @@ pub fn init(providers: &[&str]) {
     Lazy::force(&REQUEST_SECONDS);
     Lazy::force(&TTFB_SECONDS);
     Lazy::force(&ERRORS);
+    Lazy::force(&crate::policy::metrics::UNPRICED);
     for result in ["success", "failure"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }

@@ -90,7 +90,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 13] = [
+pub(crate) const SECTIONS: [&str; 14] = [
     "server",
     "listeners",
     "limits",
@@ -101,6 +101,7 @@ pub(crate) const SECTIONS: [&str; 13] = [
     "keys",
     "teams",
     "pricing",
+    "unpriced",
     "guardrails",
     "state",
     "logging",
@@ -133,6 +134,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "keys" => _ = cx.list(&mut f.keys, v),
             "teams" => _ = cx.list(&mut f.teams, v),
             "pricing" => _ = cx.list(&mut f.pricing, v),
+            "unpriced" => cx.one(&mut f.unpriced, v),
             "guardrails" => _ = cx.list(&mut f.guardrails, v),
             "state" => cx.one(&mut f.state, v),
             "logging" => cx.one(&mut f.logging, v),

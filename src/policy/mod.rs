@@ -42,6 +42,7 @@ pub mod redis_store;
 mod report;
 pub mod scanner;
 pub mod store;
+pub mod unpriced;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -109,6 +110,8 @@ const MODEL_KEYS_CAP: usize = 1024;
 pub(crate) struct Inner {
     pub(crate) keys: KeyStore,
     pub(crate) pricing: Pricing,
+    unpriced: crate::config::UnpricedPolicy,
+    unpriced_logged: unpriced::Logged,
     pub(crate) per_key: HashMap<String, Arc<PerKey>>,
     pub(crate) anonymous: Arc<PerKey>,
     guardrails: Guardrails,
@@ -161,7 +164,9 @@ impl Policy {
         Ok(Policy {
             inner: Arc::new(Inner {
                 keys,
-                pricing: Pricing::new(&gov.pricing),
+                pricing: Pricing::new(&gov.pricing).with_fallback(gov.unpriced),
+                unpriced: gov.unpriced,
+                unpriced_logged: unpriced::Logged::default(),
                 per_key,
                 anonymous,
                 guardrails,
@@ -359,6 +364,30 @@ impl Policy {
     pub fn output_scanner(&self, key: &KeyInfo, _model: &str) -> Option<OutputScanner> {
         let guards = &self.per(key).guards.output;
         (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
+    }
+
+    /// Checks, before anything is sent, the models a request may reach through
+    /// `targets` (provider, upstream model): see [`unpriced`].
+    pub fn check_priced<'a>(
+        &self,
+        key: &KeyInfo,
+        targets: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), GatewayError> {
+        let mut has_budget = None;
+        for (provider, model) in targets {
+            if self.inner.pricing.listed(model) {
+                continue;
+            }
+            let budgeted = *has_budget.get_or_insert_with(|| self.per(key).has_budget);
+            unpriced::check(
+                self.inner.unpriced,
+                &self.inner.unpriced_logged,
+                budgeted,
+                provider,
+                model,
+            )?;
+        }
+        Ok(())
     }
 
     /// Whether the price book knows `upstream_model` (built in or configured).
