@@ -277,6 +277,7 @@ pub fn init(providers: &[&str]) {
     Lazy::force(&TTFB_SECONDS);
     Lazy::force(&ERRORS);
     Lazy::force(&crate::policy::metrics::UNPRICED);
+    crate::process_metrics::refresh();
     for result in ["success", "failure"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }
@@ -302,6 +303,7 @@ pub fn init(providers: &[&str]) {
 /// Text exposition of every registered metric.
 pub fn render() -> Vec<u8> {
     use prometheus::Encoder;
+    crate::process_metrics::refresh();
     let mut out = Vec::new();
     let encoder = prometheus::TextEncoder::new();
     if let Err(e) = encoder.encode(&prometheus::gather(), &mut out) {
