@@ -282,6 +282,13 @@ pub fn init(providers: &[&str]) {
         CONFIG_RELOADS.with_label_values(&[result]);
     }
     for p in providers {
+        if let Some(unpriced) = crate::policy::metrics::UNPRICED.as_ref() {
+            for action in ["warn", "block", "default_price"] {
+                for outcome in ["served", "refused"] {
+                    unpriced.with_label_values(&[p, action, outcome]);
+                }
+            }
+        }
         for outcome in ["ok", "failed"] {
             UPSTREAM_ATTEMPTS.with_label_values(&[p, outcome]);
         }
