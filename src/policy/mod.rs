@@ -366,30 +366,6 @@ impl Policy {
         (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
     }
 
-    /// Checks, before anything is sent, the models a request may reach through
-    /// `targets` (provider, upstream model): see [`unpriced`].
-    pub fn check_priced<'a>(
-        &self,
-        key: &KeyInfo,
-        targets: impl Iterator<Item = (&'a str, &'a str)>,
-    ) -> Result<(), GatewayError> {
-        let mut has_budget = None;
-        for (provider, model) in targets {
-            if self.inner.pricing.listed(model) {
-                continue;
-            }
-            let budgeted = *has_budget.get_or_insert_with(|| self.per(key).has_budget);
-            unpriced::check(
-                self.inner.unpriced,
-                &self.inner.unpriced_logged,
-                budgeted,
-                provider,
-                model,
-            )?;
-        }
-        Ok(())
-    }
-
     /// Whether the price book knows `upstream_model` (built in or configured).
     pub fn is_priced(&self, upstream_model: &str) -> bool {
         self.inner.pricing.price(upstream_model).is_some()

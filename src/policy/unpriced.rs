@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use crate::config::UnpricedPolicy;
 use crate::error::{ErrorKind, GatewayError};
 
+use super::keys::KeyInfo;
+
 use super::metrics::UNPRICED;
 
 /// Models remembered as already logged; past this, nothing more is logged (bounded).
@@ -29,6 +31,32 @@ impl Logged {
             return false;
         }
         seen.insert(model.to_string())
+    }
+}
+
+impl super::Policy {
+    /// Checks, before anything is sent, the models a request may reach through
+    /// `targets` (provider, upstream model): see the module doc.
+    pub fn check_priced<'a>(
+        &self,
+        key: &KeyInfo,
+        targets: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), GatewayError> {
+        let mut has_budget = None;
+        for (provider, model) in targets {
+            if self.inner.pricing.listed(model) {
+                continue;
+            }
+            let budgeted = *has_budget.get_or_insert_with(|| self.per(key).has_budget);
+            check(
+                self.inner.unpriced,
+                &self.inner.unpriced_logged,
+                budgeted,
+                provider,
+                model,
+            )?;
+        }
+        Ok(())
     }
 }
 
