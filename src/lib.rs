@@ -18,6 +18,7 @@ pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod policy;
+pub mod process_metrics;
 pub mod providers;
 pub mod proxy;
 pub mod routing;

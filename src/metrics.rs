@@ -286,10 +286,19 @@ pub fn init(providers: &[&str]) {
     Lazy::force(&REQUEST_SECONDS);
     Lazy::force(&TTFB_SECONDS);
     Lazy::force(&ERRORS);
+    Lazy::force(&crate::policy::metrics::UNPRICED);
+    crate::process_metrics::refresh();
     for result in ["success", "failure"] {
         CONFIG_RELOADS.with_label_values(&[result]);
     }
     for p in providers {
+        if let Some(unpriced) = crate::policy::metrics::UNPRICED.as_ref() {
+            for action in ["warn", "block", "default_price"] {
+                for outcome in ["served", "refused"] {
+                    unpriced.with_label_values(&[p, action, outcome]);
+                }
+            }
+        }
         for outcome in ["ok", "failed"] {
             UPSTREAM_ATTEMPTS.with_label_values(&[p, outcome]);
         }
@@ -311,6 +320,7 @@ pub fn init(providers: &[&str]) {
 /// Text exposition of every registered metric.
 pub fn render() -> Vec<u8> {
     use prometheus::Encoder;
+    crate::process_metrics::refresh();
     let mut out = Vec::new();
     let encoder = prometheus::TextEncoder::new();
     if let Err(e) = encoder.encode(&prometheus::gather(), &mut out) {

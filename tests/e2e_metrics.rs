@@ -69,12 +69,26 @@ models:
         "tollgate_breaker_trips_total{provider=\"live\",scope=\"model\"} 0",
         "tollgate_retry_budget_exhausted_total{provider=\"live\"} 0",
         "tollgate_config_reloads_total{result=\"failure\"} 0",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "process_open_fds ",
+        "process_max_fds ",
     ] {
         assert!(
             page.contains(series),
             "{series} missing before any request:\n{page}"
         );
     }
+    // Process metrics carry the gateway's real values, read at scrape time.
+    let value = |name: &str| -> f64 {
+        let line = page.lines().find(|l| l.starts_with(name)).unwrap();
+        line[name.len()..].trim().parse().unwrap()
+    };
+    assert!(
+        value("process_resident_memory_bytes ") > 1_048_576.0,
+        "{page}"
+    );
+    assert!(value("process_open_fds ") >= 3.0, "{page}");
     // One dead provider: the replica is still live and ready; the provider page says
     // which provider is down.
     let down = common::wait_until(std::time::Duration::from_secs(10), || {

@@ -42,6 +42,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub pricing: Vec<PriceConfig>,
     #[serde(default)]
+    pub unpriced: super::governance::UnpricedConfig,
+    #[serde(default)]
     pub guardrails: Vec<GuardrailConfig>,
     #[serde(default)]
     pub state: StateConfig,

@@ -95,6 +95,21 @@ pub struct PriceConfig {
     pub cache_write_per_mtok: Option<f64>,
 }
 
+/// `unpriced:` — what a request for a model with no price (no `pricing:` entry, not in
+/// the built-in table) gets.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UnpricedConfig {
+    /// `warn` (default: served, counted in `tollgate_unpriced_requests_total`, logged
+    /// once per model; refused for keys with a budget), `block` (refused with 403) or
+    /// `default_price` (served and charged at the prices below).
+    pub action: Option<String>,
+    /// `default_price` only: USD per million input tokens.
+    pub input_per_mtok: Option<f64>,
+    /// `default_price` only: USD per million output tokens.
+    pub output_per_mtok: Option<f64>,
+}
+
 /// `guardrails: [...]` — a named content check referenced by keys.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

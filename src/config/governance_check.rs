@@ -11,10 +11,12 @@ use regex::Regex;
 
 use super::errors::ConfigErrors;
 use super::file::FileConfig;
-use super::governance::{BudgetConfig, GuardrailConfig, LimitsConfig, PriceConfig, StateConfig};
+use super::governance::{
+    BudgetConfig, GuardrailConfig, LimitsConfig, PriceConfig, StateConfig, UnpricedConfig,
+};
 use super::governance_spec::{
     parse_apply_to, parse_hash, AuthMode, Detector, Governance, GuardrailAction, GuardrailCheck,
-    GuardrailSpec, KeySpec, OnError, StateBackend, StateSpec, DEFAULT_KEY_PREFIX,
+    GuardrailSpec, KeySpec, OnError, StateBackend, StateSpec, UnpricedPolicy, DEFAULT_KEY_PREFIX,
     DEFAULT_STATE_TIMEOUT_MS,
 };
 use super::secret::Secret;
@@ -53,6 +55,7 @@ pub(crate) fn build(file: &FileConfig, errors: &mut ConfigErrors) -> Governance 
         keys,
         teams: file.teams.clone(),
         pricing: file.pricing.clone(),
+        unpriced: unpriced(&file.unpriced, errors),
         guardrails,
         state: state(&file.state, errors),
     }
@@ -424,3 +427,50 @@ fn valid_redis_url(u: &str) -> bool {
 #[cfg(test)]
 #[path = "governance_tests.rs"]
 mod tests;
+
+/// `unpriced:`: the action, and both prices exactly when the action is `default_price`.
+fn unpriced(c: &UnpricedConfig, errors: &mut ConfigErrors) -> UnpricedPolicy {
+    let prices = [
+        ("input_per_mtok", c.input_per_mtok),
+        ("output_per_mtok", c.output_per_mtok),
+    ];
+    let policy = match c.action.as_deref().unwrap_or("warn") {
+        "warn" => UnpricedPolicy::Warn,
+        "block" => UnpricedPolicy::Block,
+        "default_price" => {
+            for (name, value) in prices {
+                match value {
+                    None => errors.push(
+                        format!("unpriced.{name}"),
+                        "required when unpriced.action is default_price",
+                    ),
+                    Some(v) if !v.is_finite() || v < 0.0 => errors.push(
+                        format!("unpriced.{name}"),
+                        "must be a finite number >= 0 (USD per million tokens)",
+                    ),
+                    Some(_) => {}
+                }
+            }
+            return UnpricedPolicy::DefaultPrice {
+                input: c.input_per_mtok.unwrap_or(0.0),
+                output: c.output_per_mtok.unwrap_or(0.0),
+            };
+        }
+        other => {
+            errors.push(
+                "unpriced.action",
+                format!("unknown action `{other}`; expected warn, block or default_price"),
+            );
+            UnpricedPolicy::Warn
+        }
+    };
+    for (name, value) in prices {
+        if value.is_some() {
+            errors.push(
+                format!("unpriced.{name}"),
+                "only used with unpriced.action: default_price",
+            );
+        }
+    }
+    policy
+}

@@ -23,6 +23,8 @@ pub struct Governance {
     pub teams: Vec<TeamConfig>,
     /// Operator prices, tried in order before the built-in table.
     pub pricing: Vec<PriceConfig>,
+    /// `unpriced:` — models without a price.
+    pub unpriced: UnpricedPolicy,
     /// Guardrails in file order; every `KeySpec::guardrails` entry names one of them.
     pub guardrails: Vec<GuardrailSpec>,
     pub state: StateSpec,
@@ -288,3 +290,27 @@ impl OnError {
 pub const DEFAULT_STATE_TIMEOUT_MS: u64 = 50;
 /// Default Redis key prefix.
 pub const DEFAULT_KEY_PREFIX: &str = "tollgate:";
+
+/// `unpriced.action`: what a request for a model without a price gets.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum UnpricedPolicy {
+    /// Served, counted and logged once per model; refused for keys with a budget,
+    /// whose spend it would otherwise pass at $0.
+    #[default]
+    Warn,
+    /// Refused with 403 before anything is sent upstream.
+    Block,
+    /// Served and charged at these USD-per-million-token prices.
+    DefaultPrice { input: f64, output: f64 },
+}
+
+impl UnpricedPolicy {
+    /// The metric label of the action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnpricedPolicy::Warn => "warn",
+            UnpricedPolicy::Block => "block",
+            UnpricedPolicy::DefaultPrice { .. } => "default_price",
+        }
+    }
+}

@@ -40,7 +40,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub(crate) use governance_check::guardrail_spec;
 pub use governance_spec::{
     AuthMode, Detector, Governance, GuardrailAction, GuardrailCheck, GuardrailSpec, KeySpec,
-    OnError, StateBackend, StateSpec,
+    OnError, StateBackend, StateSpec, UnpricedPolicy,
 };
 pub use provider::DEFAULT_ANTHROPIC_VERSION;
 pub use resilience::{BreakerPolicy, RetryBudgetPolicy};

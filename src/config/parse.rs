@@ -93,7 +93,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 15] = [
+pub(crate) const SECTIONS: [&str; 16] = [
     "server",
     "listeners",
     "limits",
@@ -105,6 +105,7 @@ pub(crate) const SECTIONS: [&str; 15] = [
     "keys",
     "teams",
     "pricing",
+    "unpriced",
     "guardrails",
     "state",
     "logging",
@@ -139,6 +140,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "keys" => _ = cx.list(&mut f.keys, v),
             "teams" => _ = cx.list(&mut f.teams, v),
             "pricing" => _ = cx.list(&mut f.pricing, v),
+            "unpriced" => cx.one(&mut f.unpriced, v),
             "guardrails" => _ = cx.list(&mut f.guardrails, v),
             "state" => cx.one(&mut f.state, v),
             "logging" => cx.one(&mut f.logging, v),

@@ -92,6 +92,16 @@ pub fn inc(metric: &Lazy<Option<IntCounterVec>>, labels: &[&str], by: u64) {
     }
 }
 
+/// Requests for a model without a price, by provider, `unpriced.action` and outcome
+/// (`served`, `refused`).
+pub static UNPRICED: Lazy<Option<IntCounterVec>> = Lazy::new(|| {
+    int_counter(
+        "tollgate_unpriced_requests_total",
+        "Requests for a model without a price, by unpriced.action and outcome.",
+        &["provider", "action", "outcome"],
+    )
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

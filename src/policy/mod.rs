@@ -42,6 +42,7 @@ pub mod redis_store;
 mod report;
 pub mod scanner;
 pub mod store;
+pub mod unpriced;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -109,6 +110,8 @@ const MODEL_KEYS_CAP: usize = 1024;
 pub(crate) struct Inner {
     pub(crate) keys: KeyStore,
     pub(crate) pricing: Pricing,
+    unpriced: crate::config::UnpricedPolicy,
+    unpriced_logged: unpriced::Logged,
     pub(crate) per_key: HashMap<String, Arc<PerKey>>,
     pub(crate) anonymous: Arc<PerKey>,
     guardrails: Guardrails,
@@ -161,7 +164,9 @@ impl Policy {
         Ok(Policy {
             inner: Arc::new(Inner {
                 keys,
-                pricing: Pricing::new(&gov.pricing),
+                pricing: Pricing::new(&gov.pricing).with_fallback(gov.unpriced),
+                unpriced: gov.unpriced,
+                unpriced_logged: unpriced::Logged::default(),
                 per_key,
                 anonymous,
                 guardrails,

@@ -134,6 +134,8 @@ pub struct Pricing {
     overrides: Vec<(Glob, PriceConfig)>,
     builtin: Vec<(Glob, Price)>,
     cache: ArcSwap<HashMap<String, Option<Price>>>,
+    /// `unpriced.action: default_price`: the price of every model not listed.
+    fallback: Option<Price>,
 }
 
 impl Pricing {
@@ -146,7 +148,27 @@ impl Pricing {
                 .collect(),
             builtin: BUILTIN.iter().map(|(g, p)| (Glob::new(g), *p)).collect(),
             cache: ArcSwap::from_pointee(HashMap::new()),
+            fallback: None,
         }
+    }
+
+    /// With `unpriced.action: default_price`, unlisted models cost the default price.
+    pub fn with_fallback(mut self, policy: crate::config::UnpricedPolicy) -> Pricing {
+        if let crate::config::UnpricedPolicy::DefaultPrice { input, output } = policy {
+            self.fallback = Some(Price {
+                input,
+                output,
+                cached_input: None,
+                cache_write: None,
+                long_context: None,
+            });
+        }
+        self
+    }
+
+    /// Whether `model` has a price of its own (configured or built in), not the fallback.
+    pub fn listed(&self, model: &str) -> bool {
+        self.lookup(model).is_some()
     }
 
     fn builtin_price(&self, normalized: &str) -> Option<Price> {
@@ -190,8 +212,14 @@ impl Pricing {
         }
     }
 
-    /// The price of `model` (an upstream model name), None when unknown.
+    /// The price of `model` (an upstream model name): its own, else the
+    /// `default_price` fallback; None when neither.
     pub fn price(&self, model: &str) -> Option<Price> {
+        self.lookup(model).or(self.fallback)
+    }
+
+    /// The model's own price (configured or built in), cached.
+    fn lookup(&self, model: &str) -> Option<Price> {
         if let Some(hit) = self.cache.load().get(model) {
             return *hit;
         }

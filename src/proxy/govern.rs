@@ -70,5 +70,13 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
         policy::estimate_tokens(ctx.req.body.len())
     };
     let estimate = prompt + output;
+    if let Some(plan) = &ctx.req.plan {
+        let targets = plan
+            .routes
+            .iter()
+            .flat_map(|r| r.targets.iter())
+            .map(|t| (t.provider.name.as_str(), t.model.as_str()));
+        policy.check_priced(&key, targets)?;
+    }
     policy.admit(&key, ctx.model_name(), estimate).await
 }
