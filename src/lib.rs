@@ -14,6 +14,7 @@ pub mod config;
 pub mod edge;
 pub mod error;
 pub mod formats;
+pub mod genai_metrics;
 pub mod json;
 pub mod metrics;
 pub mod model;

@@ -242,6 +242,28 @@ fn unreachable_metric<T>() -> T {
     unreachable!("metric definitions are constant and valid")
 }
 
+/// The `route` label: which API the client called.
+pub fn route_label(api: Option<crate::providers::Api>) -> &'static str {
+    match api {
+        Some(crate::providers::Api::ChatCompletions) => "chat_completions",
+        Some(crate::providers::Api::Embeddings) => "embeddings",
+        Some(crate::providers::Api::Messages) => "messages",
+        Some(crate::providers::Api::CountTokens) => "count_tokens",
+        Some(crate::providers::Api::Responses) => "responses",
+        None => "other",
+    }
+}
+
+/// Every value of the `route` label.
+pub const ROUTE_LABELS: [&str; 6] = [
+    "chat_completions",
+    "embeddings",
+    "messages",
+    "count_tokens",
+    "responses",
+    "other",
+];
+
 /// `2xx`, `4xx`, ... for the status label.
 pub fn status_class(status: u16) -> &'static str {
     match status {

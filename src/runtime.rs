@@ -75,6 +75,14 @@ fn init_metrics(runtime: &Runtime) {
         .map(|p| p.name.as_str())
         .collect();
     metrics::init(&providers);
+    let models: Vec<&str> = runtime
+        .config
+        .models
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let kinds: Vec<_> = runtime.config.providers.iter().map(|p| p.kind).collect();
+    crate::genai_metrics::init(&models, &kinds, &metrics::ROUTE_LABELS);
     let cached = runtime.config.models.iter().filter(|m| m.cache.is_some());
     crate::cache::metrics::init(cached.map(|m| m.name.as_str()));
 }

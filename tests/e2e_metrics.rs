@@ -207,7 +207,17 @@ keys:
         assert_eq!(line["team"], "research", "{line}");
         assert_eq!(line["target"], 0, "{line}");
     }
-    let (first, second, third) = (&lines[0], &lines[1], &lines[2]);
+    // A line is written after its answer reached the client, so the next request
+    // may log first: find each by what it sent.
+    let find = |pick: &dyn Fn(&serde_json::Value) -> bool| {
+        lines
+            .iter()
+            .find(|l| pick(l))
+            .unwrap_or_else(|| panic!("{log}"))
+    };
+    let first = find(&|l| l["user"] == "alice@example");
+    let second = find(&|l| l["user"].as_str().is_some_and(|u| u.starts_with("uuu")));
+    let third = find(&|l| l["route"] == "unpriced");
     assert_eq!(first["user"], "alice@example");
     assert_eq!(first["route"], "m");
     // gpt-4o-mini: $0.15 / $0.60 per million input / output tokens.
@@ -230,4 +240,129 @@ keys:
         !log.contains(KEY) && !log.contains(prompt),
         "a secret or a prompt was logged"
     );
+}
+
+/// Sum of every sample of `name` whose labels include all of `labels`.
+fn sample_sum(page: &str, name: &str, labels: &[&str]) -> f64 {
+    page.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn genai_convention_metrics_and_gateway_overhead_follow_the_requests() {
+    let up = common::mock_with("up", |c| {
+        c.latency_ms = 20;
+        c.delay_ms = 5;
+    });
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: p, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: known
+    targets: [{{ provider: p, model: gpt-4o-mini }}]
+"#,
+        up.url()
+    ));
+    let known = [
+        "gen_ai_operation_name=\"chat\"",
+        "gen_ai_request_model=\"known\"",
+        "gen_ai_system=\"openai\"",
+    ];
+    let input = [&known[..], &["gen_ai_token_type=\"input\""]].concat();
+    let output = [&known[..], &["gen_ai_token_type=\"output\""]].concat();
+    // Registered before any request.
+    let page = http::get(&gw.admin, "/metrics").text();
+    for name in [
+        "gen_ai_client_token_usage_count",
+        "gen_ai_client_operation_duration_seconds_count",
+        "gen_ai_server_time_to_first_token_seconds_count",
+        "gen_ai_server_time_per_output_token_seconds_count",
+    ] {
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with(name) && known.iter().all(|k| l.contains(k))),
+            "{name} missing at start:\n{page}"
+        );
+    }
+    assert!(
+        page.contains("tollgate_gateway_overhead_seconds_count{route=\"chat_completions\"} 0"),
+        "{page}"
+    );
+
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let random = format!("rnd{nanos}x");
+    for stream in [false, true, false, true, false, true] {
+        let body = json!({"model": "known", "stream": stream,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let resp = gw.post("/v1/chat/completions", &body);
+        assert_eq!(resp.status, 200, "{}", resp.text());
+    }
+    for _ in 0..2 {
+        let body = json!({"model": format!("p/{random}"),
+            "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(gw.post("/v1/chat/completions", &body).status, 200);
+    }
+    let page =
+        gw.metrics_with("tollgate_gateway_overhead_seconds_count{route=\"chat_completions\"} 8");
+    assert!(!page.contains(&random), "client input in a label:\n{page}");
+
+    let count = |name: &str, labels: &[&str]| sample_sum(&page, name, labels);
+    assert_eq!(
+        count("gen_ai_client_token_usage_count", &input),
+        6.0,
+        "{page}"
+    );
+    assert_eq!(
+        count("gen_ai_client_token_usage_count", &output),
+        6.0,
+        "{page}"
+    );
+    // The mock answers 8 tokens, streamed or not.
+    assert_eq!(
+        count("gen_ai_client_token_usage_sum", &output),
+        48.0,
+        "{page}"
+    );
+    assert!(
+        count("gen_ai_client_token_usage_sum", &input) > 0.0,
+        "{page}"
+    );
+    assert_eq!(
+        count("gen_ai_client_operation_duration_seconds_count", &known),
+        6.0
+    );
+    let other = ["gen_ai_request_model=\"other\"", "gen_ai_system=\"openai\""];
+    assert_eq!(
+        count("gen_ai_client_operation_duration_seconds_count", &other),
+        2.0,
+        "{page}"
+    );
+    // Token timing: streams only.
+    assert_eq!(
+        count("gen_ai_server_time_to_first_token_seconds_count", &known),
+        3.0,
+        "{page}"
+    );
+    assert_eq!(
+        count("gen_ai_server_time_per_output_token_seconds_count", &known),
+        3.0,
+        "{page}"
+    );
+    assert!(count("gen_ai_server_time_per_output_token_seconds_sum", &known) > 0.0);
+
+    // The gateway's own time: positive, and less than the whole requests' time
+    // (each answer waited at least the mock's latency upstream).
+    let route = ["route=\"chat_completions\""];
+    let overhead = count("tollgate_gateway_overhead_seconds_sum", &route);
+    let total = count("tollgate_request_duration_seconds_sum", &route);
+    assert!(overhead > 0.0, "{page}");
+    assert!(overhead < total, "overhead {overhead} vs requests {total}");
 }

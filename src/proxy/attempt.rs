@@ -271,6 +271,8 @@ fn build_attempt(
         lease: None,
         recorded_success: false,
         recorded_failure: false,
+        upstream_sent_at: None,
+        upstream_last_byte_at: None,
     })
 }
 

@@ -3,7 +3,7 @@
 //! phases and body filters on every retry.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -66,6 +66,24 @@ pub struct Attempt {
     /// Passive health already heard of this attempt's success / failure.
     pub recorded_success: bool,
     pub recorded_failure: bool,
+    /// When the request went upstream (`upstream_request_filter`) and when its last
+    /// body byte came back: the attempt's share of the upstream wait.
+    pub upstream_sent_at: Option<Instant>,
+    pub upstream_last_byte_at: Option<Instant>,
+}
+
+impl Attempt {
+    /// Time spent waiting for this attempt's upstream: from sending the request to
+    /// its last body byte, or to `now` for an attempt that ended without a body
+    /// (a failure seen when the next attempt starts, or at the end of the request).
+    pub fn upstream_wait(&self, now: Instant) -> Duration {
+        let Some(sent) = self.upstream_sent_at else {
+            return Duration::ZERO;
+        };
+        self.upstream_last_byte_at
+            .unwrap_or(now)
+            .saturating_duration_since(sent)
+    }
 }
 
 /// Per-request state, grouped by owner and lifetime.
@@ -120,8 +138,8 @@ pub struct RouteState {
     pub decision: Option<Decision>,
 }
 
-/// The answer to the client. Everything but `stream_tail` and `status` is reset at
-/// the start of each attempt.
+/// The answer to the client. Everything but `stream_tail`, `status` and
+/// `upstream_wait` is reset at the start of each attempt.
 #[derive(Default)]
 pub struct ResponseState {
     pub mode: ResponseMode,
@@ -143,6 +161,9 @@ pub struct ResponseState {
     pub status: u16,
     /// A `200` stream being assembled for the response cache.
     pub cache_stream: Option<Box<dyn crate::formats::replay::StreamAssembler>>,
+    /// Upstream wait of the attempts before the current one, summed (the gateway
+    /// overhead is the request's time minus all of it).
+    pub upstream_wait: Duration,
 }
 
 /// Shared with the session wrapper, which runs inside Pingora's own I/O calls.
@@ -182,7 +203,9 @@ impl Ctx {
 
     /// Forget everything the previous attempt left behind.
     pub fn begin_attempt(&mut self) {
-        self.attempt = None;
+        if let Some(previous) = self.attempt.take() {
+            self.resp.upstream_wait += previous.upstream_wait(Instant::now());
+        }
         let resp = &mut self.resp;
         resp.mode = ResponseMode::Passthrough;
         resp.guard = None;
@@ -216,6 +239,15 @@ impl Ctx {
             .admission
             .as_ref()
             .map_or(&[], |a| a.headers.as_slice())
+    }
+
+    /// Time spent waiting for upstreams so far, over every attempt.
+    pub fn upstream_wait(&self, now: Instant) -> Duration {
+        let current = self
+            .attempt
+            .as_ref()
+            .map_or(Duration::ZERO, |a| a.upstream_wait(now));
+        self.resp.upstream_wait + current
     }
 
     pub fn provider_name(&self) -> &str {

@@ -3,11 +3,12 @@
 
 use std::future::Future;
 use std::task::{Context, Waker};
+use std::time::Instant;
 
 use pingora_proxy::Session;
 
+use crate::genai_metrics;
 use crate::metrics;
-use crate::providers::Api;
 
 use super::access_log;
 use super::ctx::Ctx;
@@ -63,14 +64,7 @@ pub fn settle_early(ctx: &mut Ctx) {
 }
 
 pub fn observe(session: &Session, ctx: &Ctx) {
-    let route = match ctx.req.api {
-        Some(Api::ChatCompletions) => "chat_completions",
-        Some(Api::Embeddings) => "embeddings",
-        Some(Api::Messages) => "messages",
-        Some(Api::CountTokens) => "count_tokens",
-        Some(Api::Responses) => "responses",
-        None => "other",
-    };
+    let route = metrics::route_label(ctx.req.api);
     let model = model_label(ctx);
     let status = if ctx.resp.status == 0 {
         502
@@ -93,6 +87,7 @@ pub fn observe(session: &Session, ctx: &Ctx) {
             .with_label_values(&[route, model])
             .observe(first.duration_since(ctx.req.started).as_secs_f64());
     }
+    observe_genai(ctx, model, status);
     if let Some(err) = &ctx.resp.error {
         metrics::ERRORS
             .with_label_values(&[err.metric_label()])
@@ -107,6 +102,38 @@ pub fn observe(session: &Session, ctx: &Ctx) {
             .unwrap_or_default();
         access_log::write(ctx, req.method.as_str(), req.uri.path(), &client);
     }
+}
+
+/// The gateway overhead, and the GenAI convention metrics of a request that reached
+/// an upstream.
+fn observe_genai(ctx: &Ctx, model: &str, status: u16) {
+    let now = Instant::now();
+    let total = now.duration_since(ctx.req.started);
+    let route = metrics::route_label(ctx.req.api);
+    genai_metrics::GATEWAY_OVERHEAD
+        .with_label_values(&[route])
+        .observe(genai_metrics::overhead(total, ctx.upstream_wait(now)).as_secs_f64());
+    let (Some(api), Some(attempt)) = (ctx.req.api, &ctx.attempt) else {
+        return;
+    };
+    let Some(operation) = genai_metrics::operation_name(api) else {
+        return;
+    };
+    let first_byte = ctx.resp.first_byte_at;
+    genai_metrics::record(&genai_metrics::Operation {
+        operation,
+        system: genai_metrics::system_name(attempt.provider.kind),
+        model,
+        duration: total,
+        succeeded: (200..300).contains(&status) && ctx.resp.error.is_none(),
+        streamed: ctx.stream_requested(),
+        input_tokens: ctx.resp.usage.input_tokens,
+        output_tokens: ctx.resp.usage.output_tokens,
+        time_to_first_byte: first_byte.map(|f| f.duration_since(ctx.req.started)),
+        decode: first_byte
+            .zip(attempt.upstream_last_byte_at)
+            .map(|(first, last)| last.saturating_duration_since(first)),
+    });
 }
 
 /// The `model` label of a request: its configured route name, or `other` for a direct

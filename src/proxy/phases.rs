@@ -74,7 +74,12 @@ impl ProxyHttp for Proxy {
         req: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        upstream_request::prepare(ctx, req)
+        upstream_request::prepare(ctx, req)?;
+        // The upstream wait starts now: the header goes out right after this phase.
+        if let Some(a) = &mut ctx.attempt {
+            a.upstream_sent_at = Some(Instant::now());
+        }
+        Ok(())
     }
 
     async fn request_body_filter(
@@ -118,7 +123,7 @@ impl ProxyHttp for Proxy {
         end_of_stream: bool,
         ctx: &mut Ctx,
     ) -> Result<Option<std::time::Duration>> {
-        note_upstream_chunk(ctx, body);
+        note_upstream_chunk(ctx, body, end_of_stream);
         crate::cache::record_chunk(ctx, body.as_ref());
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(failure::body_error(ctx, err));
@@ -247,11 +252,18 @@ fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
     Ok(())
 }
 
-fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>) {
-    if body.as_ref().is_none_or(|b| b.is_empty()) {
+fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>, end_of_stream: bool) {
+    let empty = body.as_ref().is_none_or(|b| b.is_empty());
+    if empty && !end_of_stream {
         return;
     }
     let now = Instant::now();
+    if let Some(a) = &mut ctx.attempt {
+        a.upstream_last_byte_at = Some(now);
+    }
+    if empty {
+        return;
+    }
     if ctx.resp.first_byte_at.is_none() {
         ctx.resp.first_byte_at = Some(now);
     }
