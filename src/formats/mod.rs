@@ -50,6 +50,7 @@ mod estimate;
 mod gemini;
 mod openai_chat;
 mod openai_responses;
+mod passthrough;
 mod render;
 pub mod replay;
 pub(crate) mod stream;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use super::response::usage_reported;
 use super::wire::UsageProbe;
 use crate::error::{Dialect, GatewayError};
+use crate::formats::passthrough::feed_through_bytes;
 use crate::formats::stream::{protocol_error, StreamFailure, StreamTranslator};
 use crate::model::Usage;
 use crate::sse::{SseDecoder, SseError, SseEventRef};
@@ -275,16 +276,7 @@ impl Members {
 
 impl StreamTranslator for OpenAiPassthrough {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        match self.feed_bytes(Bytes::copy_from_slice(chunk)) {
-            Ok(kept) => {
-                out.extend_from_slice(&kept);
-                Ok(())
-            }
-            Err(failure) => {
-                out.extend_from_slice(&failure.tail);
-                Err(failure.error)
-            }
-        }
+        feed_through_bytes(self, chunk, out)
     }
 
     fn feed_bytes(&mut self, chunk: Bytes) -> Result<Bytes, StreamFailure> {

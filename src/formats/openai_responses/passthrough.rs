@@ -1,33 +1,13 @@
-//! Same-format Responses stream (a target that serves the Responses API): chunks go
-//! to the client as the `Bytes` they arrived in, as they arrive; only the terminal
-//! `response.*` events are parsed, for usage and to know the answer was complete.
-
-use bytes::Bytes;
+//! Same-format Responses stream (a target that serves the Responses API; see
+//! `formats::passthrough`): chunks go to the client as they arrive, without a copy;
+//! only the terminal `response.*` events are parsed, for usage and to know the answer
+//! was complete.
 
 use super::usage::usage_of_event;
-use crate::error::{Dialect, GatewayError};
-use crate::formats::stream::{protocol_error, StreamFailure, StreamTranslator};
+use crate::error::Dialect;
+use crate::formats::passthrough::{Passthrough, Watch};
 use crate::model::{merge_usage, Usage};
-use crate::sse::{SseDecoder, SseError, SseEventRef};
-
-pub(crate) struct ResponsesPassthrough {
-    sse: SseDecoder,
-    usage: Usage,
-    /// A terminal event (`response.completed`, `.incomplete`, `.failed`, `error`).
-    complete: bool,
-    failed: bool,
-}
-
-impl ResponsesPassthrough {
-    pub fn new() -> Self {
-        ResponsesPassthrough {
-            sse: SseDecoder::new(),
-            usage: Usage::default(),
-            complete: false,
-            failed: false,
-        }
-    }
-}
+use crate::sse::SseEventRef;
 
 fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) {
     match event.event {
@@ -42,77 +22,22 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) {
     }
 }
 
-impl StreamTranslator for ResponsesPassthrough {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        match self.feed_bytes(Bytes::copy_from_slice(chunk)) {
-            Ok(kept) => {
-                out.extend_from_slice(&kept);
-                Ok(())
-            }
-            Err(failure) => {
-                out.extend_from_slice(&failure.tail);
-                Err(failure.error)
-            }
-        }
-    }
+/// The Responses pass-through: the terminal `response.*` events carry usage.
+pub(crate) struct ResponsesWatch;
 
-    /// The chunk goes out as it is, without a copy.
-    fn feed_bytes(&mut self, chunk: Bytes) -> Result<Bytes, StreamFailure> {
-        if self.failed {
-            return Ok(Bytes::new());
-        }
-        let Self {
-            sse,
-            usage,
-            complete,
-            ..
-        } = self;
-        let result = sse.feed_with(&chunk, |event| {
-            watch(&event, usage, complete);
-            Ok::<(), SseError>(())
-        });
-        if let Err(e) = result {
-            self.failed = true;
-            let error = protocol_error(&e.to_string());
-            let mut tail = chunk.to_vec();
-            tail.extend_from_slice(&error.sse_event(Dialect::OpenAiResponses));
-            return Err(StreamFailure { tail, error });
-        }
-        Ok(chunk)
-    }
-
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.failed {
-            return;
-        }
-        let idle = self.sse.is_idle();
-        let Self {
-            sse,
-            usage,
-            complete,
-            ..
-        } = self;
-        let _ = sse.finish_with(|event| {
-            watch(&event, usage, complete);
-            Ok::<(), SseError>(())
-        });
-        if !self.complete {
-            if !idle {
-                out.extend_from_slice(b"\n\n");
-            }
-            let e = protocol_error("the upstream stream ended before the answer was complete");
-            out.extend_from_slice(&e.sse_event(Dialect::OpenAiResponses));
-        }
-    }
-
-    fn usage(&self) -> Usage {
-        self.usage
+impl Watch for ResponsesWatch {
+    const DIALECT: Dialect = Dialect::OpenAiResponses;
+    fn event(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) {
+        watch(event, usage, complete);
     }
 }
+
+pub(crate) type ResponsesPassthrough = Passthrough<ResponsesWatch>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::stream::StreamTranslator;
 
     const STREAM: &str = "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\n\
 event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n\
