@@ -43,6 +43,24 @@ impl<W: Watch> Passthrough<W> {
     }
 }
 
+/// The framing broke: the bytes still due to the client, then the in-band error.
+pub(crate) fn framing_failure(kept: &[u8], e: &SseError, dialect: Dialect) -> StreamFailure {
+    let error = protocol_error(&e.to_string());
+    let mut tail = kept.to_vec();
+    tail.extend_from_slice(&error.sse_event(dialect));
+    StreamFailure { tail, error }
+}
+
+/// The upstream ended without the answer's terminal event: the in-band error event,
+/// after closing an event cut in the middle (`idle` false) so it reads as its own.
+pub(crate) fn end_unfinished(out: &mut Vec<u8>, idle: bool, dialect: Dialect) {
+    if !idle {
+        out.extend_from_slice(b"\n\n");
+    }
+    let e = protocol_error("the upstream stream ended before the answer was complete");
+    out.extend_from_slice(&e.sse_event(dialect));
+}
+
 /// `feed` for translators that work on owned chunks: through `feed_bytes`.
 pub(crate) fn feed_through_bytes<T: StreamTranslator + ?Sized>(
     t: &mut T,
@@ -83,10 +101,7 @@ impl<W: Watch> StreamTranslator for Passthrough<W> {
         });
         if let Err(e) = result {
             self.failed = true;
-            let error = protocol_error(&e.to_string());
-            let mut tail = chunk.to_vec();
-            tail.extend_from_slice(&error.sse_event(W::DIALECT));
-            return Err(StreamFailure { tail, error });
+            return Err(framing_failure(&chunk, &e, W::DIALECT));
         }
         Ok(chunk)
     }
@@ -107,12 +122,7 @@ impl<W: Watch> StreamTranslator for Passthrough<W> {
             Ok::<(), SseError>(())
         });
         if !self.complete {
-            if !idle {
-                // Close the cut event so the error event is read as one of its own.
-                out.extend_from_slice(b"\n\n");
-            }
-            let e = protocol_error("the upstream stream ended before the answer was complete");
-            out.extend_from_slice(&e.sse_event(W::DIALECT));
+            end_unfinished(out, idle, W::DIALECT);
         }
     }
 

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use super::response::usage_reported;
 use super::wire::UsageProbe;
 use crate::error::{Dialect, GatewayError};
-use crate::formats::passthrough::feed_through_bytes;
-use crate::formats::stream::{protocol_error, StreamFailure, StreamTranslator};
+use crate::formats::passthrough::{end_unfinished, feed_through_bytes, framing_failure};
+use crate::formats::stream::{StreamFailure, StreamTranslator};
 use crate::model::Usage;
 use crate::sse::{SseDecoder, SseError, SseEventRef};
 
@@ -294,10 +294,7 @@ impl StreamTranslator for OpenAiPassthrough {
         if let Err(e) = result {
             self.failed = true;
             self.pending.clear();
-            let error = protocol_error(&e.to_string());
-            let mut tail = kept.to_vec();
-            tail.extend_from_slice(&error.sse_event(Dialect::OpenAi));
-            return Err(StreamFailure { tail, error });
+            return Err(framing_failure(&kept, &e, Dialect::OpenAi));
         }
         Ok(kept)
     }
@@ -325,12 +322,7 @@ impl StreamTranslator for OpenAiPassthrough {
         }
         pending.clear();
         if !self.complete {
-            if !idle {
-                // Close the cut event so the error event is read as one of its own.
-                out.extend_from_slice(b"\n\n");
-            }
-            let e = protocol_error("the upstream stream ended before the answer was complete");
-            out.extend_from_slice(&e.sse_event(Dialect::OpenAi));
+            end_unfinished(out, idle, Dialect::OpenAi);
         }
     }
 
