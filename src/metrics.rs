@@ -125,6 +125,14 @@ pub static ROUTE_RULES: Lazy<IntCounterVec> = Lazy::new(|| {
     )
 });
 
+pub static CAPABILITY_SKIPS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_capability_skips_total",
+        "Targets skipped before any call because their model lacks a capability the request needs",
+        &["provider", "capability"],
+    )
+});
+
 pub static BREAKER_TRIPS: Lazy<IntCounterVec> = Lazy::new(|| {
     counter_vec(
         "tollgate_breaker_trips_total",

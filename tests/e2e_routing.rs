@@ -16,3 +16,6 @@ mod explain;
 
 #[path = "e2e_routing/split.rs"]
 mod split;
+
+#[path = "e2e_routing/capability.rs"]
+mod capability;

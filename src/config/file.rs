@@ -52,6 +52,9 @@ pub struct FileConfig {
     /// The response cache store.
     #[serde(default)]
     pub cache: super::cache::CacheSection,
+    /// Model capabilities over the built-in table (`config::capability`).
+    #[serde(default)]
+    pub capabilities: Vec<super::capability::CapabilityEntry>,
 }
 
 /// Pingora's own server settings; mapped onto `pingora::server::configuration::ServerConf`.
@@ -259,6 +262,8 @@ pub struct TargetSection {
     /// The provider's own model name (for Azure: the deployment name).
     pub model: String,
     pub weight: Option<usize>,
+    /// This target's model capabilities, over `capabilities:` and the built-in table.
+    pub capabilities: Option<super::capability::CapsSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

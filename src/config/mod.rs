@@ -12,6 +12,8 @@
 //! a `{:?}` or [`Config::redacted_yaml`].
 
 pub mod cache;
+pub mod capability;
+mod capability_table;
 pub mod client;
 pub mod env;
 mod errors;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::capability::{self, CapabilityOverride};
 use super::errors::{index_path, key_path};
 use super::file::{ModelSection, RetrySection};
 use super::parse::Parsed;
@@ -20,6 +21,7 @@ pub(crate) fn build_all(
     parsed: &Parsed,
     providers: &[Arc<Provider>],
     provider_index: &HashMap<String, usize>,
+    capabilities: &[CapabilityOverride],
     cx: &mut Ctx,
 ) -> (Vec<Arc<ModelRoute>>, HashMap<String, usize>) {
     let mut out = Vec::new();
@@ -29,6 +31,7 @@ pub(crate) fn build_all(
         parsed,
         providers,
         provider_index,
+        capabilities,
     };
     for (m, &i) in parsed.file.models.iter().zip(&parsed.model_idx) {
         let path = index_path("models", i);
@@ -59,6 +62,7 @@ struct Lookup<'a> {
     parsed: &'a Parsed,
     providers: &'a [Arc<Provider>],
     provider_index: &'a HashMap<String, usize>,
+    capabilities: &'a [CapabilityOverride],
 }
 
 fn check_name(name: &str, path: &str, cx: &mut Ctx) {
@@ -123,6 +127,13 @@ fn targets(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> Vec<T
                 provider: p.clone(),
                 model: t.model.clone(),
                 weight: t.weight.unwrap_or(1).max(1),
+                caps: capability::for_target(
+                    &t.model,
+                    t.capabilities.as_ref(),
+                    &key_path(&tpath, "capabilities"),
+                    lookup.capabilities,
+                    cx,
+                ),
             }),
             // A provider with errors of its own is not reported again here.
             None if lookup.parsed.provider_names.contains(&t.provider) => {}

@@ -40,6 +40,9 @@ pub struct Config {
     pub governance: super::governance_spec::Governance,
     /// The response cache store (`cache:`).
     pub cache: super::cache::CacheSettings,
+    /// `capabilities:` overrides, for direct `provider/model` calls (configured
+    /// targets have theirs resolved in `Target::caps`).
+    pub capabilities: Vec<super::capability::CapabilityOverride>,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).
@@ -332,6 +335,8 @@ pub struct Target {
     pub model: String,
     /// Relative share of traffic (>= 1).
     pub weight: usize,
+    /// What the model can do; `None` = unknown, taken to be capable of everything.
+    pub caps: Option<super::capability::Caps>,
 }
 
 /// How a route picks among its targets.

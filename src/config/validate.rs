@@ -81,7 +81,9 @@ pub(crate) fn validate(
     let max_body_bytes = body_limit(&f.limits, &mut cx);
     let client = super::client::build(&f.client, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
-    let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
+    let capabilities = super::capability::build_all(&f.capabilities, &mut cx);
+    let (models, model_index) =
+        route::build_all(&parsed, &providers, &provider_index, &capabilities, &mut cx);
     let cache = super::cache::build_settings(&f.cache, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
     let governance = governance_check::build(f, cx.errors);
@@ -104,6 +106,7 @@ pub(crate) fn validate(
         redacted: redact(&parsed.as_written),
         governance,
         cache,
+        capabilities,
         provider_index,
         model_index,
     })

@@ -4,7 +4,7 @@
 //! fast upper-ish bound, not the provider's tokenizer.
 
 use super::{anthropic_messages, openai_chat, openai_responses, Dialect};
-use crate::model::{ChatRequest, ContentPart};
+use crate::model::{ChatRequest, ContentPart, ResponseFormat};
 
 /// Tokens counted per image: about what Anthropic bills a 1.15-megapixel image.
 const IMAGE_TOKENS: u64 = 1600;
@@ -12,14 +12,60 @@ const IMAGE_TOKENS: u64 = 1600;
 /// Estimate the prompt tokens of a request body in `dialect`. A body that does not
 /// parse is estimated from its length.
 pub fn estimate_prompt_tokens(dialect: Dialect, body: &[u8]) -> u64 {
-    let parsed = match dialect {
+    match read(dialect, body) {
+        Ok(req) => estimate(&req),
+        Err(_) => (body.len() as u64).div_ceil(4),
+    }
+}
+
+fn read(dialect: Dialect, body: &[u8]) -> Result<ChatRequest<'_>, crate::error::GatewayError> {
+    match dialect {
         Dialect::OpenAi => openai_chat::request::read(body),
         Dialect::Anthropic => anthropic_messages::request::read(body),
         Dialect::OpenAiResponses => openai_responses::request::read(body),
+    }
+}
+
+/// What a request asks of a model, read in the same single parse as the estimate:
+/// what capability-aware and cost-aware routing look at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestShape {
+    pub prompt_tokens: u64,
+    pub max_tokens: Option<u64>,
+    pub images: bool,
+    pub tools: bool,
+    /// `response_format` JSON object or schema.
+    pub json_output: bool,
+    /// Reasoning asked for (`reasoning_effort`, `thinking` enabled).
+    pub reasoning: bool,
+}
+
+/// The shape of a request body in `dialect`; a body that does not parse has only its
+/// length-based estimate.
+pub fn request_shape(dialect: Dialect, body: &[u8]) -> RequestShape {
+    let Ok(req) = read(dialect, body) else {
+        return RequestShape {
+            prompt_tokens: (body.len() as u64).div_ceil(4),
+            ..RequestShape::default()
+        };
     };
-    match parsed {
-        Ok(req) => estimate(&req),
-        Err(_) => (body.len() as u64).div_ceil(4),
+    let (mut chars, mut images) = (0, 0);
+    for m in &req.messages {
+        count_parts(&m.content, &mut chars, &mut images);
+    }
+    RequestShape {
+        prompt_tokens: estimate(&req),
+        max_tokens: req.max_tokens,
+        images: images > 0,
+        tools: !req.tools.is_empty(),
+        json_output: matches!(
+            req.response_format,
+            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
+        ),
+        reasoning: req
+            .reasoning
+            .as_ref()
+            .is_some_and(|r| r.enabled && (r.effort.is_some() || r.budget_tokens.is_some())),
     }
 }
 

@@ -64,7 +64,7 @@ mod test_support;
 
 pub use crate::error::Dialect;
 pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
-pub use estimate::estimate_prompt_tokens;
+pub use estimate::{estimate_prompt_tokens, request_shape, RequestShape};
 pub use render::render_model_list;
 pub use stream::{StreamFailure, StreamTranslator};
 

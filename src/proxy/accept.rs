@@ -82,6 +82,10 @@ pub async fn accept(
         Ok(plan) => plan,
         Err(err) => return Ok(Err(err)),
     };
+    let plan = match capable_plan(plan, ctx) {
+        Ok(plan) => plan,
+        Err(err) => return Ok(Err(err)),
+    };
     if api == Api::CountTokens && !count_tokens_upstream(&plan) {
         let tokens = formats::estimate_prompt_tokens(dialect, &ctx.req.body);
         let body = serde_json::json!({ "input_tokens": tokens })
@@ -102,6 +106,22 @@ pub async fn accept(
         return Ok(Ok(Accepted::Answered));
     }
     Ok(Ok(Accepted::Proxy))
+}
+
+/// The plan without the targets that cannot serve this request
+/// (`routing::capability`); the request's shape is kept for cost-aware strategies.
+fn capable_plan(
+    plan: routing::RoutePlan,
+    ctx: &mut Ctx,
+) -> std::result::Result<routing::RoutePlan, GatewayError> {
+    let chat =
+        matches!(ctx.req.api, Some(api) if api != Api::Embeddings && api != Api::CountTokens);
+    if !chat || !routing::capability::plan_needs_shape(&plan) {
+        return Ok(plan);
+    }
+    let shape = formats::request_shape(ctx.req.dialect, &ctx.req.body);
+    ctx.req.shape = Some(shape);
+    routing::capability::restrict(plan, &shape)
 }
 
 /// When the requested model is a router, its rules' choice (counted per rule).

@@ -111,6 +111,9 @@ pub struct RequestState {
     pub body: Bytes,
     pub envelope: Option<Envelope>,
     pub plan: Option<RoutePlan>,
+    /// What the request asks of a model (read only when capabilities or a
+    /// cost-aware strategy need it).
+    pub shape: Option<crate::formats::RequestShape>,
     /// Session key for consistent hashing (route's `hash_header`, else `user`).
     pub hash_key: Option<String>,
     /// The caller's virtual key (anonymous in open mode).
@@ -188,6 +191,7 @@ impl Ctx {
                 body: Bytes::new(),
                 envelope: None,
                 plan: None,
+                shape: None,
                 hash_key: None,
                 key: None,
                 admission: None,

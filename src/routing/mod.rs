@@ -6,6 +6,7 @@
 //! first goes through its rules ([`rules`]), which pick the alias.
 
 pub mod budget;
+pub mod capability;
 pub mod complexity;
 pub mod cursor;
 pub mod facts;
@@ -99,11 +100,11 @@ fn direct_route(config: &Config, model: &str) -> Result<Arc<ModelRoute>, Gateway
     if upstream_model.is_empty() {
         return Err(not_found());
     }
-    Ok(Arc::new(direct_model_route(
-        model,
-        provider,
-        upstream_model,
-    )))
+    let mut route = direct_model_route(model, provider, upstream_model);
+    for t in &mut route.targets {
+        t.caps = crate::config::capability::resolve(upstream_model, None, &config.capabilities);
+    }
+    Ok(Arc::new(route))
 }
 
 fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> ModelRoute {
@@ -113,6 +114,7 @@ fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> Mode
             provider: provider.clone(),
             model: model.to_string(),
             weight: 1,
+            caps: None,
         }],
         strategy: Strategy::Weighted,
         hash_header: None,
