@@ -319,6 +319,7 @@ fn candidates(n: usize) -> Vec<Candidate> {
             latency_us: 800 + (i as u64 * 331) % 1000,
             admit: Default::default(),
             last_failure_ms: 0,
+            signals: Default::default(),
         })
         .collect()
 }

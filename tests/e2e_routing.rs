@@ -19,3 +19,6 @@ mod split;
 
 #[path = "e2e_routing/capability.rs"]
 mod capability;
+
+#[path = "e2e_routing/cost.rs"]
+mod cost;

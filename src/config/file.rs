@@ -253,6 +253,8 @@ pub struct ModelSection {
     pub failover_mid_stream: Option<bool>,
     /// Response caching for this route (`config::cache`).
     pub cache: Option<super::cache::RouteCacheSection>,
+    /// Settings of the cost-aware and prefix-aware strategies (`config::balance`).
+    pub balance: Option<super::balance::BalanceSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

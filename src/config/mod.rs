@@ -11,6 +11,7 @@
 //! [`Secret`]s from the moment they are read and never appear in an error message,
 //! a `{:?}` or [`Config::redacted_yaml`].
 
+pub mod balance;
 pub mod cache;
 pub mod capability;
 mod capability_table;

@@ -102,6 +102,7 @@ fn build(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> ModelRo
         timeouts: m.timeouts.clone(),
         failover_mid_stream: m.failover_mid_stream.unwrap_or(false),
         cache,
+        balance: super::balance::build(m.balance.as_ref(), strategy, path, cx),
     }
 }
 

@@ -325,6 +325,8 @@ pub struct ModelRoute {
     pub failover_mid_stream: bool,
     /// Response caching (`models[].cache`); `None` = not cached.
     pub cache: Option<super::cache::RouteCache>,
+    /// Settings of the cost-aware and prefix-aware strategies (`models[].balance`).
+    pub balance: super::balance::Balance,
 }
 
 /// One target of a route: a provider and its model name there.
@@ -347,11 +349,26 @@ pub enum Strategy {
     LeastInflight,
     Latency,
     ConsistentHash,
+    /// Lowest expected cost of this request (`routing::select`).
+    Cheapest,
+    /// Cheapest whose recent p50 time to first token is within `balance.max_ttft`.
+    CostWithinLatency,
 }
 
 impl Strategy {
-    pub const NAMES: [&'static str; 4] =
-        ["weighted", "least_inflight", "latency", "consistent_hash"];
+    pub const NAMES: [&'static str; 6] = [
+        "weighted",
+        "least_inflight",
+        "latency",
+        "consistent_hash",
+        "cheapest",
+        "cost_within_latency",
+    ];
+
+    /// Whether the strategy needs the expected cost of each request.
+    pub fn prices_requests(self) -> bool {
+        matches!(self, Strategy::Cheapest | Strategy::CostWithinLatency)
+    }
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -359,6 +376,8 @@ impl Strategy {
             "least_inflight" => Strategy::LeastInflight,
             "latency" => Strategy::Latency,
             "consistent_hash" => Strategy::ConsistentHash,
+            "cheapest" => Strategy::Cheapest,
+            "cost_within_latency" => Strategy::CostWithinLatency,
             _ => return None,
         })
     }
@@ -369,6 +388,8 @@ impl Strategy {
             Strategy::LeastInflight => "least_inflight",
             Strategy::Latency => "latency",
             Strategy::ConsistentHash => "consistent_hash",
+            Strategy::Cheapest => "cheapest",
+            Strategy::CostWithinLatency => "cost_within_latency",
         }
     }
 }

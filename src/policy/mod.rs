@@ -376,6 +376,11 @@ impl Policy {
         self.inner.pricing.price(upstream_model).is_some()
     }
 
+    /// The price of an upstream model (configured, built in, or the default price).
+    pub fn price(&self, upstream_model: &str) -> Option<pricing::Price> {
+        self.inner.pricing.price(upstream_model)
+    }
+
     /// USD cost of `usage` on an upstream model (0 when the model has no price).
     pub fn cost(&self, upstream_model: &str, usage: &Usage) -> f64 {
         self.inner.pricing.cost(upstream_model, usage)

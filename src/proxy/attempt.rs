@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use pingora::upstreams::peer::HttpPeer;
 
-use crate::config::{ErrorClass, ModelRoute};
+use crate::config::{ErrorClass, ModelRoute, Strategy, Target};
 use crate::error::{ErrorKind, GatewayError};
+use crate::formats::RequestShape;
 use crate::formats::{self, WireFormat};
 use crate::metrics;
 use crate::providers::{self, Api};
 use crate::routing::cursor::random_u64;
+use crate::routing::{cost, EndpointPool, Signals};
 use crate::routing::{Candidate, Failure, Outcome, Pick, RouteCursor, RoutePlan, Upstreams};
 use crate::runtime::Runtime;
 
@@ -23,9 +25,37 @@ use super::ctx::{Attempt, Ctx};
 
 pub use crate::routing::outcome::class_of_status;
 
-/// The cursor's view of the runtime: pools, passive health, retry budgets.
+/// The cursor's view of the runtime: pools, passive health, retry budgets, and
+/// the request's shape for the strategies that price it.
 struct World<'a> {
     runtime: &'a Runtime,
+    shape: Option<&'a RequestShape>,
+}
+
+impl World<'_> {
+    /// What the route's strategy looks at beyond health and load.
+    fn signals(
+        &self,
+        route: &ModelRoute,
+        target: &Target,
+        pool: &EndpointPool,
+        endpoint: usize,
+    ) -> Signals {
+        let mut s = Signals::default();
+        if !route.strategy.prices_requests() {
+            return s;
+        }
+        if let (Some(price), Some(shape)) = (self.runtime.policy.price(&target.model), self.shape) {
+            s.cost = cost::expected_cost(&price, shape, route.balance.expected_output_tokens);
+        }
+        if let Some(bound) = route.balance.max_ttft {
+            if let Some(p50) = pool.ttft.p50(endpoint, &target.model) {
+                s.ttft_p50_us = p50.as_micros() as u64;
+                s.slow = p50 > bound;
+            }
+        }
+        s
+    }
 }
 
 impl Upstreams for World<'_> {
@@ -52,6 +82,7 @@ impl Upstreams for World<'_> {
                     latency_us: stats.latency_ewma_us.load(Ordering::Relaxed),
                     admit: health.admit,
                     last_failure_ms: health.last_failure_ms,
+                    signals: self.signals(route, target, pool, endpoint_index),
                 });
             }
         }
@@ -87,7 +118,10 @@ pub fn first_pick(runtime: &Runtime, ctx: &mut Ctx) -> Result<Pick, GatewayError
         .clone()
         .ok_or_else(|| GatewayError::internal("no route plan"))?;
     let key = ctx.req.hash_key.clone();
-    let world = World { runtime };
+    let world = World {
+        runtime,
+        shape: ctx.req.shape.as_ref(),
+    };
     ctx.route
         .cursor
         .first(&plan, &world, key.as_deref().map(str::as_bytes))
@@ -127,6 +161,24 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
         ));
     }
     Ok(attempt)
+}
+
+/// The attempt's time to first token, for `cost_within_latency` routes (the only
+/// readers, so the only ones that pay for it).
+pub fn note_ttft(ctx: &Ctx) {
+    let (Some(a), Some(first)) = (&ctx.attempt, ctx.resp.first_byte_at) else {
+        return;
+    };
+    if a.route.strategy != Strategy::CostWithinLatency {
+        return;
+    }
+    if let (Some(lease), Some(sent)) = (&a.lease, a.upstream_sent_at) {
+        let ttft = first.saturating_duration_since(sent);
+        lease
+            .pool()
+            .ttft
+            .record(a.endpoint_index, &a.upstream_model, ttft);
+    }
 }
 
 /// Record the current attempt's outcome in passive health: at most one success
@@ -180,7 +232,10 @@ fn step(
     let (Some(plan), Some(runtime)) = (&req.plan, &req.runtime) else {
         return false;
     };
-    let world = World { runtime };
+    let world = World {
+        runtime,
+        shape: req.shape.as_ref(),
+    };
     let key = req.hash_key.as_deref().map(str::as_bytes);
     route.next = ask(&mut route.cursor, plan, &world, key);
     route.next.is_some()

@@ -64,6 +64,7 @@ pub fn settle_early(ctx: &mut Ctx) {
 }
 
 pub fn observe(session: &Session, ctx: &Ctx) {
+    super::attempt::note_ttft(ctx);
     let route = metrics::route_label(ctx.req.api);
     let model = model_label(ctx);
     let status = if ctx.resp.status == 0 {

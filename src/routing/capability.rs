@@ -79,7 +79,7 @@ pub fn missing(caps: &Caps, shape: &RequestShape) -> Option<Missing> {
 pub fn plan_needs_shape(plan: &RoutePlan) -> bool {
     plan.routes
         .iter()
-        .any(|r| r.targets.iter().any(|t| t.caps.is_some()))
+        .any(|r| r.strategy.prices_requests() || r.targets.iter().any(|t| t.caps.is_some()))
 }
 
 /// The plan without the targets that cannot serve `shape`; an error naming the

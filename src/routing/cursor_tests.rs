@@ -82,6 +82,7 @@ impl Upstreams for World {
                     latency_us: 0,
                     admit,
                     last_failure_ms: last,
+                    signals: Default::default(),
                 });
             }
         }

@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod capability;
 pub mod complexity;
+pub mod cost;
 pub mod cursor;
 pub mod facts;
 pub mod health;
@@ -16,6 +17,7 @@ pub mod outcome;
 pub mod pool;
 pub mod rules;
 pub mod select;
+pub mod ttft;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target};
 
 use crate::error::{ErrorKind, GatewayError};
-pub use select::Candidate;
+pub use select::{Candidate, Signals};
 
 pub use cursor::{Failure, Pick, RouteCursor, Upstreams};
 pub use lease::EndpointLease;
@@ -124,6 +126,7 @@ fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> Mode
         timeouts: Default::default(),
         failover_mid_stream: false,
         cache: None,
+        balance: Default::default(),
     }
 }
 

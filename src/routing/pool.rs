@@ -58,6 +58,8 @@ pub struct EndpointPool {
     pub breaker_policy: BreakerPolicy,
     pub budget: RetryBudget,
     pub budget_policy: RetryBudgetPolicy,
+    /// Recent time to first token per (endpoint, model), for `cost_within_latency`.
+    pub ttft: super::ttft::TtftBook,
     lb: LoadBalancer<RoundRobin>,
     health_interval: Option<Duration>,
     health: HealthCheck,
@@ -103,6 +105,7 @@ impl EndpointPool {
             breaker_policy: provider.breaker.clone(),
             budget: RetryBudget::default(),
             budget_policy: provider.retry_budget.clone(),
+            ttft: Default::default(),
             lb,
             health_interval,
             health: provider.health.clone(),

@@ -30,6 +30,19 @@ pub struct Candidate {
     pub admit: Admit,
     /// When its breaker last saw a failure (panic mode picks the oldest).
     pub last_failure_ms: u64,
+    /// What only some strategies look at (filled only for them).
+    pub signals: Signals,
+}
+
+/// Per-request and per-strategy facts of a candidate; zero when not measured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Signals {
+    /// Expected USD cost of this request on the candidate's model.
+    pub cost: f64,
+    /// Recent median time to first token in µs (0 = no sample yet).
+    pub ttft_p50_us: u64,
+    /// The median is known and above the route's `max_ttft`.
+    pub slow: bool,
 }
 
 /// Choose one candidate. `ticket` is a fresh value of the route's counter; `key`
@@ -51,6 +64,8 @@ pub fn choose(
             Some(key) => rendezvous(candidates, key),
             None => weighted(candidates, ticket),
         },
+        Strategy::Cheapest => super::cost::cheapest(candidates, ticket),
+        Strategy::CostWithinLatency => super::cost::cost_within_latency(candidates, ticket),
     }
 }
 
@@ -141,6 +156,7 @@ mod tests {
             latency_us,
             admit: Admit::Closed,
             last_failure_ms: 0,
+            signals: Signals::default(),
         }
     }
 

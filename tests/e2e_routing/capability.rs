@@ -1,4 +1,5 @@
-//! Capability-aware targets: requests the small text model cannot serve go to a
+//! Capability-aware targets under `cheapest`: text stays on the cheap small model;
+//! requests it cannot serve go to a
 //! target that can, before any call (the small one's mock sees none of them); when no
 //! target can, a 400 in the client's dialect names the missing capability.
 
@@ -14,14 +15,18 @@ providers:
   - {{ name: small, format: openai, base_url: "{small}" }}
   - {{ name: vision, format: openai, base_url: "{vision}" }}
   - {{ name: long, format: openai, base_url: "{long}" }}
+pricing:
+  - {{ model: tiny-text, input_per_mtok: 0.05, output_per_mtok: 0.10 }}
+  - {{ model: long-reader, input_per_mtok: 0.12, output_per_mtok: 0.50 }}
 capabilities:
   - {{ model: "tiny-*", context_window: 2000, max_output_tokens: 512, vision: false, tools: false, json_mode: false, reasoning: false }}
 models:
   - name: chat
+    strategy: cheapest
     targets:
-      - {{ provider: small, model: tiny-text, weight: 100 }}
       - {{ provider: vision, model: gpt-4o-mini }}
-      - {{ provider: long, model: long-reader, capabilities: {{ context_window: 200000, vision: false }} }}
+      - {{ provider: long, model: long-reader, capabilities: {{ context_window: 200000, vision: false, tools: false }} }}
+      - {{ provider: small, model: tiny-text }}
   - name: tiny-only
     targets:
       - {{ provider: small, model: tiny-text }}
@@ -51,16 +56,13 @@ fn requests_go_only_to_targets_that_can_serve_them() {
     );
     let gw = Gateway::start(&config(&small.url(), &vision.url(), &long.url()));
 
-    // Plain text: the heavy weight keeps it on the small model.
+    // Plain text: the cheapest, the small model.
     for _ in 0..5 {
         let r = chat(&gw, "chat", json!({}), json!("hi"));
         assert_eq!(r.status, 200, "{}", r.text());
     }
     let small_before = small.hits();
-    assert!(
-        small_before >= 4,
-        "text stays on the small model: {small_before}"
-    );
+    assert_eq!((small_before, vision.hits(), long.hits()), (5, 0, 0));
 
     // Images: only the vision model (the long reader is text-only too).
     let (vision_before, long_before) = (vision.hits(), long.hits());
@@ -78,39 +80,48 @@ fn requests_go_only_to_targets_that_can_serve_them() {
         long_before,
         "the text-only long reader got no image"
     );
-    let vision_after_images = vision.hits();
-    // Tools and JSON: never the small model.
+
+    // Tools: only gpt-4o-mini has them. JSON mode: the cheapest with it, the reader.
     let tools = json!({"tools": [{"type": "function", "function": {"name": "get_weather",
         "description": "Get the current weather in a given location",
         "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}}]});
-    let json_mode = json!({"response_format": {"type": "json_object"}});
-    for extra in [tools, json_mode] {
-        for _ in 0..3 {
-            let r = chat(
-                &gw,
-                "chat",
-                extra.clone(),
-                json!("weather in Paris as JSON"),
-            );
-            assert_eq!(r.status, 200, "{}", r.text());
-        }
+    for _ in 0..3 {
+        let r = chat(&gw, "chat", tools.clone(), json!("weather in Paris?"));
+        assert_eq!(r.status, 200, "{}", r.text());
     }
+    assert_eq!(
+        vision.hits(),
+        vision_before + 8,
+        "tools went to the tools model"
+    );
+    let json_mode = json!({"response_format": {"type": "json_object"}});
+    for _ in 0..3 {
+        let r = chat(&gw, "chat", json_mode.clone(), json!("the weather as JSON"));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(
+        long.hits(),
+        long_before + 3,
+        "JSON went to the cheapest JSON model"
+    );
     assert_eq!(
         small.hits(),
         small_before,
         "no image, tool or JSON request reached the small model"
     );
-    assert!(vision.hits() >= vision_after_images);
 
-    // A prompt over the small window (about 3,000 tokens): the long-context model or
-    // the 128k vision model, never the small one.
+    // A prompt over the small window (about 3,000 tokens): the long-context model,
+    // with zero calls to the small one.
     let long_prompt = "lorem ipsum dolor ".repeat(700);
-    let long_before = long.hits() + vision.hits();
     for _ in 0..4 {
         let r = chat(&gw, "chat", json!({}), json!(long_prompt));
         assert_eq!(r.status, 200, "{}", r.text());
     }
-    assert_eq!(long.hits() + vision.hits(), long_before + 4);
+    assert_eq!(
+        long.hits(),
+        long_before + 7,
+        "over the small window: the long reader"
+    );
     assert_eq!(small.hits(), small_before, "zero calls to the small model");
 
     // Nothing can: a 400 naming the capability, in the client's dialect, no call made.
