@@ -27,9 +27,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
     let opts = prometheus::opts!(
         "tollgate_requests_total",
-        "Requests by route, model, provider and status class"
+        "Requests by route, model, provider, status class and A/B variant"
     );
-    let labels = &["route", "model", "provider", "status"];
+    let labels = &["route", "model", "provider", "status", "variant"];
     or_unregistered!(
         register_int_counter_vec!(opts.clone(), labels),
         IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
@@ -42,7 +42,7 @@ pub static REQUEST_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
         "Whole request latency",
         LATENCY_BUCKETS.to_vec()
     );
-    let labels = &["route", "model"];
+    let labels = &["route", "model", "variant"];
     or_unregistered!(
         register_histogram_vec!(opts.clone(), labels),
         HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
@@ -55,7 +55,7 @@ pub static TTFB_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
         "Time until the first response body byte from the upstream",
         LATENCY_BUCKETS.to_vec()
     );
-    let labels = &["route", "model"];
+    let labels = &["route", "model", "variant"];
     or_unregistered!(
         register_histogram_vec!(opts.clone(), labels),
         HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
@@ -122,6 +122,26 @@ pub static ROUTE_RULES: Lazy<IntCounterVec> = Lazy::new(|| {
         "tollgate_route_rule_total",
         "Requests routed by each router rule",
         &["router", "rule", "variant"],
+    )
+});
+
+pub static VARIANT_TOKENS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_route_variant_tokens_total",
+        "Tokens of requests routed by an A/B split, by variant and kind (input, output)",
+        &["router", "rule", "variant", "kind"],
+    )
+});
+
+pub static VARIANT_SPEND: Lazy<prometheus::CounterVec> = Lazy::new(|| {
+    let opts = prometheus::opts!(
+        "tollgate_route_variant_spend_usd_total",
+        "Spend in USD of requests routed by an A/B split, by variant"
+    );
+    let labels = &["router", "rule", "variant"];
+    or_unregistered!(
+        prometheus::register_counter_vec!(opts.clone(), labels),
+        prometheus::CounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
     )
 });
 

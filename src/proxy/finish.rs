@@ -72,20 +72,23 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     } else {
         ctx.resp.status
     };
+    let variant = variant_label(ctx);
     metrics::REQUESTS
         .with_label_values(&[
             route,
             model,
             ctx.provider_name(),
             metrics::status_class(status),
+            variant,
         ])
         .inc();
     metrics::REQUEST_SECONDS
-        .with_label_values(&[route, model])
+        .with_label_values(&[route, model, variant])
         .observe(ctx.req.started.elapsed().as_secs_f64());
+    observe_variant(ctx);
     if let Some(first) = ctx.resp.first_byte_at {
         metrics::TTFB_SECONDS
-            .with_label_values(&[route, model])
+            .with_label_values(&[route, model, variant])
             .observe(first.duration_since(ctx.req.started).as_secs_f64());
     }
     observe_genai(ctx, model, status);
@@ -140,6 +143,42 @@ fn observe_genai(ctx: &Ctx, model: &str, status: u16) {
 /// The `model` label of a request: its configured route name, or `other` for a direct
 /// `provider/model` call, whose name comes from the client (a label per name would
 /// let any caller grow the metric series without bound).
+/// The A/B variant a router's split chose (a configured name), else empty.
+fn variant_label(ctx: &Ctx) -> &str {
+    ctx.route
+        .decision
+        .as_ref()
+        .and_then(|d| d.variant.as_deref())
+        .unwrap_or("")
+}
+
+/// Tokens and spend per A/B variant, so variants compare on them as on latency and
+/// errors (labels: the router's, rule's and variant's configured names).
+fn observe_variant(ctx: &Ctx) {
+    let Some(d) = ctx.route.decision.as_ref() else {
+        return;
+    };
+    let Some(variant) = d.variant.as_deref() else {
+        return;
+    };
+    let usage = &ctx.resp.usage;
+    for (kind, n) in [
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+    ] {
+        metrics::VARIANT_TOKENS
+            .with_label_values(&[&d.router, &d.rule, variant, kind])
+            .inc_by(n);
+    }
+    let usd = match (&ctx.req.runtime, &ctx.attempt) {
+        (Some(runtime), Some(a)) => runtime.policy.cost(&a.upstream_model, usage),
+        _ => 0.0,
+    };
+    metrics::VARIANT_SPEND
+        .with_label_values(&[&d.router, &d.rule, variant])
+        .inc_by(usd);
+}
+
 fn model_label(ctx: &Ctx) -> &str {
     let Some(route) = ctx.req.plan.as_ref().and_then(|p| p.routes.first()) else {
         return "";

@@ -1,5 +1,6 @@
 //! A/B splits: a 70/30 split over 2,000 users lands within ±5 %, each user stays on
-//! one variant, and the variant is in the header, the access log and the metric.
+//! one variant, and the variant is in the header, the access log, the rule metric
+//! and the request, token and spend metrics.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -76,6 +77,42 @@ routers:
         "tollgate_route_rule_total{{router=\"ab\",rule=\"experiment\",variant=\"control\"}} {}",
         a
     ));
+    // The request metrics carry the variant, so the two compare on latency, errors,
+    // tokens and spend.
+    let page = gw.metrics_with("variant=\"candidate\"");
+    let sum = |prefix: &str, needle: &str| -> f64 {
+        page.lines()
+            .filter(|l| l.starts_with(prefix) && l.contains(needle))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let b = 2100 - a;
+    assert_eq!(
+        sum("tollgate_requests_total{", "variant=\"control\""),
+        a as f64,
+        "{page}"
+    );
+    assert_eq!(
+        sum("tollgate_requests_total{", "variant=\"candidate\""),
+        b as f64
+    );
+    assert_eq!(
+        sum(
+            "tollgate_request_duration_seconds_count{",
+            "variant=\"candidate\""
+        ),
+        b as f64
+    );
+    let output = sum(
+        "tollgate_route_variant_tokens_total{",
+        "kind=\"output\",router=\"ab\",rule=\"experiment\",variant=\"control\"",
+    );
+    assert_eq!(
+        output,
+        (a * 8) as f64,
+        "8 output tokens per mock answer:\n{page}"
+    );
+    assert!(page.contains("tollgate_route_variant_spend_usd_total{router=\"ab\",rule=\"experiment\",variant=\"candidate\"}"));
     let logged = common::wait_until(Duration::from_secs(5), || {
         gw.stdout()
             .contains("rule=experiment; variant=candidate; route=model-b;")
