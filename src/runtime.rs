@@ -28,6 +28,8 @@ pub struct Runtime {
     pub target_counters: HashMap<String, AtomicU64>,
     /// Counter for direct `provider/model` routes.
     pub direct_counter: AtomicU64,
+    /// Recent picks per endpoint of each `prefix_affinity` route (bounded loads).
+    pub prefix_loads: HashMap<String, crate::routing::prefix::RouteLoads>,
     /// The response cache store (kept across reloads while its size is unchanged).
     pub cache: Arc<crate::cache::CacheStore>,
 }
@@ -45,6 +47,15 @@ impl Runtime {
             .iter()
             .map(|m| (m.name.clone(), AtomicU64::new(0)))
             .collect();
+        let prefix_loads = config
+            .models
+            .iter()
+            .filter(|m| m.strategy == config::Strategy::PrefixAffinity)
+            .map(|m| {
+                let loads = crate::routing::prefix::RouteLoads::for_route(m);
+                (m.name.clone(), loads)
+            })
+            .collect();
         let cache = crate::cache::CacheStore::for_reload(
             previous.map(|p| &p.cache),
             config.cache.max_bytes,
@@ -56,6 +67,7 @@ impl Runtime {
             policy,
             target_counters,
             direct_counter: AtomicU64::new(0),
+            prefix_loads,
         })
     }
 

@@ -15,6 +15,12 @@ use super::validate::Ctx;
 pub const DEFAULT_EXPECTED_OUTPUT: u64 = 256;
 const MAX_EXPECTED_OUTPUT: u64 = 1_000_000;
 const MAX_TTFT_MS: u64 = 600_000;
+/// Leading tokens hashed by `prefix_affinity`: a long system prompt and the start of
+/// the conversation, so a tenant's conversations meet on one replica.
+pub const DEFAULT_PREFIX_TOKENS: u64 = 1024;
+const PREFIX_TOKENS: std::ops::RangeInclusive<u64> = 16..=1_000_000;
+/// The bound of consistent hashing with bounded loads (Mirrokni et al.).
+pub const DEFAULT_LOAD_FACTOR: f64 = 1.25;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +29,11 @@ pub struct BalanceSection {
     pub expected_output_tokens: Option<u64>,
     /// The p50 time-to-first-token bound of `cost_within_latency` (required there).
     pub max_ttft_ms: Option<u64>,
+    /// `prefix_affinity`: leading prompt tokens hashed (estimated, 4 characters each).
+    pub prefix_tokens: Option<u64>,
+    /// `prefix_affinity`: no replica takes more than this × its fair share of the
+    /// route's recent requests.
+    pub load_factor: Option<f64>,
 }
 
 /// The validated settings, with defaults.
@@ -30,6 +41,9 @@ pub struct BalanceSection {
 pub struct Balance {
     pub expected_output_tokens: u64,
     pub max_ttft: Option<Duration>,
+    /// Characters of the canonical prompt hashed by `prefix_affinity`.
+    pub prefix_chars: usize,
+    pub load_factor: f64,
 }
 
 impl Default for Balance {
@@ -37,6 +51,8 @@ impl Default for Balance {
         Balance {
             expected_output_tokens: DEFAULT_EXPECTED_OUTPUT,
             max_ttft: None,
+            prefix_chars: DEFAULT_PREFIX_TOKENS as usize * 4,
+            load_factor: DEFAULT_LOAD_FACTOR,
         }
     }
 }
@@ -85,7 +101,39 @@ pub(crate) fn build(
         ),
         (None, _) => {}
     }
+    prefix(s, strategy, &bpath, &mut out, cx);
     out
+}
+
+fn prefix(s: &BalanceSection, strategy: Strategy, bpath: &str, out: &mut Balance, cx: &mut Ctx) {
+    let only = "only used with strategy prefix_affinity";
+    if let Some(n) = s.prefix_tokens {
+        let at = key_path(bpath, "prefix_tokens");
+        if strategy != Strategy::PrefixAffinity {
+            cx.err(at, only);
+        } else if !PREFIX_TOKENS.contains(&n) {
+            cx.err(
+                at,
+                format!(
+                    "{n} is out of range: {} to {}",
+                    PREFIX_TOKENS.start(),
+                    PREFIX_TOKENS.end()
+                ),
+            );
+        } else {
+            out.prefix_chars = n as usize * 4;
+        }
+    }
+    if let Some(f) = s.load_factor {
+        let at = key_path(bpath, "load_factor");
+        if strategy != Strategy::PrefixAffinity {
+            cx.err(at, only);
+        } else if !(f > 1.0 && f <= 10.0) {
+            cx.err(at, format!("{f} is out of range: above 1 and at most 10"));
+        } else {
+            out.load_factor = f;
+        }
+    }
 }
 
 #[cfg(test)]

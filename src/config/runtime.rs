@@ -353,16 +353,20 @@ pub enum Strategy {
     Cheapest,
     /// Cheapest whose recent p50 time to first token is within `balance.max_ttft`.
     CostWithinLatency,
+    /// Consistent hashing of the prompt's leading blocks with bounded loads
+    /// (`routing::prefix`): shared prefixes meet the replica that cached them.
+    PrefixAffinity,
 }
 
 impl Strategy {
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "weighted",
         "least_inflight",
         "latency",
         "consistent_hash",
         "cheapest",
         "cost_within_latency",
+        "prefix_affinity",
     ];
 
     /// Whether the strategy needs the expected cost of each request.
@@ -378,6 +382,7 @@ impl Strategy {
             "consistent_hash" => Strategy::ConsistentHash,
             "cheapest" => Strategy::Cheapest,
             "cost_within_latency" => Strategy::CostWithinLatency,
+            "prefix_affinity" => Strategy::PrefixAffinity,
             _ => return None,
         })
     }
@@ -390,6 +395,7 @@ impl Strategy {
             Strategy::ConsistentHash => "consistent_hash",
             Strategy::Cheapest => "cheapest",
             Strategy::CostWithinLatency => "cost_within_latency",
+            Strategy::PrefixAffinity => "prefix_affinity",
         }
     }
 }

@@ -94,7 +94,7 @@ pub async fn accept(
         respond::send_json(session, ctx, 200, body, &[]).await?;
         return Ok(Ok(Accepted::Answered));
     }
-    ctx.req.hash_key = hash_key(session, &plan, ctx.req.envelope.as_ref());
+    ctx.req.hash_key = hash_key(session, &plan, ctx);
     ctx.req.plan = Some(plan);
     if api != Api::CountTokens {
         match govern::admit(&runtime.policy, ctx).await {
@@ -154,15 +154,18 @@ fn route_by_rules(
     Some(decision)
 }
 
-/// The consistent-hash key: the route's `hash_header` if sent, else the `user` field.
-fn hash_key(
-    session: &Session,
-    plan: &routing::RoutePlan,
-    envelope: Option<&formats::Envelope>,
-) -> Option<String> {
+/// The consistent-hash key: the route's `hash_header` if sent, else the `user`
+/// field; for `prefix_affinity`, the hash of the prompt's leading part.
+fn hash_key(session: &Session, plan: &routing::RoutePlan, ctx: &Ctx) -> Option<String> {
     let route = plan.routes.first()?;
-    if route.strategy != crate::config::Strategy::ConsistentHash {
-        return None;
+    let envelope = ctx.req.envelope.as_ref();
+    match route.strategy {
+        crate::config::Strategy::ConsistentHash => {}
+        crate::config::Strategy::PrefixAffinity => {
+            let chars = route.balance.prefix_chars;
+            return routing::prefix::key(ctx.req.dialect, &ctx.req.body, chars);
+        }
+        _ => return None,
     }
     let from_header = route.hash_header.as_deref().and_then(|h| {
         session

@@ -42,6 +42,13 @@ impl World<'_> {
         endpoint: usize,
     ) -> Signals {
         let mut s = Signals::default();
+        if route.strategy == Strategy::PrefixAffinity {
+            if let Some(loads) = self.runtime.prefix_loads.get(&route.name) {
+                s.recent = loads.recent(&target.provider.name, endpoint);
+            }
+            s.load_factor = route.balance.load_factor;
+            return s;
+        }
         if !route.strategy.prices_requests() {
             return s;
         }
@@ -144,6 +151,9 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
         .ok_or_else(|| GatewayError::internal("route index out of range"))?;
     let mut attempt = build_attempt(ctx, &route, pick.target_index, pick.endpoint_index)?;
     attempt.addr = Some(pick.addr);
+    if let Some(loads) = runtime.prefix_loads.get(&route.name) {
+        loads.note(&attempt.provider.name, pick.endpoint_index);
+    }
     if let Some(pool) = runtime.pools.get(&attempt.provider.name) {
         if !pick.retry {
             pool.budget.note_request(pool.now_ms(), &pool.budget_policy);

@@ -79,6 +79,7 @@ mod tests {
                 cost,
                 ttft_p50_us: ttft_ms * 1000,
                 slow,
+                ..Signals::default()
             },
         }
     }

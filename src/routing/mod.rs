@@ -15,6 +15,7 @@ pub mod health;
 pub mod lease;
 pub mod outcome;
 pub mod pool;
+pub mod prefix;
 pub mod rules;
 pub mod select;
 pub mod ttft;

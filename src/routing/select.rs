@@ -43,6 +43,10 @@ pub struct Signals {
     pub ttft_p50_us: u64,
     /// The median is known and above the route's `max_ttft`.
     pub slow: bool,
+    /// `prefix_affinity`: the route's recent picks of this candidate.
+    pub recent: u64,
+    /// `prefix_affinity`: the route's `balance.load_factor` (the same for all).
+    pub load_factor: f64,
 }
 
 /// Choose one candidate. `ticket` is a fresh value of the route's counter; `key`
@@ -66,6 +70,10 @@ pub fn choose(
         },
         Strategy::Cheapest => super::cost::cheapest(candidates, ticket),
         Strategy::CostWithinLatency => super::cost::cost_within_latency(candidates, ticket),
+        Strategy::PrefixAffinity => match key {
+            Some(key) => super::prefix::bounded_rendezvous(candidates, key),
+            None => least_in_flight(candidates, ticket),
+        },
     }
 }
 
@@ -118,14 +126,14 @@ fn rendezvous(candidates: &[Candidate], key: &[u8]) -> Option<Candidate> {
 }
 
 /// Weighted rendezvous score: -w / ln(u) with u uniform in (0, 1) from the hash.
-fn score(key_hash: u64, c: &Candidate) -> f64 {
+pub(super) fn score(key_hash: u64, c: &Candidate) -> f64 {
     let id = ((c.target_index as u64) << 32) | c.endpoint_index as u64;
     let h = mix(key_hash ^ mix(id));
     let u = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     -(c.weight.max(1) as f64) / u.ln()
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= *b as u64;

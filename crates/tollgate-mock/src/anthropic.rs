@@ -11,8 +11,9 @@ use super::reply::{quote, EventKind, Gen, Reply, StreamPlan};
 
 fn usage_json(g: &Gen, output_tokens: usize) -> String {
     format!(
-        r#"{{"input_tokens":{},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":{output_tokens}}}"#,
-        g.prompt_tokens
+        r#"{{"input_tokens":{},"cache_creation_input_tokens":0,"cache_read_input_tokens":{},"output_tokens":{output_tokens}}}"#,
+        g.prompt_tokens - g.cached_tokens.min(g.prompt_tokens),
+        g.cached_tokens
     )
 }
 

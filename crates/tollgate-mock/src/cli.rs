@@ -34,7 +34,7 @@ usage: tollgate-mock [--port N] [--bind ADDR] [--threads N] [knobs...]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Serve with these settings.
-    Run(MockConfig, ServeOptions),
+    Run(Box<MockConfig>, ServeOptions),
     /// Print [`USAGE`].
     Help,
 }
@@ -82,7 +82,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             _ => return Err(format!("unknown flag {arg}")),
         }
     }
-    Ok(Command::Run(cfg, opts))
+    Ok(Command::Run(Box::new(cfg), opts))
 }
 
 fn num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {

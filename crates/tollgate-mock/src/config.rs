@@ -48,6 +48,9 @@ pub struct MockConfig {
     pub max_body: usize,
     /// Model ids listed by `GET /v1/models`.
     pub models: Vec<String>,
+    /// Simulate a prefix cache (chat and messages): `cached_tokens` in usage, time to
+    /// first token growing with the uncached prompt. Off by default.
+    pub prefix_cache: Option<super::prefix_cache::PrefixCacheConfig>,
 }
 
 impl Default for MockConfig {
@@ -72,6 +75,7 @@ impl Default for MockConfig {
                 "gpt-4o".to_owned(),
                 "text-embedding-3-small".to_owned(),
             ],
+            prefix_cache: None,
         }
     }
 }

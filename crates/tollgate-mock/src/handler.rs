@@ -206,7 +206,7 @@ pub(crate) async fn serve(conn: &mut Conn, shared: &Shared, entry: Arc<Entry>) -
             let msg = format!("mock: method {} not allowed here", entry.head.method());
             ex.send(error_reply(f, 405, &msg, entry.seq)).await
         }
-        _ => api(&mut ex, shared, &route, body.len(), envelope).await,
+        _ => api(&mut ex, shared, &route, &body, envelope).await,
     }
 }
 
@@ -221,9 +221,10 @@ async fn api(
     ex: &mut Exchange<'_>,
     shared: &Shared,
     route: &Route<'_>,
-    body_len: usize,
+    body: &[u8],
     envelope: Result<Envelope<'_>, serde_json::Error>,
 ) -> Flow {
+    let body_len = body.len();
     let knobs = Knobs::resolve(ex.cfg, &ex.entry.head);
     let (format, seq) = (route.format(), ex.entry.seq);
     if knobs.hang {
@@ -263,6 +264,14 @@ async fn api(
         env.tool_to_call()
     };
     g.include_usage = env.include_usage();
+    let mut knobs = knobs;
+    if let (Some(pc), Route::Chat | Route::Messages) = (&ex.cfg.prefix_cache, route) {
+        let found = shared.prefix_cache.lookup(pc, body);
+        g.prompt_tokens = found.prompt_tokens.max(1);
+        g.cached_tokens = found.cached_tokens.min(g.prompt_tokens);
+        // Prefill: before the header of a whole answer, before the first event of a stream.
+        knobs.latency += found.prefill;
+    }
     match answer(route, &env, &g, ex.cfg) {
         Answer::Whole(reply) => ex.send_after(&knobs, reply).await,
         Answer::Stream(plan) => ex.stream(plan, &knobs).await,

@@ -23,7 +23,9 @@
 //! failure ratio, hangs, stalls and aborts. Every response carries `x-mock-name`,
 //! `x-mock-body-len` and `x-mock-body-fnv` (FNV-1a 64 of the request body), and
 //! every provider call is recorded (see [`RecordedRequest`]), including whether the
-//! client went away before the exchange finished.
+//! client went away before the exchange finished. An optional simulated prefix cache
+//! ([`PrefixCacheConfig`]) reports `cached_tokens` and makes the time to first token
+//! grow with the uncached part of the prompt.
 //!
 //! Not done: Anthropic `GET /v1/models`, Gemini `countTokens`
 //! and `embedContent`, Bedrock `invoke`; HTTP/2; TLS.
@@ -39,6 +41,7 @@ mod gemini;
 mod handler;
 pub mod http;
 mod openai;
+pub mod prefix_cache;
 mod record;
 mod reply;
 mod responses;
@@ -46,6 +49,7 @@ mod route;
 mod server;
 
 pub use config::MockConfig;
+pub use prefix_cache::PrefixCacheConfig;
 pub use record::{fnv1a64, RecordedRequest};
 pub use server::{MockServer, ServeOptions};
 

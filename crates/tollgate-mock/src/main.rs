@@ -9,7 +9,7 @@ use tollgate_mock::MockServer;
 
 fn main() -> ExitCode {
     let (cfg, opts) = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(cfg, opts)) => (cfg, opts),
+        Ok(Command::Run(cfg, opts)) => (*cfg, opts),
         Ok(Command::Help) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

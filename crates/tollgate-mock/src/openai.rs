@@ -17,13 +17,14 @@ fn usage_json(g: &Gen) -> String {
     format!(
         concat!(
             r#"{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{},"#,
-            r#""prompt_tokens_details":{{"cached_tokens":0,"audio_tokens":0}},"#,
+            r#""prompt_tokens_details":{{"cached_tokens":{},"audio_tokens":0}},"#,
             r#""completion_tokens_details":{{"reasoning_tokens":0,"audio_tokens":0,"#,
             r#""accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}}"#
         ),
         g.prompt_tokens,
         g.tokens,
-        g.total_tokens()
+        g.total_tokens(),
+        g.cached_tokens
     )
 }
 

@@ -29,6 +29,8 @@ pub struct Gen<'a> {
     pub tool: Option<&'a str>,
     /// OpenAI `stream_options.include_usage`.
     pub include_usage: bool,
+    /// Prompt tokens the simulated prefix cache held.
+    pub cached_tokens: usize,
 }
 
 impl<'a> Gen<'a> {
@@ -42,6 +44,7 @@ impl<'a> Gen<'a> {
             created: unix_now(),
             tool: None,
             include_usage: false,
+            cached_tokens: 0,
         }
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     config: ArcSwap<MockConfig>,
     pub recorder: Recorder,
     fail_seq: AtomicU64,
+    /// The simulated prefix cache (used when the config enables it).
+    pub prefix_cache: super::prefix_cache::PrefixCache,
 }
 
 impl Shared {
@@ -38,6 +40,7 @@ impl Shared {
             config: ArcSwap::from_pointee(cfg),
             recorder: Recorder::default(),
             fail_seq: AtomicU64::new(0),
+            prefix_cache: Default::default(),
         }
     }
 
@@ -55,6 +58,7 @@ impl Shared {
     pub fn reset(&self) {
         self.recorder.reset();
         self.fail_seq.store(0, Ordering::Relaxed);
+        self.prefix_cache.reset();
     }
 }
 
@@ -163,6 +167,12 @@ impl MockServer {
     /// Replaces the configuration; requests that already started keep the old one.
     pub fn set_config(&self, cfg: MockConfig) {
         self.shared.config.store(Arc::new(cfg));
+    }
+
+    /// `(cached prompt characters, all prompt characters)` of the simulated prefix
+    /// cache since the last reset.
+    pub fn prefix_cache_stats(&self) -> (u64, u64) {
+        self.shared.prefix_cache.stats()
     }
 
     /// Forgets recorded requests and zeroes the counters, as `POST /__mock/reset`.
