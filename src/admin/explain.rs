@@ -4,7 +4,8 @@
 //! Body: `{"request": {...}, "dialect": "openai" | "anthropic", "key": "<key name>",
 //! "headers": {"name": "value"}}`; only `request` is required. The endpoint itself is
 //! picked per attempt from live health, so the answer lists the route's targets and
-//! strategy rather than one endpoint.
+//! strategy rather than one endpoint; with what each target lacks to serve the
+//! request (`skipped`) and, under a cost-aware strategy, its expected cost.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
@@ -69,13 +70,41 @@ fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
     out["routes"] = plan.routes.iter().map(|r| json!(r.name)).collect();
     if let Some(first) = plan.routes.first() {
         out["strategy"] = json!(first.strategy.as_str());
-        out["targets"] = first
-            .targets
-            .iter()
-            .map(|t| json!({"provider": t.provider.name, "model": t.model, "weight": t.weight}))
-            .collect();
+        let shape = routing::capability::plan_needs_shape(&plan)
+            .then(|| formats::request_shape(dialect, &bytes));
+        out["targets"] = targets(runtime, first, shape.as_ref());
     }
     Ok(out)
+}
+
+/// The route's targets; with the request's shape, what each lacks to serve it
+/// (`skipped`) and, for cost-aware strategies, what it is expected to cost.
+fn targets(
+    runtime: &Runtime,
+    route: &crate::config::ModelRoute,
+    shape: Option<&formats::RequestShape>,
+) -> Value {
+    let lacking = shape.map(|s| routing::capability::lacking(route, s));
+    route
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut v = json!({"provider": t.provider.name, "model": t.model, "weight": t.weight});
+            if let Some(m) = lacking.as_ref().and_then(|l| l.get(i).copied().flatten()) {
+                v["skipped"] = json!(format!("missing capability {}", m.as_str()));
+            }
+            let price = runtime.policy.price(&t.model);
+            if let (true, Some(price), Some(shape)) =
+                (route.strategy.prices_requests(), price, shape)
+            {
+                let expected = route.balance.expected_output_tokens;
+                v["expected_cost_usd"] =
+                    json!(routing::cost::expected_cost(&price, shape, expected));
+            }
+            v
+        })
+        .collect()
 }
 
 fn headers(v: Option<&Value>) -> Result<HeaderMap, String> {

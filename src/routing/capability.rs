@@ -82,17 +82,23 @@ pub fn plan_needs_shape(plan: &RoutePlan) -> bool {
         .any(|r| r.strategy.prices_requests() || r.targets.iter().any(|t| t.caps.is_some()))
 }
 
+/// Each target of `route` with what it lacks for `shape` (`None`: it can serve it).
+/// Pure, for the explain endpoint.
+pub fn lacking(route: &ModelRoute, shape: &RequestShape) -> Vec<Option<Missing>> {
+    route
+        .targets
+        .iter()
+        .map(|t| t.caps.as_ref().and_then(|c| missing(c, shape)))
+        .collect()
+}
+
 /// The plan without the targets that cannot serve `shape`; an error naming the
 /// missing capability when none can.
 pub fn restrict(plan: RoutePlan, shape: &RequestShape) -> Result<RoutePlan, GatewayError> {
     let mut routes = Vec::with_capacity(plan.routes.len());
     let mut refusals: Vec<(String, Caps, Missing)> = Vec::new();
     for route in plan.routes {
-        let lacking: Vec<Option<Missing>> = route
-            .targets
-            .iter()
-            .map(|t| t.caps.as_ref().and_then(|c| missing(c, shape)))
-            .collect();
+        let lacking = lacking(&route, shape);
         for (t, m) in route.targets.iter().zip(&lacking) {
             if let (Some(m), Some(caps)) = (m, t.caps) {
                 count_skip(&t.provider.name, *m);

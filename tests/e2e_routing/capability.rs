@@ -172,4 +172,40 @@ fn requests_go_only_to_targets_that_can_serve_them() {
     );
     assert_eq!(small.hits(), small_before, "refusals made no call");
     gw.metrics_with("tollgate_capability_skips_total{capability=\"vision\",provider=\"small\"}");
+
+    // Explain says which targets would be skipped and what each would cost.
+    let input = json!({"request": {"model": "chat",
+        "messages": [{"role": "user", "content": image()}]}});
+    let r = http::post_json(&gw.admin, "/admin/route/explain", &input);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let targets = r.json()["targets"].clone();
+    let by_model = |m: &str| {
+        targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["model"] == m)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        by_model("tiny-text")["skipped"],
+        "missing capability vision",
+        "{targets}"
+    );
+    assert_eq!(
+        by_model("long-reader")["skipped"],
+        "missing capability vision"
+    );
+    assert!(
+        by_model("gpt-4o-mini").get("skipped").is_none(),
+        "{targets}"
+    );
+    assert!(
+        by_model("gpt-4o-mini")["expected_cost_usd"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(small.hits(), small_before, "explain made no call");
 }
