@@ -161,3 +161,34 @@ fn a_dead_redis_is_a_miss_served_upstream_and_the_cache_comes_back_with_it() {
         .header("x-tollgate-cache")
         == Some("hit")));
 }
+
+#[test]
+fn on_a_redis_cluster_entries_are_shared_and_invalidated() {
+    let Some(seeds) = common::test_env("TOLLGATE_TEST_REDIS_CLUSTER_URLS", "cluster cache test")
+    else {
+        return;
+    };
+    let head = redis_head(&seeds, "cluster").replace(
+        "state: { backend: redis,",
+        "state: { backend: redis_cluster,",
+    );
+    let up = mock("up");
+    let emb = embeddings_mock();
+    let cfg = semantic_config(&up.url(), &emb.url(), &head, "");
+    let one = Gateway::start(&cfg);
+    let two = Gateway::start(&cfg);
+    assert_eq!(ask(&one, QUESTION).header("x-tollgate-cache"), Some("miss"));
+    assert!(wait_until(Duration::from_secs(10), || semantic_entries(
+        &two, 1
+    )));
+    assert_eq!(ask(&two, QUESTION).header("x-tollgate-cache"), Some("hit"));
+    assert_eq!(
+        ask(&two, PARAPHRASE).header("x-tollgate-cache"),
+        Some("semantic-hit")
+    );
+    // Invalidation scans the one slot every cache key shares.
+    let del = common::http::request(&two.admin, "DELETE", "/admin/cache", &[], b"");
+    assert_eq!(del.json()["entries_before"], 1, "{}", del.text());
+    assert_eq!(ask(&one, QUESTION).header("x-tollgate-cache"), Some("miss"));
+    assert_eq!(up.hits(), 2);
+}
