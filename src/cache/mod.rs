@@ -108,6 +108,31 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An answer stored now for `ttl`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        format: WireFormat,
+        body: Bytes,
+        usage: Usage,
+        upstream_model: Arc<str>,
+        route: Arc<str>,
+        namespace: Arc<str>,
+        ttl: Duration,
+        gaps_ms: Vec<u32>,
+    ) -> Entry {
+        Entry {
+            format,
+            body,
+            usage,
+            upstream_model,
+            created: SystemTime::now(),
+            route,
+            namespace,
+            ttl,
+            gaps_ms,
+        }
+    }
+
     fn weight(&self) -> u32 {
         // Key, the entry's own fields and the moka node: about 160 bytes beyond the body.
         let size = self.body.len()

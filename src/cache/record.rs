@@ -137,19 +137,16 @@ fn store(ctx: &Ctx, format: WireFormat, body: Bytes, gaps_ms: Vec<u32>) {
         namespace: namespace.clone(),
         vector: vector.clone(),
     });
-    runtime.cache.insert(
-        *key,
-        Entry {
-            format,
-            body,
-            usage,
-            upstream_model: Arc::from(attempt.upstream_model.as_str()),
-            created,
-            route: route.clone(),
-            namespace: namespace.clone(),
-            ttl: *ttl,
-            gaps_ms,
-        },
-        record,
+    let mut entry = Entry::new(
+        format,
+        body,
+        usage,
+        Arc::from(attempt.upstream_model.as_str()),
+        route.clone(),
+        namespace.clone(),
+        *ttl,
+        gaps_ms,
     );
+    entry.created = created;
+    runtime.cache.insert(*key, entry, record);
 }
