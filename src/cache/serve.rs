@@ -130,6 +130,11 @@ pub async fn lookup(session: &mut Session, ctx: &mut Ctx) -> pingora::Result<boo
     ctx.req.cache.outcome = outcome;
     if let Some(entry) = found {
         let tokens = entry.usage.input_tokens + entry.usage.output_tokens;
+        if rc.tpm_on_hits {
+            if let Some(admission) = ctx.req.admission.as_mut() {
+                admission.count_tokens_against_limits(tokens);
+            }
+        }
         metrics::TOKENS_SAVED
             .with_label_values(&[&route_name])
             .inc_by(tokens);
@@ -214,6 +219,9 @@ async fn answer(session: &mut Session, ctx: &mut Ctx, hit: Hit<'_>) -> pingora::
     }
     ctx.resp.status = 200;
     session.write_response_header(Box::new(resp), false).await?;
+    // Settled before the body goes out, as proxied answers are: the client's next
+    // request must find its concurrency slot free and its tokens counted.
+    crate::proxy::finish::settle_early(ctx);
     if paced {
         return write_paced(session, body, &entry.gaps_ms).await;
     }

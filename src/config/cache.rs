@@ -68,6 +68,9 @@ pub struct RouteCacheSection {
     pub replay: Option<String>,
     /// Semantic lookup (off unless present): similar questions share an answer.
     pub semantic: Option<SemanticSection>,
+    /// Whether a hit's tokens count against the key's TPM limits (default false: a
+    /// hit counts as a request only).
+    pub tpm_on_hits: Option<bool>,
 }
 
 /// `models[].cache.semantic`.
@@ -160,6 +163,7 @@ pub struct RouteCache {
     pub namespace: CacheNamespace,
     pub replay: Replay,
     pub semantic: Option<SemanticSettings>,
+    pub tpm_on_hits: bool,
     /// Hash of these settings and the route's targets; part of every key.
     pub version: u64,
 }
@@ -281,6 +285,7 @@ pub(crate) fn build_route(
         namespace,
         replay,
         semantic,
+        tpm_on_hits: s.tpm_on_hits.unwrap_or(false),
         version,
     })
 }
