@@ -112,6 +112,8 @@ body direct.json mock-gpt false
 body direct-stream.json mock-gpt true
 body same.json bench-openai false
 body same-stream.json bench-openai true
+body cached.json bench-cached false
+body cached-stream.json bench-cached true
 body translated.json bench-anthropic false
 body translated-stream.json bench-anthropic true
 
@@ -221,7 +223,7 @@ target_pids() {
     direct) echo "" ;;
     nginx) echo "$NGINX_PID $(child_pids "$NGINX_PID")" ;;
     pingora) echo "$FLOOR_PID" ;;
-    tollgate | translated) echo "$TG_PID" ;;
+    tollgate | translated | cached) echo "$TG_PID" ;;
     tollgate-quiet) echo "$TGQ_PID" ;;
     governed) echo "$GOV_PID" ;;
     baseline) echo "$AB_PID" ;;
@@ -233,7 +235,7 @@ target_url() {
     direct) echo "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" ;;
     nginx) echo "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" ;;
     pingora) echo "http://127.0.0.1:$FLOOR_PORT/v1/chat/completions" ;;
-    tollgate | translated) echo "http://127.0.0.1:$TG_PORT/v1/chat/completions" ;;
+    tollgate | translated | cached) echo "http://127.0.0.1:$TG_PORT/v1/chat/completions" ;;
     tollgate-quiet) echo "http://127.0.0.1:$TGQ_PORT/v1/chat/completions" ;;
     governed) echo "http://127.0.0.1:$GOV_PORT/v1/chat/completions" ;;
     baseline) echo "http://127.0.0.1:$AB_PORT/v1/chat/completions" ;;
@@ -245,7 +247,7 @@ target_log() {
     direct) echo "$RUN/mock.log" ;;
     nginx) echo "$RUN/nginx/nginx-error.log" ;;
     pingora) echo "$RUN/floor.log" ;;
-    tollgate | translated) echo "$RUN/tollgate.err" ;;
+    tollgate | translated | cached) echo "$RUN/tollgate.err" ;;
     tollgate-quiet) echo "$RUN/tollgate-quiet.err" ;;
     governed) echo "$RUN/governed.err" ;;
     baseline) echo "$RUN/baseline.err" ;;
@@ -258,6 +260,7 @@ target_body() { # target_body <target> <stream 0|1>
     direct | nginx | pingora) base=direct ;;
     tollgate | tollgate-quiet | governed | governed-redis | baseline) base=same ;;
     translated) base=translated ;;
+    cached) base=cached ;;
   esac
   [ "$2" = 1 ] && base=$base-stream
   echo "$RUN/$base.json"
@@ -290,7 +293,7 @@ declare -A RPS P50 P99 CPU MOCKCPU RSS ERRS OPENS NOTE
 FAILED=0
 TG_SENT=0 # requests wrk completed against the access-logged gateway (+ sanity checks)
 count_sent() { # count_sent <target> <requests>
-  case $1 in tollgate | translated) TG_SENT=$((TG_SENT + ${2:-0})) ;; esac
+  case $1 in tollgate | translated | cached) TG_SENT=$((TG_SENT + ${2:-0})) ;; esac
 }
 
 # run_case <target> <case> <conns> <stream 0|1> [seconds]
@@ -377,7 +380,7 @@ run_case() {
 # Warm-up: connection pools, allocator arenas and caches of every target, unmeasured.
 warm() {
   local target line
-  for target in direct nginx pingora tollgate tollgate-quiet translated governed governed-redis ${BASELINE:+baseline}; do
+  for target in direct nginx pingora tollgate tollgate-quiet translated cached governed governed-redis ${BASELINE:+baseline}; do
     [ "$target" = nginx ] && [ "$HAVE_NGINX" = 0 ] && continue
     [ "$target" = governed-redis ] && [ "$HAVE_REDIS" = 0 ] && continue
     line=$(BENCH_BODY_FILE=$(target_body "$target" 0) timeout $((WARMUP + 30)) \
@@ -395,9 +398,9 @@ warm
 # Scenario-major order: the rows that are compared run next to each other in time,
 # and every round runs all of them again (interleaved, not one target's rounds in a
 # row), so a disturbance of the machine does not favour one target.
-C1_TARGETS="direct nginx pingora tollgate governed translated"
-C64_TARGETS="direct nginx pingora tollgate tollgate-quiet governed governed-redis translated"
-STREAM_TARGETS="direct nginx pingora tollgate governed translated"
+C1_TARGETS="direct nginx pingora tollgate governed translated cached"
+C64_TARGETS="direct nginx pingora tollgate tollgate-quiet governed governed-redis translated cached"
+STREAM_TARGETS="direct nginx pingora tollgate governed translated cached"
 if [ -n "$BASELINE" ]; then
   C1_TARGETS="$C1_TARGETS baseline"
   C64_TARGETS="$C64_TARGETS baseline"
@@ -474,6 +477,7 @@ label() {
     governed) echo "tollgate, same format, everything on (key, rpm/tpm/concurrency limits, budget, metrics, access log; memory)" ;;
     governed-redis) echo "tollgate, everything on, limits in Redis" ;;
     baseline) echo "baseline binary ($BASELINE), everything on" ;;
+    cached) echo "tollgate, response cache hit (memory)" ;;
   esac
 }
 row() { # row <target> <case> <scenario text>
@@ -514,6 +518,9 @@ report() {
   echo "| req/s, everything on / Pingora, c=$CONNS | $(fmt_ratio "${RPS[governed.$c]:-}" "${RPS[pingora.$c]:-}") | ≥ 0.85 |"
   echo "| added p50 at c=1, everything on − Pingora | $(p50_delta governed.c1 pingora.c1) | ≤ 15 µs |"
   echo "| CPU per request, stream everything on − Pingora, c=$CONNS | $(cpu_delta "governed.$s" "pingora.$s") | ≤ +10 µs |"
+  echo "| req/s, cache hit (memory) / nginx, c=$CONNS | $(fmt_ratio "${RPS[cached.$c]:-}" "${RPS[nginx.$c]:-}") | > 1 |"
+  echo "| CPU per request, cache hit − same-format pass-through, c=$CONNS | $(cpu_delta "cached.$c" "tollgate.$c") | < 0 |"
+  echo "| added p50 at c=1, cache hit − direct to mock | $(p50_delta cached.c1 direct.c1) | |"
   if [ -n "$BASELINE" ]; then
     echo
     echo "| A/B: this build − baseline, everything on | measured |"

@@ -58,8 +58,10 @@ impl Runtime {
             .collect();
         let cache = crate::cache::CacheStore::for_reload(
             previous.map(|p| &p.cache),
-            config.cache.max_bytes,
-        );
+            &config.cache,
+            &config.governance.state,
+        )
+        .await?;
         Ok(Runtime {
             cache,
             config: Arc::new(config),
@@ -95,8 +97,11 @@ fn init_metrics(runtime: &Runtime) {
         .collect();
     let kinds: Vec<_> = runtime.config.providers.iter().map(|p| p.kind).collect();
     crate::genai_metrics::init(&models, &kinds, &metrics::ROUTE_LABELS);
-    let cached = runtime.config.models.iter().filter(|m| m.cache.is_some());
-    crate::cache::metrics::init(cached.map(|m| m.name.as_str()));
+    let cached = runtime.config.models.iter().filter_map(|m| {
+        let c = m.cache.as_ref()?;
+        Some((m.name.as_str(), c.semantic.is_some()))
+    });
+    crate::cache::metrics::init(cached);
 }
 
 /// The shared handle: the current runtime plus how to reload it.
@@ -170,7 +175,8 @@ impl Gateway {
     }
 }
 
-/// Background upkeep: endpoint health checks and DNS, config file watching, SIGHUP.
+/// Background upkeep: endpoint health checks and DNS, config file watching, SIGHUP,
+/// and the response cache's semantic records from other replicas.
 pub struct Upkeep {
     pub gateway: Arc<Gateway>,
     pub watch_file: bool,
@@ -202,6 +208,7 @@ impl BackgroundService for Upkeep {
                         let _ = self.gateway.reload().await;
                     }
                     self.maintain_pools().await;
+                    self.gateway.snapshot().cache.sync().await;
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! The response cache through the binary: exact hits across dialects and stream
-//! modes, what is never stored, namespaces, client control, TTL, invalidation.
+//! modes, what is never stored, namespaces, client control, TTL, invalidation,
+//! semantic hits, paced replay, and the Redis backend shared by two gateways.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,6 +10,10 @@ mod common;
 mod control;
 #[path = "e2e_cache/exact.rs"]
 mod exact;
+#[path = "e2e_cache/semantic.rs"]
+mod semantic;
+#[path = "e2e_cache/shared.rs"]
+mod shared;
 #[path = "e2e_cache/streams.rs"]
 mod streams;
 

@@ -103,7 +103,7 @@ impl ServeHttp for AdminApp {
             },
             ("DELETE", "/admin/cache") => {
                 let query = session.req_header().uri.query().unwrap_or("").to_string();
-                self.invalidate_cache(&query)
+                self.invalidate_cache(&query).await
             }
             _ => json_response(StatusCode::NOT_FOUND, json!({"error": "not found"})),
         }
@@ -113,7 +113,7 @@ impl ServeHttp for AdminApp {
 impl AdminApp {
     /// `DELETE /admin/cache[?route=R][&namespace=N]`: drop every response-cache entry,
     /// or those of one route and/or namespace (`team:<name>`, `key:<name>`, `global`).
-    fn invalidate_cache(&self, query: &str) -> Response<Vec<u8>> {
+    async fn invalidate_cache(&self, query: &str) -> Response<Vec<u8>> {
         let mut route = None;
         let mut namespace = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -132,7 +132,8 @@ impl AdminApp {
             .gateway
             .snapshot()
             .cache
-            .invalidate(route.as_deref(), namespace.as_deref());
+            .invalidate(route.as_deref(), namespace.as_deref())
+            .await;
         json_response(
             StatusCode::OK,
             json!({"status": "invalidated", "route": route, "namespace": namespace,

@@ -26,7 +26,7 @@ fn unreachable_metric<T>() -> T {
 pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
     counter_vec(
         "tollgate_cache_requests_total",
-        "Cacheable requests by route and cache outcome (hit, miss, bypass)",
+        "Cacheable requests by route and cache outcome (hit, semantic-hit, miss, bypass)",
         &["route", "result"],
     )
 });
@@ -71,16 +71,62 @@ pub static BYTES: Lazy<IntGauge> = Lazy::new(|| {
     register(g)
 });
 
+pub static ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_cache_errors_total",
+        "Failed or timed-out cache backend calls (each a miss: fail-open), by operation",
+        &["backend", "op"],
+    )
+});
+
+pub static EMBEDDING_ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_cache_embedding_errors_total",
+        "Semantic lookups skipped because the embedding call failed or timed out",
+        &["route"],
+    )
+});
+
+pub static SEMANTIC_ENTRIES: Lazy<IntGauge> = Lazy::new(|| {
+    let g = IntGauge::new(
+        "tollgate_cache_semantic_entries",
+        "Entries in this process's semantic index",
+    )
+    .unwrap_or_else(|_| unreachable_metric());
+    register(g)
+});
+
+/// Backend operations counted in `tollgate_cache_errors_total`.
+const REDIS_OPS: [&str; 5] = ["get", "set", "announce", "sync", "invalidate"];
+
 /// Registers every series at start (and for new routes on reload), at zero.
-pub fn init<'a>(cached_routes: impl Iterator<Item = &'a str>) {
+/// `cached_routes`: each cached route's name and whether it looks up semantically.
+pub fn init<'a>(cached_routes: impl Iterator<Item = (&'a str, bool)>) {
     Lazy::force(&EVICTIONS);
     Lazy::force(&ENTRIES);
     Lazy::force(&BYTES);
-    for route in cached_routes {
-        for o in [Outcome::Hit, Outcome::Miss, Outcome::Bypass] {
+    Lazy::force(&SEMANTIC_ENTRIES);
+    for op in REDIS_OPS {
+        ERRORS.with_label_values(&["redis", op]);
+    }
+    for (route, semantic) in cached_routes {
+        let outcomes: &[Outcome] = if semantic {
+            &[
+                Outcome::Hit,
+                Outcome::SemanticHit,
+                Outcome::Miss,
+                Outcome::Bypass,
+            ]
+        } else {
+            &[Outcome::Hit, Outcome::Miss, Outcome::Bypass]
+        };
+        for o in outcomes {
             REQUESTS.with_label_values(&[route, o.as_str()]);
         }
         TOKENS_SAVED.with_label_values(&[route]);
         USD_SAVED.with_label_values(&[route]);
+        if semantic {
+            EMBEDDING_ERRORS.with_label_values(&[route]);
+        }
     }
 }

@@ -1,30 +1,37 @@
-//! Response cache (exact match): answers to repeated requests served without an
-//! upstream call, in the client's own dialect.
+//! Response cache: answers to repeated (or, opted in, similar) requests served
+//! without an upstream call, in the client's own dialect.
 //!
 //! - `key`: the entry key — a SHA-256 of the canonical request after routing (route,
 //!   the route's cache version, messages, tools, sampling…; not `stream`, not the
 //!   dialect) within the route's namespace (key, team or everyone);
-//! - [`CacheStore`]: the in-memory store on `moka` (bounded by bytes through a weigher,
-//!   TinyLFU admission, per-entry TTL), kept across reloads;
+//! - [`CacheStore`] (`store`): entries in this process (`memory`: `moka`, bounded by
+//!   bytes, TinyLFU admission, per-entry TTL) or in Redis (`redis`: shared by
+//!   replicas, TTL'd keys, zstd-compressed values, fail-open), kept across reloads;
+//! - `semantic`: the opt-in lookup by embedding similarity and its local index,
+//!   kept in step across replicas through a Redis stream;
 //! - `serve`: the lookup after admission and the answer of a hit (JSON or a
-//!   synthesised event stream, `x-tollgate-cache` and `age` headers);
+//!   synthesised event stream, fast or paced, `x-tollgate-cache` and `age` headers);
 //! - `record`: storing complete `200` answers — non-streaming bodies, and streams
-//!   assembled while they pass (stored only when they ended normally).
+//!   assembled while they pass (with their inter-chunk gaps; stored only when they
+//!   ended normally).
 //!
 //! Entries keep the upstream's body in its own wire format: a hit in the same dialect
 //! is the original bytes; another dialect is translated by the format modules.
 
+mod codec;
 mod key;
+mod memory;
 pub mod metrics;
 mod record;
+mod redis;
+pub mod semantic;
 mod serve;
+mod store;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use moka::sync::Cache;
-use moka::Expiry;
 
 use crate::formats::WireFormat;
 use crate::model::Usage;
@@ -32,9 +39,10 @@ use crate::model::Usage;
 pub use key::request_key;
 pub use record::{
     on_body as record_chunk, on_client_json as record_client_json, on_end as record_end,
-    on_json as record_json, on_response_start,
+    on_json as record_json, on_response_start, StreamRecording,
 };
 pub use serve::{lookup, response_header};
+pub use store::CacheStore;
 
 /// What the cache did for a request (header `x-tollgate-cache`, metric, access log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +51,8 @@ pub enum Outcome {
     #[default]
     NotCached,
     Hit,
+    /// Answered with the entry of a similar question.
+    SemanticHit,
     Miss,
     /// The client skipped the lookup (`no-cache`, `no-store`).
     Bypass,
@@ -53,6 +63,7 @@ impl Outcome {
         match self {
             Outcome::NotCached => "",
             Outcome::Hit => "hit",
+            Outcome::SemanticHit => "semantic-hit",
             Outcome::Miss => "miss",
             Outcome::Bypass => "bypass",
         }
@@ -73,6 +84,8 @@ pub struct PendingStore {
     pub route: Arc<str>,
     pub namespace: Arc<str>,
     pub ttl: Duration,
+    /// The question's scope and vector, when the route looks up semantically.
+    pub semantic: Option<([u8; 32], Arc<[f32]>)>,
 }
 
 /// A stored answer.
@@ -89,101 +102,50 @@ pub struct Entry {
     pub route: Arc<str>,
     pub namespace: Arc<str>,
     ttl: Duration,
+    /// Milliseconds between the chunks of the stream it was assembled from (empty
+    /// for a non-streaming answer): what `replay: paced` reproduces.
+    pub gaps_ms: Vec<u32>,
 }
 
 impl Entry {
+    /// An answer stored now for `ttl`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        format: WireFormat,
+        body: Bytes,
+        usage: Usage,
+        upstream_model: Arc<str>,
+        route: Arc<str>,
+        namespace: Arc<str>,
+        ttl: Duration,
+        gaps_ms: Vec<u32>,
+    ) -> Entry {
+        Entry {
+            format,
+            body,
+            usage,
+            upstream_model,
+            created: SystemTime::now(),
+            route,
+            namespace,
+            ttl,
+            gaps_ms,
+        }
+    }
+
     fn weight(&self) -> u32 {
         // Key, the entry's own fields and the moka node: about 160 bytes beyond the body.
-        let size = self.body.len() + self.route.len() + self.namespace.len() + 160;
+        let size = self.body.len()
+            + self.route.len()
+            + self.namespace.len()
+            + self.gaps_ms.len() * 4
+            + 160;
         u32::try_from(size).unwrap_or(u32::MAX)
     }
 
     /// Whole seconds since the answer was stored (`age` header).
     pub fn age_seconds(&self) -> u64 {
         self.created.elapsed().map(|d| d.as_secs()).unwrap_or(0)
-    }
-}
-
-/// Each entry lives for its own TTL (the route's, or shorter when the client asked).
-struct PerEntryTtl;
-
-impl Expiry<[u8; 32], Arc<Entry>> for PerEntryTtl {
-    fn expire_after_create(
-        &self,
-        _key: &[u8; 32],
-        value: &Arc<Entry>,
-        _now: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
-
-/// The in-memory store, bounded by bytes.
-pub struct CacheStore {
-    entries: Cache<[u8; 32], Arc<Entry>>,
-    max_bytes: u64,
-}
-
-impl CacheStore {
-    pub fn new(max_bytes: u64) -> CacheStore {
-        let entries = Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|_k: &[u8; 32], v: &Arc<Entry>| v.weight())
-            .expire_after(PerEntryTtl)
-            .support_invalidation_closures()
-            .eviction_listener(|_k, _v, cause| {
-                if cause == moka::notification::RemovalCause::Size {
-                    metrics::EVICTIONS.inc();
-                }
-            })
-            .build();
-        CacheStore { entries, max_bytes }
-    }
-
-    /// The store to use after a reload: the same one (entries survive) unless its
-    /// size bound changed.
-    pub fn for_reload(previous: Option<&Arc<CacheStore>>, max_bytes: u64) -> Arc<CacheStore> {
-        match previous {
-            Some(p) if p.max_bytes == max_bytes => p.clone(),
-            _ => Arc::new(CacheStore::new(max_bytes)),
-        }
-    }
-
-    pub fn get(&self, key: &[u8; 32]) -> Option<Arc<Entry>> {
-        self.entries.get(key)
-    }
-
-    pub fn insert(&self, key: [u8; 32], entry: Entry) {
-        self.entries.insert(key, Arc::new(entry));
-        self.update_gauges();
-    }
-
-    /// Drops every entry, or those of one route and/or namespace; returns how many
-    /// entries were present before (the removal itself completes in the background).
-    pub fn invalidate(&self, route: Option<&str>, namespace: Option<&str>) -> u64 {
-        let before = self.entries.entry_count();
-        match (route, namespace) {
-            (None, None) => self.entries.invalidate_all(),
-            _ => {
-                let route = route.map(str::to_owned);
-                let namespace = namespace.map(str::to_owned);
-                let matched = self.entries.invalidate_entries_if(move |_k, e| {
-                    route.as_deref().is_none_or(|r| &*e.route == r)
-                        && namespace.as_deref().is_none_or(|n| &*e.namespace == n)
-                });
-                if let Err(e) = matched {
-                    log::error!("cache invalidation failed: {e}");
-                }
-            }
-        }
-        self.entries.run_pending_tasks();
-        self.update_gauges();
-        before
-    }
-
-    fn update_gauges(&self) {
-        metrics::ENTRIES.set(i64::try_from(self.entries.entry_count()).unwrap_or(i64::MAX));
-        metrics::BYTES.set(i64::try_from(self.entries.weighted_size()).unwrap_or(i64::MAX));
     }
 }
 

@@ -36,7 +36,9 @@ mod validate;
 
 use std::path::Path;
 
-pub use cache::{CacheNamespace, CacheSettings, RouteCache};
+pub use cache::{
+    CacheBackend, CacheNamespace, CacheSettings, Replay, RouteCache, SemanticSettings,
+};
 pub use env::{expand_str, EnvError};
 pub use errors::{ConfigError, ConfigErrors};
 #[cfg(test)]

@@ -84,7 +84,8 @@ pub(crate) fn validate(
     let capabilities = super::capability::build_all(&f.capabilities, &mut cx);
     let (models, model_index) =
         route::build_all(&parsed, &providers, &provider_index, &capabilities, &mut cx);
-    let cache = super::cache::build_settings(&f.cache, &mut cx);
+    let cache = super::cache::build_settings(&f.cache, f.state.backend.as_deref(), &mut cx);
+    super::cache::check_embeddings_routes(&parsed, &models, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
     let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());

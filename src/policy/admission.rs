@@ -35,6 +35,9 @@ pub struct Admission {
     /// The model was named by the client (a direct `provider/model` call): metrics and
     /// the per-model usage set record it as `other`, so clients cannot grow them.
     unlisted_model: bool,
+    /// Tokens the rate limits keep for this request whatever its usage (a cache hit
+    /// on a route that counts hits against TPM); `None`: the usage's.
+    limit_tokens: Option<u64>,
 }
 
 impl std::fmt::Debug for Admission {
@@ -69,7 +72,14 @@ impl Admission {
             metered: false,
             done: false,
             unlisted_model: false,
+            limit_tokens: None,
         }
+    }
+
+    /// Counts `tokens` against the token rate limits when settled, whatever the usage
+    /// (spend and usage counters still follow the usage).
+    pub fn count_tokens_against_limits(&mut self, tokens: u64) {
+        self.limit_tokens = Some(tokens);
     }
 
     /// See `unlisted_model`: the upstream model is still used for pricing.
@@ -127,7 +137,8 @@ impl Admission {
         let day = self.per.day(&self.key, &cal);
         let mut req = self.release_request();
         if self.metered {
-            let delta = split.total() as i64 - self.estimated_tokens as i64;
+            let used = self.limit_tokens.unwrap_or(split.total());
+            let delta = used as i64 - self.estimated_tokens as i64;
             req.adjust = self
                 .per
                 .buckets

@@ -6,44 +6,27 @@
 //! reload after a Redis restart. Every call runs under `state.timeout_ms`, connecting
 //! included, so a dead or silent Redis never holds a request longer than that.
 //!
-//! Failure handling is a small circuit breaker: a dropped connection is replaced on
-//! the next call; a failed (re)connect or three timeouts in a row discard the
-//! connection and open the breaker for a back-off (250 ms doubling to 5 s). While open, calls fail at once instead of
-//! each waiting for the timeout; the first call after it reconnects. Every failure is
+//! Connection, timeout and breaker: [`super::redis_link`]. Every failure is
 //! counted in `tollgate_state_errors_total{backend="redis"}`; the policy then applies
 //! `state.on_error`.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
 use redis::{FromRedisValue, Script, ScriptInvocation};
 
 use super::metrics;
-use super::redis_conn::{Conn, Target};
+use super::redis_conn::Target;
+use super::redis_link::{kind_str, Link};
 use super::redis_scripts;
 use super::store::{
     AdmitOutcome, AdmitRequest, ReadRequest, ReadResult, SettleRequest, StateStore, StoreError,
 };
 
-const BACKOFF_MIN_MS: u64 = 250;
-const BACKOFF_MAX_MS: u64 = 5_000;
-const TIMEOUTS_BEFORE_RECONNECT: u32 = 3;
-
 /// The Redis-backed store.
 pub struct RedisStore {
-    target: Target,
-    conn: ArcSwapOption<Conn>,
-    connect_lock: tokio::sync::Mutex<()>,
-    timeout: Duration,
+    link: Link,
     prefix: String,
-    epoch: Instant,
-    /// Breaker: calls fail fast until this many ms after `epoch`.
-    open_until_ms: AtomicU64,
-    backoff_ms: AtomicU64,
-    timeouts_in_row: AtomicU32,
     admit: Script,
     settle: Script,
     read: Script,
@@ -64,7 +47,7 @@ impl RedisStore {
         prefix: &str,
     ) -> Result<RedisStore, String> {
         let target = Target::single(url, ca_pem)
-            .map_err(|e| format!("invalid redis URL or CA: {}", e.kind_str()))?;
+            .map_err(|e| format!("invalid redis URL or CA: {}", kind_str(&e)))?;
         Ok(RedisStore::over(target, timeout, prefix))
     }
 
@@ -77,21 +60,14 @@ impl RedisStore {
         prefix: &str,
     ) -> Result<RedisStore, String> {
         let target = Target::cluster(seeds, ca_pem, timeout)
-            .map_err(|e| format!("invalid redis cluster URLs or CA: {}", e.kind_str()))?;
+            .map_err(|e| format!("invalid redis cluster URLs or CA: {}", kind_str(&e)))?;
         Ok(RedisStore::over(target, timeout, prefix))
     }
 
     fn over(target: Target, timeout: Duration, prefix: &str) -> RedisStore {
         RedisStore {
             prefix: target.key_prefix(prefix),
-            target,
-            conn: ArcSwapOption::empty(),
-            connect_lock: tokio::sync::Mutex::new(()),
-            timeout,
-            epoch: Instant::now(),
-            open_until_ms: AtomicU64::new(0),
-            backoff_ms: AtomicU64::new(BACKOFF_MIN_MS),
-            timeouts_in_row: AtomicU32::new(0),
+            link: Link::new(target, timeout),
             admit: Script::new(redis_scripts::ADMIT),
             settle: Script::new(redis_scripts::SETTLE),
             read: Script::new(redis_scripts::READ),
@@ -101,125 +77,25 @@ impl RedisStore {
     /// Tries to connect now (bounded by the timeout); the store works without it and
     /// connects on first use. Returns the reason when Redis is unreachable.
     pub async fn connect_now(&self) -> Result<(), StoreError> {
-        match tokio::time::timeout(self.timeout, self.connection()).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(StoreError::new("redis connect timed out")),
-        }
+        self.link.connect_now().await.map_err(StoreError::new)
     }
 
     fn key(&self, k: &str) -> String {
         format!("{}{}", self.prefix, k)
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
-    async fn connection(&self) -> Result<Conn, StoreError> {
-        if let Some(c) = self.conn.load().as_deref() {
-            return Ok(c.clone());
-        }
-        if self.now_ms() < self.open_until_ms.load(Ordering::Acquire) {
-            return Err(StoreError::new(
-                "redis unavailable (backing off before reconnecting)",
-            ));
-        }
-        let _guard = self.connect_lock.lock().await;
-        if let Some(c) = self.conn.load_full() {
-            return Ok((*c).clone());
-        }
-        match self.target.connect(self.timeout).await {
-            Ok(c) => {
-                self.conn.store(Some(Arc::new(c.clone())));
-                self.backoff_ms.store(BACKOFF_MIN_MS, Ordering::Release);
-                Ok(c)
-            }
-            Err(e) => {
-                self.open_breaker();
-                Err(StoreError::new(format!(
-                    "redis connect failed: {}",
-                    describe(&e)
-                )))
-            }
-        }
-    }
-
-    /// Drops the connection and fails fast for the current back-off, then doubles it.
-    fn open_breaker(&self) {
-        self.conn.store(None);
-        let backoff = self.backoff_ms.load(Ordering::Acquire);
-        self.open_until_ms
-            .store(self.now_ms() + backoff, Ordering::Release);
-        self.backoff_ms
-            .store((backoff * 2).min(BACKOFF_MAX_MS), Ordering::Release);
-        self.timeouts_in_row.store(0, Ordering::Release);
-    }
-
-    /// Runs one script invocation under the timeout, with breaker bookkeeping.
+    /// Runs one script invocation on the link, counting failures.
     async fn run<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> Result<T, StoreError> {
-        let call = async {
-            let mut conn = self.connection().await?;
-            inv.invoke_async::<T>(&mut conn).await.map_err(|e| {
-                if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() {
-                    // The next call reconnects at once (a restarted Redis is back in
-                    // one round trip); only a failed reconnect opens the breaker.
-                    self.conn.store(None);
-                }
-                StoreError::new(format!("redis call failed: {}", describe(&e)))
-            })
-        };
-        let result = match tokio::time::timeout(self.timeout, call).await {
-            Ok(r) => r,
-            Err(_) => {
-                if self.timeouts_in_row.fetch_add(1, Ordering::AcqRel) + 1
-                    >= TIMEOUTS_BEFORE_RECONNECT
-                {
-                    self.open_breaker();
-                }
-                Err(StoreError::new(format!(
-                    "redis call timed out after {:?}",
-                    self.timeout
-                )))
-            }
-        };
-        match &result {
-            Ok(_) => self.timeouts_in_row.store(0, Ordering::Release),
-            Err(e) => {
-                metrics::inc(&metrics::STATE_ERRORS, &["redis"], 1);
-                log::debug!("state store: {e}");
-            }
+        let result = self
+            .link
+            .call(|mut conn| async move { inv.invoke_async::<T>(&mut conn).await })
+            .await
+            .map_err(StoreError::new);
+        if let Err(e) = &result {
+            metrics::inc(&metrics::STATE_ERRORS, &["redis"], 1);
+            log::debug!("state store: {e}");
         }
         result
-    }
-}
-
-/// An error description without connection details.
-fn describe(e: &redis::RedisError) -> String {
-    match e.detail() {
-        Some(d) => format!("{}: {d}", e.kind_str()),
-        None if e.is_io_error() => format!("{}: {e}", e.kind_str()),
-        None => e.kind_str().to_string(),
-    }
-}
-
-trait KindStr {
-    fn kind_str(&self) -> &'static str;
-}
-
-impl KindStr for redis::RedisError {
-    fn kind_str(&self) -> &'static str {
-        use redis::{ErrorKind::*, ServerErrorKind};
-        match self.kind() {
-            Io => "I/O error",
-            AuthenticationFailed => "authentication failed",
-            InvalidClientConfig => "invalid client config",
-            Server(ServerErrorKind::ResponseError) => "response error",
-            Server(ServerErrorKind::NoScript) => "script not loaded",
-            Server(_) => "server error",
-            UnexpectedReturnType => "unexpected response type",
-            _ => "error",
-        }
     }
 }
 
@@ -366,6 +242,7 @@ impl StateStore for RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn admit_answers_map_to_outcomes() {

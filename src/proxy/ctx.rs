@@ -163,7 +163,7 @@ pub struct ResponseState {
     /// Status answered to the client (for logs and metrics).
     pub status: u16,
     /// A `200` stream being assembled for the response cache.
-    pub cache_stream: Option<Box<dyn crate::formats::replay::StreamAssembler>>,
+    pub cache_stream: Option<crate::cache::StreamRecording>,
     /// Upstream wait of the attempts before the current one, summed (the gateway
     /// overhead is the request's time minus all of it).
     pub upstream_wait: Duration,

@@ -30,7 +30,7 @@ mod access_fields;
 mod access_log;
 mod alarm;
 mod failure;
-mod finish;
+pub(crate) mod finish;
 mod govern;
 mod hold;
 pub mod log_sink;

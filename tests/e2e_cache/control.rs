@@ -99,3 +99,65 @@ keys:
     assert_eq!(deleted.status, 200);
     assert_eq!(send(BOB, "shared question", &[]), "miss");
 }
+
+const DAVE: &str = "sk-tg-dave-cache-4";
+const ERIN: &str = "sk-tg-erin-cache-5";
+
+/// The tokens left in `key`'s TPM bucket when `prompt` on `model` was admitted.
+fn remaining_tokens(addr: &str, key: &str, model: &str, prompt: &str) -> (i64, String) {
+    let auth = format!("Bearer {key}");
+    let r = post(
+        addr,
+        "/v1/chat/completions",
+        &[("authorization", &auth)],
+        &openai_chat(model, prompt, json!({})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let left = r
+        .header("x-ratelimit-remaining-tokens")
+        .unwrap()
+        .parse()
+        .unwrap();
+    (left, r.header("x-tollgate-cache").unwrap_or("").to_string())
+}
+
+#[test]
+fn hits_count_against_tpm_only_where_the_route_says_so() {
+    let up = mock("up");
+    // 6000 TPM refills 0.1 token per ms: the few ms between requests stay far below
+    // the ~45 tokens of an answer.
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: keys }}
+providers:
+  - {{ name: up, format: openai, base_url: "{url}", health_check: {{ kind: none }} }}
+models:
+  - name: free
+    targets: [{{ provider: up, model: gpt-4o-mini }}]
+    cache: {{}}
+  - name: counted
+    targets: [{{ provider: up, model: gpt-4o-mini }}]
+    cache: {{ tpm_on_hits: true }}
+keys:
+  - {{ name: dave, hash: "{dave}", limits: {{ tpm: 6000 }} }}
+  - {{ name: erin, hash: "{erin}", limits: {{ tpm: 6000 }} }}
+"#,
+        url = up.url(),
+        dave = hash_key(DAVE),
+        erin = hash_key(ERIN),
+    ));
+    // Per key: a miss, a hit of the same question, then another question; the third
+    // admission shows what the first two left charged.
+    let spent = |key: &str, model: &str| {
+        let (_, first) = remaining_tokens(&gw.addr, key, model, "What is a token bucket?");
+        let (_, second) = remaining_tokens(&gw.addr, key, model, "What is a token bucket?");
+        assert_eq!((first.as_str(), second.as_str()), ("miss", "hit"));
+        remaining_tokens(&gw.addr, key, model, "And a leaky bucket?").0
+    };
+    let free = spent(DAVE, "free");
+    let counted = spent(ERIN, "counted");
+    let answer_tokens = free - counted;
+    // The hit's input + output tokens as the mock counts them (a few dozen); a
+    // little refill between requests may shave one or two.
+    assert!((20..=120).contains(&answer_tokens), "{free} vs {counted}");
+}

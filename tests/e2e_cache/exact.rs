@@ -186,3 +186,61 @@ models:
     assert_eq!(outcome(), "hit");
     assert_eq!(up.hits(), 2);
 }
+
+#[test]
+fn responses_api_requests_are_cached_and_share_entries_with_chat() {
+    let up = mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: up, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - name: m
+    targets: [{{ provider: up, model: gpt-4o-mini }}]
+    cache: {{}}
+"#,
+        up.url()
+    ));
+    let ask = |body: &serde_json::Value| post(&gw.addr, "/v1/responses", &[], body);
+    let req = json!({"model": "m", "input": "Name three primary colours", "max_output_tokens": 64});
+    let first = ask(&req);
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("x-tollgate-cache"), Some("miss"));
+    let second = ask(&req);
+    assert_eq!(
+        second.header("x-tollgate-cache"),
+        Some("hit"),
+        "{}",
+        second.text()
+    );
+    assert_eq!(up.hits(), 1);
+    let (a, b) = (first.json(), second.json());
+    assert_eq!(b["object"], "response");
+    assert_eq!(
+        a["output"][0]["content"][0]["text"],
+        b["output"][0]["content"][0]["text"]
+    );
+    assert_eq!(a["usage"]["output_tokens"], b["usage"]["output_tokens"]);
+
+    // The same question from a Chat Completions client: the same entry.
+    let chat = openai_chat("m", "Name three primary colours", json!({}));
+    let c = post(&gw.addr, "/v1/chat/completions", &[], &chat);
+    assert_eq!(c.header("x-tollgate-cache"), Some("hit"), "{}", c.text());
+    assert_eq!(
+        c.json()["choices"][0]["message"]["content"],
+        a["output"][0]["content"][0]["text"]
+    );
+
+    // A streaming Responses request: a synthesised Responses event stream.
+    let mut streaming = req.clone();
+    streaming["stream"] = json!(true);
+    let s = ask(&streaming);
+    assert_eq!(s.header("x-tollgate-cache"), Some("hit"));
+    assert!(
+        s.text().contains("event: response.completed"),
+        "{}",
+        s.text()
+    );
+    assert_eq!(up.hits(), 1);
+}

@@ -423,3 +423,20 @@ fn zero_tokens_still_form_valid_streams() {
         ""
     );
 }
+
+#[test]
+fn embeddings_of_paraphrases_are_close_and_of_unrelated_texts_far() {
+    let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let q = "Please tell me what the capital city of France is, in one short sentence";
+    let para = "please tell me what the capital city of France is in one short sentence today";
+    let other = "Write a haiku about autumn leaves falling on a quiet pond";
+    let (a, b, c) = (
+        openai::bag_of_words(q, 512),
+        openai::bag_of_words(para, 512),
+        openai::bag_of_words(other, 512),
+    );
+    assert_eq!(a, openai::bag_of_words(q, 512), "deterministic");
+    assert!(cos(&a, &b) > 0.9, "{}", cos(&a, &b));
+    assert!(cos(&a, &c) < 0.5, "{}", cos(&a, &c));
+    assert!((cos(&a, &a) - 1.0).abs() < 1e-4);
+}

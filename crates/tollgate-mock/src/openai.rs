@@ -158,7 +158,32 @@ fn vector(seed: u64, dims: usize) -> Vec<f32> {
     raw.into_iter().map(|v| v / norm).collect()
 }
 
-/// `POST /v1/embeddings`: one vector per input item, `float` or `base64` encoded.
+/// The embedding of `text`: a hashed bag of words — the sum of one deterministic
+/// random unit vector per lower-cased alphanumeric word, scaled to unit length. Texts
+/// sharing most of their words are therefore close (cosine ≈ the share of common
+/// words), unrelated texts nearly orthogonal, as with a real embeddings model for a
+/// paraphrase; the same text always gives the same vector.
+pub fn bag_of_words(text: &str, dims: usize) -> Vec<f32> {
+    let mut sum = vec![0f32; dims];
+    let words = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    for word in words {
+        let w = vector(fnv1a64(word.to_lowercase().as_bytes()), dims);
+        for (s, x) in sum.iter_mut().zip(w) {
+            *s += x;
+        }
+    }
+    let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        // No words (empty or punctuation only): a fixed vector of the text itself.
+        return vector(fnv1a64(text.as_bytes()), dims);
+    }
+    sum.into_iter().map(|v| v / norm).collect()
+}
+
+/// `POST /v1/embeddings`: one vector per input item (see [`bag_of_words`]), `float`
+/// or `base64` encoded.
 /// `None` when the input is missing or not a string, string array or token array.
 pub fn embeddings(g: &Gen, input: &serde_json::Value, dims: usize, base64: bool) -> Option<Reply> {
     let items = embedding_items(input)?;
@@ -166,7 +191,7 @@ pub fn embeddings(g: &Gen, input: &serde_json::Value, dims: usize, base64: bool)
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let v = vector(fnv1a64(item.as_bytes()) ^ i as u64, dims);
+            let v = bag_of_words(item, dims);
             let embedding = if base64 {
                 let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
                 quote(&base64::engine::general_purpose::STANDARD.encode(bytes))

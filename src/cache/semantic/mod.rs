@@ -1,0 +1,303 @@
+//! Semantic lookup: a question close enough in meaning to one answered before gets
+//! that answer.
+//!
+//! - `text`: what is embedded (the last user turn plus the configured context; longer
+//!   conversations are looked up exactly only) and the *scope* a match must share
+//!   (route, cache version, namespace, instructions, tools and every parameter);
+//! - `embed`: the call to the configured embeddings route, under its own timeout;
+//! - [`SemanticIndex`]: the local index — exact (brute-force) cosine search within
+//!   the scope over contiguous `f32` rows, bounded in entries (oldest dropped first).
+//!   With Redis, records are also appended to a Redis stream that every replica
+//!   reads into its own index (see `super::redis`).
+//!
+//! A match only names an exact entry (its key); the answer itself is fetched from the
+//! store, so an entry that expired or was invalidated is a miss there and is dropped
+//! from the index.
+
+pub mod embed;
+pub mod text;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use super::metrics;
+
+/// One semantic entry: the vector of a question, and the exact entry answering it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub scope: [u8; 32],
+    pub key: [u8; 32],
+    /// Unix milliseconds after which the answer is gone.
+    pub expires_ms: u64,
+    pub route: Arc<str>,
+    pub namespace: Arc<str>,
+    pub vector: Arc<[f32]>,
+}
+
+struct Meta {
+    key: [u8; 32],
+    expires_ms: u64,
+    route: Arc<str>,
+    namespace: Arc<str>,
+}
+
+/// The entries of one scope: metadata and vectors in parallel, vectors as one
+/// contiguous array of `dims`-long unit rows (a linear scan is then cache friendly
+/// and vectorised by the compiler).
+struct Scope {
+    dims: usize,
+    meta: Vec<Meta>,
+    rows: Vec<f32>,
+}
+
+impl Scope {
+    fn position(&self, key: &[u8; 32]) -> Option<usize> {
+        self.meta.iter().position(|m| &m.key == key)
+    }
+
+    fn swap_remove(&mut self, i: usize) {
+        let last = self.meta.len() - 1;
+        if i != last {
+            let (head, tail) = self.rows.split_at_mut(last * self.dims);
+            head[i * self.dims..(i + 1) * self.dims].copy_from_slice(&tail[..self.dims]);
+        }
+        self.rows.truncate(last * self.dims);
+        self.meta.swap_remove(i);
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    scopes: HashMap<[u8; 32], Scope>,
+    /// Insertion order, for dropping the oldest when full (may name removed entries).
+    order: VecDeque<([u8; 32], [u8; 32])>,
+    len: usize,
+}
+
+impl Inner {
+    fn remove(&mut self, scope: &[u8; 32], key: &[u8; 32]) -> bool {
+        let Some(s) = self.scopes.get_mut(scope) else {
+            return false;
+        };
+        let Some(i) = s.position(key) else {
+            return false;
+        };
+        s.swap_remove(i);
+        if s.meta.is_empty() {
+            self.scopes.remove(scope);
+        }
+        self.len -= 1;
+        true
+    }
+
+    fn purge_expired(&mut self, now_ms: u64) {
+        let mut removed = 0;
+        self.scopes.retain(|_, s| {
+            let mut i = 0;
+            while i < s.meta.len() {
+                if s.meta[i].expires_ms <= now_ms {
+                    s.swap_remove(i);
+                    removed += 1;
+                } else {
+                    i += 1;
+                }
+            }
+            !s.meta.is_empty()
+        });
+        self.len -= removed;
+    }
+}
+
+/// The bounded local index.
+pub struct SemanticIndex {
+    inner: RwLock<Inner>,
+    max_entries: usize,
+}
+
+/// A match: the exact entry's key and how similar its question was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Match {
+    pub key: [u8; 32],
+    pub similarity: f32,
+}
+
+impl SemanticIndex {
+    pub fn new(max_entries: usize) -> SemanticIndex {
+        SemanticIndex {
+            inner: RwLock::new(Inner::default()),
+            max_entries: max_entries.max(1),
+        }
+    }
+
+    pub fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.read().map(|i| i.len).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a record (again: no-op); drops expired entries, then the oldest, when full.
+    pub fn insert(&self, r: &Record, now_ms: u64) {
+        let Some(unit) = normalized(&r.vector) else {
+            return;
+        };
+        if r.expires_ms <= now_ms {
+            return;
+        }
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        let scope = inner.scopes.entry(r.scope).or_insert_with(|| Scope {
+            dims: unit.len(),
+            meta: Vec::new(),
+            rows: Vec::new(),
+        });
+        // Another embeddings model (other dimensions) cannot be compared: the newer
+        // model's vectors replace the scope's.
+        if scope.dims != unit.len() {
+            let dropped = scope.meta.len();
+            *scope = Scope {
+                dims: unit.len(),
+                meta: Vec::new(),
+                rows: Vec::new(),
+            };
+            inner.len -= dropped;
+        }
+        let Some(scope) = inner.scopes.get_mut(&r.scope) else {
+            return;
+        };
+        if scope.position(&r.key).is_some() {
+            return;
+        }
+        scope.rows.extend_from_slice(&unit);
+        scope.meta.push(Meta {
+            key: r.key,
+            expires_ms: r.expires_ms,
+            route: r.route.clone(),
+            namespace: r.namespace.clone(),
+        });
+        inner.len += 1;
+        inner.order.push_back((r.scope, r.key));
+        if inner.len > self.max_entries {
+            inner.purge_expired(now_ms);
+        }
+        while inner.len > self.max_entries {
+            let Some((s, k)) = inner.order.pop_front() else {
+                break;
+            };
+            inner.remove(&s, &k);
+        }
+        // The order queue names removed entries too; keep it proportional.
+        if inner.order.len() > 2 * self.max_entries + 16 {
+            let live: std::collections::HashSet<([u8; 32], [u8; 32])> = inner
+                .scopes
+                .iter()
+                .flat_map(|(s, sc)| sc.meta.iter().map(move |m| (*s, m.key)))
+                .collect();
+            inner.order.retain(|p| live.contains(p));
+        }
+        metrics::SEMANTIC_ENTRIES.set(inner.len as i64);
+    }
+
+    /// The most similar live entry of `scope` at or above `threshold`.
+    pub fn lookup(
+        &self,
+        scope: &[u8; 32],
+        vector: &[f32],
+        threshold: f32,
+        now_ms: u64,
+    ) -> Option<Match> {
+        let query = normalized(vector)?;
+        let inner = self.inner.read().ok()?;
+        let s = inner.scopes.get(scope)?;
+        if s.dims != query.len() {
+            return None;
+        }
+        let mut best: Option<Match> = None;
+        for (meta, row) in s.meta.iter().zip(s.rows.chunks_exact(s.dims)) {
+            if meta.expires_ms <= now_ms {
+                continue;
+            }
+            let similarity = dot(row, &query);
+            if similarity >= threshold && best.is_none_or(|b| similarity > b.similarity) {
+                best = Some(Match {
+                    key: meta.key,
+                    similarity,
+                });
+            }
+        }
+        best
+    }
+
+    /// Drops one entry (its answer is gone from the store).
+    pub fn remove(&self, scope: &[u8; 32], key: &[u8; 32]) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.remove(scope, key);
+            metrics::SEMANTIC_ENTRIES.set(inner.len as i64);
+        }
+    }
+
+    /// Drops every entry, or those of one route and/or namespace.
+    pub fn invalidate(&self, route: Option<&str>, namespace: Option<&str>) {
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        let mut removed = 0;
+        inner.scopes.retain(|_, s| {
+            let mut i = 0;
+            while i < s.meta.len() {
+                let m = &s.meta[i];
+                if route.is_none_or(|r| &*m.route == r)
+                    && namespace.is_none_or(|n| &*m.namespace == n)
+                {
+                    s.swap_remove(i);
+                    removed += 1;
+                } else {
+                    i += 1;
+                }
+            }
+            !s.meta.is_empty()
+        });
+        inner.len -= removed;
+        if inner.len == 0 {
+            inner.order.clear();
+        }
+        metrics::SEMANTIC_ENTRIES.set(inner.len as i64);
+    }
+}
+
+/// `v` scaled to unit length; `None` for an empty, zero or non-finite vector.
+fn normalized(v: &[f32]) -> Option<Vec<f32>> {
+    let norm = dot(v, v).sqrt();
+    if v.is_empty() || !norm.is_finite() || norm == 0.0 {
+        return None;
+    }
+    Some(v.iter().map(|x| x / norm).collect())
+}
+
+/// Dot product in eight independent lanes (the compiler keeps them in SIMD registers).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod tests;
