@@ -30,6 +30,9 @@ pub struct Runtime {
     pub direct_counter: AtomicU64,
     /// The response cache store (kept across reloads while its size is unchanged).
     pub cache: Arc<crate::cache::CacheStore>,
+    /// Stored Responses conversations' in-process store (kept across reloads while
+    /// its size is unchanged; unused when the state backend is Redis).
+    pub conversations: Arc<crate::conversations::ConversationStore>,
 }
 
 impl Runtime {
@@ -49,8 +52,13 @@ impl Runtime {
             previous.map(|p| &p.cache),
             config.cache.max_bytes,
         );
+        let conversations = crate::conversations::ConversationStore::for_reload(
+            previous.map(|p| &p.conversations),
+            &config.responses,
+        );
         Ok(Runtime {
             cache,
+            conversations,
             config: Arc::new(config),
             pools,
             policy,

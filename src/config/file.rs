@@ -52,6 +52,9 @@ pub struct FileConfig {
     /// The response cache store.
     #[serde(default)]
     pub cache: super::cache::CacheSection,
+    /// Stored OpenAI Responses conversations (`config::responses`).
+    #[serde(default)]
+    pub responses: super::responses::ResponsesSection,
 }
 
 /// Pingora's own server settings; mapped onto `pingora::server::configuration::ServerConf`.

@@ -83,6 +83,7 @@ pub(crate) fn validate(
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
     let cache = super::cache::build_settings(&f.cache, &mut cx);
+    let responses = super::responses::build(&f.responses, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
     let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());
@@ -104,6 +105,7 @@ pub(crate) fn validate(
         redacted: redact(&parsed.as_written),
         governance,
         cache,
+        responses,
         provider_index,
         model_index,
     })

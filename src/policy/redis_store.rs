@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
-use redis::{FromRedisValue, Script, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Script, ScriptInvocation};
 
 use super::metrics;
 use super::redis_conn::{Conn, Target};
@@ -158,9 +158,25 @@ impl RedisStore {
 
     /// Runs one script invocation under the timeout, with breaker bookkeeping.
     async fn run<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> Result<T, StoreError> {
+        self.bounded(|mut conn| async move { inv.invoke_async::<T>(&mut conn).await })
+            .await
+    }
+
+    /// Runs one plain command under the timeout, with breaker bookkeeping.
+    pub(super) async fn command<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        self.bounded(|mut conn| async move { cmd.query_async::<T>(&mut conn).await })
+            .await
+    }
+
+    /// `call` on the connection, under the timeout, with breaker bookkeeping.
+    async fn bounded<T, F, Fut>(&self, call: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         let call = async {
-            let mut conn = self.connection().await?;
-            inv.invoke_async::<T>(&mut conn).await.map_err(|e| {
+            let conn = self.connection().await?;
+            call(conn).await.map_err(|e| {
                 if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() {
                     // The next call reconnects at once (a restarted Redis is back in
                     // one round trip); only a failed reconnect opens the breaker.
@@ -191,6 +207,11 @@ impl RedisStore {
             }
         }
         result
+    }
+
+    /// The full Redis key of a store key (the configured prefix in front).
+    pub(super) fn full_key(&self, k: &str) -> String {
+        self.key(k)
     }
 }
 
@@ -360,6 +381,10 @@ impl StateStore for RedisStore {
 
     fn backend(&self) -> &'static str {
         "redis"
+    }
+
+    fn docs(&self) -> Option<&dyn super::store::DocStore> {
+        Some(self)
     }
 }
 

@@ -1,0 +1,169 @@
+//! The Response object as the client received it, for storing: a non-streaming
+//! body kept whole, or, from a stream, the `response` of its terminal
+//! `response.completed` / `response.incomplete` event (the full output is there).
+//! Bounded by `responses.max_stored_bytes`: a larger answer is not kept.
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::proxy::ctx::{Ctx, ResponseMode};
+use crate::sse::SseDecoder;
+
+/// Watches the bytes going to the client during one attempt.
+pub enum Recorder {
+    Json(Vec<u8>),
+    Stream {
+        sse: Box<SseDecoder>,
+        done: Option<Value>,
+    },
+    /// Over the size cap or not readable: nothing will be stored.
+    GaveUp,
+}
+
+impl Recorder {
+    pub fn new(stream: bool, cap: usize) -> Recorder {
+        if stream {
+            Recorder::Stream {
+                sse: Box::new(SseDecoder::with_max_event_size(cap)),
+                done: None,
+            }
+        } else {
+            Recorder::Json(Vec::new())
+        }
+    }
+
+    /// One chunk as sent to the client.
+    pub fn feed(&mut self, chunk: &[u8], cap: usize) {
+        match self {
+            Recorder::Json(buf) if buf.len() + chunk.len() <= cap => {
+                buf.extend_from_slice(chunk);
+            }
+            Recorder::Json(_) => *self = Recorder::GaveUp,
+            Recorder::Stream { sse, done } => {
+                let fed = sse.feed_with(chunk, |event| {
+                    if let Some(response) = terminal_response(event.event, event.data) {
+                        *done = Some(response);
+                    }
+                    Ok::<(), crate::sse::SseError>(())
+                });
+                if fed.is_err() {
+                    *self = Recorder::GaveUp;
+                }
+            }
+            Recorder::GaveUp => {}
+        }
+    }
+
+    /// The Response object the client got, if it got a whole one.
+    pub fn finish(self) -> Option<Value> {
+        match self {
+            Recorder::Json(buf) => serde_json::from_slice::<Value>(&buf)
+                .ok()
+                .filter(|v| v.get("object").and_then(Value::as_str) == Some("response")),
+            Recorder::Stream { done, .. } => done,
+            Recorder::GaveUp => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TerminalEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    response: Option<Value>,
+}
+
+/// The `response` of a `response.completed` or `response.incomplete` event.
+fn terminal_response(name: &[u8], data: &[u8]) -> Option<Value> {
+    const TERMINAL: [&[u8]; 2] = [b"response.completed", b"response.incomplete"];
+    // Most events are deltas: they are told apart by their name, without parsing.
+    // A server that sends no `event:` lines gets its data searched instead.
+    let terminal = if name.is_empty() {
+        TERMINAL.iter().any(|t| contains(data, t))
+    } else {
+        TERMINAL.contains(&name)
+    };
+    if !terminal {
+        return None;
+    }
+    let event: TerminalEvent = serde_json::from_slice(data).ok()?;
+    matches!(
+        event.kind.as_str(),
+        "response.completed" | "response.incomplete"
+    )
+    .then_some(event.response)
+    .flatten()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The upstream answered: watch this attempt's answer when it is a `200` to a
+/// Responses request whose answer is to be stored.
+pub fn on_response_start(ctx: &mut Ctx) {
+    ctx.resp.conversation = None;
+    let wanted = ctx.req.conversation.as_ref().is_some_and(|t| t.store);
+    if !wanted || ctx.resp.upstream_status != Some(200) {
+        return;
+    }
+    let Some(runtime) = &ctx.req.runtime else {
+        return;
+    };
+    let stream = matches!(ctx.resp.mode, ResponseMode::Stream(_));
+    let cap = runtime.config.responses.max_stored_bytes;
+    ctx.resp.conversation = Some(Recorder::new(stream, cap));
+}
+
+/// One body chunk on its way to the client (after translation and guardrails).
+pub fn on_client_bytes(ctx: &mut Ctx, body: Option<&Bytes>) {
+    let (Some(recorder), Some(chunk)) = (&mut ctx.resp.conversation, body) else {
+        return;
+    };
+    let cap = ctx
+        .req
+        .runtime
+        .as_ref()
+        .map_or(0, |r| r.config.responses.max_stored_bytes);
+    recorder.feed(chunk, cap);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_body_is_kept_whole_within_the_cap() {
+        let body = br#"{"id":"resp_1","object":"response","output":[]}"#;
+        let mut r = Recorder::new(false, 1024);
+        r.feed(&body[..10], 1024);
+        r.feed(&body[10..], 1024);
+        assert_eq!(r.finish().unwrap()["id"], "resp_1");
+        let mut r = Recorder::new(false, 16);
+        r.feed(body, 16);
+        assert!(r.finish().is_none());
+    }
+
+    #[test]
+    fn stream_keeps_the_terminal_response_at_any_split() {
+        let stream = concat!(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"status\":\"in_progress\"}}\n\n",
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n",
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":2,\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"output\":[1]}}\n\n",
+        )
+        .as_bytes();
+        for split in 0..stream.len() {
+            let mut r = Recorder::new(true, 4096);
+            r.feed(&stream[..split], 4096);
+            r.feed(&stream[split..], 4096);
+            let done = r.finish().unwrap();
+            assert_eq!(done["status"], "completed", "split {split}");
+            assert_eq!(done["output"][0], 1);
+        }
+        let mut r = Recorder::new(true, 64);
+        r.feed(stream, 64);
+        assert!(r.finish().is_none());
+    }
+}
