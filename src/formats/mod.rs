@@ -37,7 +37,8 @@
 //!
 //! Then add the match arms below (the compiler lists them: every dispatch is an
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
-//! rows in `tests/golden_formats.rs`. `gemini` and `bedrock_converse` are upstream
+//! rows in `tests/golden_formats.rs`. `openai_responses` is both: a client dialect,
+//! and the format of targets that serve only that API. `gemini` and `bedrock_converse` are upstream
 //! formats only (no encoder, no pass-through); Bedrock streams are not SSE, so
 //! `bedrock_converse::stream` gives `Translating` an event-stream `Framing`.
 
@@ -175,7 +176,9 @@ pub fn translate_request_with(
         }
         WireFormat::Gemini => gemini::request::write(&req, upstream_model, opts),
         WireFormat::BedrockConverse => bedrock_converse::request::write(&req, upstream_model, opts),
-        WireFormat::OpenAiResponses => Err(responses_only()),
+        WireFormat::OpenAiResponses => {
+            openai_responses::request_write::write(&req, upstream_model, opts)
+        }
     }
 }
 
@@ -186,16 +189,8 @@ pub fn read_response(from: WireFormat, body: &[u8]) -> Result<ChatResponse<'_>, 
         WireFormat::AnthropicMessages => anthropic_messages::response::read(body),
         WireFormat::Gemini => gemini::response::read(body),
         WireFormat::BedrockConverse => bedrock_converse::response::read(body),
-        WireFormat::OpenAiResponses => Err(responses_only()),
+        WireFormat::OpenAiResponses => openai_responses::response_read::read(body),
     }
-}
-
-/// Chat-completions and Messages clients cannot use a Responses-only target yet
-/// (`providers::upstream_path` offers it to Responses clients only).
-fn responses_only() -> GatewayError {
-    GatewayError::invalid(
-        "this model's target serves only the OpenAI Responses API: call it at /v1/responses",
-    )
 }
 
 /// Non-streaming response body of `from` → body in `to` dialect, plus the usage (in
@@ -247,10 +242,19 @@ pub fn stream_translator(
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
-        // Only Responses clients are routed to such targets (see `responses_only`).
-        (WireFormat::OpenAiResponses, _) => {
+        (WireFormat::OpenAiResponses, Dialect::OpenAiResponses) => {
             Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
         }
+        (WireFormat::OpenAiResponses, Dialect::OpenAi) => Box::new(Translating::new(
+            openai_responses::stream_read::ResponsesDecoder::default(),
+            oai::OpenAiEncoder::new(public_model, client_wants_usage),
+            accounting,
+        )),
+        (WireFormat::OpenAiResponses, Dialect::Anthropic) => Box::new(Translating::new(
+            openai_responses::stream_read::ResponsesDecoder::default(),
+            anth::AnthropicEncoder::new(public_model),
+            accounting,
+        )),
         (WireFormat::OpenAiChat, Dialect::OpenAi) => {
             Box::new(OpenAiPassthrough::new(!client_wants_usage))
         }
