@@ -233,7 +233,11 @@ models:
         &[&gw.addr, "responses-only", KEY_A],
     );
     let translated = &up_a.requests()[before..];
-    assert!(translated.len() >= 10, "{translated:?}");
+    assert_eq!(
+        translated.len(),
+        9,
+        "5 chat and 4 Messages calls: {translated:?}"
+    );
     for r in translated {
         assert_eq!(r.path, "/v1/responses", "{r:?}");
         assert_eq!(r.model.as_deref(), Some("only-responses"), "{r:?}");

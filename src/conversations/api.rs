@@ -51,20 +51,19 @@ pub async fn answer_stored(
     Ok(response.to_string().into_bytes())
 }
 
-/// Stores the answer of a finished Responses request that asked for it: a `200`
-/// that reached the client whole. Failures are logged; the client has its answer.
-pub async fn save(ctx: &mut Ctx) {
-    let Some(record) = record_of(ctx) else {
+/// Stores the answer of a Responses request that asked for it, once its last byte
+/// is known: a `200` the client receives whole. The store call runs as its own task
+/// and the response's last write waits for it (`proxy::hold::finish_after`), so a
+/// client that has the answer finds it stored on its next turn, on any replica.
+/// A failure is logged; the client has its answer.
+pub fn save(ctx: &mut Ctx) {
+    let Some((record, Some(id))) = record_of(ctx) else {
         return;
     };
-    let (Some(runtime), Some(key), Some(id)) = (
-        ctx.req.runtime.clone(),
-        ctx.req.key.clone(),
-        record.1.clone(),
-    ) else {
+    let (Some(runtime), Some(key)) = (ctx.req.runtime.clone(), ctx.req.key.clone()) else {
         return;
     };
-    let bytes = record.0.to_bytes();
+    let bytes = record.to_bytes();
     let settings = &runtime.config.responses;
     if bytes.len() > settings.max_stored_bytes {
         log::debug!(
@@ -73,11 +72,18 @@ pub async fn save(ctx: &mut Ctx) {
         );
         return;
     }
-    let store = runtime.conversations.docs(runtime.policy.store().as_ref());
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
     let doc_key = super::doc_key(&key.name, &id);
-    if let Err(e) = store.put_doc(&doc_key, &bytes, settings.store_ttl).await {
-        let _ = unavailable(&e);
-    }
+    let task = handle.spawn(async move {
+        let ttl = runtime.config.responses.store_ttl;
+        let store = runtime.conversations.docs(runtime.policy.store().as_ref());
+        if let Err(e) = store.put_doc(&doc_key, &bytes, ttl).await {
+            let _ = unavailable(&e);
+        }
+    });
+    crate::proxy::hold::finish_after(&ctx.slots.hold, task);
 }
 
 /// The record to keep for this request and the response id, if anything is to be kept.

@@ -117,17 +117,23 @@ pub fn on_response_start(ctx: &mut Ctx) {
     ctx.resp.conversation = Some(Recorder::new(stream, cap));
 }
 
-/// One body chunk on its way to the client (after translation and guardrails).
-pub fn on_client_bytes(ctx: &mut Ctx, body: Option<&Bytes>) {
-    let (Some(recorder), Some(chunk)) = (&mut ctx.resp.conversation, body) else {
+/// One body chunk on its way to the client (after translation and guardrails); at
+/// the end, the answer is stored (see `api::save`).
+pub fn on_client_bytes(ctx: &mut Ctx, body: Option<&Bytes>, end: bool) {
+    let Some(recorder) = &mut ctx.resp.conversation else {
         return;
     };
-    let cap = ctx
-        .req
-        .runtime
-        .as_ref()
-        .map_or(0, |r| r.config.responses.max_stored_bytes);
-    recorder.feed(chunk, cap);
+    if let Some(chunk) = body {
+        let cap = ctx
+            .req
+            .runtime
+            .as_ref()
+            .map_or(0, |r| r.config.responses.max_stored_bytes);
+        recorder.feed(chunk, cap);
+    }
+    if end {
+        super::api::save(ctx);
+    }
 }
 
 #[cfg(test)]

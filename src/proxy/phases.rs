@@ -129,7 +129,7 @@ impl ProxyHttp for Proxy {
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(failure::body_error(ctx, err));
         }
-        crate::conversations::on_client_bytes(ctx, body.as_ref());
+        crate::conversations::on_client_bytes(ctx, body.as_ref(), end_of_stream);
         if ctx.resp.retry_requested {
             // A held refusal that a fallback takes over: fail this attempt, retryably.
             let status = ctx.resp.upstream_status.unwrap_or(400);
@@ -187,7 +187,6 @@ impl ProxyHttp for Proxy {
             metrics::IN_FLIGHT.dec();
         }
         finish::observe(session, ctx);
-        crate::conversations::save(ctx).await;
         finish::settle(ctx).await;
         // The endpoint lease goes back now, not whenever the context is dropped.
         ctx.attempt = None;
