@@ -37,12 +37,17 @@ pub struct Turn {
     pub unknown_previous: bool,
 }
 
+/// The conversation fields, `input` skipped (it is read only when needed).
 #[derive(Deserialize)]
 struct Probe {
     #[serde(default)]
     store: Option<bool>,
     #[serde(default)]
     previous_response_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InputProbe {
     #[serde(default)]
     input: Option<Value>,
 }
@@ -59,21 +64,27 @@ pub async fn begin(
     let Ok(probe) = serde_json::from_slice::<Probe>(body) else {
         return Ok((Turn::default(), None));
     };
+    // A body over the cap of a stored response cannot be stored: its input is
+    // neither kept nor read for that.
+    let storable = body.len() <= runtime.config.responses.max_stored_bytes;
     let mut turn = Turn {
-        store: probe.store != Some(false),
+        store: probe.store != Some(false) && storable,
         previous: probe.previous_response_id.clone(),
         ..Turn::default()
     };
-    let new_input = input_items(probe.input);
+    let new_input = || {
+        let probe = serde_json::from_slice::<InputProbe>(body).ok();
+        input_items(probe.and_then(|p| p.input))
+    };
     let Some(previous) = probe.previous_response_id else {
-        turn.input = Some(new_input);
+        turn.input = turn.store.then(new_input);
         return Ok((turn, None));
     };
     match load(runtime, key, &previous).await? {
         Some(Record::Pinned { provider, model }) => turn.pin = Some((provider, model)),
         Some(record @ Record::Stored { .. }) => {
             let mut items = record.history().unwrap_or_default();
-            items.extend(new_input);
+            items.extend(new_input());
             let rewritten = with_input(body, &items)?;
             turn.input = Some(items);
             return Ok((turn, Some(rewritten)));
