@@ -70,3 +70,27 @@ impl ConversationStore {
 fn doc_key(key_name: &str, response_id: &str) -> String {
     format!("resp:{key_name}:{response_id}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_keeps_the_store_while_its_bound_is_unchanged() {
+        let settings = ResponsesSettings::default();
+        let first = ConversationStore::for_reload(None, &settings);
+        let longer_ttl = ResponsesSettings {
+            store_ttl: settings.store_ttl * 2,
+            ..settings.clone()
+        };
+        let kept = ConversationStore::for_reload(Some(&first), &longer_ttl);
+        assert!(Arc::ptr_eq(&first, &kept));
+        let bigger = ResponsesSettings {
+            memory_max_bytes: settings.memory_max_bytes * 2,
+            ..settings
+        };
+        let rebuilt = ConversationStore::for_reload(Some(&kept), &bigger);
+        assert!(!Arc::ptr_eq(&kept, &rebuilt));
+        assert_eq!(doc_key("team-a", "resp_1"), "resp:team-a:resp_1");
+    }
+}

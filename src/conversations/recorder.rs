@@ -2,6 +2,10 @@
 //! body kept whole, or, from a stream, the `response` of its terminal
 //! `response.completed` / `response.incomplete` event (the full output is there).
 //! Bounded by `responses.max_stored_bytes`: a larger answer is not kept.
+//!
+//! A pass-through stream is read only up to its first event (`response.created`,
+//! which carries the id the provider holds the conversation under); the rest passes
+//! unread.
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -17,13 +21,20 @@ pub enum Recorder {
         sse: Box<SseDecoder>,
         done: Option<Value>,
     },
+    /// A pass-through stream, until its first event with a Response.
+    FirstResponse(Box<SseDecoder>),
+    /// What `FirstResponse` found.
+    Found(Value),
     /// Over the size cap or not readable: nothing will be stored.
     GaveUp,
 }
 
 impl Recorder {
-    pub fn new(stream: bool, cap: usize) -> Recorder {
-        if stream {
+    /// `first_only`: a stream is read up to its first Response (pass-through).
+    pub fn new(stream: bool, first_only: bool, cap: usize) -> Recorder {
+        if stream && first_only {
+            Recorder::FirstResponse(Box::new(SseDecoder::with_max_event_size(cap)))
+        } else if stream {
             Recorder::Stream {
                 sse: Box::new(SseDecoder::with_max_event_size(cap)),
                 done: None,
@@ -51,7 +62,21 @@ impl Recorder {
                     *self = Recorder::GaveUp;
                 }
             }
-            Recorder::GaveUp => {}
+            Recorder::FirstResponse(sse) => {
+                let mut found = None;
+                let fed = sse.feed_with(chunk, |event| {
+                    if found.is_none() {
+                        found = first_response(event.data);
+                    }
+                    Ok::<(), crate::sse::SseError>(())
+                });
+                match (found, fed) {
+                    (Some(response), _) => *self = Recorder::Found(response),
+                    (None, Err(_)) => *self = Recorder::GaveUp,
+                    (None, Ok(())) => {}
+                }
+            }
+            Recorder::Found(_) | Recorder::GaveUp => {}
         }
     }
 
@@ -62,7 +87,8 @@ impl Recorder {
                 .ok()
                 .filter(|v| v.get("object").and_then(Value::as_str) == Some("response")),
             Recorder::Stream { done, .. } => done,
-            Recorder::GaveUp => None,
+            Recorder::Found(response) => Some(response),
+            Recorder::FirstResponse(_) | Recorder::GaveUp => None,
         }
     }
 }
@@ -97,6 +123,16 @@ fn terminal_response(name: &[u8], data: &[u8]) -> Option<Value> {
     .flatten()
 }
 
+/// The `response` of an event that has one (`response.created` comes first).
+fn first_response(data: &[u8]) -> Option<Value> {
+    #[derive(Deserialize)]
+    struct WithResponse {
+        #[serde(default)]
+        response: Option<Value>,
+    }
+    serde_json::from_slice::<WithResponse>(data).ok()?.response
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -113,8 +149,12 @@ pub fn on_response_start(ctx: &mut Ctx) {
         return;
     };
     let stream = matches!(ctx.resp.mode, ResponseMode::Stream(_));
+    let passes_through = ctx
+        .attempt
+        .as_ref()
+        .is_some_and(|a| a.format == crate::formats::WireFormat::OpenAiResponses);
     let cap = runtime.config.responses.max_stored_bytes;
-    ctx.resp.conversation = Some(Recorder::new(stream, cap));
+    ctx.resp.conversation = Some(Recorder::new(stream, passes_through, cap));
 }
 
 /// One body chunk on its way to the client (after translation and guardrails); at
@@ -143,11 +183,11 @@ mod tests {
     #[test]
     fn json_body_is_kept_whole_within_the_cap() {
         let body = br#"{"id":"resp_1","object":"response","output":[]}"#;
-        let mut r = Recorder::new(false, 1024);
+        let mut r = Recorder::new(false, false, 1024);
         r.feed(&body[..10], 1024);
         r.feed(&body[10..], 1024);
         assert_eq!(r.finish().unwrap()["id"], "resp_1");
-        let mut r = Recorder::new(false, 16);
+        let mut r = Recorder::new(false, false, 16);
         r.feed(body, 16);
         assert!(r.finish().is_none());
     }
@@ -161,15 +201,24 @@ mod tests {
         )
         .as_bytes();
         for split in 0..stream.len() {
-            let mut r = Recorder::new(true, 4096);
+            let mut r = Recorder::new(true, false, 4096);
             r.feed(&stream[..split], 4096);
             r.feed(&stream[split..], 4096);
             let done = r.finish().unwrap();
             assert_eq!(done["status"], "completed", "split {split}");
             assert_eq!(done["output"][0], 1);
         }
-        let mut r = Recorder::new(true, 64);
+        let mut r = Recorder::new(true, false, 64);
         r.feed(stream, 64);
         assert!(r.finish().is_none());
+        // Pass-through: the first Response is enough, the rest is not read.
+        for split in 0..stream.len() {
+            let mut r = Recorder::new(true, true, 4096);
+            r.feed(&stream[..split], 4096);
+            r.feed(&stream[split..], 4096);
+            let first = r.finish().unwrap();
+            assert_eq!(first["id"], "resp_1", "split {split}");
+            assert_eq!(first["status"], "in_progress");
+        }
     }
 }
