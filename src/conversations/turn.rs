@@ -35,6 +35,8 @@ pub struct Turn {
     pub previous: Option<String>,
     /// The client named a response tollgate does not hold for its key.
     pub unknown_previous: bool,
+    /// The request parameters its Response objects repeat (`formats::responses_echo`).
+    pub echo: serde_json::Map<String, Value>,
 }
 
 /// The conversation fields, `input` skipped (it is read only when needed).
@@ -67,9 +69,11 @@ pub async fn begin(
     // A body over the cap of a stored response cannot be stored: its input is
     // neither kept nor read for that.
     let storable = body.len() <= runtime.config.responses.max_stored_bytes;
+    let store = probe.store != Some(false) && storable;
     let mut turn = Turn {
-        store: probe.store != Some(false) && storable,
+        store,
         previous: probe.previous_response_id.clone(),
+        echo: crate::formats::responses_echo(body, store),
         ..Turn::default()
     };
     let new_input = || {

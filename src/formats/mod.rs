@@ -214,6 +214,26 @@ pub fn translate_response(
     Ok((out, from.cache_accounting().from_canonical(resp.usage)))
 }
 
+/// The request parameters a Responses client's answers repeat (`instructions`,
+/// `tools`, `store`, `previous_response_id`, ...), read from its request body;
+/// `stored` is whether tollgate keeps the answer.
+pub fn responses_echo(body: &[u8], stored: bool) -> serde_json::Map<String, serde_json::Value> {
+    openai_responses::echo::read(body, stored)
+}
+
+/// A whole translated answer in `dialect` with the echoed request parameters set
+/// (Responses only; other dialects' bodies are returned as they are).
+pub fn echo_response(
+    dialect: Dialect,
+    body: Vec<u8>,
+    echo: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<u8> {
+    match dialect {
+        Dialect::OpenAiResponses => openai_responses::echo::apply_to_body(body, echo),
+        Dialect::OpenAi | Dialect::Anthropic => body,
+    }
+}
+
 /// Usage from a same-format non-stream response, in the format's own accounting
 /// (cheap: the content is skipped, not parsed). Zero when the body has none.
 pub fn usage_from_response(format: WireFormat, body: &[u8]) -> Usage {

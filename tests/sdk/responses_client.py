@@ -33,6 +33,9 @@ assert resp.output_text.startswith("tok0"), resp.output_text
 assert resp.usage.input_tokens > 0 and resp.usage.output_tokens > 0, resp.usage
 assert resp.usage.total_tokens == resp.usage.input_tokens + resp.usage.output_tokens
 assert resp.usage.input_tokens_details.cached_tokens == 0, resp.usage
+if not passthrough:
+    # The Response repeats the request's parameters (the mock's own do not).
+    assert resp.instructions == "Be brief." and resp.store is True, resp
 
 # Text, streamed through the SDK's helper: events in order, numbered from 0.
 kinds, seqs, deltas = [], [], ""
@@ -160,6 +163,7 @@ if passthrough:
     not_found(lambda: client.responses.retrieve(r1.id))
 else:
     (r1, r2, r3), _ = chain("translated")
+    assert r2.previous_response_id == r1.id and r3.previous_response_id == r2.id, (r2, r3)
     got = client.responses.retrieve(r3.id)
     assert got.id == r3.id and got.output_text == r3.output_text, (got, r3)
     assert got.previous_response_id == r2.id and got.store is True, got
@@ -181,6 +185,7 @@ else:
     not_found(lambda: client.responses.retrieve("resp_unknown"))
     # store=false is not kept.
     unstored = client.responses.create(model=model, input="forget me", store=False)
+    assert unstored.store is False, unstored
     not_found(lambda: client.responses.retrieve(unstored.id))
 
 print("responses sdk: all checks passed")

@@ -7,6 +7,8 @@
 //! - `response`: canonical response → Response object (output items, usage details).
 //! - `stream`: canonical stream events → the Responses event sequence, numbered.
 //! - `stream_text`: where the answer text sits in an event (output guardrails).
+//! - `echo`: the request parameters every Response object repeats (`instructions`,
+//!   `tools`, `store`, `previous_response_id`, ...), set by the proxy per request.
 //! - `render`: tollgate's own errors in this dialect (OpenAI's error shape).
 //! - `passthrough`, `usage`: targets that serve the Responses API themselves
 //!   (`api: responses` on an OpenAI-format provider) get the client's bytes with only
@@ -17,6 +19,7 @@
 //!   canonical.
 
 mod answer_wire;
+pub(crate) mod echo;
 pub(crate) mod passthrough;
 pub(crate) mod render;
 pub(crate) mod request;
