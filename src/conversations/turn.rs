@@ -112,9 +112,25 @@ pub(super) async fn load(
     Ok(doc.as_deref().and_then(Record::from_bytes))
 }
 
-/// The conversation state could not be read or written (Redis down or slow).
+/// The conversation state could not be read or written (Redis down or slow). Every
+/// failure is counted (`tollgate_state_errors_total`); the log says so at most once
+/// per 10 s, so an outage does not turn into a line per request.
 pub(super) fn unavailable(e: &crate::policy::store::StoreError) -> GatewayError {
-    log::warn!("conversation state store: {e}");
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_WARNING_S: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_WARNING_S.load(Ordering::Relaxed);
+    if now >= last + 10
+        && LAST_WARNING_S
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        log::warn!("conversation state store: {e}");
+    } else {
+        log::debug!("conversation state store: {e}");
+    }
     GatewayError::new(
         ErrorKind::Overloaded,
         "conversation state is unavailable; try again shortly",
