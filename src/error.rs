@@ -35,6 +35,8 @@ pub enum ErrorKind {
     ModelNotFound,
     /// Path not served by the gateway (404).
     RouteNotFound,
+    /// An object the client named (a stored response) does not exist for its key (404).
+    NotFound,
     /// Method not allowed on this path (405).
     MethodNotAllowed,
     /// Request body over the configured limit (413).
@@ -119,7 +121,7 @@ impl GatewayError {
             InvalidRequest | GuardrailBlocked | ContextWindowExceeded | ContentPolicy => 400,
             Unauthorized => 401,
             Forbidden => 403,
-            ModelNotFound | RouteNotFound => 404,
+            ModelNotFound | RouteNotFound | NotFound => 404,
             MethodNotAllowed => 405,
             PayloadTooLarge => 413,
             RateLimited | BudgetExceeded => 429,
@@ -150,6 +152,7 @@ impl GatewayError {
             Forbidden => "forbidden",
             ModelNotFound => "model_not_found",
             RouteNotFound => "route_not_found",
+            NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",
             RateLimited => "rate_limited",

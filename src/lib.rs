@@ -11,6 +11,7 @@ pub mod aws;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod conversations;
 pub mod edge;
 pub mod error;
 pub mod formats;

@@ -32,6 +32,9 @@ pub struct Runtime {
     pub prefix_loads: HashMap<String, crate::routing::prefix::RouteLoads>,
     /// The response cache store (kept across reloads while its size is unchanged).
     pub cache: Arc<crate::cache::CacheStore>,
+    /// Stored Responses conversations' in-process store (kept across reloads while
+    /// its size is unchanged; unused when the state backend is Redis).
+    pub conversations: Arc<crate::conversations::ConversationStore>,
 }
 
 impl Runtime {
@@ -62,8 +65,13 @@ impl Runtime {
             &config.governance.state,
         )
         .await?;
+        let conversations = crate::conversations::ConversationStore::for_reload(
+            previous.map(|p| &p.conversations),
+            &config.responses,
+        );
         Ok(Runtime {
             cache,
+            conversations,
             config: Arc::new(config),
             pools,
             policy,

@@ -196,6 +196,23 @@ fn good_config_builds_the_runtime_types() {
 }
 
 #[test]
+fn responses_settings_are_checked_with_their_paths() {
+    let errs =
+        errors("responses: {store_ttl_seconds: 0, max_stored_bytes: 10, memory_max_bytes: 1024}");
+    assert_error(&errs, "responses.store_ttl_seconds", "between 1 and");
+    assert_error(&errs, "responses.max_stored_bytes", "between 1024 and");
+    assert_error(&errs, "responses.memory_max_bytes", "at least 1048576");
+    let errs = errors("responses: {max_stored_bytes: 4194304, memory_max_bytes: 2097152}");
+    assert_error(
+        &errs,
+        "responses.memory_max_bytes",
+        "at least responses.max_stored_bytes",
+    );
+    let errs = errors("responses: {store_ttl: 5}");
+    assert!(errs.iter().any(|e| e.contains("store_ttl")), "{errs:?}");
+}
+
+#[test]
 fn provider_errors_name_their_path() {
     let yaml = "
 providers:

@@ -470,3 +470,6 @@ guardrails:
         "{text}"
     );
 }
+
+#[path = "e2e_governance/conversations.rs"]
+mod conversations;

@@ -95,7 +95,7 @@ models:
 
 /// `api: responses`: the SDK's Responses calls pass through to a target serving the
 /// Responses API (the mock's `/v1/responses`), with only `model` replaced, and are
-/// metered from the Response usage; chat clients cannot use that target.
+/// metered from the Response usage.
 #[test]
 fn openai_responses_sdk_passthrough() {
     let Some(py) = python() else { return };
@@ -146,10 +146,104 @@ models:
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert!(output_tokens > 0, "{metrics}");
-    // A chat client cannot use a Responses-only target.
-    let chat = gw.post(
-        "/v1/chat/completions",
-        &serde_json::json!({"model": "via-responses", "messages": [{"role": "user", "content": "x"}]}),
+}
+
+const KEY_A: &str = "sk-tg-responses-state-a";
+const KEY_B: &str = "sk-tg-responses-state-b";
+
+/// Conversation state and Responses-only targets, in sequence on one gateway with two
+/// keys: `previous_response_id` chains on routes translated to a chat-only and an
+/// Anthropic upstream (GET, DELETE, other key's ids), chains on a route of two
+/// Responses targets sticking to the one that answered first, and chat-completions
+/// and Messages clients of a Responses-only target.
+#[test]
+fn openai_responses_sdk_conversation_state_and_responses_targets() {
+    let Some(py) = python() else { return };
+    let up = common::mock("up");
+    let (up_a, up_b) = (common::mock("resp-a"), common::mock("resp-b"));
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: keys }}
+keys:
+  - {{ name: a, hash: "{hash_a}" }}
+  - {{ name: b, hash: "{hash_b}" }}
+responses: {{ store_ttl_seconds: 600, max_stored_bytes: 65536, memory_max_bytes: 4194304 }}
+providers:
+  - {{ name: oai, format: openai, base_url: "{url}" }}
+  - {{ name: ant, format: anthropic, base_url: "{url}", api_key: sk-ant-upstream }}
+  - {{ name: resp-a, format: openai, api: responses, base_url: "{url_a}" }}
+  - {{ name: resp-b, format: openai, api: responses, base_url: "{url_b}" }}
+models:
+  - name: via-chat
+    targets: [{{ provider: oai, model: gpt-upstream }}]
+  - name: via-anthropic
+    targets: [{{ provider: ant, model: claude-upstream }}]
+  - name: via-pair
+    targets: [{{ provider: resp-a, model: up-a }}, {{ provider: resp-b, model: up-b }}]
+  - name: responses-only
+    targets: [{{ provider: resp-a, model: only-responses }}]
+"#,
+        url = up.url(),
+        url_a = up_a.url(),
+        url_b = up_b.url(),
+        hash_a = tollgate::policy::hash_key(KEY_A),
+        hash_b = tollgate::policy::hash_key(KEY_B),
+    ));
+    for model in ["via-chat", "via-anthropic"] {
+        run_script(
+            &py,
+            "responses_client.py",
+            &[&gw.addr, model, "translated", KEY_A, KEY_B],
+        );
+    }
+    // The third turn reached the upstream with the whole conversation in front.
+    let third = up
+        .requests()
+        .into_iter()
+        .filter(|r| r.body_prefix.contains("And once more?"))
+        .collect::<Vec<_>>();
+    assert_eq!(third.len(), 2, "one per translated route: {third:?}");
+    for r in &third {
+        assert!(
+            r.body_prefix.contains("My name is Ada (translated)."),
+            "{r:?}"
+        );
+        assert!(r.body_prefix.contains("What is my name?"), "{r:?}");
+        assert!(!r.body_prefix.contains("previous_response_id"), "{r:?}");
+    }
+    run_script(
+        &py,
+        "responses_client.py",
+        &[&gw.addr, "via-pair", "passthrough-pair", KEY_A, KEY_B],
     );
-    assert_eq!(chat.status, 400, "{}", chat.text());
+    // Pass-through follow-ups carried previous_response_id to the target holding it.
+    for mock in [&up_a, &up_b] {
+        let seen = mock.requests();
+        assert!(
+            seen.iter()
+                .any(|r| r.body_prefix.contains("previous_response_id")),
+            "{seen:?}"
+        );
+        assert!(seen.iter().all(|r| r.path == "/v1/responses"), "{seen:?}");
+    }
+    let before = up_a.requests().len();
+    run_script(
+        &py,
+        "responses_target.py",
+        &[&gw.addr, "responses-only", KEY_A],
+    );
+    let translated = &up_a.requests()[before..];
+    assert_eq!(
+        translated.len(),
+        9,
+        "5 chat and 4 Messages calls: {translated:?}"
+    );
+    for r in translated {
+        assert_eq!(r.path, "/v1/responses", "{r:?}");
+        assert_eq!(r.model.as_deref(), Some("only-responses"), "{r:?}");
+        assert!(r.body_prefix.contains(r#""store":false"#), "{r:?}");
+    }
+    // Usage of the translated answers is metered like any other.
+    let metrics = gw.metrics_with("provider=\"resp-a\"");
+    assert!(metrics.contains("tollgate_tokens_total{"), "{metrics}");
 }

@@ -233,3 +233,93 @@ fn redis_outage_follows_the_configured_choice_without_hanging() {
         gw.metrics_with("tollgate_state_errors_total");
     }
 }
+
+/// One Responses call on `addr` with the shared key.
+fn responses_call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> http::Response {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    http::request(
+        addr,
+        method,
+        path,
+        &[
+            ("authorization", &format!("Bearer {KEY}")),
+            ("content-type", "application/json"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// The `response` of a stream's `response.completed` event.
+fn completed_response(stream: &str) -> serde_json::Value {
+    stream
+        .split("\n\n")
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .find(|v| v["type"] == "response.completed")
+        .map(|v| v["response"].clone())
+        .unwrap_or_else(|| panic!("no response.completed in:\n{stream}"))
+}
+
+/// A Responses conversation kept in Redis: started on one replica, continued (plain
+/// and streamed), fetched and deleted on the other.
+#[test]
+fn a_responses_conversation_continues_on_another_replica() {
+    let Some(redis) = redis_url() else { return };
+    let up = common::mock("mock");
+    let cfg = config(&up, &redis, &unique_prefix("conv"), "fail_closed", "");
+    let [a, b] = [Gateway::start(&cfg), Gateway::start(&cfg)];
+    let first = responses_call(
+        &a.addr,
+        "POST",
+        "/v1/responses",
+        Some(json!({"model": "m", "input": "My name is Ada."})),
+    );
+    assert_eq!(first.status, 200, "{}", first.text());
+    let id1 = first.json()["id"].as_str().unwrap().to_string();
+    let second = responses_call(
+        &b.addr,
+        "POST",
+        "/v1/responses",
+        Some(json!({"model": "m", "input": "What is my name?", "previous_response_id": id1})),
+    );
+    assert_eq!(second.status, 200, "{}", second.text());
+    let id2 = second.json()["id"].as_str().unwrap().to_string();
+    let third = responses_call(
+        &a.addr,
+        "POST",
+        "/v1/responses",
+        Some(
+            json!({"model": "m", "input": "Once more?", "previous_response_id": id2, "stream": true}),
+        ),
+    );
+    assert_eq!(third.status, 200, "{}", third.text());
+    let id3 = completed_response(&third.text())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let last = up.requests().pop().unwrap();
+    assert!(
+        last.body_prefix.contains("My name is Ada.")
+            && last.body_prefix.contains("What is my name?"),
+        "{last:?}"
+    );
+    let got = responses_call(&b.addr, "GET", &format!("/v1/responses/{id3}"), None);
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json()["previous_response_id"], id2.as_str());
+    let deleted = responses_call(&b.addr, "DELETE", &format!("/v1/responses/{id3}"), None);
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert_eq!(
+        deleted.json(),
+        json!({"id": id3, "object": "response", "deleted": true})
+    );
+    let gone = responses_call(&a.addr, "GET", &format!("/v1/responses/{id3}"), None);
+    assert_eq!(gone.status, 404, "{}", gone.text());
+    assert_eq!(gone.json()["error"]["type"], "invalid_request_error");
+    let still = responses_call(&a.addr, "GET", &format!("/v1/responses/{id1}"), None);
+    assert_eq!(still.status, 200, "{}", still.text());
+}

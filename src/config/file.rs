@@ -55,6 +55,9 @@ pub struct FileConfig {
     /// Model capabilities over the built-in table (`config::capability`).
     #[serde(default)]
     pub capabilities: Vec<super::capability::CapabilityEntry>,
+    /// Stored OpenAI Responses conversations (`config::responses`).
+    #[serde(default)]
+    pub responses: super::responses::ResponsesSection,
 }
 
 /// Pingora's own server settings; mapped onto `pingora::server::configuration::ServerConf`.

@@ -71,6 +71,14 @@ fn example_loads_with_every_provider_kind() {
     );
     assert!(c.provider("openai-responses").unwrap().responses_api);
     assert!(!openai.responses_api, "chat completions is the default api");
+    assert_eq!(
+        c.responses,
+        crate::config::ResponsesSettings {
+            store_ttl: std::time::Duration::from_secs(2_592_000),
+            max_stored_bytes: 1 << 20,
+            memory_max_bytes: 64 << 20,
+        }
+    );
     let vllm = c.provider("vllm").unwrap();
     let weights: Vec<usize> = vllm.endpoints.iter().map(|e| e.weight).collect();
     assert_eq!(weights, [2, 1, 1]);

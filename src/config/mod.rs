@@ -26,6 +26,7 @@ mod parse;
 mod provider;
 mod redact;
 pub mod resilience;
+pub mod responses;
 mod route;
 pub mod router;
 pub mod runtime;
@@ -49,6 +50,7 @@ pub use governance_spec::{
 };
 pub use provider::DEFAULT_ANTHROPIC_VERSION;
 pub use resilience::{BreakerPolicy, RetryBudgetPolicy};
+pub use responses::ResponsesSettings;
 pub use route::MAX_ATTEMPTS;
 pub use router::{ComplexityThresholds, Matcher, Range, Router, Rule, Tier, Variant};
 pub use runtime::*;

@@ -93,7 +93,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 17] = [
+pub(crate) const SECTIONS: [&str; 18] = [
     "server",
     "listeners",
     "limits",
@@ -111,6 +111,7 @@ pub(crate) const SECTIONS: [&str; 17] = [
     "logging",
     "cache",
     "capabilities",
+    "responses",
 ];
 
 fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built {
@@ -147,6 +148,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "logging" => cx.one(&mut f.logging, v),
             "cache" => cx.one(&mut f.cache, v),
             "capabilities" => _ = cx.list(&mut f.capabilities, v),
+            "responses" => cx.one(&mut f.responses, v),
             _ => errors.push(
                 key,
                 format!("unknown section; expected one of: {}", SECTIONS.join(", ")),

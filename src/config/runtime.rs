@@ -43,6 +43,8 @@ pub struct Config {
     /// `capabilities:` overrides, for direct `provider/model` calls (configured
     /// targets have theirs resolved in `Target::caps`).
     pub capabilities: Vec<super::capability::CapabilityOverride>,
+    /// Stored Responses conversations (`responses:`).
+    pub responses: super::responses::ResponsesSettings,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).

@@ -86,6 +86,7 @@ pub(crate) fn validate(
         route::build_all(&parsed, &providers, &provider_index, &capabilities, &mut cx);
     let cache = super::cache::build_settings(&f.cache, f.state.backend.as_deref(), &mut cx);
     super::cache::check_embeddings_routes(&parsed, &models, &mut cx);
+    let responses = super::responses::build(&f.responses, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
     let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());
@@ -108,6 +109,7 @@ pub(crate) fn validate(
         governance,
         cache,
         capabilities,
+        responses,
         provider_index,
         model_index,
     })

@@ -37,7 +37,8 @@
 //!
 //! Then add the match arms below (the compiler lists them: every dispatch is an
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
-//! rows in `tests/golden_formats.rs`. `gemini` and `bedrock_converse` are upstream
+//! rows in `tests/golden_formats.rs`. `openai_responses` is both: a client dialect,
+//! and the format of targets that serve only that API. `gemini` and `bedrock_converse` are upstream
 //! formats only (no encoder, no pass-through); Bedrock streams are not SSE, so
 //! `bedrock_converse::stream` gives `Translating` an event-stream `Framing`.
 
@@ -175,7 +176,9 @@ pub fn translate_request_with(
         }
         WireFormat::Gemini => gemini::request::write(&req, upstream_model, opts),
         WireFormat::BedrockConverse => bedrock_converse::request::write(&req, upstream_model, opts),
-        WireFormat::OpenAiResponses => Err(responses_only()),
+        WireFormat::OpenAiResponses => {
+            openai_responses::request_write::write(&req, upstream_model, opts)
+        }
     }
 }
 
@@ -186,16 +189,8 @@ pub fn read_response(from: WireFormat, body: &[u8]) -> Result<ChatResponse<'_>, 
         WireFormat::AnthropicMessages => anthropic_messages::response::read(body),
         WireFormat::Gemini => gemini::response::read(body),
         WireFormat::BedrockConverse => bedrock_converse::response::read(body),
-        WireFormat::OpenAiResponses => Err(responses_only()),
+        WireFormat::OpenAiResponses => openai_responses::response_read::read(body),
     }
-}
-
-/// Chat-completions and Messages clients cannot use a Responses-only target yet
-/// (`providers::upstream_path` offers it to Responses clients only).
-fn responses_only() -> GatewayError {
-    GatewayError::invalid(
-        "this model's target serves only the OpenAI Responses API: call it at /v1/responses",
-    )
 }
 
 /// Non-streaming response body of `from` → body in `to` dialect, plus the usage (in
@@ -217,6 +212,26 @@ pub fn translate_response(
         Dialect::OpenAiResponses => openai_responses::response::write(&resp, public_model)?,
     };
     Ok((out, from.cache_accounting().from_canonical(resp.usage)))
+}
+
+/// The request parameters a Responses client's answers repeat (`instructions`,
+/// `tools`, `store`, `previous_response_id`, ...), read from its request body;
+/// `stored` is whether tollgate keeps the answer.
+pub fn responses_echo(body: &[u8], stored: bool) -> serde_json::Map<String, serde_json::Value> {
+    openai_responses::echo::read(body, stored)
+}
+
+/// A whole translated answer in `dialect` with the echoed request parameters set
+/// (Responses only; other dialects' bodies are returned as they are).
+pub fn echo_response(
+    dialect: Dialect,
+    body: Vec<u8>,
+    echo: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<u8> {
+    match dialect {
+        Dialect::OpenAiResponses => openai_responses::echo::apply_to_body(body, echo),
+        Dialect::OpenAi | Dialect::Anthropic => body,
+    }
 }
 
 /// Usage from a same-format non-stream response, in the format's own accounting
@@ -247,10 +262,19 @@ pub fn stream_translator(
     use openai_chat::{passthrough::OpenAiPassthrough, stream as oai};
     let accounting = from.cache_accounting();
     match (from, to) {
-        // Only Responses clients are routed to such targets (see `responses_only`).
-        (WireFormat::OpenAiResponses, _) => {
+        (WireFormat::OpenAiResponses, Dialect::OpenAiResponses) => {
             Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
         }
+        (WireFormat::OpenAiResponses, Dialect::OpenAi) => Box::new(Translating::new(
+            openai_responses::stream_read::ResponsesDecoder::default(),
+            oai::OpenAiEncoder::new(public_model, client_wants_usage),
+            accounting,
+        )),
+        (WireFormat::OpenAiResponses, Dialect::Anthropic) => Box::new(Translating::new(
+            openai_responses::stream_read::ResponsesDecoder::default(),
+            anth::AnthropicEncoder::new(public_model),
+            accounting,
+        )),
         (WireFormat::OpenAiChat, Dialect::OpenAi) => {
             Box::new(OpenAiPassthrough::new(!client_wants_usage))
         }

@@ -73,6 +73,9 @@ pub trait StreamTranslator: Send + Sync {
     /// translators override it to hand back the chunk itself, or a slice of it, when
     /// nothing in it changes (a reference count, no copy, no allocation); the default
     /// translates into a new buffer.
+    /// Request parameters the client's answer repeats (OpenAI Responses: the Response
+    /// object echoes `instructions`, `tools`, `store`, ...). Ignored by other dialects.
+    fn echo(&mut self, _fields: &serde_json::Map<String, serde_json::Value>) {}
     fn feed_bytes(&mut self, chunk: Bytes) -> Result<Bytes, StreamFailure> {
         let mut out = Vec::new();
         match self.feed(&chunk, &mut out) {
@@ -108,6 +111,8 @@ pub(crate) trait Decoder: Send + Sync {
 /// Client side: canonical events → bytes in the client's dialect.
 pub(crate) trait Encoder: Send + Sync {
     fn encode(&mut self, event: StreamEvent<'_>, out: &mut Vec<u8>);
+    /// See [`StreamTranslator::echo`].
+    fn echo(&mut self, _fields: &serde_json::Map<String, serde_json::Value>) {}
 }
 
 /// Framing + decoder + encoder, with usage tracking and end-of-stream rules.
@@ -167,6 +172,10 @@ pub(crate) fn forward<E: Encoder>(
 }
 
 impl<D: Decoder, E: Encoder> StreamTranslator for Translating<D, E> {
+    fn echo(&mut self, fields: &serde_json::Map<String, serde_json::Value>) {
+        self.encoder.echo(fields);
+    }
+
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
         if self.ended {
             return Ok(());

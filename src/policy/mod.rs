@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod pricing;
 mod pricing_table;
 pub(crate) mod redis_conn;
+mod redis_docs;
 pub(crate) mod redis_link;
 mod redis_scripts;
 pub mod redis_store;
@@ -55,7 +56,7 @@ pub use admission::Admission;
 pub use guardrails::{estimate_body_tokens, estimate_tokens};
 pub use keys::{hash_key, presented_key, KeyInfo, TeamInfo};
 pub use scanner::{OutputScanner, Verdict};
-pub use store::StateStore;
+pub use store::{DocStore, StateStore};
 
 use crate::config::{AuthMode, Governance, OnError, Secret, StateBackend, StateSpec};
 use crate::error::{ErrorKind, GatewayError};

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{FromRedisValue, Script, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Script, ScriptInvocation};
 
 use super::metrics;
 use super::redis_conn::Target;
@@ -86,17 +86,36 @@ impl RedisStore {
 
     /// Runs one script invocation on the link, counting failures.
     async fn run<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> Result<T, StoreError> {
-        let result = self
-            .link
-            .call(|mut conn| async move { inv.invoke_async::<T>(&mut conn).await })
-            .await
-            .map_err(StoreError::new);
-        if let Err(e) = &result {
-            metrics::inc(&metrics::STATE_ERRORS, &["redis"], 1);
-            log::debug!("state store: {e}");
-        }
-        result
+        counted(
+            self.link
+                .call(|mut conn| async move { inv.invoke_async::<T>(&mut conn).await })
+                .await,
+        )
     }
+
+    /// Runs one plain command on the link, counting failures.
+    pub(super) async fn command<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        counted(
+            self.link
+                .call(|mut conn| async move { cmd.query_async::<T>(&mut conn).await })
+                .await,
+        )
+    }
+
+    /// The full Redis key of a store key (the configured prefix in front).
+    pub(super) fn full_key(&self, k: &str) -> String {
+        self.key(k)
+    }
+}
+
+/// A link call's result as the store's, each failure counted and logged.
+fn counted<T>(result: Result<T, String>) -> Result<T, StoreError> {
+    let result = result.map_err(StoreError::new);
+    if let Err(e) = &result {
+        metrics::inc(&metrics::STATE_ERRORS, &["redis"], 1);
+        log::debug!("state store: {e}");
+    }
+    result
 }
 
 fn ms(d: Duration) -> u64 {
@@ -236,6 +255,10 @@ impl StateStore for RedisStore {
 
     fn backend(&self) -> &'static str {
         "redis"
+    }
+
+    fn docs(&self) -> Option<&dyn super::store::DocStore> {
+        Some(self)
     }
 }
 

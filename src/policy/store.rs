@@ -176,4 +176,23 @@ pub trait StateStore: Send + Sync {
 
     /// `memory` or `redis`: the `backend` label of `tollgate_state_errors_total`.
     fn backend(&self) -> &'static str;
+
+    /// The same backend as a document store, when it is shared by replicas (Redis).
+    /// The in-process store has none: documents then live in a bounded store of
+    /// their owner (see `crate::conversations`).
+    fn docs(&self) -> Option<&dyn DocStore> {
+        None
+    }
+}
+
+/// Whole documents under a key with an expiry (stored Responses conversations):
+/// written once, read, deleted. Every call is bounded in time like the rest.
+#[async_trait]
+pub trait DocStore: Send + Sync {
+    /// The document at `key`; `None` when absent or expired.
+    async fn get_doc(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores `value` at `key` for `ttl`, replacing any previous one.
+    async fn put_doc(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    /// Deletes the document at `key`; whether there was one.
+    async fn delete_doc(&self, key: &str) -> Result<bool, StoreError>;
 }

@@ -44,8 +44,10 @@ pub fn provider_format(provider: &Provider) -> WireFormat {
 /// `None` when the provider does not offer this API.
 pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -> Option<String> {
     if provider.responses_api {
-        // A Responses-only server: Responses clients pass through, nothing else fits.
-        return (api == Api::Responses).then(|| "/v1/responses".to_string());
+        // A Responses-only server: Responses clients pass through, chat-completions
+        // and Messages clients are translated to it; nothing else fits.
+        let fits = matches!(api, Api::Responses | Api::ChatCompletions | Api::Messages);
+        return fits.then(|| "/v1/responses".to_string());
     }
     let path = match (provider.kind, api) {
         (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages | Api::Responses) => {

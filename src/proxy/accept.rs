@@ -54,6 +54,19 @@ pub async fn accept(
             respond::send_json(session, ctx, 200, body, &[]).await?;
             return Ok(Ok(Accepted::Answered));
         }
+        Endpoint::StoredResponse => {
+            let req = session.req_header();
+            let id = crate::conversations::stored_response_id(req.uri.path()).unwrap_or("");
+            let method = req.method.clone();
+            let answer = crate::conversations::answer_stored(&runtime, &key, &method, id).await;
+            return match answer {
+                Ok(body) => {
+                    respond::send_json(session, ctx, 200, body, &[]).await?;
+                    Ok(Ok(Accepted::Answered))
+                }
+                Err(err) => Ok(Err(err)),
+            };
+        }
         Endpoint::Api(api) => api,
     };
     ctx.req.api = Some(api);
@@ -70,6 +83,11 @@ pub async fn accept(
     };
     ctx.req.envelope = Some(envelope);
     ctx.req.body = body;
+    if api == Api::Responses {
+        if let Err(err) = continue_conversation(&runtime, ctx).await {
+            return Ok(Err(err));
+        }
+    }
     if let Err(err) = govern::check_request(&runtime.policy, ctx) {
         return Ok(Err(err));
     }
@@ -82,10 +100,15 @@ pub async fn accept(
         Ok(plan) => plan,
         Err(err) => return Ok(Err(err)),
     };
-    let plan = match capable_plan(plan, ctx) {
+    let mut plan = match capable_plan(plan, ctx) {
         Ok(plan) => plan,
         Err(err) => return Ok(Err(err)),
     };
+    if let Some(turn) = &ctx.req.conversation {
+        if let Err(err) = crate::conversations::narrow_plan(turn, &mut plan) {
+            return Ok(Err(err));
+        }
+    }
     if api == Api::CountTokens && !count_tokens_upstream(&plan) {
         let tokens = formats::estimate_prompt_tokens(dialect, &ctx.req.body);
         let body = serde_json::json!({ "input_tokens": tokens })
@@ -122,6 +145,25 @@ fn capable_plan(
     let shape = formats::request_shape(ctx.req.dialect, &ctx.req.body);
     ctx.req.shape = Some(shape);
     routing::capability::restrict(plan, &shape)
+}
+
+/// A Responses request: note whether its answer is stored, and put a conversation
+/// tollgate stored in front of its input (the body and envelope are replaced).
+async fn continue_conversation(
+    runtime: &crate::runtime::Runtime,
+    ctx: &mut Ctx,
+) -> std::result::Result<(), GatewayError> {
+    let Some(key) = ctx.req.key.clone() else {
+        return Ok(());
+    };
+    let (turn, rewritten) = crate::conversations::begin(runtime, &key, &ctx.req.body).await?;
+    if let Some(body) = rewritten {
+        let body = bytes::Bytes::from(body);
+        ctx.req.envelope = Some(formats::parse_envelope_with(ctx.req.dialect, &body, true)?);
+        ctx.req.body = body;
+    }
+    ctx.req.conversation = Some(turn);
+    Ok(())
 }
 
 /// When the requested model is a router, its rules' choice (counted per rule).

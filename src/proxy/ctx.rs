@@ -123,6 +123,9 @@ pub struct RequestState {
     pub in_flight_counted: bool,
     /// The response cache's outcome and where a miss's answer is stored.
     pub cache: crate::cache::RequestCache,
+    /// A Responses request's conversation: whether to store the answer, the input
+    /// items it sent, the target that holds its chain.
+    pub conversation: Option<crate::conversations::Turn>,
 }
 
 /// Where the request is on its routes, across attempts.
@@ -167,6 +170,8 @@ pub struct ResponseState {
     /// Upstream wait of the attempts before the current one, summed (the gateway
     /// overhead is the request's time minus all of it).
     pub upstream_wait: Duration,
+    /// The Response object being watched for storing (`conversations::recorder`).
+    pub conversation: Option<crate::conversations::Recorder>,
 }
 
 /// Shared with the session wrapper, which runs inside Pingora's own I/O calls.
@@ -197,6 +202,7 @@ impl Ctx {
                 admission: None,
                 in_flight_counted: false,
                 cache: Default::default(),
+                conversation: None,
             },
             route: RouteState::default(),
             attempt: None,
@@ -221,6 +227,7 @@ impl Ctx {
         resp.error = None;
         resp.retry_requested = false;
         resp.cache_stream = None;
+        resp.conversation = None;
         super::preread::reset_hold(&self.slots.hold);
     }
 

@@ -2,10 +2,16 @@
 //! guardrails, translated JSON, a completeness check), the session wrapper
 //! (`preread`) writes — or writes the replacement — once the last byte was seen,
 //! since Pingora writes the response header before the body filters see the body.
+//!
+//! The end of a response (held or not) can also be made to wait for a task the
+//! client must be able to rely on once it has the whole answer: storing a Responses
+//! conversation, so that its next turn finds it, on any replica.
 
 use std::sync::{Arc, Mutex};
 
 use pingora::http::ResponseHeader;
+use pingora::protocols::http::HttpTask;
+use tokio::task::JoinHandle;
 
 /// A response held back until its end, and what replaces it, if anything.
 #[derive(Default)]
@@ -14,10 +20,49 @@ pub struct Hold {
     pub(super) header: Option<Box<ResponseHeader>>,
     pub(super) body: Vec<u8>,
     pub(super) replacement: Option<Box<ResponseHeader>>,
+    /// What the response's last write waits for.
+    pub(super) barrier: Option<JoinHandle<()>>,
+}
+
+impl Hold {
+    /// Take in one response task while holding; true when the response is complete.
+    pub(super) fn take(&mut self, task: HttpTask) -> bool {
+        match task {
+            HttpTask::Header(header, end) => {
+                // A retried attempt starts a new response.
+                self.header = Some(header);
+                self.body.clear();
+                end
+            }
+            HttpTask::Body(data, end) | HttpTask::UpgradedBody(data, end) => {
+                if let Some(data) = data {
+                    self.body.extend_from_slice(&data);
+                }
+                end
+            }
+            HttpTask::Trailer(_) | HttpTask::Done => true,
+            HttpTask::Failed(_) => false,
+        }
+    }
 }
 
 /// Shared between the request context (which decides) and the wrapper (which writes).
 pub type HoldSlot = Arc<Mutex<Hold>>;
+
+/// Make the last write of this response wait for `task`.
+pub fn finish_after(slot: &HoldSlot, task: JoinHandle<()>) {
+    if let Ok(mut h) = slot.lock() {
+        h.barrier = Some(task);
+    }
+}
+
+/// Wait for what the last write waits for, if anything (the task bounds its time).
+pub(super) async fn end_barrier(slot: &HoldSlot) {
+    let task = slot.lock().ok().and_then(|mut h| h.barrier.take());
+    if let Some(task) = task {
+        let _ = task.await;
+    }
+}
 
 /// Start holding the response of this request back until it is complete.
 pub fn hold_response(slot: &HoldSlot) {

@@ -15,6 +15,8 @@ use crate::providers::Api;
 pub enum Endpoint {
     Api(Api),
     ListModels,
+    /// `GET` / `DELETE /v1/responses/{id}`: a stored Response.
+    StoredResponse,
 }
 
 /// Classify a request. The `/v1` prefix is optional, as in the OpenAI SDKs' base
@@ -56,6 +58,11 @@ pub fn classify(
             Endpoint::ListModels,
             Dialect::OpenAi,
             method == http::Method::GET,
+        ),
+        _ if crate::conversations::stored_response_id(path).is_some() => (
+            Endpoint::StoredResponse,
+            Dialect::OpenAiResponses,
+            method == http::Method::GET || method == http::Method::DELETE,
         ),
         _ => {
             let dialect = if path.starts_with("/messages") {
@@ -225,6 +232,12 @@ mod tests {
             (Endpoint::Api(Api::Responses), Dialect::OpenAiResponses)
         );
         let (err, _) = classify(&http::Method::GET, "/v1/responses").unwrap_err();
+        assert_eq!(err.status(), 405);
+        assert_eq!(
+            classify(&http::Method::DELETE, "/v1/responses/resp_1").unwrap(),
+            (Endpoint::StoredResponse, Dialect::OpenAiResponses)
+        );
+        let (err, _) = classify(&post, "/v1/responses/resp_1").unwrap_err();
         assert_eq!(err.status(), 405);
     }
 

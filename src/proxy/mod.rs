@@ -32,7 +32,7 @@ mod alarm;
 mod failure;
 pub(crate) mod finish;
 mod govern;
-mod hold;
+pub mod hold;
 pub mod log_sink;
 mod output_guard;
 mod phases;

@@ -43,12 +43,12 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     } else if is_stream {
         let wants_usage = ctx.req.envelope.as_ref().is_some_and(|e| e.include_usage);
         let public_model = ctx.model_name().to_string();
-        ResponseMode::Stream(formats::stream_translator(
-            format,
-            ctx.req.dialect,
-            wants_usage,
-            &public_model,
-        ))
+        let mut translator =
+            formats::stream_translator(format, ctx.req.dialect, wants_usage, &public_model);
+        if let Some(turn) = &ctx.req.conversation {
+            translator.echo(&turn.echo);
+        }
+        ResponseMode::Stream(translator)
     } else if scanner.is_some() {
         preread::hold_response(&ctx.slots.hold);
         ResponseMode::Guarded { translate: !same }
@@ -303,7 +303,7 @@ fn finish_guarded(ctx: &mut Ctx, translate: bool) -> Result<Vec<u8>, GatewayErro
             ctx.model_name(),
         )?;
         ctx.resp.usage = usage;
-        out
+        echoed(ctx, out)
     } else {
         ctx.resp.usage = formats::usage_from_response(attempt.format, &buffered);
         buffered
@@ -346,5 +346,13 @@ fn finish_buffered(ctx: &mut Ctx) -> Result<Vec<u8>, GatewayError> {
         formats::translate_response(attempt.format, ctx.req.dialect, &buffered, ctx.model_name())?;
     ctx.resp.usage = usage;
     crate::cache::record_json(ctx, attempt.format, &buffered);
-    Ok(out)
+    Ok(echoed(ctx, out))
+}
+
+/// A translated Responses answer repeats its request's parameters.
+fn echoed(ctx: &Ctx, out: Vec<u8>) -> Vec<u8> {
+    match &ctx.req.conversation {
+        Some(turn) => formats::echo_response(ctx.req.dialect, out, &turn.echo),
+        None => out,
+    }
 }

@@ -110,6 +110,7 @@ impl ProxyHttp for Proxy {
         }
         outbound::prepare(ctx, resp)?;
         crate::cache::on_response_start(ctx);
+        crate::conversations::on_response_start(ctx);
         arm_stream_failure(ctx, resp);
         add_response_headers(ctx, resp)?;
         ctx.resp.status = status;
@@ -128,6 +129,7 @@ impl ProxyHttp for Proxy {
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(failure::body_error(ctx, err));
         }
+        crate::conversations::on_client_bytes(ctx, body.as_ref(), end_of_stream);
         if ctx.resp.retry_requested {
             // A held refusal that a fallback takes over: fail this attempt, retryably.
             let status = ctx.resp.upstream_status.unwrap_or(400);

@@ -78,25 +78,7 @@ impl PrereadSession {
 
     /// Take in one response task while holding; true when the response is complete.
     fn hold_task(&self, task: HttpTask) -> bool {
-        let Ok(mut h) = self.hold.lock() else {
-            return true;
-        };
-        match task {
-            HttpTask::Header(header, end) => {
-                // A retried attempt starts a new response.
-                h.header = Some(header);
-                h.body.clear();
-                end
-            }
-            HttpTask::Body(data, end) | HttpTask::UpgradedBody(data, end) => {
-                if let Some(data) = data {
-                    h.body.extend_from_slice(&data);
-                }
-                end
-            }
-            HttpTask::Trailer(_) | HttpTask::Done => true,
-            HttpTask::Failed(_) => false,
-        }
+        self.hold.lock().map_or(true, |mut h| h.take(task))
     }
 
     /// Whether Pingora's response header goes out (not after a keepalive committed one).
@@ -172,6 +154,7 @@ impl PrereadSession {
         let Some(mut header) = header else {
             return Ok(());
         };
+        super::hold::end_barrier(&self.hold).await;
         if self.header_passes(&header) {
             header.remove_header("transfer-encoding");
             header.insert_header("content-length", body.len().to_string())?;
@@ -290,6 +273,9 @@ impl CustomSession for PrereadSession {
             return Ok(());
         }
         self.note_write(&data);
+        if end {
+            super::hold::end_barrier(&self.hold).await;
+        }
         self.inner.write_response_body(data, end).await
     }
 
@@ -358,6 +344,10 @@ impl CustomSession for PrereadSession {
                 task => passed.push(task),
             }
         }
+        let ends = |t: &HttpTask| matches!(t, HttpTask::Body(_, true) | HttpTask::Done);
+        if passed.iter().any(ends) {
+            super::hold::end_barrier(&self.hold).await;
+        }
         self.inner.response_duplex_vec(passed).await
     }
 
@@ -403,6 +393,7 @@ impl CustomSession for PrereadSession {
 
     async fn finish(&mut self) -> Result<()> {
         self.release().await?;
+        super::hold::end_barrier(&self.hold).await;
         self.inner.finish_body().await
     }
 

@@ -2,7 +2,13 @@
 translated route (the upstream speaks another format) or a pass-through one (the
 upstream serves the Responses API itself).
 
-Usage: python responses_client.py <gateway host:port> <model> [translated|passthrough]
+Then a 3-turn `previous_response_id` chain: on a translated route tollgate keeps
+the conversation (GET and DELETE /v1/responses/{id}, ids of other keys are 404s); on a
+pass-through route every turn goes to the target that holds the conversation
+(`passthrough-pair`: a route of two Responses targets, where chains start on both).
+
+Usage: python responses_client.py <gateway host:port> <model>
+           [translated|passthrough|passthrough-pair] [key [other key]]
 Exits non-zero (AssertionError) on any mismatch.
 """
 import json
@@ -12,8 +18,11 @@ import openai
 from openai import OpenAI
 
 addr, model = sys.argv[1], sys.argv[2]
-passthrough = len(sys.argv) > 3 and sys.argv[3] == "passthrough"
-client = OpenAI(base_url=f"http://{addr}/v1", api_key="sk-test", max_retries=0)
+mode = sys.argv[3] if len(sys.argv) > 3 else "translated"
+passthrough = mode.startswith("passthrough")
+key = sys.argv[4] if len(sys.argv) > 4 else "sk-test"
+other_key = sys.argv[5] if len(sys.argv) > 5 else None
+client = OpenAI(base_url=f"http://{addr}/v1", api_key=key, max_retries=0)
 
 # Text, not streamed.
 resp = client.responses.create(model=model, input="Say hi", instructions="Be brief.")
@@ -24,6 +33,9 @@ assert resp.output_text.startswith("tok0"), resp.output_text
 assert resp.usage.input_tokens > 0 and resp.usage.output_tokens > 0, resp.usage
 assert resp.usage.total_tokens == resp.usage.input_tokens + resp.usage.output_tokens
 assert resp.usage.input_tokens_details.cached_tokens == 0, resp.usage
+if not passthrough:
+    # The Response repeats the request's parameters (the mock's own do not).
+    assert resp.instructions == "Be brief." and resp.store is True, resp
 
 # Text, streamed through the SDK's helper: events in order, numbered from 0.
 kinds, seqs, deltas = [], [], ""
@@ -98,5 +110,82 @@ try:
     raise AssertionError("expected NotFoundError")
 except openai.NotFoundError as e:
     assert e.body["code"] == "model_not_found", e.body
+
+
+
+def not_found(call):
+    """`call()` raises the SDK's NotFoundError in OpenAI's error shape."""
+    try:
+        call()
+    except openai.NotFoundError as e:
+        assert e.status_code == 404 and "not found" in e.body["message"], e.body
+        return e.body
+    raise AssertionError("expected NotFoundError")
+
+
+def turn(text, previous=None, stream=False):
+    """One turn; returns (Response, the provider that answered it)."""
+    raw = client.responses.with_raw_response.create(
+        model=model, input=text, previous_response_id=previous, stream=stream)
+    provider = raw.headers.get("x-tollgate-provider")
+    if not stream:
+        return raw.parse(), provider
+    final = None
+    for event in raw.parse():
+        if event.type == "response.completed":
+            final = event.response
+    assert final is not None, "stream without response.completed"
+    return final, provider
+
+
+def chain(tag):
+    """A 3-turn chain, the last turn streamed; the Responses and their providers."""
+    r1, p1 = turn(f"My name is Ada ({tag}).")
+    r2, p2 = turn("What is my name?", previous=r1.id)
+    r3, p3 = turn("And once more?", previous=r2.id, stream=True)
+    for r in (r1, r2, r3):
+        assert r.status == "completed" and r.output_text.startswith("tok0"), r
+    assert len({r1.id, r2.id, r3.id}) == 3, (r1.id, r2.id, r3.id)
+    return (r1, r2, r3), (p1, p2, p3)
+
+
+if passthrough:
+    # Each chain stays with the target that answered its first turn.
+    starts = set()
+    for n in range(4):
+        _, providers = chain(f"pass {n}")
+        assert len(set(providers)) == 1, providers
+        starts.add(providers[0])
+    if mode == "passthrough-pair":
+        assert len(starts) == 2, starts
+    # tollgate holds no copy of a provider's response.
+    (r1, _, _), _ = chain("pass get")
+    not_found(lambda: client.responses.retrieve(r1.id))
+else:
+    (r1, r2, r3), _ = chain("translated")
+    assert r2.previous_response_id == r1.id and r3.previous_response_id == r2.id, (r2, r3)
+    got = client.responses.retrieve(r3.id)
+    assert got.id == r3.id and got.output_text == r3.output_text, (got, r3)
+    assert got.previous_response_id == r2.id and got.store is True, got
+    assert client.responses.retrieve(r1.id).output_text == r1.output_text
+    if other_key:
+        other = OpenAI(base_url=f"http://{addr}/v1", api_key=other_key, max_retries=0)
+        not_found(lambda: other.responses.retrieve(r3.id))
+        not_found(lambda: other.responses.delete(r3.id))
+        body = not_found(lambda: other.responses.create(
+            model=model, input="x", previous_response_id=r3.id))
+        assert body["param"] == "previous_response_id", body
+    assert client.responses.delete(r3.id) is None
+    not_found(lambda: client.responses.retrieve(r3.id))
+    not_found(lambda: client.responses.delete(r3.id))
+    not_found(lambda: client.responses.create(model=model, input="x", previous_response_id=r3.id))
+    # The rest of the chain is still there.
+    r4, _ = turn("Still there?", previous=r2.id)
+    assert r4.output_text.startswith("tok0"), r4
+    not_found(lambda: client.responses.retrieve("resp_unknown"))
+    # store=false is not kept.
+    unstored = client.responses.create(model=model, input="forget me", store=False)
+    assert unstored.store is False, unstored
+    not_found(lambda: client.responses.retrieve(unstored.id))
 
 print("responses sdk: all checks passed")

@@ -36,7 +36,7 @@ fn error_type(kind: ErrorKind) -> &'static str {
         | ContentPolicy => "invalid_request_error",
         Unauthorized => "authentication_error",
         Forbidden | BudgetExceeded => "permission_error",
-        ModelNotFound | RouteNotFound => "not_found_error",
+        ModelNotFound | RouteNotFound | NotFound => "not_found_error",
         PayloadTooLarge => "request_too_large",
         RateLimited => "rate_limit_error",
         Overloaded | NoHealthyUpstream => "overloaded_error",

@@ -31,6 +31,7 @@ fn error_type(kind: ErrorKind) -> &'static str {
         InvalidRequest
         | ModelNotFound
         | RouteNotFound
+        | NotFound
         | MethodNotAllowed
         | PayloadTooLarge
         | GuardrailBlocked

@@ -17,9 +17,12 @@ use crate::model::*;
 pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
     let w: RequestIn<'_> = serde_json::from_slice(body)
         .map_err(|e| GatewayError::invalid(format!("invalid request body: {e}")))?;
+    // tollgate puts the conversations it stores in front of the input and removes
+    // the id (`crate::conversations`); one left here is held by a Responses provider
+    // this model's targets do not include.
     if w.previous_response_id.is_some() {
         return Err(GatewayError::invalid(
-            "previous_response_id is not supported on this route: send the whole conversation in 'input'",
+            "previous_response_id names a conversation held by a provider this model does not use: continue it on the model that started it, or send the whole conversation in 'input'",
         )
         .with_param("previous_response_id"));
     }

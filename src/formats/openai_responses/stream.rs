@@ -30,6 +30,8 @@ pub(crate) struct ResponsesEncoder {
     open: Vec<OpenItem>,
     usage: Usage,
     finish: Option<FinishReason>,
+    /// Request parameters every Response object repeats.
+    echo: serde_json::Map<String, Value>,
 }
 
 /// An output item being streamed.
@@ -60,6 +62,7 @@ impl ResponsesEncoder {
             open: Vec::new(),
             usage: Usage::default(),
             finish: None,
+            echo: serde_json::Map::new(),
         }
     }
 
@@ -76,14 +79,16 @@ impl ResponsesEncoder {
     }
 
     fn response(&self, status: Status, output: Vec<Value>, usage: Option<&Usage>) -> Value {
-        response_object(
+        let mut r = response_object(
             &self.id,
             &self.public_model,
             self.created,
             status,
             output,
             usage,
-        )
+        );
+        super::echo::apply(&mut r, &self.echo);
+        r
     }
 
     fn start(&mut self, upstream_id: &str, out: &mut Vec<u8>) {
@@ -260,6 +265,10 @@ impl ResponsesEncoder {
 }
 
 impl Encoder for ResponsesEncoder {
+    fn echo(&mut self, fields: &serde_json::Map<String, Value>) {
+        self.echo = fields.clone();
+    }
+
     fn encode(&mut self, event: StreamEvent<'_>, out: &mut Vec<u8>) {
         match event {
             StreamEvent::MessageStart { id, usage, .. } => {

@@ -9,8 +9,8 @@ use crate::model::{CacheAccounting, Usage};
 /// Responses `input_tokens` include the cached ones.
 pub(crate) const ACCOUNTING: CacheAccounting = CacheAccounting::Inclusive;
 
-#[derive(Deserialize, Default)]
-struct UsageWire {
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct UsageWire {
     #[serde(default)]
     input_tokens: u64,
     #[serde(default)]
@@ -21,13 +21,13 @@ struct UsageWire {
     output_tokens_details: Option<OutputDetails>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 struct InputDetails {
     #[serde(default)]
     cached_tokens: u64,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 struct OutputDetails {
     #[serde(default)]
     reasoning_tokens: u64,
@@ -47,7 +47,7 @@ struct EventProbe {
     response: Option<BodyProbe>,
 }
 
-fn reported(u: UsageWire) -> Usage {
+pub(crate) fn reported(u: UsageWire) -> Usage {
     Usage {
         input_tokens: u.input_tokens,
         output_tokens: u.output_tokens,
