@@ -1,6 +1,8 @@
 //! Cost of routing decisions per request: the complexity classifier on a 4 KiB
 //! prompt (text and code mixed, as a chat turn with a pasted snippet), and the whole
-//! rule pass of a router (reading the body's facts, classifying, matching rules).
+//! rule pass of a router (reading the body's facts, classifying, matching rules); the
+//! capability check's two paths (the marker scan that spares most requests a parse,
+//! and the parse into the request's shape) and the prefix-affinity key.
 //!
 //! `cargo bench --bench routing`. Short measurement times: the machine is small and
 //! shared; these numbers catch regressions, they are not for publishing.
@@ -96,5 +98,36 @@ fn rule_pass(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, classifier, rule_pass);
+fn chat_body(content: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "model": "chat",
+        "messages": [{"role": "system", "content": "You are helpful."},
+                     {"role": "user", "content": content}]
+    }))
+    .expect("body")
+}
+
+fn capability_and_prefix(c: &mut Criterion) {
+    let small = chat_body(&prompt_4k());
+    let large = chat_body(&prompt_4k().repeat(256));
+    let mut g = c.benchmark_group("capability");
+    g.measurement_time(Duration::from_secs(3));
+    for (name, body) in [("4KiB", &small), ("1MiB", &large)] {
+        g.bench_function(format!("quick_check_{name}"), |b| {
+            b.iter(|| tollgate::routing::capability::quick_shape(black_box(body), Some(100)))
+        });
+        g.bench_function(format!("request_shape_{name}"), |b| {
+            b.iter(|| tollgate::formats::request_shape(Dialect::OpenAi, black_box(body)))
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("prefix");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("key_4KiB", |b| {
+        b.iter(|| tollgate::routing::prefix::key(Dialect::OpenAi, black_box(&small), 4096))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, classifier, rule_pass, capability_and_prefix);
 criterion_main!(benches);

@@ -142,6 +142,13 @@ fn capable_plan(
     if !chat || !routing::capability::plan_needs_shape(&plan) {
         return Ok(plan);
     }
+    let priced = plan.routes.iter().any(|r| r.strategy.prices_requests());
+    let max_tokens = ctx.req.envelope.as_ref().and_then(|e| e.max_tokens);
+    // Most requests ask for nothing a target could lack: tell without a parse.
+    let quick = routing::capability::quick_shape(&ctx.req.body, max_tokens);
+    if !priced && quick.is_some_and(|q| routing::capability::serves_all(&plan, &q)) {
+        return Ok(plan);
+    }
     let shape = formats::request_shape(ctx.req.dialect, &ctx.req.body);
     ctx.req.shape = Some(shape);
     routing::capability::restrict(plan, &shape)

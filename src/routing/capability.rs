@@ -73,6 +73,47 @@ pub fn missing(caps: &Caps, shape: &RequestShape) -> Option<Missing> {
     checks.into_iter().find(|(lacks, _)| *lacks).map(|(_, m)| m)
 }
 
+/// Keys and part types through which a body asks for images, tools, JSON output or
+/// reasoning. A body containing none of them asks for none of those.
+const FEATURE_MARKERS: [&[u8]; 8] = [
+    b"\"image",
+    b"\"input_image\"",
+    b"\"tools\"",
+    b"\"functions\"",
+    b"\"response_format\"",
+    b"\"output_format\"",
+    b"\"reasoning",
+    b"\"thinking\"",
+];
+
+/// An upper bound of the request's shape without parsing it, when the body names no
+/// feature: prompt tokens at most a quarter of its bytes (the estimate counts a
+/// quarter of the text characters, and text is part of the body), `max_tokens` from
+/// the envelope. `None` when a feature key appears: then only a parse can tell.
+pub fn quick_shape(body: &[u8], max_tokens: Option<u64>) -> Option<RequestShape> {
+    // One pass over the quotes (few in a text-heavy body), each checked against the
+    // markers, instead of one scan of the whole body per marker.
+    let named = memchr::memchr_iter(b'"', body).any(|at| {
+        let rest = &body[at..];
+        FEATURE_MARKERS.iter().any(|m| rest.starts_with(m))
+    });
+    if named {
+        return None;
+    }
+    Some(RequestShape {
+        prompt_tokens: (body.len() as u64).div_ceil(4),
+        max_tokens,
+        ..RequestShape::default()
+    })
+}
+
+/// Whether every target of the plan can serve `shape` (nothing to skip).
+pub fn serves_all(plan: &RoutePlan, shape: &RequestShape) -> bool {
+    plan.routes
+        .iter()
+        .all(|r| lacking(r, shape).iter().all(Option::is_none))
+}
+
 /// Whether the request's shape matters to this plan: a target with known
 /// capabilities, or a strategy that prices the request (else the body is not read
 /// for it).

@@ -98,3 +98,23 @@ fn missing_lists_the_first_lack() {
         None
     );
 }
+
+#[test]
+fn the_quick_shape_is_an_upper_bound_or_nothing() {
+    let plain = br#"{"model":"m","messages":[{"role":"user","content":"hello there"}]}"#;
+    let q = quick_shape(plain, Some(10)).expect("no feature named");
+    let full = crate::formats::request_shape(crate::error::Dialect::OpenAi, plain);
+    assert!(q.prompt_tokens >= full.prompt_tokens);
+    assert_eq!((q.max_tokens, q.images, q.tools), (Some(10), false, false));
+    for body in [
+        &br#"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}"#[..],
+        br#"{"messages":[],"tools":[]}"#,
+        br#"{"messages":[],"response_format":{"type":"json_object"}}"#,
+        br#"{"messages":[],"reasoning_effort":"high"}"#,
+        br#"{"messages":[],"thinking":{"type":"enabled","budget_tokens":1024}}"#,
+    ] {
+        assert!(quick_shape(body, None).is_none(), "{}", String::from_utf8_lossy(body));
+    }
+    assert!(serves_all(&plan("m"), &q));
+    assert!(!serves_all(&plan("m"), &shape(|s| s.prompt_tokens = 5000)));
+}

@@ -3,6 +3,8 @@
 //! target that can, before any call (the small one's mock sees none of them); when no
 //! target can, a 400 in the client's dialect names the missing capability.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::common::{self, http, Gateway};
@@ -208,4 +210,26 @@ fn requests_go_only_to_targets_that_can_serve_them() {
             > 0.0
     );
     assert_eq!(small.hits(), small_before, "explain made no call");
+
+    // Capabilities reload like the rest: once the tiny model is said to see images,
+    // an image request to it is served.
+    let seeing = config(&small.url(), &vision.url(), &long.url()).replace(
+        "vision: false, tools: false, json_mode",
+        "vision: true, tools: false, json_mode",
+    );
+    gw.write_config(&seeing);
+    let served = common::wait_until(Duration::from_secs(10), || {
+        chat(&gw, "tiny-only", json!({}), image()).status == 200
+    });
+    assert!(served, "the reloaded capability never took effect");
+    assert!(small.hits() > small_before);
+    let (ok, out) = common::validate_config(
+        &seeing.replace("context_window: 2000", "context_window: 0"),
+        &[],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("capabilities[0].context_window: 0 is out of range"),
+        "{out}"
+    );
 }
