@@ -145,9 +145,10 @@ fn paced_replay_keeps_the_recorded_gaps() {
         assert_eq!(usage[field], live_usage[field], "{field}");
     }
     assert_eq!(up.hits(), 1);
-    // Five gaps of at least 150 ms were recorded and are slept again (a lower bound:
-    // sleeping is never shorter than asked).
-    assert!(took >= Duration::from_millis(5 * 150), "{took:?}");
+    // Five gaps of about 150 ms were recorded (as the chunks reached the gateway: a
+    // busy machine may deliver two together) and are slept again. A fast replay takes
+    // milliseconds; three gaps' worth is a bound no scheduling jitter breaks.
+    assert!(took >= Duration::from_millis(3 * 150), "{took:?}");
 
     // The non-streaming answer of the same entry is not paced (no content to pace).
     let plain = post(

@@ -74,3 +74,29 @@ fn dot_matches_the_naive_sum() {
     let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
     assert!((dot(&a, &b) - naive).abs() < 1e-3);
 }
+
+#[test]
+fn quantised_rows_keep_the_similarity_within_a_hundredth() {
+    let mut state = 7u64;
+    let mut next = || {
+        let v: Vec<f32> = (0..384)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect();
+        normalized(&v).unwrap()
+    };
+    for _ in 0..50 {
+        let (a, b) = (next(), next());
+        // A pair with a known similarity: b mixed into a.
+        let mixed: Vec<f32> = a.iter().zip(&b).map(|(x, y)| 0.9 * x + 0.3 * y).collect();
+        let mixed = normalized(&mixed).unwrap();
+        let (row, step) = quantized(&mixed);
+        let exact = dot(&a, &mixed);
+        let approx = dot_i8(&a, &row) * step;
+        assert!((exact - approx).abs() < 0.01, "{exact} vs {approx}");
+    }
+}

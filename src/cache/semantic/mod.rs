@@ -6,7 +6,10 @@
 //!   (route, cache version, namespace, instructions, tools and every parameter);
 //! - `embed`: the call to the configured embeddings route, under its own timeout;
 //! - [`SemanticIndex`]: the local index — exact (brute-force) cosine search within
-//!   the scope over contiguous `f32` rows, bounded in entries (oldest dropped first).
+//!   the scope, bounded in entries (oldest dropped first). Stored vectors are unit
+//!   rows quantised to `i8` with one scale each (a quarter of the memory of `f32`,
+//!   and a scan is bound by memory bandwidth, so a quarter of the time too); the
+//!   query stays `f32`. The similarity is off by well under 0.01 from the exact one.
 //!   With Redis, records are also appended to a Redis stream that every replica
 //!   reads into its own index (see `super::redis`).
 //!
@@ -41,13 +44,15 @@ struct Meta {
     namespace: Arc<str>,
 }
 
-/// The entries of one scope: metadata and vectors in parallel, vectors as one
-/// contiguous array of `dims`-long unit rows (a linear scan is then cache friendly
-/// and vectorised by the compiler).
+/// The entries of one scope: metadata, scales and vectors in parallel, vectors as
+/// one contiguous array of `dims`-long quantised rows (a linear scan is then cache
+/// friendly and vectorised by the compiler).
 struct Scope {
     dims: usize,
     meta: Vec<Meta>,
-    rows: Vec<f32>,
+    /// Row `i` is `rows[i * dims..]` times `scales[i]`.
+    rows: Vec<i8>,
+    scales: Vec<f32>,
 }
 
 impl Scope {
@@ -63,6 +68,7 @@ impl Scope {
         }
         self.rows.truncate(last * self.dims);
         self.meta.swap_remove(i);
+        self.scales.swap_remove(i);
     }
 }
 
@@ -152,10 +158,12 @@ impl SemanticIndex {
         let Ok(mut inner) = self.inner.write() else {
             return;
         };
+        let (row, scale) = quantized(&unit);
         let scope = inner.scopes.entry(r.scope).or_insert_with(|| Scope {
             dims: unit.len(),
             meta: Vec::new(),
             rows: Vec::new(),
+            scales: Vec::new(),
         });
         // Another embeddings model (other dimensions) cannot be compared: the newer
         // model's vectors replace the scope's.
@@ -165,6 +173,7 @@ impl SemanticIndex {
                 dims: unit.len(),
                 meta: Vec::new(),
                 rows: Vec::new(),
+                scales: Vec::new(),
             };
             inner.len -= dropped;
         }
@@ -174,7 +183,8 @@ impl SemanticIndex {
         if scope.position(&r.key).is_some() {
             return;
         }
-        scope.rows.extend_from_slice(&unit);
+        scope.rows.extend_from_slice(&row);
+        scope.scales.push(scale);
         scope.meta.push(Meta {
             key: r.key,
             expires_ms: r.expires_ms,
@@ -219,11 +229,12 @@ impl SemanticIndex {
             return None;
         }
         let mut best: Option<Match> = None;
-        for (meta, row) in s.meta.iter().zip(s.rows.chunks_exact(s.dims)) {
+        let rows = s.rows.chunks_exact(s.dims).zip(&s.scales);
+        for (meta, (row, scale)) in s.meta.iter().zip(rows) {
             if meta.expires_ms <= now_ms {
                 continue;
             }
-            let similarity = dot(row, &query);
+            let similarity = dot_i8(&query, row) * scale;
             if similarity >= threshold && best.is_none_or(|b| similarity > b.similarity) {
                 best = Some(Match {
                     key: meta.key,
@@ -278,6 +289,35 @@ fn normalized(v: &[f32]) -> Option<Vec<f32>> {
         return None;
     }
     Some(v.iter().map(|x| x / norm).collect())
+}
+
+/// A unit vector as `i8` steps of `max |x| / 127`, and that step.
+fn quantized(unit: &[f32]) -> (Vec<i8>, f32) {
+    let max = unit.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let step = max / 127.0;
+    let row = unit
+        .iter()
+        .map(|x| (x / step).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (row, step)
+}
+
+/// `a · b` of an `f32` query and an `i8` row, in eight independent lanes.
+pub fn dot_i8(a: &[f32], b: &[i8]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, &y)| x * f32::from(y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * f32::from(y[i]);
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Dot product in eight independent lanes (the compiler keeps them in SIMD registers).
