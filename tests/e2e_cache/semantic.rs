@@ -167,3 +167,20 @@ fn paced_replay_keeps_the_recorded_gaps() {
     );
     assert_eq!(plain.header("x-tollgate-cache"), Some("hit"));
 }
+
+#[test]
+fn tollgate_check_refuses_a_bad_cache_config_with_its_key_paths() {
+    let text = semantic_config("http://127.0.0.1:1", "http://127.0.0.1:2", "", "")
+        .replace("threshold: 0.9", "threshold: 1.5")
+        .replace("ttl_seconds: 600", "ttl_seconds: 0")
+        .replace("embeddings_route: embed", "embeddings_route: nowhere");
+    let (ok, out) = super::common::validate_config(&text, &[]);
+    assert!(!ok, "{out}");
+    for path in [
+        "models[0].cache.semantic.threshold",
+        "models[0].cache.ttl_seconds",
+        "models[0].cache.semantic.embeddings_route",
+    ] {
+        assert!(out.contains(path), "{path}: {out}");
+    }
+}
