@@ -86,6 +86,14 @@ fn a_paraphrase_is_a_hit_an_unrelated_question_a_miss_and_a_dead_embedder_goes_u
     assert_eq!(ant.header("x-tollgate-cache"), Some("semantic-hit"));
     assert_eq!(ant.json()["type"], "message");
     assert_eq!(up.hits(), 1);
+    // And as a stream: the stored answer replayed as events.
+    let streamed = ask(PARAPHRASE, json!({"stream": true}));
+    assert_eq!(streamed.header("x-tollgate-cache"), Some("semantic-hit"));
+    assert_eq!(
+        stream_text(&streamed.text()).0,
+        first.json()["choices"][0]["message"]["content"]
+    );
+    assert_eq!(up.hits(), 1);
 
     // An unrelated question, and the paraphrase with another temperature: misses.
     let other = ask(UNRELATED, json!({}));
@@ -108,7 +116,7 @@ fn a_paraphrase_is_a_hit_an_unrelated_question_a_miss_and_a_dead_embedder_goes_u
     );
     gw.metrics_with(r#"tollgate_cache_embedding_errors_total{route="m"} 1"#);
     let page =
-        gw.metrics_with(r#"tollgate_cache_requests_total{result="semantic-hit",route="m"} 2"#);
+        gw.metrics_with(r#"tollgate_cache_requests_total{result="semantic-hit",route="m"} 3"#);
     assert!(page.contains("tollgate_cache_semantic_entries 3"), "{page}");
 }
 
@@ -158,4 +166,21 @@ fn paced_replay_keeps_the_recorded_gaps() {
         &openai_chat("m", "Tell me a story", json!({})),
     );
     assert_eq!(plain.header("x-tollgate-cache"), Some("hit"));
+}
+
+#[test]
+fn tollgate_check_refuses_a_bad_cache_config_with_its_key_paths() {
+    let text = semantic_config("http://127.0.0.1:1", "http://127.0.0.1:2", "", "")
+        .replace("threshold: 0.9", "threshold: 1.5")
+        .replace("ttl_seconds: 600", "ttl_seconds: 0")
+        .replace("embeddings_route: embed", "embeddings_route: nowhere");
+    let (ok, out) = super::common::validate_config(&text, &[]);
+    assert!(!ok, "{out}");
+    for path in [
+        "models[0].cache.semantic.threshold",
+        "models[0].cache.ttl_seconds",
+        "models[0].cache.semantic.embeddings_route",
+    ] {
+        assert!(out.contains(path), "{path}: {out}");
+    }
 }
