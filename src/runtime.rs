@@ -30,6 +30,8 @@ pub struct Runtime {
     pub direct_counter: AtomicU64,
     /// The response cache store (kept across reloads while its size is unchanged).
     pub cache: Arc<crate::cache::CacheStore>,
+    /// Per-request metric children, resolved once per label set of this config.
+    pub metric_handles: crate::metric_handles::MetricHandles,
 }
 
 impl Runtime {
@@ -49,8 +51,12 @@ impl Runtime {
             previous.map(|p| &p.cache),
             config.cache.max_bytes,
         );
+        let metric_handles = crate::metric_handles::MetricHandles::new(
+            config.providers.iter().map(|p| p.name.as_str()),
+        );
         Ok(Runtime {
             cache,
+            metric_handles,
             config: Arc::new(config),
             pools,
             policy,
