@@ -35,6 +35,8 @@ pub struct Runtime {
     /// Stored Responses conversations' in-process store (kept across reloads while
     /// its size is unchanged; unused when the state backend is Redis).
     pub conversations: Arc<crate::conversations::ConversationStore>,
+    /// Per-request metric children, resolved once per label set of this config.
+    pub metric_handles: crate::metric_handles::MetricHandles,
 }
 
 impl Runtime {
@@ -69,9 +71,13 @@ impl Runtime {
             previous.map(|p| &p.conversations),
             &config.responses,
         );
+        let metric_handles = crate::metric_handles::MetricHandles::new(
+            config.providers.iter().map(|p| p.name.as_str()),
+        );
         Ok(Runtime {
             cache,
             conversations,
+            metric_handles,
             config: Arc::new(config),
             pools,
             policy,

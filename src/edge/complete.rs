@@ -143,4 +143,45 @@ mod tests {
         let deep = "[".repeat(2000) + &"]".repeat(2000);
         assert!(!is_complete(&[deep.as_bytes()]));
     }
+
+    /// `proxy::outbound` takes a parsed usage probe as proof of completeness and skips
+    /// this scan: that must never let through a body the scan would refuse.
+    #[test]
+    fn whatever_the_usage_probe_parses_the_scan_finds_complete() {
+        use crate::formats::{usage_probe, WireFormat};
+        let answer = br#"{"id":"x","choices":[{"message":{"content":"a \"}\" b"}}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        let mut bodies: Vec<Vec<u8>> = vec![
+            answer.to_vec(),
+            b" {\"usage\":null}\r\n".to_vec(),
+            b"[null]".to_vec(),
+            b"[]".to_vec(),
+            b"{}".to_vec(),
+            b"null".to_vec(),
+            b"{\"a\":1}{\"b\":2}".to_vec(),
+            b"{\"a\":1} x".to_vec(),
+            deep.into_bytes(),
+            b"<html></html>".to_vec(),
+        ];
+        bodies.extend((0..answer.len()).map(|cut| answer[..cut].to_vec()));
+        let formats = [
+            WireFormat::OpenAiChat,
+            WireFormat::AnthropicMessages,
+            WireFormat::Gemini,
+            WireFormat::BedrockConverse,
+            WireFormat::OpenAiResponses,
+        ];
+        for format in formats {
+            for body in &bodies {
+                if usage_probe(format, body).is_some() {
+                    assert!(
+                        is_complete(&[body]),
+                        "{format:?}: {}",
+                        String::from_utf8_lossy(body)
+                    );
+                }
+            }
+            assert!(usage_probe(format, answer).is_some(), "{format:?}");
+        }
+    }
 }

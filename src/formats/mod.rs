@@ -27,7 +27,7 @@
 //!   Content the target cannot take is a 400 via `common::unsupported`.
 //! - `response.rs`: `read`/`write` of non-stream bodies, finish-reason and usage
 //!   mapping (`model::CacheAccounting` says how the format counts cached tokens),
-//!   `usage_only(body)` for same-format bodies.
+//!   `usage_probe(body)` for same-format bodies.
 //! - `stream.rs`: a `stream::Decoder` (SSE event → canonical `StreamEvent`s, block
 //!   structured, ids and model from the upstream's first event) and a
 //!   `stream::Encoder` if the format is also a client dialect.
@@ -237,12 +237,19 @@ pub fn echo_response(
 /// Usage from a same-format non-stream response, in the format's own accounting
 /// (cheap: the content is skipped, not parsed). Zero when the body has none.
 pub fn usage_from_response(format: WireFormat, body: &[u8]) -> Usage {
+    usage_probe(format, body).unwrap_or_default()
+}
+
+/// The usage of a response body that parses as one JSON document (zero when it has
+/// none); `None` when it does not parse. Parsing validates every byte, so `Some`
+/// also proves the body complete (what `edge::complete` checks): one pass for both.
+pub fn usage_probe(format: WireFormat, body: &[u8]) -> Option<Usage> {
     match format {
-        WireFormat::OpenAiChat => openai_chat::response::usage_only(body),
-        WireFormat::AnthropicMessages => anthropic_messages::response::usage_only(body),
-        WireFormat::Gemini => gemini::response::usage_only(body),
-        WireFormat::BedrockConverse => bedrock_converse::response::usage_only(body),
-        WireFormat::OpenAiResponses => openai_responses::usage::usage_only(body),
+        WireFormat::OpenAiChat => openai_chat::response::usage_probe(body),
+        WireFormat::AnthropicMessages => anthropic_messages::response::usage_probe(body),
+        WireFormat::Gemini => gemini::response::usage_probe(body),
+        WireFormat::BedrockConverse => bedrock_converse::response::usage_probe(body),
+        WireFormat::OpenAiResponses => openai_responses::usage::usage_probe(body),
     }
 }
 

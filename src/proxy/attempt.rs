@@ -205,15 +205,16 @@ pub fn record(ctx: &mut Ctx, outcome: Outcome) {
     if std::mem::replace(seen, true) {
         return;
     }
-    let label = if a.recorded_failure { "failed" } else { "ok" };
+    let failed = a.recorded_failure;
     if let Some(lease) = &a.lease {
         lease
             .pool()
             .record(a.endpoint_index, &a.upstream_model, outcome);
     }
-    metrics::UPSTREAM_ATTEMPTS
-        .with_label_values(&[a.provider.name.as_str(), label])
-        .inc();
+    match &ctx.req.runtime {
+        Some(runtime) => runtime.metric_handles.attempt(&a.provider.name, failed),
+        None => crate::metric_handles::MetricHandles::default().attempt(&a.provider.name, failed),
+    }
 }
 
 /// The attempt failed with `outcome` before anything reached the client: record it

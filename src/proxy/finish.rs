@@ -2,12 +2,14 @@
 //! with the real usage.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::Instant;
 
 use pingora_proxy::Session;
 
 use crate::genai_metrics;
+use crate::metric_handles::{Labels, MetricHandles, Series};
 use crate::metrics;
 
 use super::access_log;
@@ -65,33 +67,24 @@ pub fn settle_early(ctx: &mut Ctx) {
 
 pub fn observe(session: &Session, ctx: &Ctx) {
     super::attempt::note_ttft(ctx);
-    let route = metrics::route_label(ctx.req.api);
     let model = model_label(ctx);
     let status = if ctx.resp.status == 0 {
         502
     } else {
         ctx.resp.status
     };
-    let variant = variant_label(ctx);
-    metrics::REQUESTS
-        .with_label_values(&[
-            route,
-            model,
-            ctx.provider_name(),
-            metrics::status_class(status),
-            variant,
-        ])
-        .inc();
-    metrics::REQUEST_SECONDS
-        .with_label_values(&[route, model, variant])
+    let series = request_series(ctx, model);
+    series.requests(status).inc();
+    series
+        .seconds()
         .observe(ctx.req.started.elapsed().as_secs_f64());
     observe_variant(ctx);
     if let Some(first) = ctx.resp.first_byte_at {
-        metrics::TTFB_SECONDS
-            .with_label_values(&[route, model, variant])
+        series
+            .ttfb()
             .observe(first.duration_since(ctx.req.started).as_secs_f64());
     }
-    observe_genai(ctx, model, status);
+    observe_genai(ctx, &series, model, status);
     if let Some(err) = &ctx.resp.error {
         metrics::ERRORS
             .with_label_values(&[err.metric_label()])
@@ -108,14 +101,32 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     }
 }
 
+/// The metric children of this request's labels, kept by the runtime snapshot.
+fn request_series(ctx: &Ctx, model: &str) -> Arc<Series> {
+    let labels = Labels {
+        route: metrics::route_label(ctx.req.api),
+        model,
+        provider: ctx.provider_name(),
+        variant: variant_label(ctx),
+        operation: ctx.req.api.and_then(genai_metrics::operation_name),
+        system: ctx
+            .attempt
+            .as_ref()
+            .map(|a| genai_metrics::system_name(a.provider.kind)),
+    };
+    match &ctx.req.runtime {
+        Some(runtime) => runtime.metric_handles.series(&labels),
+        None => MetricHandles::default().series(&labels),
+    }
+}
+
 /// The gateway overhead, and the GenAI convention metrics of a request that reached
 /// an upstream.
-fn observe_genai(ctx: &Ctx, model: &str, status: u16) {
+fn observe_genai(ctx: &Ctx, series: &Series, model: &str, status: u16) {
     let now = Instant::now();
     let total = now.duration_since(ctx.req.started);
-    let route = metrics::route_label(ctx.req.api);
-    genai_metrics::GATEWAY_OVERHEAD
-        .with_label_values(&[route])
+    series
+        .overhead()
         .observe(genai_metrics::overhead(total, ctx.upstream_wait(now)).as_secs_f64());
     let (Some(api), Some(attempt)) = (ctx.req.api, &ctx.attempt) else {
         return;
@@ -124,7 +135,7 @@ fn observe_genai(ctx: &Ctx, model: &str, status: u16) {
         return;
     };
     let first_byte = ctx.resp.first_byte_at;
-    genai_metrics::record(&genai_metrics::Operation {
+    series.record_genai(&genai_metrics::Operation {
         operation,
         system: genai_metrics::system_name(attempt.provider.kind),
         model,

@@ -7,6 +7,7 @@ use pingora::http::ResponseHeader;
 
 use crate::error::{Dialect, GatewayError};
 use crate::formats::{self, WireFormat};
+use crate::model::Usage;
 use crate::providers::Api;
 
 use super::ctx::{Ctx, ResponseMode};
@@ -146,9 +147,8 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
                 }
             }
             if end {
-                crate::edge::complete::check_held(&ctx.slots.hold, body.as_deref())?;
+                ctx.resp.usage = held_answer_usage(ctx, body.as_deref())?;
                 if let Some(a) = &ctx.attempt {
-                    ctx.resp.usage = formats::usage_from_response(a.format, &ctx.resp.buffer);
                     crate::cache::record_json(ctx, a.format, &ctx.resp.buffer);
                 }
                 ctx.resp.buffer = Vec::new();
@@ -216,6 +216,28 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The usage of a held same-format answer that is complete, or the error that it is
+/// not. One parse of the copy does both when the copy is the whole body (a document
+/// that parses is complete); otherwise the completeness scan and the usage probe run
+/// apart, as the copy may be cut at `USAGE_WATCH_LIMIT` or not be JSON at all.
+fn held_answer_usage(ctx: &Ctx, last: Option<&[u8]>) -> Result<Usage, GatewayError> {
+    let Some(format) = ctx.attempt.as_ref().map(|a| a.format) else {
+        crate::edge::complete::check_held(&ctx.slots.hold, last)?;
+        return Ok(Usage::default());
+    };
+    let buffer = &ctx.resp.buffer;
+    let last_len = last.map_or(0, <[u8]>::len);
+    let whole_copy = preread::with_held_body(&ctx.slots.hold, |held| {
+        held.len() + last_len == buffer.len()
+    });
+    let probed = formats::usage_probe(format, buffer);
+    if let (Some(true), Some(usage)) = (whole_copy, probed) {
+        return Ok(usage);
+    }
+    crate::edge::complete::check_held(&ctx.slots.hold, last)?;
+    Ok(probed.unwrap_or_default())
 }
 
 /// `first` followed by `last`; no copy when either is empty.

@@ -226,9 +226,8 @@ fn arm_stream_failure(ctx: &Ctx, resp: &ResponseHeader) {
         ErrorKind::UpstreamProtocol,
         "The upstream connection failed in the middle of the stream",
     );
-    let event = err.sse_event(ctx.req.dialect);
     if let Ok(mut w) = ctx.slots.watch.lock() {
-        w.set_stream_failure(err, event);
+        w.set_stream_failure(err, ctx.req.dialect);
     }
 }
 

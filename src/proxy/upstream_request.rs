@@ -46,14 +46,7 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
         .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?;
     req.set_uri(uri);
     req.set_method(http::Method::POST);
-    for name in STRIPPED_HEADERS {
-        req.remove_header(*name);
-    }
-    if a.format.native_dialect() != Some(ctx.req.dialect) {
-        for name in DIALECT_HEADERS {
-            req.remove_header(*name);
-        }
-    }
+    strip_headers(req, a.format.native_dialect() != Some(ctx.req.dialect));
     let host = endpoint.map(|ep| {
         let default_port = if ep.tls { 443 } else { 80 };
         if ep.port == default_port {
@@ -74,4 +67,57 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
         crate::providers::sign_bedrock(&a.provider, req, host, &path, &a.body)?;
     }
     Ok(())
+}
+
+/// Remove the stripped headers (and the dialect headers when the formats differ).
+/// The client's few headers are looked at once, instead of a map lookup per name
+/// on the lists; only those present are removed.
+fn strip_headers(req: &mut RequestHeader, cross_format: bool) {
+    let doomed = |name: &http::HeaderName| {
+        let name = name.as_str();
+        STRIPPED_HEADERS.contains(&name) || (cross_format && DIALECT_HEADERS.contains(&name))
+    };
+    let names: Vec<http::HeaderName> = req.headers.keys().filter(|n| doomed(n)).cloned().collect();
+    for name in &names {
+        req.remove_header(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_listed_headers_in_any_case_and_keeps_the_rest() {
+        let mut req = RequestHeader::build("POST", b"/v1/chat/completions", None).unwrap();
+        for (k, v) in [
+            ("Authorization", "Bearer sk-x"),
+            ("X-Api-Key", "k"),
+            ("Cookie", "a=b"),
+            ("Accept-Encoding", "gzip"),
+            ("anthropic-version", "2023-06-01"),
+            ("User-Agent", "sdk"),
+            ("x-custom", "1"),
+        ] {
+            req.append_header(k, v).unwrap();
+        }
+        let mut same = req.clone();
+        strip_headers(&mut same, false);
+        let kept = |r: &RequestHeader| {
+            let mut k: Vec<String> = r.headers.keys().map(|n| n.to_string()).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(kept(&same), ["anthropic-version", "user-agent", "x-custom"]);
+        strip_headers(&mut req, true);
+        assert_eq!(kept(&req), ["user-agent", "x-custom"]);
+        // Case-preserving map and value map stay in step (the wire form is written).
+        let mut wire = Vec::new();
+        req.header_to_h1_wire(&mut wire);
+        let wire = String::from_utf8(wire).unwrap();
+        assert!(
+            wire.contains("User-Agent: sdk") && !wire.contains("Cookie"),
+            "{wire}"
+        );
+    }
 }

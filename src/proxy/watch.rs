@@ -90,8 +90,8 @@ pub struct Watch {
     at_event_boundary: bool,
     expired: Option<Expired>,
     /// How this attempt's event stream ends if the upstream connection fails mid-way:
-    /// the error and its in-band event in the client's dialect.
-    stream_failure: Option<(GatewayError, Vec<u8>)>,
+    /// the error, and the client's dialect its in-band event is written in.
+    stream_failure: Option<(GatewayError, crate::error::Dialect)>,
     /// The error a stream was ended with by the wrapper (the proxy saw no error).
     ended_with: Option<GatewayError>,
     /// The stream may be continued on another upstream if this one fails
@@ -151,9 +151,10 @@ impl Watch {
     }
 
     /// This attempt's answer is an event stream: if its upstream fails mid-way, end
-    /// the client's stream with `event` and keep the connection.
-    pub fn set_stream_failure(&mut self, err: GatewayError, event: Vec<u8>) {
-        self.stream_failure = Some((err, event));
+    /// the client's stream with `err` as an event in `dialect` and keep the
+    /// connection. The event is rendered only then: nearly every stream ends well.
+    pub fn set_stream_failure(&mut self, err: GatewayError, dialect: crate::error::Dialect) {
+        self.stream_failure = Some((err, dialect));
     }
 
     /// The in-band event ending a stream whose upstream failed, if it is one; the
@@ -166,11 +167,13 @@ impl Watch {
     /// Pingora's own read timeout (the same idle time as this watch's clock, which it
     /// may beat by a hair): the stream then ends as a stall, not a broken connection.
     pub fn end_failed_stream_by(&mut self, timed_out: bool) -> Option<Vec<u8>> {
-        let (mut err, mut event) = self.stream_failure.take()?;
+        let (mut err, armed_dialect) = self.stream_failure.take()?;
+        let mut event_dialect = armed_dialect;
         if let (true, Some(dialect)) = (timed_out, self.dialect) {
             err = GatewayError::new(ErrorKind::UpstreamTimeout, Expired::Idle.message());
-            event = err.sse_event(dialect);
+            event_dialect = dialect;
         }
+        let mut event = err.sse_event(event_dialect);
         if !self.at_event_boundary {
             // The upstream died inside an event: close that one first.
             event.splice(0..0, b"\n\n".iter().copied());

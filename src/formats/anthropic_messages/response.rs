@@ -152,15 +152,14 @@ pub(crate) fn usage_to_wire(u: &Usage) -> UsageWire {
     }
 }
 
-/// Usage of a same-format response body without reading the content.
-pub(crate) fn usage_only(body: &[u8]) -> Usage {
+/// `None` when the body is not one JSON document; else its usage (zero when it
+/// has none). Usage of a same-format response body without reading the content.
+pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     #[derive(Deserialize)]
     struct Probe {
         usage: Option<UsageWire>,
     }
     serde_json::from_slice::<Probe>(body)
         .ok()
-        .and_then(|p| p.usage)
-        .map(|u| usage_from_wire(&u))
-        .unwrap_or_default()
+        .map(|p| p.usage.map(|u| usage_from_wire(&u)).unwrap_or_default())
 }

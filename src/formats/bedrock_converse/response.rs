@@ -114,17 +114,16 @@ pub(crate) fn usage_from_wire(u: UsageIn) -> Usage {
     }
 }
 
-/// Usage of a response body without reading its content.
-pub(crate) fn usage_only(body: &[u8]) -> Usage {
+/// `None` when the body is not one JSON document; else its usage (zero when it
+/// has none). Usage of a response body without reading its content.
+pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     #[derive(Deserialize)]
     struct Probe {
         usage: Option<UsageIn>,
     }
     serde_json::from_slice::<Probe>(body)
         .ok()
-        .and_then(|p| p.usage)
-        .map(usage_from_wire)
-        .unwrap_or_default()
+        .map(|p| p.usage.map(usage_from_wire).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -144,5 +144,5 @@ fn broken_bodies() {
     assert_eq!(e.kind, crate::error::ErrorKind::UpstreamProtocol);
     let resp = read(b"{}").unwrap();
     assert!(resp.content.is_empty() && resp.finish_reason.is_none());
-    assert_eq!(usage_only(b"{\"usage\": 1}"), Usage::default());
+    assert_eq!(usage_probe(b"{\"usage\": 1}"), None);
 }

@@ -153,8 +153,9 @@ pub(crate) fn usage_from_wire(u: UsageIn) -> Usage {
     ACCOUNTING.to_canonical(usage_reported(u))
 }
 
-/// Usage of a response body without reading its content, in Gemini's accounting.
-pub(crate) fn usage_only(body: &[u8]) -> Usage {
+/// `None` when the body is not one JSON document; else its usage (zero when it
+/// has none). Usage of a response body without reading its content, in Gemini's accounting.
+pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Probe {
@@ -162,9 +163,7 @@ pub(crate) fn usage_only(body: &[u8]) -> Usage {
     }
     serde_json::from_slice::<Probe>(body)
         .ok()
-        .and_then(|p| p.usage_metadata)
-        .map(usage_reported)
-        .unwrap_or_default()
+        .map(|p| p.usage_metadata.map(usage_reported).unwrap_or_default())
 }
 
 #[cfg(test)]

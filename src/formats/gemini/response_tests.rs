@@ -186,5 +186,5 @@ fn broken_and_error_bodies() {
     assert_eq!(e.kind, crate::error::ErrorKind::UpstreamProtocol);
     let e = read(br#"{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}"#).unwrap_err();
     assert_eq!(e.kind, crate::error::ErrorKind::Overloaded);
-    assert_eq!(usage_only(b"not json"), Usage::default());
+    assert_eq!(usage_probe(b"not json"), None);
 }

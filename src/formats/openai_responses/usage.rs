@@ -57,13 +57,12 @@ pub(crate) fn reported(u: UsageWire) -> Usage {
     }
 }
 
-/// Usage of a Response body, in the wire's own accounting; zero when it has none.
-pub(crate) fn usage_only(body: &[u8]) -> Usage {
+/// `None` when the body is not one JSON document; else its usage (zero when it
+/// has none). Usage of a Response body, in the wire's own accounting; zero when it has none.
+pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     serde_json::from_slice::<BodyProbe>(body)
         .ok()
-        .and_then(|p| p.usage)
-        .map(reported)
-        .unwrap_or_default()
+        .map(|p| p.usage.map(reported).unwrap_or_default())
 }
 
 /// Usage carried by a `response.completed` (or `.incomplete`, `.failed`) event.
@@ -83,7 +82,7 @@ mod tests {
     fn reads_body_and_event_usage() {
         let body = br#"{"id":"resp_1","output":[{"type":"message","content":[{"type":"output_text","text":"x"}]}],
             "usage":{"input_tokens":36,"input_tokens_details":{"cached_tokens":4},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":3},"total_tokens":123}}"#;
-        let u = usage_only(body);
+        let u = usage_probe(body).unwrap_or_default();
         assert_eq!((u.input_tokens, u.output_tokens), (36, 87));
         assert_eq!((u.cache_read_tokens, u.reasoning_tokens), (4, 3));
         let ev = br#"{"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":2}}}"#;
@@ -92,6 +91,6 @@ mod tests {
             usage_of_event(br#"{"type":"response.created","response":{"usage":null}}"#),
             None
         );
-        assert_eq!(usage_only(b"not json"), Usage::default());
+        assert_eq!(usage_probe(b"not json"), None);
     }
 }

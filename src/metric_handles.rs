@@ -1,0 +1,263 @@
+//! The per-request metric series, resolved once instead of on every request.
+//!
+//! `with_label_values` hashes every label value, takes the vector's lock and clones
+//! the child on each call; a request touched about a dozen series that way. Here the
+//! children of one label set (`route`, `model`, `provider`, `variant`) are looked up once, kept in
+//! a map owned by the runtime snapshot, and reached afterwards by one hash of the
+//! three labels. Each child is still created on its first use only (`OnceLock`), so
+//! the set of series a scrape shows is exactly the one the direct calls created.
+//!
+//! Bounded twice: label values come from the configuration and from enums only
+//! (`model` is a configured route name, `other` or empty; `provider` a configured
+//! provider or empty), and the map never holds more than [`MAX_SERIES`] label sets
+//! (past it, a request resolves its children the old way). A reload builds a new
+//! runtime and with it an empty map; the children are the same global series.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::Hasher;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use prometheus::{Histogram, IntCounter};
+
+use crate::genai_metrics;
+use crate::metrics;
+
+/// Most label sets kept per runtime snapshot.
+pub const MAX_SERIES: usize = 4096;
+
+/// The labels of a request's series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels<'a> {
+    /// `route` label: the API (`metrics::route_label`).
+    pub route: &'static str,
+    /// `model` label: configured route name, `other` or empty.
+    pub model: &'a str,
+    /// Configured provider name, empty when no attempt was made.
+    pub provider: &'a str,
+    /// A/B variant: a configured variant name, or empty outside a split.
+    pub variant: &'a str,
+    /// `gen_ai_operation_name`, when the API has one.
+    pub operation: Option<&'static str>,
+    /// `gen_ai_system` of the provider's format, when there was an attempt.
+    pub system: Option<&'static str>,
+}
+
+/// The children of one label set, each created on first use.
+#[derive(Debug)]
+pub struct Series {
+    route: &'static str,
+    model: String,
+    provider: String,
+    variant: String,
+    operation: Option<&'static str>,
+    system: Option<&'static str>,
+    /// `tollgate_requests_total`, by status class (1xx … 5xx).
+    requests: [OnceLock<IntCounter>; 5],
+    seconds: OnceLock<Histogram>,
+    ttfb: OnceLock<Histogram>,
+    overhead: OnceLock<Histogram>,
+    genai_duration: OnceLock<Histogram>,
+    genai_input: OnceLock<Histogram>,
+    genai_output: OnceLock<Histogram>,
+    genai_ttft: OnceLock<Histogram>,
+    genai_per_token: OnceLock<Histogram>,
+}
+
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+impl Series {
+    fn new(l: &Labels) -> Series {
+        Series {
+            route: l.route,
+            model: l.model.to_string(),
+            provider: l.provider.to_string(),
+            variant: l.variant.to_string(),
+            operation: l.operation,
+            system: l.system,
+            requests: Default::default(),
+            seconds: OnceLock::new(),
+            ttfb: OnceLock::new(),
+            overhead: OnceLock::new(),
+            genai_duration: OnceLock::new(),
+            genai_input: OnceLock::new(),
+            genai_output: OnceLock::new(),
+            genai_ttft: OnceLock::new(),
+            genai_per_token: OnceLock::new(),
+        }
+    }
+
+    fn is(&self, l: &Labels) -> bool {
+        self.route == l.route
+            && self.model == l.model
+            && self.provider == l.provider
+            && self.variant == l.variant
+            && self.operation == l.operation
+            && self.system == l.system
+    }
+
+    /// `tollgate_requests_total{route, model, provider, status, variant}`.
+    pub fn requests(&self, status: u16) -> &IntCounter {
+        let class = metrics::status_class(status);
+        let i = STATUS_CLASSES.iter().position(|c| *c == class).unwrap_or(4);
+        self.requests[i].get_or_init(|| {
+            metrics::REQUESTS.with_label_values(&[
+                self.route,
+                &self.model,
+                &self.provider,
+                class,
+                &self.variant,
+            ])
+        })
+    }
+
+    /// `tollgate_request_duration_seconds{route, model, variant}`.
+    pub fn seconds(&self) -> &Histogram {
+        self.seconds.get_or_init(|| {
+            metrics::REQUEST_SECONDS.with_label_values(&[self.route, &self.model, &self.variant])
+        })
+    }
+
+    /// `tollgate_time_to_first_byte_seconds{route, model, variant}`.
+    pub fn ttfb(&self) -> &Histogram {
+        self.ttfb.get_or_init(|| {
+            metrics::TTFB_SECONDS.with_label_values(&[self.route, &self.model, &self.variant])
+        })
+    }
+
+    /// The gateway-overhead histogram of the route.
+    pub fn overhead(&self) -> &Histogram {
+        self.overhead
+            .get_or_init(|| genai_metrics::GATEWAY_OVERHEAD.with_label_values(&[self.route]))
+    }
+
+    /// Record one operation in the GenAI histograms (what `genai_metrics::record`
+    /// does, on the cached children). Nothing without an operation and a system.
+    pub fn record_genai(&self, op: &genai_metrics::Operation) {
+        let (Some(operation), Some(system)) = (self.operation, self.system) else {
+            return;
+        };
+        let labels = [operation, system, self.model.as_str()];
+        let child = |cell: &OnceLock<Histogram>, vec: &prometheus::HistogramVec| {
+            cell.get_or_init(|| vec.with_label_values(&labels)).clone()
+        };
+        child(&self.genai_duration, &genai_metrics::OPERATION_DURATION)
+            .observe(op.duration.as_secs_f64());
+        if op.succeeded {
+            for (cell, kind, tokens) in [
+                (&self.genai_input, "input", op.input_tokens),
+                (&self.genai_output, "output", op.output_tokens),
+            ] {
+                cell.get_or_init(|| {
+                    genai_metrics::TOKEN_USAGE.with_label_values(&[
+                        kind,
+                        operation,
+                        system,
+                        &self.model,
+                    ])
+                })
+                .observe(tokens as f64);
+            }
+        }
+        if let Some(ttft) = op.time_to_first_token() {
+            child(&self.genai_ttft, &genai_metrics::TIME_TO_FIRST_TOKEN).observe(ttft);
+        }
+        if let Some(per_token) = op.time_per_output_token() {
+            child(&self.genai_per_token, &genai_metrics::TIME_PER_OUTPUT_TOKEN).observe(per_token);
+        }
+    }
+}
+
+/// The label sets seen by one runtime snapshot, keyed by a hash of their labels.
+#[derive(Debug, Default)]
+pub struct MetricHandles {
+    series: RwLock<HashMap<u64, Arc<Series>>>,
+    /// `tollgate_upstream_attempts_total{provider, outcome}` of each configured
+    /// provider: [ok, failed].
+    attempts: HashMap<String, [IntCounter; 2]>,
+}
+
+impl MetricHandles {
+    /// Handles for a configuration with these providers.
+    pub fn new<'a>(providers: impl IntoIterator<Item = &'a str>) -> MetricHandles {
+        let attempts = providers
+            .into_iter()
+            .map(|p| {
+                let child = |outcome| metrics::UPSTREAM_ATTEMPTS.with_label_values(&[p, outcome]);
+                (p.to_string(), [child("ok"), child("failed")])
+            })
+            .collect();
+        MetricHandles {
+            series: RwLock::default(),
+            attempts,
+        }
+    }
+
+    /// The series of these labels: from the map, or created and kept while there is
+    /// room. Past [`MAX_SERIES`] (or on a hash collision) a series that is not kept:
+    /// its children are then resolved from the labelled vectors on use, as before.
+    pub fn series(&self, labels: &Labels) -> Arc<Series> {
+        self.kept(labels)
+            .unwrap_or_else(|| Arc::new(Series::new(labels)))
+    }
+
+    fn kept(&self, labels: &Labels) -> Option<Arc<Series>> {
+        let key = hash_of(labels);
+        if let Ok(map) = self.series.read() {
+            if let Some(s) = map.get(&key) {
+                return s.is(labels).then(|| s.clone());
+            }
+        }
+        let mut map = self.series.write().ok()?;
+        if map.len() >= MAX_SERIES && !map.contains_key(&key) {
+            return None;
+        }
+        let s = map
+            .entry(key)
+            .or_insert_with(|| Arc::new(Series::new(labels)));
+        s.is(labels).then(|| s.clone())
+    }
+
+    /// How many label sets are kept.
+    pub fn len(&self) -> usize {
+        self.series.read().map_or(0, |m| m.len())
+    }
+
+    /// Whether no label set is kept yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Count one upstream attempt of `provider` (`ok` or `failed`).
+    pub fn attempt(&self, provider: &str, failed: bool) {
+        match self.attempts.get(provider) {
+            Some(pair) => pair[usize::from(failed)].inc(),
+            None => metrics::UPSTREAM_ATTEMPTS
+                .with_label_values(&[provider, if failed { "failed" } else { "ok" }])
+                .inc(),
+        }
+    }
+}
+
+/// One hash of every label (each string followed by a separator byte, so that
+/// `("ab", "c")` and `("a", "bc")` differ).
+fn hash_of(l: &Labels) -> u64 {
+    // Fixed keys: the labels are configured names, not client input.
+    let mut h = DefaultHasher::new();
+    for part in [
+        l.route,
+        l.model,
+        l.provider,
+        l.variant,
+        l.operation.unwrap_or("\u{0}"),
+        l.system.unwrap_or("\u{0}"),
+    ] {
+        h.write(part.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+#[path = "metric_handles_tests.rs"]
+mod tests;
