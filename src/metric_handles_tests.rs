@@ -13,7 +13,7 @@ fn labels<'a>(model: &'a str, provider: &'a str) -> Labels<'a> {
 
 fn requests_total(model: &str, provider: &str, status: &str) -> u64 {
     metrics::REQUESTS
-        .with_label_values(&["chat_completions", model, provider, status])
+        .with_label_values(&["chat_completions", model, provider, status, ""])
         .get()
 }
 
