@@ -47,7 +47,9 @@ providers:
   - {{ name: pair, format: openai, base_urls: ["{dead}", "{q}"], health_check: {{ kind: none }} }}
 models:
   - name: a
-    targets: [{{ provider: p, model: gpt-4o-mini }}]
+    # The mock takes the multi-MiB prompt of `large_body`; the real gpt-4o-mini's
+    # 128k window would have it skipped (capability-aware targets) with a 400.
+    targets: [{{ provider: p, model: gpt-4o-mini, capabilities: {{ context_window: 10000000 }} }}]
   - name: b
     targets: [{{ provider: p, model: gpt-4.1 }}]
   - name: a-fast

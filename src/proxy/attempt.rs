@@ -174,12 +174,17 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
 }
 
 /// The attempt's time to first token, for `cost_within_latency` routes (the only
-/// readers, so the only ones that pay for it).
+/// readers, so the only ones that pay for it). Answers only: an error body's first
+/// byte says nothing about how fast the model starts.
 pub fn note_ttft(ctx: &Ctx) {
     let (Some(a), Some(first)) = (&ctx.attempt, ctx.resp.first_byte_at) else {
         return;
     };
-    if a.route.strategy != Strategy::CostWithinLatency {
+    let answered = ctx
+        .resp
+        .upstream_status
+        .is_some_and(|s| (200..300).contains(&s));
+    if a.route.strategy != Strategy::CostWithinLatency || !answered {
         return;
     }
     if let (Some(lease), Some(sent)) = (&a.lease, a.upstream_sent_at) {

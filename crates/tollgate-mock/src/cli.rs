@@ -26,6 +26,10 @@ usage: tollgate-mock [--port N] [--bind ADDR] [--threads N] [knobs...]
   --embedding-dims N  embedding length (default 8)
   --max-body BYTES    largest accepted request body (default 64 MiB)
   --models A,B,...    ids listed by GET /v1/models
+  --prefix-cache-blocks N   simulate a prefix cache of N 64-character blocks
+                      (cached_tokens in usage, TTFT grows with the uncached prompt)
+  --prefill-us-per-token US prefill time per uncached prompt token (default 10;
+                      implies a prefix cache of the default 65536 blocks)
   --unhealthy         GET /health answers 503
   --help              print this text
 ";
@@ -79,6 +83,17 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--embedding-dims" => cfg.embedding_dims = num(&flag, &value()?)?,
             "--max-body" => cfg.max_body = num(&flag, &value()?)?,
             "--models" => cfg.models = value()?.split(',').map(str::to_owned).collect(),
+            "--prefix-cache-blocks" => {
+                let blocks = num(&flag, &value()?)?;
+                cfg.prefix_cache
+                    .get_or_insert_with(Default::default)
+                    .capacity_blocks = blocks;
+            }
+            "--prefill-us-per-token" => {
+                let us = num(&flag, &value()?)?;
+                let pc = cfg.prefix_cache.get_or_insert_with(Default::default);
+                pc.us_per_uncached_token = us;
+            }
             _ => return Err(format!("unknown flag {arg}")),
         }
     }
@@ -105,6 +120,24 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Command, String> {
         parse_args(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn prefix_cache_flags_enable_the_cache() {
+        let Command::Run(cfg, _) =
+            parse(&["--prefix-cache-blocks=1000", "--prefill-us-per-token", "3"]).expect("parses")
+        else {
+            panic!("not a run");
+        };
+        let pc = cfg.prefix_cache.expect("enabled");
+        assert_eq!(
+            (pc.capacity_blocks, pc.us_per_uncached_token, pc.block_chars),
+            (1000, 3, 64)
+        );
+        let Command::Run(cfg, _) = parse(&[]).expect("parses") else {
+            panic!("not a run");
+        };
+        assert_eq!(cfg.prefix_cache, None);
     }
 
     #[test]
