@@ -61,8 +61,8 @@ pub fn on_client_json(ctx: &Ctx, body: &[u8]) {
     let format = match ctx.req.dialect {
         Dialect::OpenAi => WireFormat::OpenAiChat,
         Dialect::Anthropic => WireFormat::AnthropicMessages,
-        // The Responses API is not cached (see `serve::lookup`).
-        Dialect::OpenAiResponses => return,
+        // The Responses and Gemini APIs are not cached (see `serve::lookup`).
+        Dialect::OpenAiResponses | Dialect::Gemini => return,
     };
     on_json(ctx, format, body);
 }

@@ -3,7 +3,7 @@
 //! amount per image. Good enough for `count_tokens` and limit admission, which need a
 //! fast upper-ish bound, not the provider's tokenizer.
 
-use super::{anthropic_messages, openai_chat, openai_responses, Dialect};
+use super::{anthropic_messages, gemini, openai_chat, openai_responses, Dialect};
 use crate::model::{ChatRequest, ContentPart};
 
 /// Tokens counted per image: about what Anthropic bills a 1.15-megapixel image.
@@ -16,6 +16,7 @@ pub fn estimate_prompt_tokens(dialect: Dialect, body: &[u8]) -> u64 {
         Dialect::OpenAi => openai_chat::request::read(body),
         Dialect::Anthropic => anthropic_messages::request::read(body),
         Dialect::OpenAiResponses => openai_responses::request::read(body),
+        Dialect::Gemini => gemini::request_read::read(body),
     };
     match parsed {
         Ok(req) => estimate(&req),
