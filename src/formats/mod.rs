@@ -420,7 +420,9 @@ pub fn translate_embeddings_response(
         resp.usage.input_tokens = (chars as u64).div_ceil(4);
     }
     let out = match to {
-        Dialect::OpenAi => openai_chat::embeddings::write_response(&resp, public_model, req.base64)?,
+        Dialect::OpenAi => {
+            openai_chat::embeddings::write_response(&resp, public_model, req.base64)?
+        }
         Dialect::Gemini => gemini::embeddings::write_response(&resp, req.single)?,
         Dialect::Anthropic | Dialect::OpenAiResponses => return Err(no_embeddings()),
     };

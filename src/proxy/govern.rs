@@ -7,10 +7,10 @@ use pingora_proxy::Session;
 use std::sync::Arc;
 
 use crate::error::{Dialect, GatewayError};
-use pingora::http::RequestHeader;
 use crate::formats;
 use crate::policy::{self, Admission, KeyInfo, Policy};
 use crate::providers::Api;
+use pingora::http::RequestHeader;
 
 use super::ctx::Ctx;
 
@@ -33,7 +33,11 @@ pub fn authenticate(
     let mut presented = policy::presented_key(header("authorization"), header("x-api-key"));
     if dialect == Dialect::Gemini {
         presented = presented
-            .or_else(|| header("x-goog-api-key").map(str::trim).filter(|k| !k.is_empty()))
+            .or_else(|| {
+                header("x-goog-api-key")
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+            })
             .or(query_key.as_deref().filter(|k| !k.is_empty()));
     }
     policy.authenticate(presented)
@@ -48,7 +52,7 @@ fn take_query_key(req: &mut RequestHeader) -> Option<String> {
     let key = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("key="))
-        .map(|k| super::inbound::percent_decode(k));
+        .map(super::inbound::percent_decode);
     let kept: Vec<&str> = query
         .split('&')
         .filter(|kv| !kv.starts_with("key="))

@@ -324,13 +324,20 @@ mod tests {
         );
         let call = |p| gemini_call(p).unwrap().unwrap();
         let c = call("/v1beta/models/openai/gpt-4o:streamGenerateContent");
-        assert_eq!((c.model.as_str(), c.api, c.stream), ("openai/gpt-4o", Api::GenerateContent, true));
+        assert_eq!(
+            (c.model.as_str(), c.api, c.stream),
+            ("openai/gpt-4o", Api::GenerateContent, true)
+        );
         assert_eq!(call("/v1/models/m%2Fx:countTokens").model, "m/x");
         assert_eq!(call("/v1beta/models/e:embedContent").api, Api::EmbedContent);
-        assert_eq!(call("/v1beta/models/e:batchEmbedContents").api, Api::Embeddings);
+        assert_eq!(
+            call("/v1beta/models/e:batchEmbedContents").api,
+            Api::Embeddings
+        );
         let (err, dialect) = classify(&post, "/v1beta/models/m:predict").unwrap_err();
         assert_eq!((err.status(), dialect), (404, Dialect::Gemini));
-        let (err, _) = classify(&http::Method::GET, "/v1beta/models/m:generateContent").unwrap_err();
+        let (err, _) =
+            classify(&http::Method::GET, "/v1beta/models/m:generateContent").unwrap_err();
         assert_eq!(err.status(), 405);
         let (err, _) = classify(&post, "/v1beta/models/:generateContent").unwrap_err();
         assert_eq!(err.status(), 400);

@@ -25,7 +25,9 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
     };
     let format = attempt.format;
     let same = match ctx.req.api {
-        Some(api) if api.is_embeddings() => formats::embeddings_pass_through(format, ctx.req.dialect),
+        Some(api) if api.is_embeddings() => {
+            formats::embeddings_pass_through(format, ctx.req.dialect)
+        }
         _ => format.native_dialect() == Some(ctx.req.dialect),
     };
     let status = resp.status.as_u16();

@@ -199,7 +199,10 @@ pub(crate) fn write_response(
     let values = resp.vectors.iter().map(|v| ValuesOut { values: v });
     let body = if single {
         let one = values.take(1).next().ok_or_else(|| {
-            GatewayError::new(ErrorKind::UpstreamProtocol, "upstream returned no embedding")
+            GatewayError::new(
+                ErrorKind::UpstreamProtocol,
+                "upstream returned no embedding",
+            )
         })?;
         serde_json::to_vec(&serde_json::json!({ "embedding": one }))
     } else {

@@ -8,6 +8,9 @@
 //! them), so both are read. Fields without a canonical meaning (`safetySettings`,
 //! `labels`, response modalities) are skipped by serde without being built.
 
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -20,7 +23,7 @@ use crate::formats::common::Str;
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RequestIn<'a> {
     #[serde(borrow, default)]
-    pub contents: Vec<ContentIn<'a>>,
+    pub contents: OneOrList<ContentIn<'a>>,
     #[serde(borrow, alias = "system_instruction")]
     pub system_instruction: Option<ContentIn<'a>>,
     /// Each tool is an object of one kind: `functionDeclarations` or a built-in tool
@@ -37,13 +40,51 @@ pub(crate) struct RequestIn<'a> {
     pub generate_content_request: Option<Box<RequestIn<'a>>>,
 }
 
+/// A repeated field, which Google's parser also takes as one bare object (the
+/// cookbook's first REST example sends `"contents": {...}` and `"parts": {...}`).
+#[derive(Debug)]
+pub(crate) struct OneOrList<T>(pub Vec<T>);
+
+impl<T> Default for OneOrList<T> {
+    fn default() -> Self {
+        OneOrList(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrList<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object or a list of objects")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(64));
+                while let Some(item) = seq.next_element()? {
+                    out.push(item);
+                }
+                Ok(OneOrList(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let one = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(OneOrList(vec![one]))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(OneOrList(Vec::new()))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
 /// One turn: `user` (the default) or `model`.
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct ContentIn<'a> {
     #[serde(borrow)]
     pub role: Option<Str<'a>>,
     #[serde(borrow, default)]
-    pub parts: Vec<PartIn<'a>>,
+    pub parts: OneOrList<PartIn<'a>>,
 }
 
 /// Any part; exactly one data field is expected.

@@ -69,7 +69,10 @@ data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" there\"}],\"role\":
             t.finish(&mut out);
             assert_eq!(out, STREAM.as_bytes(), "split at {split}");
             let u = t.usage();
-            assert_eq!((u.input_tokens, u.output_tokens, u.reasoning_tokens), (9, 5, 3));
+            assert_eq!(
+                (u.input_tokens, u.output_tokens, u.reasoning_tokens),
+                (9, 5, 3)
+            );
         }
     }
 
@@ -78,7 +81,8 @@ data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" there\"}],\"role\":
         let first = STREAM.split("\r\n\r\n").next().unwrap_or_default();
         let mut t = GeminiPassthrough::new();
         let mut out = Vec::new();
-        t.feed(format!("{first}\r\n\r\n").as_bytes(), &mut out).unwrap();
+        t.feed(format!("{first}\r\n\r\n").as_bytes(), &mut out)
+            .unwrap();
         t.finish(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with("\n\n"), "{text}");

@@ -86,12 +86,24 @@ mod tests {
         let e = GatewayError::new(ErrorKind::RateLimited, "slow down")
             .with_retry_after(Duration::from_secs(7));
         let v = render_error(&e);
-        assert_eq!((v["error"]["code"].as_u64(), v["error"]["status"].as_str()), (Some(429), Some("RESOURCE_EXHAUSTED")));
+        assert_eq!(
+            (v["error"]["code"].as_u64(), v["error"]["status"].as_str()),
+            (Some(429), Some("RESOURCE_EXHAUSTED"))
+        );
         assert_eq!(v["error"]["details"][1]["retryDelay"], "7s");
         // Only Anthropic clients know 529.
         let v = render_error(&GatewayError::new(ErrorKind::Overloaded, "busy"));
-        assert_eq!((v["error"]["code"].as_u64(), v["error"]["status"].as_str()), (Some(503), Some("UNAVAILABLE")));
-        for (status, name) in [(400, "INVALID_ARGUMENT"), (403, "PERMISSION_DENIED"), (404, "NOT_FOUND"), (504, "DEADLINE_EXCEEDED"), (413, "INVALID_ARGUMENT")] {
+        assert_eq!(
+            (v["error"]["code"].as_u64(), v["error"]["status"].as_str()),
+            (Some(503), Some("UNAVAILABLE"))
+        );
+        for (status, name) in [
+            (400, "INVALID_ARGUMENT"),
+            (403, "PERMISSION_DENIED"),
+            (404, "NOT_FOUND"),
+            (504, "DEADLINE_EXCEEDED"),
+            (413, "INVALID_ARGUMENT"),
+        ] {
             assert_eq!(status_name(status), name);
         }
     }

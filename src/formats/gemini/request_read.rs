@@ -33,7 +33,7 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
         )
         .with_param("cachedContent"));
     }
-    let mut messages = Vec::with_capacity(w.contents.len() + 1);
+    let mut messages = Vec::with_capacity(w.contents.0.len() + 1);
     if let Some(system) = w.system_instruction {
         let content = system_text(system)?;
         if !content.is_empty() {
@@ -41,10 +41,11 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
         }
     }
     let mut calls = Calls::default();
-    for c in w.contents {
+    for c in w.contents.0 {
         let role = match c.role.as_ref().map(|r| r.as_str()) {
             Some("model") => Role::Assistant,
-            None | Some("user" | "") => Role::User,
+            // `function` is what older examples name the turn of function responses.
+            None | Some("user" | "function" | "") => Role::User,
             Some(other) => {
                 return Err(GatewayError::invalid(format!(
                     "Please use a valid role: user, model (got '{}')",
@@ -53,8 +54,8 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
                 .with_param("contents.role"))
             }
         };
-        let mut content = Vec::with_capacity(c.parts.len());
-        for p in c.parts {
+        let mut content = Vec::with_capacity(c.parts.0.len());
+        for p in c.parts.0 {
             content.extend(part(p, &mut calls)?);
         }
         if !content.is_empty() {
@@ -62,7 +63,9 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
         }
     }
     if messages.iter().all(|m| m.role.is_instruction()) {
-        return Err(GatewayError::invalid("* contents: contents is not specified").with_param("contents"));
+        return Err(
+            GatewayError::invalid("* contents: contents is not specified").with_param("contents"),
+        );
     }
     let tools = tools(w.tools)?;
     let config = w.generation_config.unwrap_or_default();
@@ -89,13 +92,15 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
 
 fn system_text(c: ContentIn<'_>) -> Result<Vec<ContentPart<'_>>, GatewayError> {
     let mut out = Vec::new();
-    for p in c.parts {
+    for p in c.parts.0 {
         match p.text {
             Some(t) if !t.0.is_empty() => out.push(ContentPart::Text(t.0)),
             Some(_) => {}
             None => {
-                return Err(GatewayError::invalid("systemInstruction takes text parts only")
-                    .with_param("systemInstruction"))
+                return Err(
+                    GatewayError::invalid("systemInstruction takes text parts only")
+                        .with_param("systemInstruction"),
+                )
             }
         }
     }
@@ -258,13 +263,16 @@ fn tools<'a>(tools: Vec<Map<String, Value>>) -> Result<Vec<ToolDef<'a>>, Gateway
 
 fn declaration<'a>(d: Value) -> Result<ToolDef<'a>, GatewayError> {
     let Value::Object(mut d) = d else {
-        return Err(GatewayError::invalid("a function declaration must be an object").with_param("tools"));
+        return Err(
+            GatewayError::invalid("a function declaration must be an object").with_param("tools"),
+        );
     };
     let name = match d.remove("name") {
         Some(Value::String(n)) if !n.is_empty() => n,
         _ => {
-            return Err(GatewayError::invalid("a function declaration needs a name")
-                .with_param("tools"))
+            return Err(
+                GatewayError::invalid("a function declaration needs a name").with_param("tools")
+            )
         }
     };
     let description = match d.remove("description") {
@@ -276,7 +284,10 @@ fn declaration<'a>(d: Value) -> Result<ToolDef<'a>, GatewayError> {
         .or_else(|| d.remove("parameters_json_schema"));
     let parameters = match json_schema {
         Some(schema) => schema,
-        None => d.remove("parameters").map(json_schema_of).unwrap_or(Value::Null),
+        None => d
+            .remove("parameters")
+            .map(json_schema_of)
+            .unwrap_or(Value::Null),
     };
     Ok(ToolDef {
         name: Cow::Owned(name),
@@ -359,7 +370,10 @@ fn reasoning<'a>(t: ThinkingConfigIn<'a>) -> Reasoning<'a> {
         .map(|l| Cow::Owned(l.as_str().to_ascii_lowercase()));
     Reasoning {
         enabled: t.thinking_budget != Some(0),
-        budget_tokens: t.thinking_budget.and_then(|b| u64::try_from(b).ok()).filter(|b| *b > 0),
+        budget_tokens: t
+            .thinking_budget
+            .and_then(|b| u64::try_from(b).ok())
+            .filter(|b| *b > 0),
         effort,
     }
 }

@@ -58,7 +58,8 @@ fn answer_text(data: &[u8], parts: Span) -> Option<Span> {
         if found.is_some() || data[part.start] != b'{' {
             return Ok(());
         }
-        let thought = member(data, part, "thought").is_some_and(|t| &data[t.start..t.end] == b"true");
+        let thought =
+            member(data, part, "thought").is_some_and(|t| &data[t.start..t.end] == b"true");
         let text = member(data, part, "text").filter(|t| data[t.start] == b'"');
         if !thought {
             found = text;
@@ -85,13 +86,15 @@ mod tests {
         );
         let thought = r#"{"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]}}]}"#;
         assert_eq!(classify(thought.as_bytes()), EventText::Other);
-        let call = r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}"#;
+        let call =
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}"#;
         assert_eq!(classify(call.as_bytes()), EventText::Other);
         let last = r#"{"candidates":[{"content":{"parts":[],"role":"model"},"finishReason":"STOP","index":0}]}"#;
         assert_eq!(classify(last.as_bytes()), EventText::End);
         let err = r#"{"error":{"code":503,"message":"x","status":"UNAVAILABLE"}}"#;
         assert_eq!(classify(err.as_bytes()), EventText::End);
-        let both = r#"{"candidates":[{"content":{"parts":[{"text":"end"}]},"finishReason":"STOP"}]}"#;
+        let both =
+            r#"{"candidates":[{"content":{"parts":[{"text":"end"}]},"finishReason":"STOP"}]}"#;
         assert!(matches!(classify(both.as_bytes()), EventText::Delta(_)));
     }
 }

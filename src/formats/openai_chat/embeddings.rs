@@ -174,11 +174,23 @@ mod tests {
     #[test]
     fn reads_strings_and_refuses_token_ids() {
         let r = read_request(br#"{"model":"m","input":["a","b"],"dimensions":8}"#).unwrap();
-        assert_eq!((r.inputs.len(), r.dimensions, r.base64), (2, Some(8), false));
+        assert_eq!(
+            (r.inputs.len(), r.dimensions, r.base64),
+            (2, Some(8), false)
+        );
         let r = read_request(br#"{"model":"m","input":"a","encoding_format":"base64"}"#).unwrap();
         assert!(r.base64);
-        for bad in [r#"{"input":[1,2]}"#, r#"{"input":[[1]]}"#, r#"{"input":[]}"#, r#"{"model":"m"}"#] {
-            assert_eq!(read_request(bad.as_bytes()).unwrap_err().status(), 400, "{bad}");
+        for bad in [
+            r#"{"input":[1,2]}"#,
+            r#"{"input":[[1]]}"#,
+            r#"{"input":[]}"#,
+            r#"{"model":"m"}"#,
+        ] {
+            assert_eq!(
+                read_request(bad.as_bytes()).unwrap_err().status(),
+                400,
+                "{bad}"
+            );
         }
     }
 
@@ -198,6 +210,9 @@ mod tests {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(v["data"][0]["embedding"].as_str().unwrap())
             .unwrap();
-        assert_eq!(raw, [1.0f32.to_le_bytes(), (-0.5f32).to_le_bytes()].concat());
+        assert_eq!(
+            raw,
+            [1.0f32.to_le_bytes(), (-0.5f32).to_le_bytes()].concat()
+        );
     }
 }
