@@ -9,6 +9,7 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::{http, Gateway};
 use serde_json::{json, Value};
@@ -111,7 +112,7 @@ fn google_genai_sdk_to_openai_anthropic_and_embeddings() {
 #[test]
 fn keys_and_errors_in_googles_shape() {
     let up = common::mock("up");
-    let gw = Gateway::start(&config(&up, ""));
+    let mut gw = Gateway::start(&config(&up, ""));
     let path = "/v1beta/models/via-openai:generateContent";
     let ok = post(&gw, path, &[("x-goog-api-key", KEY)], &text_body("hi"));
     assert_eq!(ok.status, 200, "{}", ok.text());
@@ -198,15 +199,151 @@ fn keys_and_errors_in_googles_shape() {
     assert_eq!(limited.json()["error"]["status"], "RESOURCE_EXHAUSTED");
     assert!(limited.header("retry-after").is_some());
 
-    // The `key` parameter went nowhere: not upstream, not into the logs.
+    // The `key` parameter went nowhere: not upstream, not into the logs; the access
+    // log has the Gemini requests with their path and model.
     for r in up.requests() {
         assert!(!r.path.contains("key="), "{r:?}");
     }
+    assert!(gw.terminate(Duration::from_secs(20)), "{}", gw.stderr());
     let logs = format!("{}{}", gw.stdout(), gw.stderr());
     assert!(
         !logs.contains(KEY) && !logs.contains("sk-wrong-key"),
         "{logs}"
     );
+    let lines: Vec<Value> = gw
+        .stdout()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let served = lines
+        .iter()
+        .filter(|l| l["path"] == path && l["model"] == "via-openai" && l["status"] == 200)
+        .count();
+    assert_eq!(served, 4, "{lines:?}");
+}
+
+/// What every dialect has, for Gemini clients on one gateway: a fallback before the
+/// first byte, an in-band error chunk after it, input and output guardrails (whole
+/// answers and streams), and bodies of 64 KiB ± 1 and 1 MiB.
+#[test]
+fn fallbacks_stream_failures_guardrails_and_large_bodies() {
+    let up = common::mock_with("up", |c| c.tokens = 6);
+    let down = common::mock_with("down", |c| c.status = Some(503));
+    let guardrails = r#"
+guardrails:
+  - { name: no-secret-word, kind: deny_pattern, patterns: ['swordfish'], action: block, apply_to: input, global: true }
+  - { name: no-tok4, kind: deny_pattern, patterns: ['tok4'], action: block, apply_to: output, global: true }
+"#;
+    let cfg = config(&up, guardrails)
+        .replace(
+            "models:\n",
+            "models:\n  - { name: flaky, targets: [{ provider: dead, model: m }], fallbacks: [short] }\n  - { name: short, targets: [{ provider: oai, model: gpt-upstream }] }\n",
+        )
+        .replace(
+            "providers:\n",
+            &format!(
+                "providers:\n  - {{ name: dead, format: openai, base_url: \"{}\" }}\n",
+                down.url()
+            ),
+        );
+    let gw = Gateway::start(&cfg);
+    let auth = [("x-goog-api-key", KEY)];
+    // Answers too short to reach the output guardrail's `tok4`.
+    let short = [("x-goog-api-key", KEY), ("x-mock-tokens", "3")];
+    // 503 upstream, then the fallback answers; the client never sees the failure.
+    let r = post(
+        &gw,
+        "/v1beta/models/flaky:generateContent",
+        &short,
+        &text_body("hi"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The dead target's retries, then the fallback's one attempt.
+    let attempts: usize = r.header("x-tollgate-attempts").unwrap().parse().unwrap();
+    assert!(attempts >= 2, "{attempts}");
+    assert_eq!(down.requests().len(), attempts - 1);
+    assert_eq!(r.header("x-tollgate-provider"), Some("oai"));
+    // A stream cut after two tokens ends with one error chunk, never silently.
+    let stream = |model: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend_from_slice(&auth);
+        headers.extend_from_slice(extra);
+        let path = format!("/v1beta/models/{model}:streamGenerateContent?alt=sse");
+        let resp = http::request(
+            &gw.addr,
+            "POST",
+            &path,
+            &headers,
+            text_body("hi").to_string().as_bytes(),
+        );
+        assert_eq!(resp.status, 200);
+        let chunks: Vec<Value> = resp
+            .text()
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+        let said: String = chunks
+            .iter()
+            .filter_map(|c| c["candidates"][0]["content"]["parts"][0]["text"].as_str())
+            .collect();
+        (chunks, said)
+    };
+    let (chunks, said) = stream("via-openai", &[("x-mock-abort-after", "2")]);
+    // (The output guardrail below holds the text back until it is checked, so what
+    // reached the client before the cut is the chunks, not yet their text.)
+    assert!(chunks.len() > 1 && !said.contains("tok4"), "{chunks:?}");
+    assert_eq!(chunks.last().unwrap()["error"]["code"], 502, "{chunks:?}");
+    assert!(!chunks
+        .iter()
+        .any(|c| c["candidates"][0]["finishReason"] == "STOP"));
+
+    // Guardrails: input refused in Google's shape; output blocked whole and streamed.
+    let r = post(
+        &gw,
+        "/v1beta/models/short:generateContent",
+        &auth,
+        &text_body("the swordfish is blue"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["status"], "INVALID_ARGUMENT");
+    assert!(r.text().contains("no-secret-word"), "{}", r.text());
+    let r = post(
+        &gw,
+        "/v1beta/models/via-openai:generateContent",
+        &auth,
+        &text_body("hi"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("no-tok4") && !r.text().contains("tok4 "),
+        "{}",
+        r.text()
+    );
+    let (chunks, said) = stream("via-anthropic", &[]);
+    assert!(!said.contains("tok4"), "{chunks:?}");
+    let last = chunks.last().unwrap();
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-tok4"),
+        "{chunks:?}"
+    );
+    assert!(
+        !chunks
+            .iter()
+            .any(|c| c["candidates"][0]["finishReason"] == "STOP"),
+        "{chunks:?}"
+    );
+
+    // Large bodies route and translate like any other.
+    for size in [64 * 1024 - 1, 64 * 1024 + 1, 1024 * 1024] {
+        let big = text_body(&"a".repeat(size));
+        let r = post(&gw, "/v1beta/models/short:generateContent", &short, &big);
+        assert_eq!(r.status, 200, "{size}: {}", r.text());
+        assert!(up.requests().last().unwrap().body_len > size, "{size}");
+    }
 }
 
 /// A Gemini target: the client's bytes pass through (the model is in the URL), the
