@@ -83,6 +83,8 @@ fn google_genai_sdk_to_openai_anthropic_and_embeddings() {
     let gw = Gateway::start(&config(&up, ""));
     run_script(&py, &[&gw.addr, KEY, "chat", "via-openai"]);
     run_script(&py, &[&gw.addr, KEY, "chat", "via-anthropic"]);
+    // And to a Gemini target: the same calls pass through untouched.
+    run_script(&py, &[&gw.addr, KEY, "chat", "via-gemini", "passthrough"]);
     // No "gemini" in these names: the SDK takes such a model for a multimodal one and
     // embeds a list of texts as one content.
     run_script(&py, &[&gw.addr, KEY, "embed", "embed-google", "256"]);
@@ -92,6 +94,14 @@ fn google_genai_sdk_to_openai_anthropic_and_embeddings() {
     assert!(paths.contains(&"/v1/chat/completions"), "{paths:?}");
     assert!(paths.contains(&"/v1/messages"), "{paths:?}");
     assert!(paths.contains(&"/v1/embeddings"), "{paths:?}");
+    for method in [
+        "generateContent",
+        "streamGenerateContent?alt=sse",
+        "countTokens",
+    ] {
+        let path = format!("/v1beta/models/gemini-upstream:{method}");
+        assert!(paths.contains(&path.as_str()), "{path} in {paths:?}");
+    }
     assert!(
         paths
             .iter()

@@ -48,10 +48,15 @@ impl GeminiEncoder {
     }
 
     /// One chunk holding `parts`, and the finish reason and usage when it is the last.
+    /// The last always names a reason (the one stream end Gemini clients know of);
+    /// an upstream that ended without one gets `FINISH_REASON_UNSPECIFIED`.
     fn chunk(&self, parts: Vec<PartOut<'_>>, last: bool, out: &mut Vec<u8>) {
-        let finish = if last { self.finish.as_ref() } else { None };
+        let mut c = candidate(parts, self.finish.as_ref().filter(|_| last));
+        if last && c.finish_reason.is_none() {
+            c.finish_reason = Some("FINISH_REASON_UNSPECIFIED");
+        }
         let body = ResponseOut {
-            candidates: vec![candidate(parts, finish)],
+            candidates: vec![c],
             usage_metadata: last.then(|| usage(&self.usage)),
             model_version: &self.public_model,
             response_id: &self.id,
