@@ -50,7 +50,7 @@ pub async fn accept(
     ctx.req.key = Some(key.clone());
     let api = match endpoint {
         Endpoint::ListModels => {
-            let body = list_models(&runtime, &key, session);
+            let body = list_models(&runtime, &key, session, dialect);
             respond::send_json(session, ctx, 200, body, &[]).await?;
             return Ok(Ok(Accepted::Answered));
         }
@@ -190,20 +190,22 @@ fn count_tokens_upstream(plan: &routing::RoutePlan, dialect: formats::Dialect) -
 }
 
 /// `GET /v1/models`: the configured model names the key may call, in OpenAI's shape,
-/// or Anthropic's when the client sends `anthropic-version`.
+/// or Anthropic's when the client sends `anthropic-version`; `GET /v1beta/models` in
+/// Gemini's.
 fn list_models(
     runtime: &crate::runtime::Runtime,
     key: &crate::policy::KeyInfo,
     session: &Session,
+    dialect: formats::Dialect,
 ) -> Vec<u8> {
     let anthropic = session
         .req_header()
         .headers
         .contains_key("anthropic-version");
-    let dialect = if anthropic {
-        formats::Dialect::Anthropic
-    } else {
-        formats::Dialect::OpenAi
+    let dialect = match dialect {
+        formats::Dialect::Gemini => dialect,
+        _ if anthropic => formats::Dialect::Anthropic,
+        _ => formats::Dialect::OpenAi,
     };
     let names = runtime
         .config

@@ -24,6 +24,17 @@ pub fn classify(
     path: &str,
 ) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
     let path = path.split('?').next().unwrap_or("");
+    if path.trim_end_matches('/') == "/v1beta/models" {
+        return if method == http::Method::GET {
+            Ok((Endpoint::ListModels, Dialect::Gemini))
+        } else {
+            let err = GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("Method {method} is not allowed on {path}"),
+            );
+            Err((err, Dialect::Gemini))
+        };
+    }
     if let Some(call) = gemini_call(path) {
         let api = call.map_err(|err| (err, Dialect::Gemini))?.api;
         if method != http::Method::POST {
@@ -345,6 +356,14 @@ mod tests {
         assert_eq!(dialect, Dialect::Gemini);
         // Not a model call: the OpenAI routes are untouched.
         assert!(gemini_call("/v1/models").is_none());
+        assert_eq!(
+            classify(&http::Method::GET, "/v1beta/models?pageSize=50").unwrap(),
+            (Endpoint::ListModels, Dialect::Gemini)
+        );
+        assert_eq!(
+            classify(&http::Method::GET, "/v1/models").unwrap(),
+            (Endpoint::ListModels, Dialect::OpenAi)
+        );
     }
 
     #[test]

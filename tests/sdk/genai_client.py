@@ -93,6 +93,10 @@ def chat():
     streamed = [c for ch in chunks for c in (ch.function_calls or [])]
     assert len(streamed) == 1 and streamed[0].name == "get_weather", chunks
 
+    # The models the key may use, in Gemini's list shape.
+    names = [m.name for m in client.models.list()]
+    assert f"models/{model}" in names, names
+
     # countTokens.
     counted = client.models.count_tokens(model=model, contents="Say hi to everyone in the room")
     assert counted.total_tokens > 0, counted
