@@ -51,6 +51,12 @@ pub fn render_model_list<'a>(dialect: Dialect, names: impl Iterator<Item = &'a s
     value.to_string().into_bytes()
 }
 
+/// Google's `status` name (`google.rpc.Code`) for an HTTP status, for the answers
+/// written before a request is parsed (`edge::refusal`).
+pub fn google_status_name(code: u16) -> &'static str {
+    gemini::render::status_name(code)
+}
+
 /// The answer to a token count tollgate makes itself (see `estimate_prompt_tokens`),
 /// in the shape of the dialect's count endpoint.
 pub fn render_token_count(dialect: Dialect, tokens: u64) -> Vec<u8> {
