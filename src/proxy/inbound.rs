@@ -123,9 +123,10 @@ const MAX_PATH_MODEL: usize = 256;
 /// `None` when the path is not a Gemini model call; an error when it is one with an
 /// unknown method or an unusable model name.
 pub fn gemini_call(path: &str) -> Option<std::result::Result<GeminiCall, GatewayError>> {
-    let rest = path
-        .strip_prefix("/v1beta/models/")
-        .or_else(|| path.strip_prefix("/v1/models/"))?;
+    let (rest, beta) = match path.strip_prefix("/v1beta/models/") {
+        Some(rest) => (rest, true),
+        None => (path.strip_prefix("/v1/models/")?, false),
+    };
     let (model, method) = rest.rsplit_once(':')?;
     let (api, stream) = match method {
         "generateContent" => (Api::GenerateContent, false),
@@ -133,6 +134,9 @@ pub fn gemini_call(path: &str) -> Option<std::result::Result<GeminiCall, Gateway
         "countTokens" => (Api::CountTokens, false),
         "embedContent" => (Api::EmbedContent, false),
         "batchEmbedContents" => (Api::Embeddings, false),
+        // Under `/v1/models/` an unknown method may be an OpenAI model id with colons
+        // (`ft:gpt-4o:org:id`): left to the OpenAI routes.
+        _ if !beta => return None,
         _ => {
             return Some(Err(GatewayError::new(
                 ErrorKind::RouteNotFound,
@@ -356,6 +360,7 @@ mod tests {
         assert_eq!(dialect, Dialect::Gemini);
         // Not a model call: the OpenAI routes are untouched.
         assert!(gemini_call("/v1/models").is_none());
+        assert!(gemini_call("/v1/models/ft:gpt-4o:org:x1").is_none());
         assert_eq!(
             classify(&http::Method::GET, "/v1beta/models?pageSize=50").unwrap(),
             (Endpoint::ListModels, Dialect::Gemini)
