@@ -200,9 +200,10 @@ fn keys_and_errors_in_googles_shape() {
     assert_eq!(method.json()["error"]["status"], "NOT_FOUND");
 
     // The rate limit: the third request of the minute is refused in Google's shape.
-    for _ in 0..2 {
+    for left in ["1", "0"] {
         let r = post(&gw, path, &[("x-goog-api-key", LIMITED)], &text_body("hi"));
         assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("x-ratelimit-remaining-requests"), Some(left));
     }
     let limited = post(&gw, path, &[("x-goog-api-key", LIMITED)], &text_body("hi"));
     assert_eq!(limited.status, 429);
@@ -453,7 +454,12 @@ fn same_format_pass_through_and_token_counts() {
 #[test]
 fn embeddings_between_openai_and_gemini() {
     let up = common::mock("up");
-    let gw = Gateway::start(&config(&up, ""));
+    let pricing = r#"
+pricing:
+  - { model: text-embedding-3-small, input_per_mtok: 1000000, output_per_mtok: 0 }
+  - { model: embedding-upstream, input_per_mtok: 1000000, output_per_mtok: 0 }
+"#;
+    let gw = Gateway::start(&config(&up, pricing));
     let bearer = format!("Bearer {KEY}");
     let auth = [("authorization", bearer.as_str())];
     let body = json!({"model": "embed-google", "input": ["a", "b"], "dimensions": 8});
@@ -524,6 +530,16 @@ fn embeddings_between_openai_and_gemini() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["embedding"]["values"].as_array().unwrap().len(), 8);
     assert_eq!(up.requests().last().unwrap().path, "/v1/embeddings");
+    // Priced, the embeddings are charged to the key.
+    let spend = gw.metrics_with("tollgate_spend_usd_total{");
+    assert!(
+        spend
+            .lines()
+            .any(|l| l.starts_with("tollgate_spend_usd_total{")
+                && l.contains("key=\"gemini-user\"")
+                && !l.ends_with(" 0")),
+        "{spend}"
+    );
     let tokens = gw.metrics_with("tollgate_tokens_total");
     let metered = |model: &str| {
         tokens.lines().any(|l| {
