@@ -234,7 +234,7 @@ fn result_text(response: Value) -> (String, bool) {
 
 fn tools<'a>(tools: Vec<Map<String, Value>>) -> Result<Vec<ToolDef<'a>>, GatewayError> {
     let mut out = Vec::new();
-    let mut builtin = Vec::new();
+    let mut builtin: Vec<String> = Vec::new();
     for tool in tools {
         for (kind, value) in tool {
             match kind.as_str() {
@@ -247,7 +247,9 @@ fn tools<'a>(tools: Vec<Map<String, Value>>) -> Result<Vec<ToolDef<'a>>, Gateway
                         out.push(declaration(d)?);
                     }
                 }
-                _ => builtin.push(kind),
+                // Client-chosen names: bounded in what the error repeats.
+                _ if builtin.len() < 8 => builtin.push(kind.chars().take(64).collect()),
+                _ => {}
             }
         }
     }
