@@ -557,3 +557,50 @@ pricing:
         "{tokens}"
     );
 }
+
+/// SSE keepalive comments go to OpenAI clients but never to Gemini ones: the
+/// `google-genai` SDK parses every line that is not `data:` as JSON.
+#[test]
+fn gemini_streams_get_no_keepalive_comments() {
+    let up = common::mock("up");
+    let cfg = config(&up, "").replace(
+        "api_key: sk-oai-upstream }",
+        "api_key: sk-oai-upstream, timeouts: { sse_keepalive_ms: 100 } }",
+    );
+    let gw = Gateway::start(&cfg);
+    let slow = [
+        ("content-type", "application/json"),
+        ("x-goog-api-key", KEY),
+        ("x-mock-ttft-ms", "500"),
+    ];
+    let gemini = http::request(
+        &gw.addr,
+        "POST",
+        "/v1beta/models/via-openai:streamGenerateContent?alt=sse",
+        &slow,
+        text_body("hi").to_string().as_bytes(),
+    );
+    let text = gemini.text();
+    assert!(!text.contains(": keepalive"), "{text}");
+    assert!(
+        text.trim_end()
+            .split("\n\n")
+            .all(|e| e.starts_with("data: {")),
+        "{text}"
+    );
+    let bearer = format!("Bearer {KEY}");
+    let openai = http::request(
+        &gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "application/json"), ("authorization", &bearer), ("x-mock-ttft-ms", "500")],
+        json!({"model": "via-openai", "stream": true, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert!(
+        openai.text().starts_with(": keepalive\n\n"),
+        "{}",
+        openai.text()
+    );
+}
