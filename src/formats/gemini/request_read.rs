@@ -69,6 +69,13 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
     }
     let tools = tools(w.tools)?;
     let config = w.generation_config.unwrap_or_default();
+    if config.candidate_count.is_some_and(|n| n > 1) {
+        // Answers carry one candidate: more would be paid for and dropped.
+        return Err(GatewayError::invalid(
+            "candidateCount > 1 is not supported by this model's provider",
+        )
+        .with_param("generationConfig.candidateCount"));
+    }
     Ok(ChatRequest {
         messages,
         tool_choice: w.tool_config.and_then(tool_choice),
@@ -84,7 +91,6 @@ pub(crate) fn read(body: &[u8]) -> Result<ChatRequest<'_>, GatewayError> {
             frequency_penalty: config.frequency_penalty,
         },
         max_tokens: config.max_output_tokens,
-        n: config.candidate_count,
         reasoning: config.thinking_config.map(reasoning),
         ..ChatRequest::default()
     })

@@ -125,6 +125,10 @@ fn what_other_providers_cannot_take_is_a_400_naming_it() {
             "code execution",
         ),
         ("[1]", "Invalid JSON"),
+        (
+            r#"{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"candidateCount":2}}"#,
+            "candidateCount",
+        ),
     ];
     for (body, named) in cases {
         let err = read(body.as_bytes()).unwrap_err();
