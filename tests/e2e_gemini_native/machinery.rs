@@ -5,7 +5,7 @@ use super::*;
 
 /// What every dialect has, for Gemini clients on one gateway: a fallback before the
 /// first byte, an in-band error chunk after it, input and output guardrails (whole
-/// answers and streams), and bodies of 64 KiB ± 1 and 1 MiB.
+/// answers and streams), and bodies of 64 KiB ± 1, 1 MiB and 20 MiB.
 #[test]
 fn fallbacks_stream_failures_guardrails_and_large_bodies() {
     let up = common::mock_with("up", |c| c.tokens = 6);
@@ -119,12 +119,21 @@ guardrails:
     );
 
     // Large bodies route and translate like any other.
-    for size in [64 * 1024 - 1, 64 * 1024 + 1, 1024 * 1024] {
+    for size in [64 * 1024 - 1, 64 * 1024 + 1, 1024 * 1024, 20 * 1024 * 1024] {
         let big = text_body(&"a".repeat(size));
         let r = post(&gw, "/v1beta/models/short:generateContent", &short, &big);
         assert_eq!(r.status, 200, "{size}: {}", r.text());
         assert!(up.requests().last().unwrap().body_len > size, "{size}");
     }
+    // The largest also through the dead target's retries and then the fallback, whole.
+    let big = text_body(&"a".repeat(20 * 1024 * 1024));
+    let r = post(&gw, "/v1beta/models/flaky:generateContent", &short, &big);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(down
+        .requests()
+        .iter()
+        .all(|q| q.body_len > 20 * 1024 * 1024 || q.body_len < 1024));
+    assert!(up.requests().last().unwrap().body_len > 20 * 1024 * 1024);
 }
 
 /// SSE keepalive comments go to OpenAI clients but never to Gemini ones: the
