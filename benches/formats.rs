@@ -20,6 +20,8 @@ const ANTH_RESPONSE: &str =
 const OAI_RESPONSE: &str = include_str!("../tests/fixtures/openai_chat/response_tool_calls.json");
 const ANTH_STREAM: &str = include_str!("../tests/fixtures/anthropic_messages/stream_tool_use.sse");
 const OAI_STREAM: &str = include_str!("../tests/fixtures/openai_chat/stream_tool_calls.sse");
+const GEMINI_CLIENT: &str =
+    include_str!("../tests/fixtures/gemini_native/request_function_response.json");
 
 /// An OpenAI chat body of about `size` bytes: a coding-agent-like conversation whose
 /// text has the escapes real prompts have (newlines, quotes).
@@ -91,6 +93,12 @@ fn requests(c: &mut Criterion) {
             WireFormat::OpenAiChat,
             ANTH_THINKING.as_bytes(),
         ),
+        (
+            "gemini_to_openai/function_response",
+            Dialect::Gemini,
+            WireFormat::OpenAiChat,
+            GEMINI_CLIENT.as_bytes(),
+        ),
     ] {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_function(name, |b| {
@@ -117,6 +125,16 @@ fn responses(c: &mut Criterion) {
             translate_response(
                 WireFormat::OpenAiChat,
                 Dialect::Anthropic,
+                black_box(OAI_RESPONSE.as_bytes()),
+                "alias",
+            )
+        })
+    });
+    g.bench_function("openai_to_gemini", |b| {
+        b.iter(|| {
+            translate_response(
+                WireFormat::OpenAiChat,
+                Dialect::Gemini,
                 black_box(OAI_RESPONSE.as_bytes()),
                 "alias",
             )
@@ -151,6 +169,12 @@ fn streams(c: &mut Criterion) {
             "anthropic_passthrough",
             WireFormat::AnthropicMessages,
             Dialect::Anthropic,
+            ANTH_STREAM,
+        ),
+        (
+            "anthropic_to_gemini",
+            WireFormat::AnthropicMessages,
+            Dialect::Gemini,
             ANTH_STREAM,
         ),
     ] {

@@ -2,7 +2,8 @@
 # Installs what a fresh Debian machine lacks to build and test tollgate:
 # cmake (pingora builds zlib-ng with it), redis-server and redis-cli (shared-state
 # tests, a local Redis Cluster),
-# python3-venv + the official OpenAI and Anthropic SDKs (client compatibility tests).
+# python3-venv + the official OpenAI, Anthropic and Google Gen AI SDKs (client
+# compatibility tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! .venv/bin/python -c 'import openai, anthropic' 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check openai anthropic
+fi
+# Pinned: tests/sdk/genai_client.py follows this version's request shapes.
+if ! .venv/bin/python -c 'import google.genai, sys; sys.exit(google.genai.__version__ != "3.6.1")' 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check google-genai==3.6.1
 fi

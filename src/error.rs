@@ -20,6 +20,9 @@ pub enum Dialect {
     Anthropic,
     /// OpenAI Responses (`/v1/responses`); errors are OpenAI's shape.
     OpenAiResponses,
+    /// Google Gemini (`/v1beta/models/{model}:generateContent` and its siblings);
+    /// errors are Google's `{"error":{"code","message","status"}}`.
+    Gemini,
 }
 
 /// What went wrong, independent of how it is rendered.
@@ -138,7 +141,7 @@ impl GatewayError {
     /// Status for a given dialect: only Anthropic clients know 529.
     pub fn status_for(&self, dialect: Dialect) -> u16 {
         match (self.kind, dialect) {
-            (ErrorKind::Overloaded, Dialect::OpenAi | Dialect::OpenAiResponses) => 503,
+            (ErrorKind::Overloaded, d) if d != Dialect::Anthropic => 503,
             _ => self.status(),
         }
     }

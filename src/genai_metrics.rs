@@ -96,8 +96,10 @@ pub static GATEWAY_OVERHEAD: Lazy<HistogramVec> = Lazy::new(|| {
 /// (token counting).
 pub fn operation_name(api: Api) -> Option<&'static str> {
     match api {
-        Api::ChatCompletions | Api::Messages | Api::Responses => Some("chat"),
-        Api::Embeddings => Some("embeddings"),
+        Api::ChatCompletions | Api::Messages | Api::Responses | Api::GenerateContent => {
+            Some("chat")
+        }
+        Api::Embeddings | Api::EmbedContent => Some("embeddings"),
         Api::CountTokens => None,
     }
 }

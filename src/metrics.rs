@@ -278,17 +278,21 @@ pub fn route_label(api: Option<crate::providers::Api>) -> &'static str {
         Some(crate::providers::Api::Messages) => "messages",
         Some(crate::providers::Api::CountTokens) => "count_tokens",
         Some(crate::providers::Api::Responses) => "responses",
+        Some(crate::providers::Api::GenerateContent) => "generate_content",
+        Some(crate::providers::Api::EmbedContent) => "embed_content",
         None => "other",
     }
 }
 
 /// Every value of the `route` label.
-pub const ROUTE_LABELS: [&str; 6] = [
+pub const ROUTE_LABELS: [&str; 8] = [
     "chat_completions",
     "embeddings",
     "messages",
     "count_tokens",
     "responses",
+    "generate_content",
+    "embed_content",
     "other",
 ];
 

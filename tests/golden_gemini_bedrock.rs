@@ -297,6 +297,10 @@ fn round_trip_through_the_mock_upstream() {
             (Dialect::Anthropic, false) => out["content"][0]["text"].clone(),
             (Dialect::OpenAiResponses, true) => out["output"][0]["name"].clone(),
             (Dialect::OpenAiResponses, false) => out["output"][0]["content"][0]["text"].clone(),
+            (Dialect::Gemini, true) => {
+                out["candidates"][0]["content"]["parts"][0]["functionCall"]["name"].clone()
+            }
+            (Dialect::Gemini, false) => out["candidates"][0]["content"]["parts"][0]["text"].clone(),
         };
         if tools {
             assert_eq!(answer, "get_weather", "{out}");
@@ -328,6 +332,12 @@ fn round_trip_through_the_mock_upstream() {
                 sse.rsplit("\n\n")
                     .nth(1)
                     .is_some_and(|e| e.starts_with("event: response.completed\n")),
+                "{sse}"
+            ),
+            Dialect::Gemini => assert!(
+                sse.rsplit("\n\n")
+                    .nth(1)
+                    .is_some_and(|e| e.contains("\"finishReason\"")),
                 "{sse}"
             ),
         }

@@ -102,8 +102,9 @@ pub fn on_client_json(ctx: &Ctx, body: &[u8]) {
         Dialect::OpenAi => WireFormat::OpenAiChat,
         Dialect::Anthropic => WireFormat::AnthropicMessages,
         // A Responses body is not read back as a stored answer (Responses clients'
-        // answers are stored from the upstream's format instead).
-        Dialect::OpenAiResponses => return,
+        // answers are stored from the upstream's format instead); Gemini clients are
+        // not cached (see `serve::lookup`).
+        Dialect::OpenAiResponses | Dialect::Gemini => return,
     };
     on_json(ctx, format, body);
 }

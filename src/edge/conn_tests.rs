@@ -45,4 +45,15 @@ fn refusals_answer_in_the_dialect_of_the_request_line() {
     .unwrap();
     assert!(o.contains(r#""error":{"code":null,"message":"big""#), "{o}");
     assert!(o.contains("connection: close\r\n"));
+    let g = String::from_utf8(dialect_refusal(
+        408,
+        b"POST /v1beta/models/m:generateContent?alt=sse",
+        "timeout_error",
+        "slow",
+    ))
+    .unwrap();
+    assert!(
+        g.contains(r#"{"error":{"code":408,"message":"slow","status":"DEADLINE_EXCEEDED"}}"#),
+        "{g}"
+    );
 }

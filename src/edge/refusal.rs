@@ -41,7 +41,7 @@ pub(super) fn refusal(status: u16, kind: &str, message: &str) -> Vec<u8> {
 }
 
 /// An error response in the dialect named by a request line (`/v1/messages` is
-/// Anthropic's).
+/// Anthropic's, `/v1beta/...` Google's).
 pub(super) fn dialect_refusal(
     status: u16,
     request_line: &[u8],
@@ -49,8 +49,12 @@ pub(super) fn dialect_refusal(
     message: &str,
 ) -> Vec<u8> {
     let anthropic = request_line.windows(9).any(|w| w == b"/messages");
+    let google = request_line.windows(8).any(|w| w == b"/v1beta/");
     let body = if anthropic {
         serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
+    } else if google {
+        let name = crate::formats::google_status_name(status);
+        serde_json::json!({"error": {"code": status, "message": message, "status": name}})
     } else {
         serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
     };

@@ -55,6 +55,8 @@ impl Tap {
             // The Responses stream repeats the whole text in its closing events, which
             // a spliced continuation could not make right: never continued.
             Dialect::OpenAiResponses => ClientDecoder::None,
+            // Gemini chunks carry no index to splice by; not continued either.
+            Dialect::Gemini => ClientDecoder::None,
         };
         let resumable = !matches!(decoder, ClientDecoder::None);
         Tap {
@@ -130,7 +132,7 @@ pub fn continuation_body(dialect: Dialect, body: &[u8], partial: &str) -> Option
     let content = match dialect {
         Dialect::Anthropic => partial.trim_end(),
         Dialect::OpenAi => partial,
-        Dialect::OpenAiResponses => return None,
+        Dialect::OpenAiResponses | Dialect::Gemini => return None,
     };
     messages.push(json!({"role": "assistant", "content": content}));
     serde_json::to_vec(&request).ok()
@@ -167,7 +169,7 @@ impl Splice {
             match dialect {
                 Dialect::OpenAi => openai_event(event.data, id.as_deref(), *partial_tokens, out),
                 Dialect::Anthropic => anthropic_event(event.data, *partial_tokens, out),
-                Dialect::OpenAiResponses => write_event(out, None, event.data),
+                Dialect::OpenAiResponses | Dialect::Gemini => write_event(out, None, event.data),
             }
             Ok(())
         });

@@ -26,7 +26,8 @@ pub struct Envelope {
     /// token-rate-limit admission.
     pub max_tokens: Option<u64>,
     dialect: Dialect,
-    model_span: Span,
+    /// Where `model` sits in the body; `None` when the path names the model (Gemini).
+    model_span: Option<Span>,
     stream_options: Option<StreamOptions>,
     /// Offset of the `}` closing the top-level object.
     object_end: usize,
@@ -58,6 +59,7 @@ struct Found {
     max_tokens: Option<Span>,
     max_completion_tokens: Option<Span>,
     max_output_tokens: Option<Span>,
+    generation_config: Option<Span>,
     duplicate: Option<&'static str>,
 }
 
@@ -73,6 +75,9 @@ impl Found {
             "max_tokens" => (&mut self.max_tokens, "max_tokens"),
             "max_completion_tokens" => (&mut self.max_completion_tokens, "max_completion_tokens"),
             "max_output_tokens" => (&mut self.max_output_tokens, "max_output_tokens"),
+            "generationConfig" | "generation_config" => {
+                (&mut self.generation_config, "generationConfig")
+            }
             _ => return,
         };
         // Providers disagree on which duplicate wins; refusing them means the model we
@@ -135,7 +140,7 @@ pub fn parse_envelope_with(
     }
     let stream_options = match dialect {
         Dialect::OpenAi => found.stream_options.map(|s| stream_options(body, s)),
-        Dialect::Anthropic | Dialect::OpenAiResponses => None,
+        Dialect::Anthropic | Dialect::OpenAiResponses | Dialect::Gemini => None,
     };
     let include_usage = matches!(stream_options, Some(StreamOptions::Object { include_usage: Some(s), .. })
         if &body[s.start..s.end] == b"true");
@@ -151,8 +156,47 @@ pub fn parse_envelope_with(
             .and_then(|s| std::str::from_utf8(&body[s.start..s.end]).ok())
             .and_then(|v| v.trim().parse().ok()),
         dialect,
-        model_span,
+        model_span: Some(model_span),
         stream_options,
+        object_end,
+    })
+}
+
+/// The envelope of a Gemini call, whose path names the model and whether it streams
+/// (see `proxy::inbound::gemini_call`); the body only adds the output cap,
+/// `generationConfig.maxOutputTokens`. The body must be a JSON object.
+pub fn parse_gemini_envelope(
+    body: &[u8],
+    model: &str,
+    stream: bool,
+) -> Result<Envelope, GatewayError> {
+    let (found, object_end) = skim(body)?;
+    if let Some(name) = found.duplicate {
+        return Err(
+            GatewayError::invalid(format!("duplicate key '{name}' in request body"))
+                .with_param(name),
+        );
+    }
+    let mut max_tokens = None;
+    if let Some(config) = found.generation_config.filter(|s| body[s.start] == b'{') {
+        let _ = members(body, config, |b, key, value| {
+            if key == "maxOutputTokens" || key == "max_output_tokens" {
+                max_tokens = std::str::from_utf8(&b[value.start..value.end])
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok());
+            }
+            Ok(())
+        });
+    }
+    Ok(Envelope {
+        model: model.to_string(),
+        stream,
+        include_usage: false,
+        user: None,
+        max_tokens,
+        dialect: Dialect::Gemini,
+        model_span: None,
+        stream_options: None,
         object_end,
     })
 }
@@ -228,6 +272,7 @@ fn end_user(dialect: Dialect, body: &[u8], found: &Found) -> Option<String> {
             });
             user
         }
+        Dialect::Gemini => None,
     }
 }
 
@@ -244,7 +289,10 @@ pub fn rewrite_same_format(
     let mut model = Vec::with_capacity(upstream_model.len() + 2);
     // Serialising a &str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut model, upstream_model);
-    let mut edits: Vec<(Span, Cow<'static, [u8]>)> = vec![(env.model_span, Cow::Owned(model))];
+    let mut edits: Vec<(Span, Cow<'static, [u8]>)> = Vec::with_capacity(2);
+    if let Some(span) = env.model_span {
+        edits.push((span, Cow::Owned(model)));
+    }
     if force_include_usage && env.dialect == Dialect::OpenAi && env.stream && !env.include_usage {
         edits.extend(include_usage_edit(env));
     }

@@ -143,3 +143,32 @@ fn anthropic_bodies_never_get_stream_options() {
         br#"{"model":"claude-x","max_tokens":5,"messages":[],"stream":true}"#
     );
 }
+
+#[test]
+fn gemini_envelopes_take_model_and_stream_from_the_path() {
+    let body = br#"{"contents":[{"parts":[{"text":"hi"}]}], "model": "ignored",
+        "generationConfig": {"temperature": 0.1, "maxOutputTokens": 77}}"#;
+    let e = parse_gemini_envelope(body, "via-openai", true).unwrap();
+    assert_eq!(
+        (e.model.as_str(), e.stream, e.max_tokens),
+        ("via-openai", true, Some(77))
+    );
+    assert_eq!(e.user, None);
+    // The model is in the URL: a same-format body goes upstream byte for byte.
+    assert_eq!(rewrite_same_format(body, &e, "gemini-upstream", true), body);
+    let snake = br#"{"generation_config":{"max_output_tokens":5}}"#;
+    assert_eq!(
+        parse_gemini_envelope(snake, "m", false).unwrap().max_tokens,
+        Some(5)
+    );
+    for bad in [
+        &b"[]"[..],
+        b"{",
+        br#"{"generationConfig":{},"generation_config":{}}"#,
+    ] {
+        assert_eq!(
+            parse_gemini_envelope(bad, "m", false).unwrap_err().status(),
+            400
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! amount per image. Good enough for `count_tokens` and limit admission, which need a
 //! fast upper-ish bound, not the provider's tokenizer.
 
-use super::{anthropic_messages, openai_chat, openai_responses, Dialect};
+use super::{anthropic_messages, gemini, openai_chat, openai_responses, Dialect};
 use crate::model::{ChatRequest, ContentPart, ResponseFormat};
 
 /// Tokens counted per image: about what Anthropic bills a 1.15-megapixel image.
@@ -23,6 +23,7 @@ fn read(dialect: Dialect, body: &[u8]) -> Result<ChatRequest<'_>, crate::error::
         Dialect::OpenAi => openai_chat::request::read(body),
         Dialect::Anthropic => anthropic_messages::request::read(body),
         Dialect::OpenAiResponses => openai_responses::request::read(body),
+        Dialect::Gemini => gemini::request_read::read(body),
     }
 }
 

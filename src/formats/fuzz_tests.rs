@@ -37,9 +37,25 @@ const STREAMS: &[(WireFormat, &str)] = &[
         WireFormat::OpenAiChat,
         include_str!("../../tests/fixtures/openai_chat/stream_error.sse"),
     ),
+    (
+        WireFormat::Gemini,
+        include_str!("../../tests/fixtures/gemini/stream_text.sse"),
+    ),
+    (
+        WireFormat::Gemini,
+        include_str!("../../tests/fixtures/gemini/stream_function_call.sse"),
+    ),
 ];
 
 const REQUESTS: &[(Dialect, &str)] = &[
+    (
+        Dialect::Gemini,
+        include_str!("../../tests/fixtures/gemini_native/request_function_response.json"),
+    ),
+    (
+        Dialect::Gemini,
+        include_str!("../../tests/fixtures/gemini_native/request_single_turn_tools.json"),
+    ),
     (
         Dialect::OpenAi,
         include_str!("../../tests/fixtures/openai_chat/request_tool_results.json"),
@@ -100,8 +116,12 @@ fn feed_randomly(rng: &mut Rng, t: &mut dyn StreamTranslator, input: &[u8]) -> V
 /// Every combination the proxy can build.
 fn translators() -> Vec<(WireFormat, Dialect, bool)> {
     let mut v = Vec::new();
-    for from in [WireFormat::OpenAiChat, WireFormat::AnthropicMessages] {
-        for to in [Dialect::OpenAi, Dialect::Anthropic] {
+    for from in [
+        WireFormat::OpenAiChat,
+        WireFormat::AnthropicMessages,
+        WireFormat::Gemini,
+    ] {
+        for to in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
             for usage in [false, true] {
                 v.push((from, to, usage));
             }
@@ -135,7 +155,8 @@ fn check_stream(from: WireFormat, to: Dialect, usage: bool, input: &[u8], rng: &
     let last = evs.last().map(|e| (e.event.as_deref(), e.data.as_str()));
     let terminal = match last {
         Some((_, "[DONE]")) | Some((Some("message_stop"), _)) | Some((Some("error"), _)) => true,
-        Some((None, data)) => data.starts_with("{\"error\""),
+        // Gemini chunks: the last carries the finish reason, or is an error.
+        Some((None, data)) => data.starts_with("{\"error\"") || data.contains("\"finishReason\""),
         _ => false,
     };
     assert!(
@@ -181,7 +202,11 @@ fn mutated_bodies_never_panic() {
     for &(dialect, fixture) in REQUESTS {
         for _ in 0..150 {
             let body = rng.mutate(fixture.as_bytes());
-            if let Ok(env) = parse_envelope(dialect, &body) {
+            let env = match dialect {
+                Dialect::Gemini => parse_gemini_envelope(&body, "m", false),
+                _ => parse_envelope(dialect, &body),
+            };
+            if let Ok(env) = env {
                 let out = rewrite_same_format(&body, &env, "other-model", true);
                 assert!(
                     serde_json::from_slice::<serde_json::Value>(&out).is_ok(),
@@ -189,7 +214,11 @@ fn mutated_bodies_never_panic() {
                 );
             }
             let _ = estimate_prompt_tokens(dialect, &body);
-            for to in [WireFormat::OpenAiChat, WireFormat::AnthropicMessages] {
+            for to in [
+                WireFormat::OpenAiChat,
+                WireFormat::AnthropicMessages,
+                WireFormat::Gemini,
+            ] {
                 if let Ok(out) = translate_request(dialect, to, &body, "m") {
                     assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
                 }
@@ -201,7 +230,7 @@ fn mutated_bodies_never_panic() {
             let body = rng.mutate(fixture.as_bytes());
             let _ = usage_from_response(from, &body);
             let _ = upstream_error(from, 400 + rng.below(200) as u16, &body);
-            for to in [Dialect::OpenAi, Dialect::Anthropic] {
+            for to in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
                 let translated = translate_response(from, to, &body, "m");
                 if let (Ok((out, _)), false) = (translated, from.native_dialect() == Some(to)) {
                     assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());

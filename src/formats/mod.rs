@@ -38,9 +38,12 @@
 //! Then add the match arms below (the compiler lists them: every dispatch is an
 //! exhaustive `match` on [`WireFormat`]), fixtures in `tests/fixtures/<format>/` and
 //! rows in `tests/golden_formats.rs`. `openai_responses` is both: a client dialect,
-//! and the format of targets that serve only that API. `gemini` and `bedrock_converse` are upstream
-//! formats only (no encoder, no pass-through); Bedrock streams are not SSE, so
-//! `bedrock_converse::stream` gives `Translating` an event-stream `Framing`.
+//! and the format of targets that serve only that API. `bedrock_converse` is an
+//! upstream format only (no encoder, no pass-through); Bedrock streams are not SSE, so
+//! `bedrock_converse::stream` gives `Translating` an event-stream `Framing`. `gemini`
+//! names its model in the URL, so its client requests carry no `model` to splice and
+//! [`translate_request_streaming`] takes the stream flag from the URL; embeddings
+//! ([`translate_embeddings_request`]) translate between OpenAI and Gemini.
 
 mod anthropic_messages;
 mod bedrock_converse;
@@ -64,13 +67,15 @@ mod fuzz_tests;
 mod test_support;
 
 pub use crate::error::Dialect;
-pub use envelope::{parse_envelope, parse_envelope_with, rewrite_same_format, Envelope};
+pub use envelope::{
+    parse_envelope, parse_envelope_with, parse_gemini_envelope, rewrite_same_format, Envelope,
+};
 pub use estimate::{estimate_prompt_tokens, request_shape, RequestShape};
-pub use render::render_model_list;
+pub use render::{google_status_name, render_model_list, render_token_count};
 pub use stream::{StreamFailure, StreamTranslator};
 
 use crate::error::GatewayError;
-use crate::model::{CacheAccounting, ChatRequest, ChatResponse, Usage};
+use crate::model::{CacheAccounting, ChatRequest, ChatResponse, EmbeddingRequest, Usage};
 use stream::Translating;
 
 /// Upstream wire formats. Providers are a base URL, auth and one of these.
@@ -97,7 +102,8 @@ impl WireFormat {
             WireFormat::OpenAiChat => Some(Dialect::OpenAi),
             WireFormat::AnthropicMessages => Some(Dialect::Anthropic),
             WireFormat::OpenAiResponses => Some(Dialect::OpenAiResponses),
-            WireFormat::Gemini | WireFormat::BedrockConverse => None,
+            WireFormat::Gemini => Some(Dialect::Gemini),
+            WireFormat::BedrockConverse => None,
         }
     }
 
@@ -146,6 +152,7 @@ pub fn read_request(from: Dialect, body: &[u8]) -> Result<ChatRequest<'_>, Gatew
         Dialect::OpenAi => openai_chat::request::read(body),
         Dialect::Anthropic => anthropic_messages::request::read(body),
         Dialect::OpenAiResponses => openai_responses::request::read(body),
+        Dialect::Gemini => gemini::request_read::read(body),
     }
 }
 
@@ -168,7 +175,29 @@ pub fn translate_request_with(
     upstream_model: &str,
     opts: &RequestOptions,
 ) -> Result<Vec<u8>, GatewayError> {
-    let req = read_request(from, body)?;
+    write_request(read_request(from, body)?, to, upstream_model, opts)
+}
+
+/// [`translate_request`] for a client whose URL, not body, says whether it streams
+/// (Gemini's `streamGenerateContent`).
+pub fn translate_request_streaming(
+    from: Dialect,
+    to: WireFormat,
+    body: &[u8],
+    upstream_model: &str,
+    stream: bool,
+) -> Result<Vec<u8>, GatewayError> {
+    let mut req = read_request(from, body)?;
+    req.stream = stream;
+    write_request(req, to, upstream_model, &RequestOptions::default())
+}
+
+fn write_request(
+    req: ChatRequest<'_>,
+    to: WireFormat,
+    upstream_model: &str,
+    opts: &RequestOptions,
+) -> Result<Vec<u8>, GatewayError> {
     match to {
         WireFormat::OpenAiChat => openai_chat::request::write(&req, upstream_model, opts),
         WireFormat::AnthropicMessages => {
@@ -210,6 +239,7 @@ pub fn translate_response(
         Dialect::OpenAi => openai_chat::response::write(&resp, public_model)?,
         Dialect::Anthropic => anthropic_messages::response::write(&resp, public_model)?,
         Dialect::OpenAiResponses => openai_responses::response::write(&resp, public_model)?,
+        Dialect::Gemini => gemini::response_write::write(&resp, public_model)?,
     };
     Ok((out, from.cache_accounting().from_canonical(resp.usage)))
 }
@@ -230,7 +260,7 @@ pub fn echo_response(
 ) -> Vec<u8> {
     match dialect {
         Dialect::OpenAiResponses => openai_responses::echo::apply_to_body(body, echo),
-        Dialect::OpenAi | Dialect::Anthropic => body,
+        Dialect::OpenAi | Dialect::Anthropic | Dialect::Gemini => body,
     }
 }
 
@@ -288,6 +318,9 @@ pub fn stream_translator(
         (WireFormat::AnthropicMessages, Dialect::Anthropic) => {
             Box::new(AnthropicPassthrough::new())
         }
+        (WireFormat::Gemini, Dialect::Gemini) => {
+            Box::new(gemini::passthrough::GeminiPassthrough::new())
+        }
         (WireFormat::AnthropicMessages, Dialect::OpenAi) => Box::new(Translating::new(
             anth::AnthropicDecoder::default(),
             oai::OpenAiEncoder::new(public_model, client_wants_usage),
@@ -318,13 +351,21 @@ pub fn stream_translator(
             anth::AnthropicEncoder::new(public_model),
             accounting,
         )),
-        (_, Dialect::OpenAiResponses) => responses_translator(from, public_model),
+        (_, Dialect::OpenAiResponses) => translator_into(
+            from,
+            openai_responses::stream::ResponsesEncoder::new(public_model),
+        ),
+        (_, Dialect::Gemini) => {
+            translator_into(from, gemini::stream_write::GeminiEncoder::new(public_model))
+        }
     }
 }
 
-/// Any upstream format's stream → the Responses event sequence.
-fn responses_translator(from: WireFormat, public_model: &str) -> Box<dyn StreamTranslator> {
-    let encoder = openai_responses::stream::ResponsesEncoder::new(public_model);
+/// Any upstream format's stream → the client events `encoder` writes.
+fn translator_into<E: stream::Encoder + 'static>(
+    from: WireFormat,
+    encoder: E,
+) -> Box<dyn StreamTranslator> {
     let accounting = from.cache_accounting();
     match from {
         WireFormat::OpenAiChat => Box::new(Translating::new(
@@ -347,10 +388,76 @@ fn responses_translator(from: WireFormat, public_model: &str) -> Box<dyn StreamT
             encoder,
             accounting,
         )),
+        // Only Responses clients reach such targets (see `responses_only`).
         WireFormat::OpenAiResponses => {
             Box::new(openai_responses::passthrough::ResponsesPassthrough::new())
         }
     }
+}
+
+/// Whether embeddings from `dialect` pass through to `format` untouched: only OpenAI
+/// to OpenAI-format servers. Gemini bodies name the model inside (see
+/// `gemini::embeddings`), so they are always rewritten.
+pub fn embeddings_pass_through(format: WireFormat, dialect: Dialect) -> bool {
+    format == WireFormat::OpenAiChat && dialect == Dialect::OpenAi
+}
+
+fn read_embeddings(from: Dialect, body: &[u8]) -> Result<EmbeddingRequest<'_>, GatewayError> {
+    match from {
+        Dialect::OpenAi => openai_chat::embeddings::read_request(body),
+        Dialect::Gemini => gemini::embeddings::read_request(body),
+        Dialect::Anthropic | Dialect::OpenAiResponses => Err(no_embeddings()),
+    }
+}
+
+fn no_embeddings() -> GatewayError {
+    GatewayError::invalid("embeddings are not served by this model's provider")
+}
+
+/// An embeddings request (OpenAI `/v1/embeddings`, Gemini `embedContent` or
+/// `batchEmbedContents`) → the target format's body.
+pub fn translate_embeddings_request(
+    from: Dialect,
+    to: WireFormat,
+    body: &[u8],
+    upstream_model: &str,
+) -> Result<Vec<u8>, GatewayError> {
+    let req = read_embeddings(from, body)?;
+    match to {
+        WireFormat::OpenAiChat => openai_chat::embeddings::write_request(&req, upstream_model),
+        WireFormat::Gemini => gemini::embeddings::write_request(&req, upstream_model),
+        _ => Err(no_embeddings()),
+    }
+}
+
+/// An upstream embeddings answer → the client's, in the form its request (given as
+/// `request_body`) asked for, plus the usage. Upstreams that report no usage (Gemini)
+/// are metered on an estimate of the inputs (a quarter of their characters).
+pub fn translate_embeddings_response(
+    from: WireFormat,
+    to: Dialect,
+    request_body: &[u8],
+    body: &[u8],
+    public_model: &str,
+) -> Result<(Vec<u8>, Usage), GatewayError> {
+    let req = read_embeddings(to, request_body)?;
+    let mut resp = match from {
+        WireFormat::OpenAiChat => openai_chat::embeddings::read_response(body)?,
+        WireFormat::Gemini => gemini::embeddings::read_response(body)?,
+        _ => return Err(no_embeddings()),
+    };
+    if resp.usage.input_tokens == 0 {
+        let chars: usize = req.inputs.iter().map(|i| i.chars().count()).sum();
+        resp.usage.input_tokens = (chars as u64).div_ceil(4);
+    }
+    let out = match to {
+        Dialect::OpenAi => {
+            openai_chat::embeddings::write_response(&resp, public_model, req.base64)?
+        }
+        Dialect::Gemini => gemini::embeddings::write_response(&resp, req.single)?,
+        Dialect::Anthropic | Dialect::OpenAiResponses => return Err(no_embeddings()),
+    };
+    Ok((out, resp.usage))
 }
 
 /// Upstream error body (any status >= 400) → `GatewayError` of the right kind, with

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::{anthropic_messages, openai_chat, openai_responses};
+use super::{anthropic_messages, gemini, openai_chat, openai_responses};
 use crate::error::{Dialect, GatewayError};
 
 impl GatewayError {
@@ -16,6 +16,7 @@ impl GatewayError {
             Dialect::OpenAi => openai_chat::render::render_error(self),
             Dialect::Anthropic => anthropic_messages::render::render_error(self),
             Dialect::OpenAiResponses => openai_responses::render::render_error(self),
+            Dialect::Gemini => gemini::render::render_error(self),
         }
     }
 
@@ -34,6 +35,8 @@ impl GatewayError {
                 format!("event: error\ndata: {}\n\n", self.to_json(dialect)).into_bytes()
             }
             Dialect::OpenAiResponses => openai_responses::render::error_event(self),
+            // Gemini streams are bare `data:` chunks; the SDKs raise on an `error` one.
+            Dialect::Gemini => gemini::stream_write::error_chunk(self),
         }
     }
 }
@@ -43,6 +46,25 @@ pub fn render_model_list<'a>(dialect: Dialect, names: impl Iterator<Item = &'a s
     let value = match dialect {
         Dialect::OpenAi | Dialect::OpenAiResponses => openai_chat::render::render_model_list(names),
         Dialect::Anthropic => anthropic_messages::render::render_model_list(names),
+        Dialect::Gemini => gemini::render::render_model_list(names),
+    };
+    value.to_string().into_bytes()
+}
+
+/// Google's `status` name (`google.rpc.Code`) for an HTTP status, for the answers
+/// written before a request is parsed (`edge::refusal`).
+pub fn google_status_name(code: u16) -> &'static str {
+    gemini::render::status_name(code)
+}
+
+/// The answer to a token count tollgate makes itself (see `estimate_prompt_tokens`),
+/// in the shape of the dialect's count endpoint.
+pub fn render_token_count(dialect: Dialect, tokens: u64) -> Vec<u8> {
+    let value = match dialect {
+        Dialect::Gemini => gemini::render::render_token_count(tokens),
+        Dialect::OpenAi | Dialect::Anthropic | Dialect::OpenAiResponses => {
+            serde_json::json!({ "input_tokens": tokens })
+        }
     };
     value.to_string().into_bytes()
 }

@@ -248,6 +248,10 @@ pub fn synthesize_stream(
             let mut enc = openai_responses::stream::ResponsesEncoder::new(public_model);
             replay_events(&resp, &mut enc, &mut out);
         }
+        Dialect::Gemini => {
+            let mut enc = gemini::stream_write::GeminiEncoder::new(public_model);
+            replay_events(&resp, &mut enc, &mut out);
+        }
     }
     Ok(out)
 }

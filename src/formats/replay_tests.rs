@@ -6,7 +6,7 @@ const OPENAI_BODY: &str = r#"{"id":"chatcmpl-123","object":"chat.completion","cr
 
 #[test]
 fn a_synthesised_stream_assembles_back_to_the_same_answer() {
-    for dialect in [Dialect::OpenAi, Dialect::Anthropic] {
+    for dialect in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
         let sse = synthesize_stream(
             WireFormat::OpenAiChat,
             OPENAI_BODY.as_bytes(),
@@ -18,6 +18,7 @@ fn a_synthesised_stream_assembles_back_to_the_same_answer() {
         let from = match dialect {
             Dialect::OpenAi => WireFormat::OpenAiChat,
             Dialect::Anthropic | Dialect::OpenAiResponses => WireFormat::AnthropicMessages,
+            Dialect::Gemini => WireFormat::Gemini,
         };
         let mut asm = stream_assembler(from);
         // Arbitrary splits: the assembler survives them.

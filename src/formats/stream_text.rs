@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{anthropic_messages, openai_chat, openai_responses, Dialect};
+use super::{anthropic_messages, gemini, openai_chat, openai_responses, Dialect};
 use crate::json::scan::Span;
 
 /// What one event means for the answer's text.
@@ -52,6 +52,7 @@ pub fn classify(dialect: Dialect, data: &[u8]) -> EventText<'_> {
         Dialect::OpenAi => openai_chat::stream_text::classify(data),
         Dialect::Anthropic => anthropic_messages::stream_text::classify(data),
         Dialect::OpenAiResponses => openai_responses::stream_text::classify(data),
+        Dialect::Gemini => gemini::stream_text::classify(data),
     }
 }
 

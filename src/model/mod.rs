@@ -7,14 +7,17 @@
 //! - [`ChatResponse`]: the answer's parts, [`FinishReason`] and [`Usage`].
 //! - [`StreamEvent`]: the block-structured events of a streamed answer.
 //! - [`CacheAccounting`]: how a format counts cached tokens in its input count.
+//! - [`EmbeddingRequest`], [`EmbeddingResponse`]: texts in, vectors out.
 
 mod accounting;
+mod embeddings;
 mod request;
 mod response;
 mod stream;
 mod usage;
 
 pub use accounting::CacheAccounting;
+pub use embeddings::{EmbeddingRequest, EmbeddingResponse};
 pub use request::{
     CacheTtl, ChatRequest, ContentPart, Image, ImageSource, Message, Reasoning, ResponseFormat,
     Role, Sampling, ToolCall, ToolChoice, ToolDef, ToolResult,

@@ -18,6 +18,26 @@ pub enum Api {
     CountTokens,
     /// OpenAI Responses (`/v1/responses`).
     Responses,
+    /// Gemini `generateContent` and `streamGenerateContent` (the envelope says which).
+    GenerateContent,
+    /// Gemini `embedContent`: one input, one vector (`Embeddings` is the batch form:
+    /// OpenAI `/v1/embeddings` and Gemini `batchEmbedContents`).
+    EmbedContent,
+}
+
+impl Api {
+    /// A chat-like API: a conversation in, an answer out.
+    pub fn is_chat(self) -> bool {
+        matches!(
+            self,
+            Api::ChatCompletions | Api::Messages | Api::Responses | Api::GenerateContent
+        )
+    }
+
+    /// Either embeddings API.
+    pub fn is_embeddings(self) -> bool {
+        matches!(self, Api::Embeddings | Api::EmbedContent)
+    }
 }
 
 /// The wire format a provider speaks.
@@ -49,16 +69,11 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
         let fits = matches!(api, Api::Responses | Api::ChatCompletions | Api::Messages);
         return fits.then(|| "/v1/responses".to_string());
     }
-    let path = match (provider.kind, api) {
-        (ProviderKind::OpenAi, Api::ChatCompletions | Api::Messages | Api::Responses) => {
-            "/v1/chat/completions".to_string()
-        }
-        (ProviderKind::OpenAi, Api::Embeddings) => "/v1/embeddings".to_string(),
-        (
-            ProviderKind::Azure,
-            Api::ChatCompletions | Api::Messages | Api::Responses | Api::Embeddings,
-        ) => {
-            let op = if api == Api::Embeddings {
+    let path = match provider.kind {
+        ProviderKind::OpenAi if api.is_chat() => "/v1/chat/completions".to_string(),
+        ProviderKind::OpenAi if api.is_embeddings() => "/v1/embeddings".to_string(),
+        ProviderKind::Azure if api.is_chat() || api.is_embeddings() => {
+            let op = if api.is_embeddings() {
                 "embeddings"
             } else {
                 "chat/completions"
@@ -66,18 +81,22 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
             let version = provider.api_version.as_deref().unwrap_or("2024-10-21");
             format!("/openai/deployments/{model}/{op}?api-version={version}")
         }
-        (ProviderKind::Anthropic, Api::ChatCompletions | Api::Messages | Api::Responses) => {
-            "/v1/messages".to_string()
+        ProviderKind::Anthropic if api.is_chat() => "/v1/messages".to_string(),
+        ProviderKind::Anthropic if api == Api::CountTokens => {
+            "/v1/messages/count_tokens".to_string()
         }
-        (ProviderKind::Anthropic, Api::CountTokens) => "/v1/messages/count_tokens".to_string(),
-        (ProviderKind::Gemini, Api::ChatCompletions | Api::Messages | Api::Responses) => {
-            if stream {
-                format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
-            } else {
-                format!("/v1beta/models/{model}:generateContent")
-            }
+        ProviderKind::Gemini => {
+            let method = match api {
+                _ if api.is_chat() && stream => "streamGenerateContent?alt=sse",
+                _ if api.is_chat() => "generateContent",
+                Api::CountTokens => "countTokens",
+                Api::EmbedContent => "embedContent",
+                Api::Embeddings => "batchEmbedContents",
+                _ => return None,
+            };
+            format!("/v1beta/models/{model}:{method}")
         }
-        (ProviderKind::Bedrock, Api::ChatCompletions | Api::Messages | Api::Responses) => {
+        ProviderKind::Bedrock if api.is_chat() => {
             let op = if stream {
                 "converse-stream"
             } else {

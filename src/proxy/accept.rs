@@ -43,14 +43,14 @@ pub async fn accept(
         }
     };
     ctx.req.dialect = dialect;
-    let key = match govern::authenticate(&runtime.policy, session) {
+    let key = match govern::authenticate(&runtime.policy, session, dialect) {
         Ok(key) => key,
         Err(err) => return Ok(Err(err)),
     };
     ctx.req.key = Some(key.clone());
     let api = match endpoint {
         Endpoint::ListModels => {
-            let body = list_models(&runtime, &key, session);
+            let body = list_models(&runtime, &key, session, dialect);
             respond::send_json(session, ctx, 200, body, &[]).await?;
             return Ok(Ok(Accepted::Answered));
         }
@@ -77,7 +77,7 @@ pub async fn accept(
     };
     // The upstream clocks start now: the upload's time is the client's.
     crate::edge::clocks::body_received(ctx);
-    let envelope = match formats::parse_envelope_with(dialect, &body, api != Api::Embeddings) {
+    let envelope = match read_envelope(session, dialect, api, &body) {
         Ok(env) => env,
         Err(err) => return Ok(Err(err)),
     };
@@ -109,11 +109,9 @@ pub async fn accept(
             return Ok(Err(err));
         }
     }
-    if api == Api::CountTokens && !count_tokens_upstream(&plan) {
+    if api == Api::CountTokens && !count_tokens_upstream(&plan, dialect) {
         let tokens = formats::estimate_prompt_tokens(dialect, &ctx.req.body);
-        let body = serde_json::json!({ "input_tokens": tokens })
-            .to_string()
-            .into_bytes();
+        let body = formats::render_token_count(dialect, tokens);
         respond::send_json(session, ctx, 200, body, &[]).await?;
         return Ok(Ok(Accepted::Answered));
     }
@@ -227,28 +225,59 @@ fn hash_key(session: &Session, plan: &routing::RoutePlan, ctx: &Ctx) -> Option<S
     from_header.or_else(|| envelope.and_then(|e| e.user.clone()))
 }
 
-fn count_tokens_upstream(plan: &routing::RoutePlan) -> bool {
+/// The envelope: from the body, or for Gemini calls from the path (model, method)
+/// and the body (output cap). Gemini streams must ask for SSE (`alt=sse`), the only
+/// stream framing served.
+fn read_envelope(
+    session: &Session,
+    dialect: formats::Dialect,
+    api: Api,
+    body: &[u8],
+) -> std::result::Result<formats::Envelope, GatewayError> {
+    let uri = &session.req_header().uri;
+    let Some(call) = inbound::gemini_call(uri.path()) else {
+        return formats::parse_envelope_with(dialect, body, !api.is_embeddings());
+    };
+    let call = call?;
+    let sse = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+    if call.stream && !sse {
+        return Err(GatewayError::invalid(
+            "streamGenerateContent is served as server-sent events only: add ?alt=sse",
+        ));
+    }
+    formats::parse_gemini_envelope(body, &call.model, call.stream)
+}
+
+/// Token counts go upstream only to a target of the client's own format (Anthropic
+/// `count_tokens`, Gemini `countTokens`); otherwise tollgate estimates them.
+fn count_tokens_upstream(plan: &routing::RoutePlan, dialect: formats::Dialect) -> bool {
     plan.routes
         .first()
         .and_then(|r| r.targets.first())
-        .is_some_and(|t| t.provider.kind == crate::config::ProviderKind::Anthropic)
+        .is_some_and(|t| {
+            crate::providers::provider_format(&t.provider).native_dialect() == Some(dialect)
+        })
 }
 
 /// `GET /v1/models`: the configured model names the key may call, in OpenAI's shape,
-/// or Anthropic's when the client sends `anthropic-version`.
+/// or Anthropic's when the client sends `anthropic-version`; `GET /v1beta/models` in
+/// Gemini's.
 fn list_models(
     runtime: &crate::runtime::Runtime,
     key: &crate::policy::KeyInfo,
     session: &Session,
+    dialect: formats::Dialect,
 ) -> Vec<u8> {
     let anthropic = session
         .req_header()
         .headers
         .contains_key("anthropic-version");
-    let dialect = if anthropic {
-        formats::Dialect::Anthropic
-    } else {
-        formats::Dialect::OpenAi
+    let dialect = match dialect {
+        formats::Dialect::Gemini => dialect,
+        _ if anthropic => formats::Dialect::Anthropic,
+        _ => formats::Dialect::OpenAi,
     };
     let names = runtime
         .config

@@ -362,13 +362,22 @@ fn attempt_body(
         None => (&ctx.req.body, ctx.req.envelope.as_ref()),
     };
     let envelope = envelope.ok_or_else(|| GatewayError::internal("no envelope"))?;
-    let same = format.native_dialect() == Some(ctx.req.dialect) || api == Api::Embeddings;
-    let body = if same {
+    let dialect = ctx.req.dialect;
+    let body = if api.is_embeddings() && !formats::embeddings_pass_through(format, dialect) {
+        formats::translate_embeddings_request(dialect, format, client_body, upstream_model)?
+    } else if api.is_embeddings() || format.native_dialect() == Some(dialect) {
         // Ask OpenAI-format upstreams for usage on streams, to account tokens exactly.
         let force_usage = format == WireFormat::OpenAiChat && api == Api::ChatCompletions;
         formats::rewrite_same_format(client_body, envelope, upstream_model, force_usage)
     } else {
-        formats::translate_request(ctx.req.dialect, format, client_body, upstream_model)?
+        // The envelope's stream flag: Gemini clients say it in the URL, not the body.
+        formats::translate_request_streaming(
+            dialect,
+            format,
+            client_body,
+            upstream_model,
+            envelope.stream,
+        )?
     };
     Ok(Bytes::from(body))
 }

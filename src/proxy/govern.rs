@@ -6,10 +6,11 @@ use bytes::Bytes;
 use pingora_proxy::Session;
 use std::sync::Arc;
 
-use crate::error::GatewayError;
+use crate::error::{Dialect, GatewayError};
 use crate::formats;
 use crate::policy::{self, Admission, KeyInfo, Policy};
 use crate::providers::Api;
+use pingora::http::RequestHeader;
 
 use super::ctx::Ctx;
 
@@ -17,14 +18,55 @@ use super::ctx::Ctx;
 /// usage corrects it when the request ends.
 const DEFAULT_OUTPUT_ESTIMATE: u64 = 1024;
 
-/// The caller's key from `Authorization: Bearer` or `x-api-key`.
-pub fn authenticate(policy: &Policy, session: &Session) -> Result<Arc<KeyInfo>, GatewayError> {
+/// The caller's key from `Authorization: Bearer` or `x-api-key`; Gemini clients
+/// may also use `x-goog-api-key` or the `key` query parameter, as Google's API takes
+/// them. The query parameter is removed from the request right after, so no log line
+/// (Pingora's error log prints the URI) and no upstream ever sees it.
+pub fn authenticate(
+    policy: &Policy,
+    session: &mut Session,
+    dialect: Dialect,
+) -> Result<Arc<KeyInfo>, GatewayError> {
+    let query_key = take_query_key(session.req_header_mut());
     let headers = &session.req_header().headers;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    policy.authenticate(policy::presented_key(
-        header("authorization"),
-        header("x-api-key"),
-    ))
+    let mut presented = policy::presented_key(header("authorization"), header("x-api-key"));
+    if dialect == Dialect::Gemini {
+        presented = presented
+            .or_else(|| {
+                header("x-goog-api-key")
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+            })
+            .or(query_key.as_deref().filter(|k| !k.is_empty()));
+    }
+    policy.authenticate(presented)
+}
+
+/// Remove every `key=` parameter from the request's query; the (decoded) first one.
+fn take_query_key(req: &mut RequestHeader) -> Option<String> {
+    let query = req.uri.query()?;
+    if !query.split('&').any(|kv| kv.starts_with("key=")) {
+        return None;
+    }
+    let key = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("key="))
+        .map(super::inbound::percent_decode);
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.starts_with("key="))
+        .collect();
+    let path = req.uri.path();
+    let uri = if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    if let Ok(uri) = uri.parse() {
+        req.set_uri(uri);
+    }
+    key
 }
 
 /// Model allow-list and input guardrails; a redacting guardrail replaces the body.
@@ -36,12 +78,14 @@ pub fn check_request(policy: &Policy, ctx: &mut Ctx) -> Result<(), GatewayError>
     policy.authorize_model(&key, &model)?;
     if let Some(redacted) = policy.check_input(&key, &model, &ctx.req.body)? {
         // Offsets in the envelope refer to the old body: read it again.
-        let require_messages = ctx.req.api != Some(Api::Embeddings);
-        ctx.req.envelope = Some(formats::parse_envelope_with(
-            ctx.req.dialect,
-            &redacted,
-            require_messages,
-        )?);
+        let require_messages = !ctx.req.api.is_some_and(Api::is_embeddings);
+        let envelope = match (ctx.req.dialect, &ctx.req.envelope) {
+            (Dialect::Gemini, Some(old)) => {
+                formats::parse_gemini_envelope(&redacted, &old.model, old.stream)?
+            }
+            (dialect, _) => formats::parse_envelope_with(dialect, &redacted, require_messages)?,
+        };
+        ctx.req.envelope = Some(envelope);
         ctx.req.body = Bytes::from(redacted);
     }
     Ok(())

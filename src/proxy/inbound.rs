@@ -26,6 +26,28 @@ pub fn classify(
     path: &str,
 ) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
     let path = path.split('?').next().unwrap_or("");
+    if path.trim_end_matches('/') == "/v1beta/models" {
+        return if method == http::Method::GET {
+            Ok((Endpoint::ListModels, Dialect::Gemini))
+        } else {
+            let err = GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("Method {method} is not allowed on {path}"),
+            );
+            Err((err, Dialect::Gemini))
+        };
+    }
+    if let Some(call) = gemini_call(path) {
+        let api = call.map_err(|err| (err, Dialect::Gemini))?.api;
+        if method != http::Method::POST {
+            let err = GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("Method {method} is not allowed on {path}"),
+            );
+            return Err((err, Dialect::Gemini));
+        }
+        return Ok((Endpoint::Api(api), Dialect::Gemini));
+    }
     let path = path.strip_prefix("/v1").unwrap_or(path);
     let path = path.trim_end_matches('/');
     let (endpoint, dialect, method_ok) = match path {
@@ -67,6 +89,9 @@ pub fn classify(
         _ => {
             let dialect = if path.starts_with("/messages") {
                 Dialect::Anthropic
+            } else if path.starts_with("beta/") {
+                // `/v1beta/...`: Google's API version prefix.
+                Dialect::Gemini
             } else {
                 Dialect::OpenAi
             };
@@ -85,6 +110,83 @@ pub fn classify(
         return Err((err, dialect));
     }
     Ok((endpoint, dialect))
+}
+
+/// A Gemini call named by its path, `/v1beta/models/{model}:{method}` (or `/v1/`).
+/// The model is the whole segment run before the last `:`, so `provider/model`
+/// names work as they do in a body's `model` field (the `google-genai` SDK writes
+/// `models/openai/gpt-4o` for `model="openai/gpt-4o"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeminiCall {
+    pub model: String,
+    pub api: Api,
+    /// `streamGenerateContent`.
+    pub stream: bool,
+}
+
+/// Longest model name taken from a path.
+const MAX_PATH_MODEL: usize = 256;
+
+/// `None` when the path is not a Gemini model call; an error when it is one with an
+/// unknown method or an unusable model name.
+pub fn gemini_call(path: &str) -> Option<std::result::Result<GeminiCall, GatewayError>> {
+    let (rest, beta) = match path.strip_prefix("/v1beta/models/") {
+        Some(rest) => (rest, true),
+        None => (path.strip_prefix("/v1/models/")?, false),
+    };
+    let (model, method) = rest.rsplit_once(':')?;
+    let (api, stream) = match method {
+        "generateContent" => (Api::GenerateContent, false),
+        "streamGenerateContent" => (Api::GenerateContent, true),
+        "countTokens" => (Api::CountTokens, false),
+        "embedContent" => (Api::EmbedContent, false),
+        "batchEmbedContents" => (Api::Embeddings, false),
+        // Under `/v1/models/` an unknown method may be an OpenAI model id with colons
+        // (`ft:gpt-4o:org:id`): left to the OpenAI routes.
+        _ if !beta => return None,
+        _ => {
+            return Some(Err(GatewayError::new(
+                ErrorKind::RouteNotFound,
+                format!("Method `{}` is not served", printable(method)),
+            )))
+        }
+    };
+    let model = percent_decode(model);
+    if model.is_empty() || model.len() > MAX_PATH_MODEL || model.chars().any(char::is_control) {
+        return Some(Err(GatewayError::invalid(
+            "the model name in the path is empty, too long or not printable",
+        )));
+    }
+    Some(Ok(GeminiCall { model, api, stream }))
+}
+
+/// `%XX` escapes decoded; anything malformed is kept as it is.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A client-chosen name in an error message: bounded and printable.
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 fn too_large(max: usize) -> GatewayError {
@@ -239,6 +341,47 @@ mod tests {
         );
         let (err, _) = classify(&post, "/v1/responses/resp_1").unwrap_err();
         assert_eq!(err.status(), 405);
+    }
+
+    #[test]
+    fn gemini_paths_name_model_and_method() {
+        let post = http::Method::POST;
+        assert_eq!(
+            classify(&post, "/v1beta/models/gemini-2.0-flash:generateContent").unwrap(),
+            (Endpoint::Api(Api::GenerateContent), Dialect::Gemini)
+        );
+        let call = |p| gemini_call(p).unwrap().unwrap();
+        let c = call("/v1beta/models/openai/gpt-4o:streamGenerateContent");
+        assert_eq!(
+            (c.model.as_str(), c.api, c.stream),
+            ("openai/gpt-4o", Api::GenerateContent, true)
+        );
+        assert_eq!(call("/v1/models/m%2Fx:countTokens").model, "m/x");
+        assert_eq!(call("/v1beta/models/e:embedContent").api, Api::EmbedContent);
+        assert_eq!(
+            call("/v1beta/models/e:batchEmbedContents").api,
+            Api::Embeddings
+        );
+        let (err, dialect) = classify(&post, "/v1beta/models/m:predict").unwrap_err();
+        assert_eq!((err.status(), dialect), (404, Dialect::Gemini));
+        let (err, _) =
+            classify(&http::Method::GET, "/v1beta/models/m:generateContent").unwrap_err();
+        assert_eq!(err.status(), 405);
+        let (err, _) = classify(&post, "/v1beta/models/:generateContent").unwrap_err();
+        assert_eq!(err.status(), 400);
+        let (_, dialect) = classify(&post, "/v1beta/cachedContents").unwrap_err();
+        assert_eq!(dialect, Dialect::Gemini);
+        // Not a model call: the OpenAI routes are untouched.
+        assert!(gemini_call("/v1/models").is_none());
+        assert!(gemini_call("/v1/models/ft:gpt-4o:org:x1").is_none());
+        assert_eq!(
+            classify(&http::Method::GET, "/v1beta/models?pageSize=50").unwrap(),
+            (Endpoint::ListModels, Dialect::Gemini)
+        );
+        assert_eq!(
+            classify(&http::Method::GET, "/v1/models").unwrap(),
+            (Endpoint::ListModels, Dialect::OpenAi)
+        );
     }
 
     #[test]

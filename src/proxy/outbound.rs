@@ -25,8 +25,12 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         return Ok(());
     };
     let format = attempt.format;
-    let same =
-        format.native_dialect() == Some(ctx.req.dialect) || ctx.req.api == Some(Api::Embeddings);
+    let same = match ctx.req.api {
+        Some(api) if api.is_embeddings() => {
+            formats::embeddings_pass_through(format, ctx.req.dialect)
+        }
+        _ => format.native_dialect() == Some(ctx.req.dialect),
+    };
     let status = resp.status.as_u16();
     let is_stream = is_event_stream(resp, format);
     let scanner = output_scanner(ctx);
@@ -318,12 +322,7 @@ fn finish_guarded(ctx: &mut Ctx, translate: bool) -> Result<Vec<u8>, GatewayErro
         return Ok(buffered);
     };
     let answer = if translate {
-        let (out, usage) = formats::translate_response(
-            attempt.format,
-            ctx.req.dialect,
-            &buffered,
-            ctx.model_name(),
-        )?;
+        let (out, usage) = translate_answer(ctx, attempt.format, &buffered)?;
         ctx.resp.usage = usage;
         echoed(ctx, out)
     } else {
@@ -364,8 +363,7 @@ fn finish_buffered(ctx: &mut Ctx) -> Result<Vec<u8>, GatewayError> {
         let err = formats::upstream_error(attempt.format, status, &buffered);
         return Ok(err.body(ctx.req.dialect));
     }
-    let (out, usage) =
-        formats::translate_response(attempt.format, ctx.req.dialect, &buffered, ctx.model_name())?;
+    let (out, usage) = translate_answer(ctx, attempt.format, &buffered)?;
     ctx.resp.usage = usage;
     crate::cache::record_json(ctx, attempt.format, &buffered);
     Ok(echoed(ctx, out))
@@ -377,4 +375,22 @@ fn echoed(ctx: &Ctx, out: Vec<u8>) -> Vec<u8> {
         Some(turn) => formats::echo_response(ctx.req.dialect, out, &turn.echo),
         None => out,
     }
+}
+
+/// A whole upstream answer in `format` → the client's dialect, with its usage.
+fn translate_answer(
+    ctx: &Ctx,
+    format: WireFormat,
+    body: &[u8],
+) -> Result<(Vec<u8>, crate::model::Usage), GatewayError> {
+    if ctx.req.api.is_some_and(Api::is_embeddings) {
+        return formats::translate_embeddings_response(
+            format,
+            ctx.req.dialect,
+            &ctx.req.body,
+            body,
+            ctx.model_name(),
+        );
+    }
+    formats::translate_response(format, ctx.req.dialect, body, ctx.model_name())
 }

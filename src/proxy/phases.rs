@@ -277,7 +277,10 @@ fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>, end_of_stream: bool)
 /// the header a keepalive commits with.
 fn watch_attempt(ctx: &Ctx, a: &Attempt) {
     let timeouts = a.provider.timeouts.with_override(&a.route.timeouts);
-    let header = (ctx.stream_requested() && timeouts.sse_keepalive.is_some())
+    // The google-genai SDK reads every line that is not `data:` as JSON and raises
+    // on an SSE comment: Gemini streams get no keepalives.
+    let keepalives = ctx.req.dialect != crate::error::Dialect::Gemini;
+    let header = (keepalives && ctx.stream_requested() && timeouts.sse_keepalive.is_some())
         .then(|| watch::commit_header(&ctx.req.id, ctx.rate_limit_headers()))
         .flatten();
     if let Ok(mut w) = ctx.slots.watch.lock() {

@@ -33,6 +33,7 @@ const DIALECT_HEADERS: &[&str] = &[
     "anthropic-beta",
     "openai-organization",
     "openai-project",
+    "x-goog-api-client",
 ];
 
 /// Rewrite the client's request header for the current attempt.

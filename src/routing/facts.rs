@@ -1,6 +1,6 @@
-//! What routing rules look at in a request, read once from the body (OpenAI chat or
-//! Anthropic messages) when the requested model is a router, so plain aliases pay
-//! nothing for it.
+//! What routing rules look at in a request, read once from the body (OpenAI chat,
+//! Anthropic messages or Gemini `generateContent`) when the requested model is a
+//! router, so plain aliases pay nothing for it.
 
 use serde_json::Value;
 
@@ -39,6 +39,10 @@ pub fn read(dialect: Dialect, body: &[u8]) -> BodyFacts {
             push_text(system, &mut f.text, &mut false);
         }
     }
+    if dialect == Dialect::Gemini {
+        gemini(&root, &mut f);
+        return f;
+    }
     let messages = root.get("messages").and_then(Value::as_array);
     for m in messages.into_iter().flatten() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
@@ -55,6 +59,61 @@ pub fn read(dialect: Dialect, body: &[u8]) -> BodyFacts {
         }
     }
     f
+}
+
+/// Gemini: `systemInstruction` and `contents[].parts[]` (a turn without a role is
+/// the user's), JSON output from `generationConfig.responseMimeType`, reasoning from
+/// a `thinkingConfig` that does not set the budget to 0.
+fn gemini(root: &serde_json::Map<String, Value>, f: &mut BodyFacts) {
+    let top = |camel: &str, snake: &str| root.get(camel).or_else(|| root.get(snake));
+    let config = top("generationConfig", "generation_config");
+    f.response_format = config
+        .and_then(|c| c.get("responseMimeType"))
+        .and_then(Value::as_str)
+        == Some("application/json");
+    f.reasoning = config
+        .and_then(|c| member(c, "thinkingConfig", "thinking_config"))
+        .is_some_and(|t| t.get("thinkingBudget").and_then(Value::as_i64) != Some(0));
+    let system = top("systemInstruction", "system_instruction");
+    for (c, is_system) in system
+        .into_iter()
+        .map(|s| (s, true))
+        .chain(one_or_many(top("contents", "contents")).map(|c| (c, false)))
+    {
+        let start = f.text.len();
+        for p in one_or_many(c.get("parts")) {
+            let blob = member(p, "inlineData", "inline_data")
+                .or_else(|| member(p, "fileData", "file_data"));
+            let mime = blob.and_then(|b| member(b, "mimeType", "mime_type"));
+            f.images |= mime
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.starts_with("image/"));
+            if let Some(t) = p.get("text").and_then(Value::as_str) {
+                f.text.push('\n');
+                f.text.push_str(t);
+            }
+        }
+        let role = c.get("role").and_then(Value::as_str).unwrap_or("user");
+        if !is_system && role == "user" {
+            f.turns += 1;
+            f.last_user = f.text[start..].trim_start().to_string();
+        }
+    }
+}
+
+/// A member under its JSON name or its proto name (Google's parser takes both).
+fn member<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    v.get(camel).or_else(|| v.get(snake))
+}
+
+/// A repeated field, also as one bare object.
+fn one_or_many(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    let items: &[Value] = match v {
+        Some(Value::Array(a)) => a,
+        Some(one @ Value::Object(_)) => std::slice::from_ref(one),
+        _ => &[],
+    };
+    items.iter()
 }
 
 fn present(v: Option<&Value>) -> bool {
@@ -98,6 +157,19 @@ fn push_text(content: &Value, out: &mut String, images: &mut bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gemini_bodies() {
+        let body = br#"{"systemInstruction":{"parts":[{"text":"Be brief."}]},
+          "contents":[{"parts":[{"text":"hello"},{"inlineData":{"mimeType":"image/png","data":"AA=="}}]},
+            {"role":"model","parts":[{"text":"hi"}]},{"role":"user","parts":[{"text":"again"}]}],
+          "tools":[{"functionDeclarations":[{"name":"f"}]}],
+          "generationConfig":{"responseMimeType":"application/json","thinkingConfig":{"thinkingBudget":0}}}"#;
+        let f = read(Dialect::Gemini, body);
+        assert!(f.tools && f.images && f.response_format && !f.reasoning);
+        assert_eq!((f.turns, f.last_user.as_str()), (2, "again"));
+        assert!(f.text.contains("Be brief.") && f.text.contains("hi"));
+    }
 
     #[test]
     fn openai_parts_tools_and_format() {

@@ -40,6 +40,7 @@ pub fn dialect_name(d: Dialect) -> &'static str {
         Dialect::OpenAi => "openai",
         Dialect::Anthropic => "anthropic",
         Dialect::OpenAiResponses => "openai_responses",
+        Dialect::Gemini => "gemini",
     }
 }
 

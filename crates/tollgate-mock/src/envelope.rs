@@ -42,6 +42,15 @@ pub struct Envelope<'a> {
     /// OpenAI embeddings `encoding_format` (`float` or `base64`).
     #[serde(borrow, default)]
     pub encoding_format: Option<Cow<'a, str>>,
+    /// Gemini `embedContent` content.
+    #[serde(default)]
+    pub content: Option<serde_json::Value>,
+    /// Gemini `batchEmbedContents` requests.
+    #[serde(default)]
+    pub requests: Option<Vec<serde_json::Value>>,
+    /// Gemini embeddings `outputDimensionality`.
+    #[serde(default, rename = "outputDimensionality")]
+    pub output_dimensionality: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

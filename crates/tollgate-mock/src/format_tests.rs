@@ -404,6 +404,29 @@ fn gemini_errors() {
 }
 
 #[test]
+fn gemini_embeddings_single_and_batch() {
+    let single: crate::envelope::Envelope<'_> = serde_json::from_str(
+        r#"{"model":"models/text-embedding-004","content":{"parts":[{"text":"What is the meaning of life?"}]},"outputDimensionality":4}"#,
+    )
+    .unwrap();
+    let v = json(&gemini::embeddings(&single, false, 4).unwrap());
+    assert_eq!(v["embedding"]["values"].as_array().map(Vec::len), Some(4));
+    let batch: crate::envelope::Envelope<'_> = serde_json::from_str(
+        r#"{"requests":[{"content":{"parts":[{"text":"a"}]}},{"content":{"parts":[{"text":"b"}]}}]}"#,
+    )
+    .unwrap();
+    let v = json(&gemini::embeddings(&batch, true, 3).unwrap());
+    assert_eq!(v["embeddings"].as_array().map(Vec::len), Some(2));
+    assert_ne!(v["embeddings"][0], v["embeddings"][1]);
+    let empty: crate::envelope::Envelope<'_> = serde_json::from_str(r#"{"requests":[]}"#).unwrap();
+    assert!(gemini::embeddings(&empty, true, 3).is_none());
+    assert_eq!(
+        json(&gemini::count_tokens(&gen(None)))["totalTokens"],
+        gen(None).prompt_tokens
+    );
+}
+
+#[test]
 fn zero_tokens_still_form_valid_streams() {
     let mut g = gen(None);
     g.tokens = 0;

@@ -7,6 +7,9 @@
 //! `functionCall` parts, finishing with `STOP`) and the API troubleshooting guide for
 //! errors (`{"error":{"code","message","status"}}`).
 
+use super::envelope::Envelope;
+use super::openai::vector;
+use super::record::fnv1a64;
 use super::reply::{quote, EventKind, Gen, Reply, StreamPlan};
 
 fn usage_json(g: &Gen, candidates: usize) -> String {
@@ -118,4 +121,55 @@ pub fn error(status: u16, message: &str) -> Reply {
             status_name(status)
         ),
     )
+}
+
+/// `countTokens`: `{"totalTokens": n}`, n the prompt tokens the mock counts.
+pub fn count_tokens(g: &Gen) -> Reply {
+    Reply::json(format!(r#"{{"totalTokens":{}}}"#, g.prompt_tokens))
+}
+
+/// The text of a Gemini embeddings `content`: its text parts, joined.
+fn content_text(content: &serde_json::Value) -> Option<String> {
+    let parts = content.get("parts")?.as_array()?;
+    let texts: Vec<&str> = parts
+        .iter()
+        .map(|p| p.get("text").and_then(|t| t.as_str()))
+        .collect::<Option<_>>()?;
+    (!texts.is_empty()).then(|| texts.join(" "))
+}
+
+/// `embedContent` (`{"embedding":{"values":[...]}}`) or `batchEmbedContents`
+/// (`{"embeddings":[...]}`, one per request), deterministic vectors seeded by each
+/// text (the same text gives the vector the OpenAI endpoint gives it first).
+pub fn embeddings(env: &Envelope<'_>, batch: bool, dims: usize) -> Option<Reply> {
+    // (text, dimensions): a batch's requests each say their own.
+    let texts: Vec<(String, usize)> = if batch {
+        let requests = env.requests.as_ref().filter(|r| !r.is_empty())?;
+        requests
+            .iter()
+            .map(|r| {
+                let dims = r
+                    .get("outputDimensionality")
+                    .and_then(serde_json::Value::as_u64)
+                    .map_or(dims, |d| (d as usize).max(1));
+                Some((r.get("content").and_then(content_text)?, dims))
+            })
+            .collect::<Option<_>>()?
+    } else {
+        vec![(content_text(env.content.as_ref()?)?, dims)]
+    };
+    let values: Vec<String> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (t, dims))| {
+            let v = vector(fnv1a64(t.as_bytes()) ^ i as u64, *dims);
+            let json = serde_json::to_string(&v).unwrap_or_else(|_| "[]".to_owned());
+            format!(r#"{{"values":{json}}}"#)
+        })
+        .collect();
+    Some(Reply::json(if batch {
+        format!(r#"{{"embeddings":[{}]}}"#, values.join(","))
+    } else {
+        format!(r#"{{"embedding":{}}}"#, values[0])
+    }))
 }

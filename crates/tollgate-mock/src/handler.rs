@@ -308,6 +308,20 @@ fn answer(route: &Route<'_>, env: &Envelope<'_>, g: &Gen<'_>, cfg: &MockConfig) 
             stream: true, sse, ..
         } => Answer::Stream(gemini::generate_stream(g, *sse)),
         Route::Gemini { .. } => Answer::Whole(gemini::generate(g)),
+        Route::GeminiEmbed { batch, .. } => {
+            let dims = env
+                .output_dimensionality
+                .unwrap_or(cfg.embedding_dims)
+                .max(1);
+            let reply = gemini::embeddings(env, *batch, dims);
+            Answer::Whole(reply.unwrap_or_else(|| {
+                gemini::error(
+                    400,
+                    "mock: content.parts[].text (or requests[]) is required",
+                )
+            }))
+        }
+        Route::GeminiCountTokens { .. } => Answer::Whole(gemini::count_tokens(g)),
         Route::Bedrock { stream: true, .. } => Answer::Stream(bedrock::converse_stream(g)),
         Route::Bedrock { .. } => Answer::Whole(bedrock::converse(g)),
         _ => Answer::Whole(openai::error(404, "mock: no endpoint")),

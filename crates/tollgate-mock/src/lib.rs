@@ -12,6 +12,7 @@
 //! | `POST /v1/responses` | OpenAI Responses |
 //! | `POST /v1/messages`, `POST /v1/messages/count_tokens` | Anthropic |
 //! | `POST /v1beta/models/{model}:generateContent` / `:streamGenerateContent[?alt=sse]` | Gemini |
+//! | `POST /v1beta/models/{model}:embedContent` / `:batchEmbedContents` / `:countTokens` | Gemini |
 //! | `POST /model/{modelId}/converse` / `converse-stream` (event-stream frames) | Bedrock |
 //! | `GET /health`; `GET /__mock/requests`, `GET /__mock/stats`, `POST /__mock/reset` | mock |
 //!
@@ -27,8 +28,7 @@
 //! ([`PrefixCacheConfig`]) reports `cached_tokens` and makes the time to first token
 //! grow with the uncached part of the prompt.
 //!
-//! Not done: Anthropic `GET /v1/models`, Gemini `countTokens`
-//! and `embedContent`, Bedrock `invoke`; HTTP/2; TLS.
+//! Not done: Anthropic `GET /v1/models`, Bedrock `invoke`; HTTP/2; TLS.
 
 mod anthropic;
 mod bedrock;

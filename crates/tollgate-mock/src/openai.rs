@@ -138,7 +138,7 @@ fn embedding_items(input: &serde_json::Value) -> Option<Vec<String>> {
 }
 
 /// A deterministic unit vector of `dims` floats seeded by `seed` (xorshift64*).
-fn vector(seed: u64, dims: usize) -> Vec<f32> {
+pub(crate) fn vector(seed: u64, dims: usize) -> Vec<f32> {
     let mut state = seed | 1;
     let raw: Vec<f32> = (0..dims)
         .map(|_| {

@@ -42,6 +42,10 @@ pub(crate) enum Route<'a> {
         stream: bool,
         sse: bool,
     },
+    /// `POST /v1beta/models/{model}:embedContent` or `:batchEmbedContents`.
+    GeminiEmbed { model: &'a str, batch: bool },
+    /// `POST /v1beta/models/{model}:countTokens`.
+    GeminiCountTokens { model: &'a str },
     /// `POST /model/{modelId}/converse` or `/converse-stream`.
     Bedrock { model: Cow<'a, str>, stream: bool },
     /// A path the mock does not serve.
@@ -81,7 +85,9 @@ impl<'a> Route<'a> {
     pub fn format(&self) -> Format {
         match self {
             Route::Messages | Route::CountTokens => Format::Anthropic,
-            Route::Gemini { .. } => Format::Gemini,
+            Route::Gemini { .. } | Route::GeminiEmbed { .. } | Route::GeminiCountTokens { .. } => {
+                Format::Gemini
+            }
             Route::Bedrock { .. } => Format::Bedrock,
             Route::NotFound(f) | Route::MethodNotAllowed(f) => *f,
             _ => Format::OpenAi,
@@ -100,7 +106,9 @@ impl<'a> Route<'a> {
     /// The model named in the path (Gemini, Bedrock).
     pub fn path_model(&self) -> Option<&str> {
         match self {
-            Route::Gemini { model, .. } => Some(model),
+            Route::Gemini { model, .. }
+            | Route::GeminiEmbed { model, .. }
+            | Route::GeminiCountTokens { model } => Some(model),
             Route::Bedrock { model, .. } => Some(model),
             _ => None,
         }
@@ -116,6 +124,14 @@ fn gemini<'a>(path: &'a str, query: Option<&str>) -> Option<Route<'a>> {
     let stream = match action {
         "generateContent" => false,
         "streamGenerateContent" => true,
+        "embedContent" => {
+            return Some(Route::GeminiEmbed {
+                model,
+                batch: false,
+            })
+        }
+        "batchEmbedContents" => return Some(Route::GeminiEmbed { model, batch: true }),
+        "countTokens" => return Some(Route::GeminiCountTokens { model }),
         _ => return None,
     };
     let sse = query.is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));

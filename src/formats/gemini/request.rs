@@ -118,6 +118,7 @@ fn write_part<'a>(
             calls.push((&c.id, &c.name));
             out.push(PartOut {
                 function_call: Some(FunctionCallOut {
+                    id: None,
                     name: &c.name,
                     args: arguments_object(&c.arguments),
                 }),

@@ -53,6 +53,9 @@ pub(crate) struct PartOut<'a> {
     pub function_call: Option<FunctionCallOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub function_response: Option<FunctionResponseOut<'a>>,
+    /// Set on reasoning text in answers written for Gemini clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thought: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thought_signature: Option<Cow<'a, str>>,
     /// Part of a tool's answer (its `functionResponse`, or an image it returned),
@@ -77,6 +80,9 @@ pub(crate) struct FileDataOut<'a> {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct FunctionCallOut<'a> {
+    /// Only in answers written for Gemini clients (requests to Gemini pair by name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
     pub name: &'a str,
     pub args: Value,
 }

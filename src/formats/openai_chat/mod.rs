@@ -9,7 +9,10 @@
 //! - `error`: upstream error bodies → `GatewayError`.
 //! - `render`: tollgate's own error bodies and model list in this dialect.
 //! - `stream_text`: where the answer text sits in a chunk (output guardrails).
+//! - `embeddings`: `/v1/embeddings` bodies ⇄ canonical embeddings, for targets and
+//!   clients of other formats (same-format embeddings pass through).
 
+pub(crate) mod embeddings;
 pub(crate) mod error;
 pub(crate) mod passthrough;
 pub(crate) mod render;
