@@ -85,6 +85,7 @@ fn init_metrics(runtime: &Runtime) {
     crate::genai_metrics::init(&models, &kinds, &metrics::ROUTE_LABELS);
     let cached = runtime.config.models.iter().filter(|m| m.cache.is_some());
     crate::cache::metrics::init(cached.map(|m| m.name.as_str()));
+    crate::trace::export::init_metrics();
 }
 
 /// The shared handle: the current runtime plus how to reload it.

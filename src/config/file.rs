@@ -52,6 +52,8 @@ pub struct FileConfig {
     /// The response cache store.
     #[serde(default)]
     pub cache: super::cache::CacheSection,
+    /// OpenTelemetry trace export (`config::traces`).
+    pub traces: Option<super::traces::TracesSection>,
 }
 
 /// Pingora's own server settings; mapped onto `pingora::server::configuration::ServerConf`.

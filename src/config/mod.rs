@@ -28,6 +28,7 @@ pub mod router;
 pub mod runtime;
 pub mod secret;
 pub mod tls;
+pub mod traces;
 mod url;
 mod validate;
 

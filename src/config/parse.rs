@@ -93,7 +93,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 16] = [
+pub(crate) const SECTIONS: [&str; 17] = [
     "server",
     "listeners",
     "limits",
@@ -110,6 +110,7 @@ pub(crate) const SECTIONS: [&str; 16] = [
     "state",
     "logging",
     "cache",
+    "traces",
 ];
 
 fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built {
@@ -145,6 +146,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "state" => cx.one(&mut f.state, v),
             "logging" => cx.one(&mut f.logging, v),
             "cache" => cx.one(&mut f.cache, v),
+            "traces" => cx.one(&mut f.traces, v),
             _ => errors.push(
                 key,
                 format!("unknown section; expected one of: {}", SECTIONS.join(", ")),

@@ -40,6 +40,8 @@ pub struct Config {
     pub governance: super::governance_spec::Governance,
     /// The response cache store (`cache:`).
     pub cache: super::cache::CacheSettings,
+    /// OTLP trace export (`traces:`); `None` = no spans.
+    pub traces: Option<Arc<super::traces::TraceSettings>>,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).

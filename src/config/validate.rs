@@ -84,6 +84,7 @@ pub(crate) fn validate(
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
     let cache = super::cache::build_settings(&f.cache, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
+    let traces = super::traces::build(f.traces.as_ref(), &mut cx).map(std::sync::Arc::new);
     let governance = governance_check::build(f, cx.errors);
     errors.scrub(parsed.expansions.values());
     if !errors.is_empty() {
@@ -104,6 +105,7 @@ pub(crate) fn validate(
         redacted: redact(&parsed.as_written),
         governance,
         cache,
+        traces,
         provider_index,
         model_index,
     })

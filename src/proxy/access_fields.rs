@@ -1,5 +1,5 @@
 //! The access-log fields that say who asked and what it cost: key name, team, end
-//! user, the route and target that answered, and the cost in USD. Apart from the
+//! user, the route and target that answered, the trace id, and the cost in USD. Apart from the
 //! line's framing (`access_log`) so both stay small.
 //!
 //! Never the key itself: only its configured name. The end user is the client's own
@@ -42,6 +42,10 @@ pub fn write_identity_and_cost(out: &mut String, ctx: &Ctx) {
             field_raw(out, "target", "null");
         }
     }
+    match super::spans::trace_id(ctx) {
+        Some(id) => field_str(out, "trace_id", &id),
+        None => field_raw(out, "trace_id", "null"),
+    }
     match cost_usd(ctx) {
         Some(cost) => field_raw(out, "cost_usd", format_args!("{cost:.8}")),
         None => field_raw(out, "cost_usd", "null"),
@@ -74,7 +78,9 @@ mod tests {
         out.pop();
         out.push('}');
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        for field in ["key", "team", "user", "route", "target", "cost_usd"] {
+        for field in [
+            "key", "team", "user", "route", "target", "trace_id", "cost_usd",
+        ] {
             assert!(v[field].is_null(), "{field}: {out}");
         }
     }

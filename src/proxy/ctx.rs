@@ -120,6 +120,8 @@ pub struct RequestState {
     pub in_flight_counted: bool,
     /// The response cache's outcome and where a miss's answer is stored.
     pub cache: crate::cache::RequestCache,
+    /// The request's trace and its spans (`traces:` configured only).
+    pub trace: Option<Box<super::spans::RequestTrace>>,
 }
 
 /// Where the request is on its routes, across attempts.
@@ -193,6 +195,7 @@ impl Ctx {
                 admission: None,
                 in_flight_counted: false,
                 cache: Default::default(),
+                trace: None,
             },
             route: RouteState::default(),
             attempt: None,
