@@ -2,7 +2,8 @@
 # Installs what a fresh Debian machine lacks to build and test tollgate:
 # cmake (pingora builds zlib-ng with it), redis-server and redis-cli (shared-state
 # tests, a local Redis Cluster),
-# python3-venv + the official OpenAI and Anthropic SDKs (client compatibility tests).
+# python3-venv + the official OpenAI and Anthropic SDKs (client compatibility tests),
+# chromium (the status page, driven headless over the DevTools protocol).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v cmake >/dev/null || missing+=(cmake)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v cc >/dev/null || missing+=(build-essential)
+command -v chromium >/dev/null || missing+=(chromium)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

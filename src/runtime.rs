@@ -96,6 +96,48 @@ pub struct Gateway {
     /// here rather than in the watcher so that an edit made before the watcher's
     /// first look is still seen as a change.
     loaded_version: std::sync::Mutex<Option<FileVersion>>,
+    /// When this process started serving (the status page's uptime).
+    pub started: std::time::Instant,
+    /// The last reloads and their outcome (the status page).
+    pub reloads: ReloadLog,
+}
+
+/// The last [`ReloadLog::CAPACITY`] reload outcomes, newest last.
+#[derive(Default)]
+pub struct ReloadLog(std::sync::Mutex<std::collections::VecDeque<ReloadEvent>>);
+
+/// One reload: when, whether it was applied, and the first error line if not.
+#[derive(Clone, serde::Serialize)]
+pub struct ReloadEvent {
+    pub unix_ms: u64,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+impl ReloadLog {
+    const CAPACITY: usize = 20;
+
+    fn push(&self, ok: bool, error: Option<&str>) {
+        let unix_ms = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let Ok(mut log) = self.0.lock() else { return };
+        if log.len() == Self::CAPACITY {
+            log.pop_front();
+        }
+        // The first line names the problem; the rest can be long.
+        let error = error
+            .and_then(|e| e.lines().next())
+            .map(|l| l.chars().take(300).collect());
+        log.push_back(ReloadEvent { unix_ms, ok, error });
+    }
+
+    pub fn recent(&self) -> Vec<ReloadEvent> {
+        self.0
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Gateway {
@@ -107,6 +149,8 @@ impl Gateway {
             current: ArcSwap::from_pointee(runtime),
             config_path,
             loaded_version,
+            started: std::time::Instant::now(),
+            reloads: ReloadLog::default(),
         }
     }
 
@@ -143,6 +187,7 @@ impl Gateway {
                     .with_label_values(&["success"])
                     .inc();
                 metrics::CONFIG_LAST_RELOAD_OK.set(1);
+                self.reloads.push(true, None);
                 log::info!("config reloaded from {}", self.config_path.display());
                 Ok(())
             }
@@ -152,6 +197,7 @@ impl Gateway {
                     .inc();
                 metrics::CONFIG_LAST_RELOAD_OK.set(0);
                 let text = errors.to_string();
+                self.reloads.push(false, Some(&text));
                 log::error!("config reload rejected, keeping the old config:\n{text}");
                 Err(text)
             }

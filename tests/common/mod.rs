@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod http;
 pub mod otlp;
 pub mod tls;
