@@ -95,7 +95,7 @@ pub struct Gateway {
     /// The version of the file last loaded (or rejected), for the file watch. Kept
     /// here rather than in the watcher so that an edit made before the watcher's
     /// first look is still seen as a change.
-    loaded_version: std::sync::Mutex<Option<FileVersion>>,
+    loaded_version: std::sync::Mutex<Versions>,
     /// When this process started serving (the status page's uptime).
     pub started: std::time::Instant,
     /// The last reloads and their outcome (the status page).
@@ -144,7 +144,7 @@ impl Gateway {
     /// `runtime` was just built from `config_path`.
     pub fn new(runtime: Runtime, config_path: PathBuf) -> Self {
         init_metrics(&runtime);
-        let loaded_version = std::sync::Mutex::new(file_version(&config_path));
+        let loaded_version = std::sync::Mutex::new(versions(&config_path, &runtime.config));
         Gateway {
             current: ArcSwap::from_pointee(runtime),
             config_path,
@@ -156,7 +156,7 @@ impl Gateway {
 
     /// Whether the file differs from the version last loaded.
     fn file_changed(&self) -> bool {
-        let now = file_version(&self.config_path);
+        let now = versions(&self.config_path, &self.snapshot().config);
         self.loaded_version
             .lock()
             .map(|v| *v != now)
@@ -172,7 +172,7 @@ impl Gateway {
     pub async fn reload(&self) -> Result<(), String> {
         // Noted before reading, so an edit made during the load triggers another.
         if let Ok(mut v) = self.loaded_version.lock() {
-            *v = file_version(&self.config_path);
+            *v = versions(&self.config_path, &self.snapshot().config);
         }
         let old = self.snapshot();
         let built = match config::load_file(&self.config_path) {
@@ -182,6 +182,13 @@ impl Gateway {
         match built {
             Ok(new) => {
                 init_metrics(&new);
+                // A price file named for the first time: follow it from now on.
+                let prices = new.config.pricing_file.as_deref().and_then(file_version);
+                if let Ok(mut v) = self.loaded_version.lock() {
+                    if v.1.is_none() {
+                        v.1 = prices;
+                    }
+                }
                 self.current.store(Arc::new(new));
                 metrics::CONFIG_RELOADS
                     .with_label_values(&["success"])
@@ -261,6 +268,17 @@ impl Upkeep {
 /// Time alone can miss an edit made within the file system's timestamp granularity;
 /// an editor's or deployer's atomic rename always changes the inode.
 type FileVersion = (SystemTime, u64, u64);
+
+/// The config file's version and its price file's (`pricing_file:`), which the file
+/// watch follows too.
+type Versions = (Option<FileVersion>, Option<FileVersion>);
+
+fn versions(config_path: &std::path::Path, config: &Config) -> Versions {
+    (
+        file_version(config_path),
+        config.pricing_file.as_deref().and_then(file_version),
+    )
+}
 
 fn file_version(path: &std::path::Path) -> Option<FileVersion> {
     use std::os::unix::fs::MetadataExt;

@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub teams: Vec<TeamConfig>,
     #[serde(default)]
     pub pricing: Vec<PriceConfig>,
+    /// A YAML file of prices (`config::pricing_file`).
+    pub pricing_file: Option<String>,
     #[serde(default)]
     pub unpriced: super::governance::UnpricedConfig,
     #[serde(default)]

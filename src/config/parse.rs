@@ -93,7 +93,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 17] = [
+pub(crate) const SECTIONS: [&str; 18] = [
     "server",
     "listeners",
     "limits",
@@ -105,6 +105,7 @@ pub(crate) const SECTIONS: [&str; 17] = [
     "keys",
     "teams",
     "pricing",
+    "pricing_file",
     "unpriced",
     "guardrails",
     "state",
@@ -141,6 +142,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "keys" => _ = cx.list(&mut f.keys, v),
             "teams" => _ = cx.list(&mut f.teams, v),
             "pricing" => _ = cx.list(&mut f.pricing, v),
+            "pricing_file" => cx.one(&mut f.pricing_file, v),
             "unpriced" => cx.one(&mut f.unpriced, v),
             "guardrails" => _ = cx.list(&mut f.guardrails, v),
             "state" => cx.one(&mut f.state, v),

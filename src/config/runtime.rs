@@ -42,6 +42,8 @@ pub struct Config {
     pub cache: super::cache::CacheSettings,
     /// OTLP trace export (`traces:`); `None` = no spans.
     pub traces: Option<Arc<super::traces::TraceSettings>>,
+    /// The price file read with this config (`pricing_file:`), for the file watch.
+    pub pricing_file: Option<std::path::PathBuf>,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).

@@ -54,9 +54,11 @@ impl Ctx<'_> {
 }
 
 /// Parses, expands and validates a whole config text.
+/// `base`: the config file's directory, for relative paths (`pricing_file`).
 pub(crate) fn validate(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    base: Option<&std::path::Path>,
 ) -> Result<Config, ConfigErrors> {
     let mut errors = ConfigErrors::default();
     let Some(parsed) = parse(text, env, &mut errors) else {
@@ -85,7 +87,14 @@ pub(crate) fn validate(
     let cache = super::cache::build_settings(&f.cache, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
     let traces = super::traces::build(f.traces.as_ref(), &mut cx).map(std::sync::Arc::new);
-    let governance = governance_check::build(f, cx.errors);
+    let mut governance = governance_check::build(f, cx.errors);
+    let pricing_file = f
+        .pricing_file
+        .as_deref()
+        .map(|p| super::pricing_file::resolve(p, base));
+    if let Some(path) = &pricing_file {
+        super::pricing_file::apply(path, &mut governance, cx.errors);
+    }
     errors.scrub(parsed.expansions.values());
     if !errors.is_empty() {
         return Err(errors);
@@ -106,6 +115,7 @@ pub(crate) fn validate(
         governance,
         cache,
         traces,
+        pricing_file,
         provider_index,
         model_index,
     })
