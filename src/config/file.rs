@@ -108,6 +108,9 @@ pub struct LimitsSection {
 pub struct LoggingSection {
     /// One JSON access-log line per request (default true).
     pub access_log: Option<bool>,
+    /// Where the line's `user` comes from: `body_user` (default), `header:<name>` or
+    /// `metadata:<field>` (`config::logging`).
+    pub user_from: Option<String>,
 }
 
 /// An upstream provider: where it is, how to authenticate, which wire format it speaks.

@@ -19,6 +19,7 @@ pub mod file;
 pub mod governance;
 mod governance_check;
 pub mod governance_spec;
+pub mod logging;
 mod parse;
 pub(crate) mod pricing_file;
 mod provider;

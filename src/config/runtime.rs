@@ -30,6 +30,8 @@ pub struct Config {
     pub client: super::client::ClientLimits,
     /// One access-log line per request (default true).
     pub access_log: bool,
+    /// Where the access log's end user comes from (`logging.user_from`).
+    pub user_from: super::logging::UserSource,
     /// Providers in file order.
     pub providers: Vec<Arc<Provider>>,
     /// Model routes in file order (the order of `/v1/models`).

@@ -81,6 +81,7 @@ pub(crate) fn validate(
         );
     }
     let max_body_bytes = body_limit(&f.limits, &mut cx);
+    let user_from = super::logging::build(f.logging.user_from.as_deref(), &mut cx);
     let client = super::client::build(&f.client, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let (models, model_index) = route::build_all(&parsed, &providers, &provider_index, &mut cx);
@@ -108,6 +109,7 @@ pub(crate) fn validate(
         max_body_bytes,
         client,
         access_log: parsed.file.logging.access_log.unwrap_or(true),
+        user_from,
         providers,
         models,
         routers,

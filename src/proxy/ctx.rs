@@ -120,6 +120,8 @@ pub struct RequestState {
     pub in_flight_counted: bool,
     /// The response cache's outcome and where a miss's answer is stored.
     pub cache: crate::cache::RequestCache,
+    /// The end user (`logging.user_from`), resolved in `logging`.
+    pub end_user: Option<String>,
     /// The request's trace and its spans (`traces:` configured only).
     pub trace: Option<Box<super::spans::RequestTrace>>,
 }
@@ -195,6 +197,7 @@ impl Ctx {
                 admission: None,
                 in_flight_counted: false,
                 cache: Default::default(),
+                end_user: None,
                 trace: None,
             },
             route: RouteState::default(),

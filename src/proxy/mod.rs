@@ -30,6 +30,7 @@ pub mod respond;
 mod access_fields;
 mod access_log;
 mod alarm;
+mod end_user;
 mod failure;
 mod finish;
 mod govern;

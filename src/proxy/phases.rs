@@ -20,7 +20,9 @@ use super::accept::{accept, Accepted};
 use super::ctx::{Attempt, Ctx};
 use super::failure::{self, gateway_failure, retry_error};
 use super::watch;
-use super::{attempt, finish, inbound, outbound, preread, respond, spans, upstream_request, Proxy};
+use super::{
+    attempt, end_user, finish, inbound, outbound, preread, respond, spans, upstream_request, Proxy,
+};
 
 #[async_trait]
 impl ProxyHttp for Proxy {
@@ -188,6 +190,7 @@ impl ProxyHttp for Proxy {
         if ctx.req.in_flight_counted {
             metrics::IN_FLIGHT.dec();
         }
+        end_user::resolve(session, ctx);
         finish::observe(session, ctx);
         spans::finish(session, ctx);
         finish::settle(ctx).await;

@@ -216,6 +216,9 @@ fn request_span(session: &Session, ctx: &Ctx, scan: ResponseScan) -> SpanRecord 
     span.attr("tollgate.api", api);
     span.attr("tollgate.request_id", ctx.req.id.as_str());
     span.attr("tollgate.attempts", u64::from(ctx.route.cursor.attempts()));
+    if let Some(user) = &ctx.req.end_user {
+        span.attr("user.id", user.as_str());
+    }
     if let Some(key) = &ctx.req.key {
         span.attr("tollgate.key", key.name.as_str());
         if let Some(team) = &key.team {
