@@ -3,7 +3,8 @@
 # cmake (pingora builds zlib-ng with it), redis-server and redis-cli (shared-state
 # tests, a local Redis Cluster),
 # python3-venv + the official OpenAI, Anthropic and Google Gen AI SDKs (client
-# compatibility tests).
+# compatibility tests), chromium (the status page, driven headless over the DevTools
+# protocol).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ command -v cmake >/dev/null || missing+=(cmake)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v cc >/dev/null || missing+=(build-essential)
+command -v chromium >/dev/null || missing+=(chromium)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

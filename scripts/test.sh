@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite: unit, golden and end-to-end tests (the real binary against mock
 # upstreams on loopback), shared-state tests against a local redis-server, and the
-# official Python SDKs as clients. Installs what it needs first (scripts/setup.sh).
+# official Python SDKs as clients, and the status page in headless Chromium. Installs what it needs first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -41,6 +41,7 @@ export TOLLGATE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
 TOLLGATE_TEST_REDIS_CLUSTER_URLS=$(printf 'redis://127.0.0.1:%s,' "${CLUSTER_PORTS[@]}")
 export TOLLGATE_TEST_REDIS_CLUSTER_URLS=${TOLLGATE_TEST_REDIS_CLUSTER_URLS%,}
 export TOLLGATE_TEST_PYTHON="$PWD/.venv/bin/python"
+export TOLLGATE_TEST_CHROMIUM="$(command -v chromium)"
 # Here the prerequisites above are guaranteed: a test missing one fails, never skips.
 export TOLLGATE_TEST_REQUIRE_ENV=1
 

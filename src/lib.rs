@@ -29,3 +29,4 @@ pub mod runtime;
 pub mod sse;
 #[cfg(test)]
 mod test_rng;
+pub mod trace;

@@ -170,6 +170,10 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
         }),
     );
     admin.add_tcp(&admin_listener);
+    let exporter = background_service(
+        "tollgate trace export",
+        tollgate::trace::export::Exporter::new(gateway.clone()),
+    );
     let upkeep = background_service(
         "tollgate upkeep",
         Upkeep {
@@ -183,6 +187,7 @@ fn run(opt: Opt, config: config::Config, path: PathBuf) -> ExitCode {
     }
     server.add_service(admin);
     server.add_service(upkeep);
+    server.add_service(exporter);
     server.run(pingora::server::RunArgs::default());
     // The services have drained: the access-log lines still batched go out last.
     tollgate::proxy::log_sink::flush();

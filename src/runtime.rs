@@ -116,6 +116,7 @@ fn init_metrics(runtime: &Runtime) {
         Some((m.name.as_str(), c.semantic.is_some()))
     });
     crate::cache::metrics::init(cached);
+    crate::trace::export::init_metrics();
 }
 
 /// The shared handle: the current runtime plus how to reload it.
@@ -125,24 +126,68 @@ pub struct Gateway {
     /// The version of the file last loaded (or rejected), for the file watch. Kept
     /// here rather than in the watcher so that an edit made before the watcher's
     /// first look is still seen as a change.
-    loaded_version: std::sync::Mutex<Option<FileVersion>>,
+    loaded_version: std::sync::Mutex<Versions>,
+    /// When this process started serving (the status page's uptime).
+    pub started: std::time::Instant,
+    /// The last reloads and their outcome (the status page).
+    pub reloads: ReloadLog,
+}
+
+/// The last [`ReloadLog::CAPACITY`] reload outcomes, newest last.
+#[derive(Default)]
+pub struct ReloadLog(std::sync::Mutex<std::collections::VecDeque<ReloadEvent>>);
+
+/// One reload: when, whether it was applied, and the first error line if not.
+#[derive(Clone, serde::Serialize)]
+pub struct ReloadEvent {
+    pub unix_ms: u64,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+impl ReloadLog {
+    const CAPACITY: usize = 20;
+
+    fn push(&self, ok: bool, error: Option<&str>) {
+        let unix_ms = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let Ok(mut log) = self.0.lock() else { return };
+        if log.len() == Self::CAPACITY {
+            log.pop_front();
+        }
+        // The first line names the problem; the rest can be long.
+        let error = error
+            .and_then(|e| e.lines().next())
+            .map(|l| l.chars().take(300).collect());
+        log.push_back(ReloadEvent { unix_ms, ok, error });
+    }
+
+    pub fn recent(&self) -> Vec<ReloadEvent> {
+        self.0
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Gateway {
     /// `runtime` was just built from `config_path`.
     pub fn new(runtime: Runtime, config_path: PathBuf) -> Self {
         init_metrics(&runtime);
-        let loaded_version = std::sync::Mutex::new(file_version(&config_path));
+        let loaded_version = std::sync::Mutex::new(versions(&config_path, &runtime.config));
         Gateway {
             current: ArcSwap::from_pointee(runtime),
             config_path,
             loaded_version,
+            started: std::time::Instant::now(),
+            reloads: ReloadLog::default(),
         }
     }
 
     /// Whether the file differs from the version last loaded.
     fn file_changed(&self) -> bool {
-        let now = file_version(&self.config_path);
+        let now = versions(&self.config_path, &self.snapshot().config);
         self.loaded_version
             .lock()
             .map(|v| *v != now)
@@ -158,7 +203,7 @@ impl Gateway {
     pub async fn reload(&self) -> Result<(), String> {
         // Noted before reading, so an edit made during the load triggers another.
         if let Ok(mut v) = self.loaded_version.lock() {
-            *v = file_version(&self.config_path);
+            *v = versions(&self.config_path, &self.snapshot().config);
         }
         let old = self.snapshot();
         let built = match config::load_file(&self.config_path) {
@@ -168,11 +213,19 @@ impl Gateway {
         match built {
             Ok(new) => {
                 init_metrics(&new);
+                // A price file named for the first time: follow it from now on.
+                let prices = new.config.pricing_file.as_deref().and_then(file_version);
+                if let Ok(mut v) = self.loaded_version.lock() {
+                    if v.1.is_none() {
+                        v.1 = prices;
+                    }
+                }
                 self.current.store(Arc::new(new));
                 metrics::CONFIG_RELOADS
                     .with_label_values(&["success"])
                     .inc();
                 metrics::CONFIG_LAST_RELOAD_OK.set(1);
+                self.reloads.push(true, None);
                 log::info!("config reloaded from {}", self.config_path.display());
                 Ok(())
             }
@@ -182,6 +235,7 @@ impl Gateway {
                     .inc();
                 metrics::CONFIG_LAST_RELOAD_OK.set(0);
                 let text = errors.to_string();
+                self.reloads.push(false, Some(&text));
                 log::error!("config reload rejected, keeping the old config:\n{text}");
                 Err(text)
             }
@@ -247,6 +301,17 @@ impl Upkeep {
 /// Time alone can miss an edit made within the file system's timestamp granularity;
 /// an editor's or deployer's atomic rename always changes the inode.
 type FileVersion = (SystemTime, u64, u64);
+
+/// The config file's version and its price file's (`pricing_file:`), which the file
+/// watch follows too.
+type Versions = (Option<FileVersion>, Option<FileVersion>);
+
+fn versions(config_path: &std::path::Path, config: &Config) -> Versions {
+    (
+        file_version(config_path),
+        config.pricing_file.as_deref().and_then(file_version),
+    )
+}
 
 fn file_version(path: &std::path::Path) -> Option<FileVersion> {
     use std::os::unix::fs::MetadataExt;

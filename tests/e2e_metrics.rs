@@ -366,3 +366,77 @@ models:
     assert!(overhead > 0.0, "{page}");
     assert!(overhead < total, "overhead {overhead} vs requests {total}");
 }
+
+#[test]
+fn the_access_log_user_comes_from_the_configured_source_across_reloads() {
+    let up = mock("up");
+    let config = |user_from: &str| {
+        format!(
+            r#"
+auth: {{ mode: open }}
+logging: {{ user_from: "{user_from}" }}
+providers:
+  - {{ name: p, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - {{ name: m, targets: [{{ provider: p, model: gpt-4o-mini }}] }}
+"#,
+            up.url()
+        )
+    };
+    let gw = Gateway::start(&config("header:X-End-User"));
+    let body = serde_json::to_vec(&json!({"model": "m", "user": "body-user",
+        "metadata": {"end_user": "meta-user"},
+        "messages": [{"role": "user", "content": "hi"}]}))
+    .unwrap();
+    let send = || {
+        http::request(
+            &gw.addr,
+            "POST",
+            "/v1/chat/completions",
+            &[("x-end-user", "header-user")],
+            &body,
+        )
+    };
+    let user_of = |r: &http::Response| {
+        let id = r.header("x-request-id").unwrap().to_string();
+        let mut user = serde_json::Value::Null;
+        assert!(common::wait_until(
+            std::time::Duration::from_secs(5),
+            || {
+                let line = gw
+                    .stdout()
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .find(|v| v["request_id"] == id.as_str());
+                user = line
+                    .map(|l| l["user"].clone())
+                    .unwrap_or(serde_json::Value::Null);
+                !user.is_null()
+            }
+        ));
+        user
+    };
+    assert_eq!(user_of(&send()), "header-user");
+    let reload = |text: &str| {
+        gw.write_config(text);
+        let r = http::request(&gw.admin, "POST", "/admin/reload", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    reload(&config("metadata:end_user"));
+    assert_eq!(user_of(&send()), "meta-user");
+    reload(&config("body_user"));
+    assert_eq!(user_of(&send()), "body-user");
+    for (bad, why) in [
+        ("header:authorization", "credentials"),
+        ("header:", "not a user source"),
+        ("cookie", "not a user source"),
+        ("metadata:a b", "not a user source"),
+    ] {
+        let (ok, out) =
+            common::validate_config(&format!("logging: {{ user_from: \"{bad}\" }}\n"), &[]);
+        assert!(
+            !ok && out.contains("logging.user_from") && out.contains(why),
+            "{bad}: {out}"
+        );
+    }
+}

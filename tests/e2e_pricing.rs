@@ -153,3 +153,70 @@ fn bad_unpriced_settings_name_their_key() {
     let (ok, out) = validate_config(&format!("{base}unpriced: {{ action: block }}\n"), &[]);
     assert!(ok, "{out}");
 }
+
+/// The access-log line of the response with this request id.
+fn logged(gw: &Gateway, r: &http::Response) -> serde_json::Value {
+    let id = r.header("x-request-id").unwrap().to_string();
+    let mut line = serde_json::Value::Null;
+    assert!(wait_until(Duration::from_secs(5), || {
+        line = gw
+            .stdout()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["request_id"] == id.as_str())
+            .unwrap_or(serde_json::Value::Null);
+        !line.is_null()
+    }));
+    line
+}
+
+#[test]
+fn a_price_file_prices_requests_and_is_followed_when_edited() {
+    let up = mock("up");
+    let dir = common::temp_dir("prices");
+    let prices = dir.join("prices.yaml");
+    let write = |text: &str| {
+        let tmp = dir.join("next.yaml");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &prices).unwrap();
+    };
+    // The whole table from the file: the built-in price of gpt-4o-mini is gone, the
+    // file's own one counts, and a model it does not list is unpriced.
+    write("builtin: replace\nprices:\n  - { model: \"gpt-4o-mini*\", input_per_mtok: 1000, output_per_mtok: 1000 }\n");
+    let gw = Gateway::start(&config(
+        &up,
+        &format!("pricing_file: \"{}\"", prices.display()),
+    ));
+    let r = send(&gw, FREE, "m");
+    assert_eq!(r.status, 200);
+    let line = logged(&gw, &r);
+    let tokens = line["input_tokens"].as_f64().unwrap() + line["output_tokens"].as_f64().unwrap();
+    let cost = line["cost_usd"].as_f64().unwrap();
+    assert!((cost - tokens * 1000.0 / 1e6).abs() < 1e-6, "{line}");
+
+    // Editing only the price file reloads it (file watch).
+    write("builtin: keep\nprices:\n  - { model: \"gpt-4o-mini*\", input_per_mtok: 2000, output_per_mtok: 2000 }\n");
+    let mut line = serde_json::Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            line = logged(&gw, &send(&gw, FREE, "m"));
+            let tokens =
+                line["input_tokens"].as_f64().unwrap() + line["output_tokens"].as_f64().unwrap();
+            (line["cost_usd"].as_f64().unwrap() - tokens * 2000.0 / 1e6).abs() < 1e-6
+        }),
+        "the edited price never applied: {line}"
+    );
+
+    // A broken price file is rejected like a broken config: the old prices stay.
+    write("prices:\n  - { model: \"gpt-4o-mini*\", input_per_mtok: -5 }\n");
+    gw.metrics_with("tollgate_config_reloads_total{result=\"failure\"} 1");
+    let line = logged(&gw, &send(&gw, FREE, "m"));
+    let tokens = line["input_tokens"].as_f64().unwrap() + line["output_tokens"].as_f64().unwrap();
+    assert!(
+        (line["cost_usd"].as_f64().unwrap() - tokens * 2000.0 / 1e6).abs() < 1e-6,
+        "{line}"
+    );
+    let (ok, out) = validate_config(&format!("pricing_file: \"{}\"\n", prices.display()), &[]);
+    assert!(!ok && out.contains("prices[0].input_per_mtok"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

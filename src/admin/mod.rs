@@ -1,8 +1,8 @@
 //! The admin plane, on its own listener: `/metrics` (Prometheus), `/healthz`,
-//! `/readyz`, and under `/admin/` (bearer token when configured): upstream health
-//! and stats, the redacted config, reload, response-cache invalidation, routing
-//! explanations. `listeners.metrics_auth` puts `/metrics`
-//! behind the token too.
+//! `/readyz`, the status page (`/`, whose data comes from `/admin/status`), and under
+//! `/admin/` (bearer token when configured): upstream health and stats, the redacted
+//! config, reload, response-cache invalidation, routing explanations.
+//! `listeners.metrics_auth` puts `/metrics` behind the token too.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,6 +19,8 @@ use crate::routing::EndpointPool;
 use crate::runtime::Gateway;
 
 mod explain;
+mod page;
+mod status;
 
 /// Largest explain request: a prompt to explain, not an upload.
 const MAX_EXPLAIN_BYTES: usize = 4 << 20;
@@ -81,7 +83,13 @@ impl ServeHttp for AdminApp {
             }
             ("GET", "/readyz") => text_response(StatusCode::OK, "text/plain", b"ready\n".to_vec()),
             ("GET", "/health/providers") => self.provider_health(),
-            ("GET", "/admin/upstreams") => json_response(StatusCode::OK, self.upstreams()),
+            ("GET", "/") => page::response(),
+            ("GET", "/admin/status") => {
+                json_response(StatusCode::OK, status::status(&self.gateway).await)
+            }
+            ("GET", "/admin/upstreams") => {
+                json_response(StatusCode::OK, upstreams(&self.gateway.snapshot()))
+            }
             ("GET", "/admin/usage") => {
                 let report = self.gateway.snapshot().policy.usage_report().await;
                 json_response(StatusCode::OK, report)
@@ -183,17 +191,17 @@ impl AdminApp {
         };
         json_response(status, json!({ "providers": list }))
     }
+}
 
-    fn upstreams(&self) -> serde_json::Value {
-        let runtime = self.gateway.snapshot();
-        let mut providers: Vec<_> = runtime.pools.iter().collect();
-        providers.sort_by(|a, b| a.0.cmp(b.0));
-        let list: Vec<_> = providers
-            .into_iter()
-            .map(|(name, pool)| provider_view(name, pool))
-            .collect();
-        json!({ "providers": list })
-    }
+/// Every provider's endpoints, breakers and cool-downs, by name.
+fn upstreams(runtime: &crate::runtime::Runtime) -> serde_json::Value {
+    let mut providers: Vec<_> = runtime.pools.iter().collect();
+    providers.sort_by(|a, b| a.0.cmp(b.0));
+    let list: Vec<_> = providers
+        .into_iter()
+        .map(|(name, pool)| provider_view(name, pool))
+        .collect();
+    json!({ "providers": list })
 }
 
 /// One provider's endpoints, their breakers, the (endpoint, model) cool-downs and

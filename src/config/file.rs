@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub teams: Vec<TeamConfig>,
     #[serde(default)]
     pub pricing: Vec<PriceConfig>,
+    /// A YAML file of prices (`config::pricing_file`).
+    pub pricing_file: Option<String>,
     #[serde(default)]
     pub unpriced: super::governance::UnpricedConfig,
     #[serde(default)]
@@ -58,6 +60,8 @@ pub struct FileConfig {
     /// Stored OpenAI Responses conversations (`config::responses`).
     #[serde(default)]
     pub responses: super::responses::ResponsesSection,
+    /// OpenTelemetry trace export (`config::traces`).
+    pub traces: Option<super::traces::TracesSection>,
 }
 
 /// Pingora's own server settings; mapped onto `pingora::server::configuration::ServerConf`.
@@ -110,6 +114,9 @@ pub struct LimitsSection {
 pub struct LoggingSection {
     /// One JSON access-log line per request (default true).
     pub access_log: Option<bool>,
+    /// Where the line's `user` comes from: `body_user` (default), `header:<name>` or
+    /// `metadata:<field>` (`config::logging`).
+    pub user_from: Option<String>,
 }
 
 /// An upstream provider: where it is, how to authenticate, which wire format it speaks.

@@ -55,6 +55,7 @@ pub(crate) fn build(file: &FileConfig, errors: &mut ConfigErrors) -> Governance 
         keys,
         teams: file.teams.clone(),
         pricing: file.pricing.clone(),
+        builtin_prices: true,
         unpriced: unpriced(&file.unpriced, errors),
         guardrails,
         state: state(&file.state, errors),
@@ -170,7 +171,7 @@ fn budget(at: &str, b: &BudgetConfig, errors: &mut ConfigErrors) {
     money(&format!("{at}.monthly_usd"), b.monthly_usd, errors);
 }
 
-fn price(at: &str, p: &PriceConfig, errors: &mut ConfigErrors) {
+pub(crate) fn price(at: &str, p: &PriceConfig, errors: &mut ConfigErrors) {
     if p.model.trim().is_empty() {
         errors.push(format!("{at}.model"), "must not be empty");
     }

@@ -14,7 +14,7 @@ use super::governance::{BudgetConfig, LimitsConfig, PriceConfig, TeamConfig};
 use super::secret::Secret;
 
 /// The validated governance sections of one config.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Governance {
     pub auth: AuthMode,
     /// Virtual keys in file order.
@@ -23,11 +23,29 @@ pub struct Governance {
     pub teams: Vec<TeamConfig>,
     /// Operator prices, tried in order before the built-in table.
     pub pricing: Vec<PriceConfig>,
+    /// Whether the built-in table prices what `pricing` does not (`pricing_file`'s
+    /// `builtin: replace` turns it off).
+    pub builtin_prices: bool,
     /// `unpriced:` — models without a price.
     pub unpriced: UnpricedPolicy,
     /// Guardrails in file order; every `KeySpec::guardrails` entry names one of them.
     pub guardrails: Vec<GuardrailSpec>,
     pub state: StateSpec,
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Governance {
+            auth: AuthMode::default(),
+            keys: Vec::new(),
+            teams: Vec::new(),
+            pricing: Vec::new(),
+            builtin_prices: true,
+            unpriced: UnpricedPolicy::default(),
+            guardrails: Vec::new(),
+            state: StateSpec::default(),
+        }
+    }
 }
 
 /// `auth.mode`.

@@ -22,7 +22,9 @@ pub mod file;
 pub mod governance;
 mod governance_check;
 pub mod governance_spec;
+pub mod logging;
 mod parse;
+pub(crate) mod pricing_file;
 mod provider;
 mod redact;
 pub mod resilience;
@@ -32,6 +34,7 @@ pub mod router;
 pub mod runtime;
 pub mod secret;
 pub mod tls;
+pub mod traces;
 mod url;
 mod validate;
 
@@ -72,13 +75,13 @@ pub fn load_file_with(
         errors.push("", format!("cannot read {}: {e}", path.display()));
         errors
     })?;
-    load_str(&text, env)
+    validate::validate(&text, env, path.parent())
 }
 
 /// Validates a config text; `env` answers `${VAR}` lookups (and the `AWS_*` fallbacks
 /// of Bedrock providers), so tests need not touch the process environment.
 pub fn load_str(yaml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
-    validate::validate(yaml, env)
+    validate::validate(yaml, env, None)
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ struct Built {
 }
 
 /// Every top-level section of `FileConfig`.
-pub(crate) const SECTIONS: [&str; 18] = [
+pub(crate) const SECTIONS: [&str; 20] = [
     "server",
     "listeners",
     "limits",
@@ -105,6 +105,7 @@ pub(crate) const SECTIONS: [&str; 18] = [
     "keys",
     "teams",
     "pricing",
+    "pricing_file",
     "unpriced",
     "guardrails",
     "state",
@@ -112,6 +113,7 @@ pub(crate) const SECTIONS: [&str; 18] = [
     "cache",
     "capabilities",
     "responses",
+    "traces",
 ];
 
 fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built {
@@ -142,6 +144,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "keys" => _ = cx.list(&mut f.keys, v),
             "teams" => _ = cx.list(&mut f.teams, v),
             "pricing" => _ = cx.list(&mut f.pricing, v),
+            "pricing_file" => cx.one(&mut f.pricing_file, v),
             "unpriced" => cx.one(&mut f.unpriced, v),
             "guardrails" => _ = cx.list(&mut f.guardrails, v),
             "state" => cx.one(&mut f.state, v),
@@ -149,6 +152,7 @@ fn build(map: &Mapping, text: Option<&str>, errors: &mut ConfigErrors) -> Built 
             "cache" => cx.one(&mut f.cache, v),
             "capabilities" => _ = cx.list(&mut f.capabilities, v),
             "responses" => cx.one(&mut f.responses, v),
+            "traces" => cx.one(&mut f.traces, v),
             _ => errors.push(
                 key,
                 format!("unknown section; expected one of: {}", SECTIONS.join(", ")),

@@ -30,6 +30,8 @@ pub struct Config {
     pub client: super::client::ClientLimits,
     /// One access-log line per request (default true).
     pub access_log: bool,
+    /// Where the access log's end user comes from (`logging.user_from`).
+    pub user_from: super::logging::UserSource,
     /// Providers in file order.
     pub providers: Vec<Arc<Provider>>,
     /// Model routes in file order (the order of `/v1/models`).
@@ -45,6 +47,10 @@ pub struct Config {
     pub capabilities: Vec<super::capability::CapabilityOverride>,
     /// Stored Responses conversations (`responses:`).
     pub responses: super::responses::ResponsesSettings,
+    /// OTLP trace export (`traces:`); `None` = no spans.
+    pub traces: Option<Arc<super::traces::TraceSettings>>,
+    /// The price file read with this config (`pricing_file:`), for the file watch.
+    pub pricing_file: Option<std::path::PathBuf>,
     pub(crate) provider_index: HashMap<String, usize>,
     pub(crate) model_index: HashMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).

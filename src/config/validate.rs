@@ -54,9 +54,11 @@ impl Ctx<'_> {
 }
 
 /// Parses, expands and validates a whole config text.
+/// `base`: the config file's directory, for relative paths (`pricing_file`).
 pub(crate) fn validate(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    base: Option<&std::path::Path>,
 ) -> Result<Config, ConfigErrors> {
     let mut errors = ConfigErrors::default();
     let Some(parsed) = parse(text, env, &mut errors) else {
@@ -79,6 +81,7 @@ pub(crate) fn validate(
         );
     }
     let max_body_bytes = body_limit(&f.limits, &mut cx);
+    let user_from = super::logging::build(f.logging.user_from.as_deref(), &mut cx);
     let client = super::client::build(&f.client, &mut cx);
     let (providers, provider_index) = provider::build_all(&parsed, &mut cx);
     let capabilities = super::capability::build_all(&f.capabilities, &mut cx);
@@ -88,7 +91,15 @@ pub(crate) fn validate(
     super::cache::check_embeddings_routes(&parsed, &models, &mut cx);
     let responses = super::responses::build(&f.responses, &mut cx);
     let routers = router::build_all(&parsed, &mut cx);
-    let governance = governance_check::build(f, cx.errors);
+    let traces = super::traces::build(f.traces.as_ref(), &mut cx).map(std::sync::Arc::new);
+    let mut governance = governance_check::build(f, cx.errors);
+    let pricing_file = f
+        .pricing_file
+        .as_deref()
+        .map(|p| super::pricing_file::resolve(p, base));
+    if let Some(path) = &pricing_file {
+        super::pricing_file::apply(path, &mut governance, cx.errors);
+    }
     errors.scrub(parsed.expansions.values());
     if !errors.is_empty() {
         return Err(errors);
@@ -102,6 +113,7 @@ pub(crate) fn validate(
         max_body_bytes,
         client,
         access_log: parsed.file.logging.access_log.unwrap_or(true),
+        user_from,
         providers,
         models,
         routers,
@@ -110,6 +122,8 @@ pub(crate) fn validate(
         cache,
         capabilities,
         responses,
+        traces,
+        pricing_file,
         provider_index,
         model_index,
     })

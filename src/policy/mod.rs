@@ -166,7 +166,9 @@ impl Policy {
         Ok(Policy {
             inner: Arc::new(Inner {
                 keys,
-                pricing: Pricing::new(&gov.pricing).with_fallback(gov.unpriced),
+                pricing: Pricing::new(&gov.pricing)
+                    .with_builtin(gov.builtin_prices)
+                    .with_fallback(gov.unpriced),
                 unpriced: gov.unpriced,
                 unpriced_logged: unpriced::Logged::default(),
                 per_key,

@@ -152,6 +152,15 @@ impl Pricing {
         }
     }
 
+    /// Without the built-in table (`pricing_file` with `builtin: replace`): only the
+    /// configured prices count.
+    pub fn with_builtin(mut self, keep: bool) -> Pricing {
+        if !keep {
+            self.builtin.clear();
+        }
+        self
+    }
+
     /// With `unpriced.action: default_price`, unlisted models cost the default price.
     pub fn with_fallback(mut self, policy: crate::config::UnpricedPolicy) -> Pricing {
         if let crate::config::UnpricedPolicy::DefaultPrice { input, output } = policy {

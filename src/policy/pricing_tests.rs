@@ -44,6 +44,56 @@ fn names_normalize_across_hosts() {
 }
 
 #[test]
+fn the_2026_12_table_orders_new_models_before_their_families() {
+    let p = Pricing::new(&[]);
+    let input = |m: &str| p.price(m).map(|p| p.input);
+    assert_eq!(input("gpt-5.5-2026-04-23"), Some(5.0));
+    assert_eq!(input("gpt-5.5-pro"), Some(30.0));
+    assert_eq!(input("gpt-5.4-mini"), Some(0.75));
+    assert_eq!(input("gpt-5.4-nano"), Some(0.20));
+    assert_eq!(input("gpt-5.4"), Some(2.50));
+    assert_eq!(input("gpt-5.1"), Some(1.25));
+    assert_eq!(input("gpt-5-mini"), Some(0.25));
+    assert_eq!(input("claude-opus-4-6"), Some(5.0));
+    assert_eq!(input("claude-opus-4-1"), Some(15.0));
+    assert_eq!(input("claude-opus-5-5"), Some(4.0));
+    assert_eq!(input("claude-fable-5-1"), Some(10.0));
+    assert_eq!(
+        p.price("claude-sonnet-5-5").and_then(|p| p.cached_input),
+        Some(0.10)
+    );
+    assert_eq!(
+        p.price("claude-sonnet-5").and_then(|p| p.cached_input),
+        Some(0.2)
+    );
+    assert!(p.price("claude-sonnet-4-6").unwrap().long_context.is_none());
+    assert!(p
+        .price("claude-sonnet-4-5-20250929")
+        .unwrap()
+        .long_context
+        .is_some());
+    assert_eq!(input("gemini-3.1-pro-preview"), Some(2.0));
+    assert_eq!(input("gemini-3-flash-preview"), Some(0.50));
+    assert_eq!(input("us.amazon.nova-pro-v1:0"), Some(0.80));
+    assert_eq!(
+        input("eu.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        Some(1.0)
+    );
+    // Haiku 5.5: a prompt over 100k tokens costs 5x, output included.
+    let haiku = p.price("claude-haiku-5-5").unwrap();
+    let small = haiku.cost(&split_prompt(
+        "claude-haiku-5-5",
+        &usage(100_000, 1_000, 0, 0),
+    ));
+    let large = haiku.cost(&split_prompt(
+        "claude-haiku-5-5",
+        &usage(100_001, 1_000, 0, 0),
+    ));
+    assert!(close(small, 0.0105), "{small}");
+    assert!(close(large, 0.0500005 + 0.0025), "{large}");
+}
+
+#[test]
 fn specific_models_win_over_families() {
     let p = Pricing::new(&[]);
     assert_eq!(
@@ -77,7 +127,9 @@ fn specific_models_win_over_families() {
         p.price("gemini/gemini-2.5-flash").map(|p| p.input),
         Some(0.30)
     );
-    assert_eq!(p.price("mistral-large-latest").map(|p| p.input), Some(2.0));
+    // Large 3 is `latest` now; the dated Large 2 keeps its price.
+    assert_eq!(p.price("mistral-large-latest").map(|p| p.input), Some(0.50));
+    assert_eq!(p.price("mistral-large-2411").map(|p| p.input), Some(2.0));
     assert_eq!(
         p.price("groq/llama-3.3-70b-versatile").map(|p| p.output),
         Some(0.79)

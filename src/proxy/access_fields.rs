@@ -1,16 +1,12 @@
 //! The access-log fields that say who asked and what it cost: key name, team, end
-//! user, the route and target that answered, and the cost in USD. Apart from the
+//! user, the route and target that answered, the trace id, and the cost in USD. Apart from the
 //! line's framing (`access_log`) so both stay small.
 //!
-//! Never the key itself: only its configured name. The end user is the client's own
-//! `user` (OpenAI) or `metadata.user_id` (Anthropic), cut to [`MAX_USER_CHARS`] so a
-//! client cannot make lines grow without bound.
+//! Never the key itself: only its configured name. The end user comes from
+//! `logging.user_from` (`end_user`), already bounded.
 
 use super::access_log::{field_raw, field_str};
 use super::ctx::Ctx;
-
-/// Longest end-user id written to a line.
-pub const MAX_USER_CHARS: usize = 128;
 
 /// Appends `key`, `team`, `user`, `route`, `target` and `cost_usd` (null when the
 /// model has no price, so an unpriced request is told apart from a free one).
@@ -28,8 +24,8 @@ pub fn write_identity_and_cost(out: &mut String, ctx: &Ctx) {
             field_raw(out, "team", "null");
         }
     }
-    match ctx.req.envelope.as_ref().and_then(|e| e.user.as_deref()) {
-        Some(user) => field_str(out, "user", truncate_chars(user, MAX_USER_CHARS)),
+    match ctx.req.end_user.as_deref() {
+        Some(user) => field_str(out, "user", user),
         None => field_raw(out, "user", "null"),
     }
     match &ctx.attempt {
@@ -41,6 +37,10 @@ pub fn write_identity_and_cost(out: &mut String, ctx: &Ctx) {
             field_raw(out, "route", "null");
             field_raw(out, "target", "null");
         }
+    }
+    match super::spans::trace_id(ctx) {
+        Some(id) => field_str(out, "trace_id", &id),
+        None => field_raw(out, "trace_id", "null"),
     }
     match cost_usd(ctx) {
         Some(cost) => field_raw(out, "cost_usd", format_args!("{cost:.8}")),
@@ -58,10 +58,6 @@ fn cost_usd(ctx: &Ctx) -> Option<f64> {
         .then(|| policy.cost(&attempt.upstream_model, &ctx.resp.usage))
 }
 
-fn truncate_chars(s: &str, max: usize) -> &str {
-    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,20 +70,10 @@ mod tests {
         out.pop();
         out.push('}');
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        for field in ["key", "team", "user", "route", "target", "cost_usd"] {
+        for field in [
+            "key", "team", "user", "route", "target", "trace_id", "cost_usd",
+        ] {
             assert!(v[field].is_null(), "{field}: {out}");
         }
-    }
-
-    #[test]
-    fn truncation_keeps_whole_characters() {
-        assert_eq!(truncate_chars("héllo", 2), "hé");
-        assert_eq!(truncate_chars("ab", 5), "ab");
-        assert_eq!(
-            truncate_chars(&"é".repeat(300), MAX_USER_CHARS)
-                .chars()
-                .count(),
-            128
-        );
     }
 }

@@ -126,6 +126,10 @@ pub struct RequestState {
     /// A Responses request's conversation: whether to store the answer, the input
     /// items it sent, the target that holds its chain.
     pub conversation: Option<crate::conversations::Turn>,
+    /// The end user (`logging.user_from`), resolved in `logging`.
+    pub end_user: Option<String>,
+    /// The request's trace and its spans (`traces:` configured only).
+    pub trace: Option<Box<super::spans::RequestTrace>>,
 }
 
 /// Where the request is on its routes, across attempts.
@@ -203,6 +207,8 @@ impl Ctx {
                 in_flight_counted: false,
                 cache: Default::default(),
                 conversation: None,
+                end_user: None,
+                trace: None,
             },
             route: RouteState::default(),
             attempt: None,

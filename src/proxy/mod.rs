@@ -16,6 +16,7 @@
 //! fail_to_connect, error_while_proxy   retry decisions
 //! fail_to_proxy           error in the client's dialect, or an in-band stream error
 //! logging                 finish: metrics, access log, settlement; real session restored
+//! (every phase)           spans: the request's and each attempt's trace span, traceparent
 //! ```
 
 mod accept;
@@ -29,6 +30,7 @@ pub mod respond;
 mod access_fields;
 mod access_log;
 mod alarm;
+mod end_user;
 mod failure;
 pub(crate) mod finish;
 mod govern;
@@ -37,6 +39,7 @@ pub mod log_sink;
 mod output_guard;
 mod phases;
 mod resume;
+pub mod spans;
 mod upstream_request;
 mod watch;
 

@@ -20,7 +20,9 @@ use super::accept::{accept, Accepted};
 use super::ctx::{Attempt, Ctx};
 use super::failure::{self, gateway_failure, retry_error};
 use super::watch;
-use super::{attempt, finish, inbound, outbound, preread, respond, upstream_request, Proxy};
+use super::{
+    attempt, end_user, finish, inbound, outbound, preread, respond, spans, upstream_request, Proxy,
+};
 
 #[async_trait]
 impl ProxyHttp for Proxy {
@@ -36,6 +38,7 @@ impl ProxyHttp for Proxy {
         ctx.req.id = inbound::request_id(session);
         ctx.req.runtime = Some(self.gateway.snapshot());
         crate::edge::clocks::keepalive(session, &self.gateway.snapshot().config.client);
+        spans::start(session, ctx);
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
                 preread::install(
@@ -56,6 +59,7 @@ impl ProxyHttp for Proxy {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        spans::end_attempt(ctx);
         // Dropping the previous attempt gives its lease back.
         ctx.begin_attempt();
         match next_attempt(ctx).await {
@@ -75,6 +79,7 @@ impl ProxyHttp for Proxy {
         ctx: &mut Ctx,
     ) -> Result<()> {
         upstream_request::prepare(ctx, req)?;
+        spans::inject(ctx, req)?;
         // The upstream wait starts now: the header goes out right after this phase.
         if let Some(a) = &mut ctx.attempt {
             a.upstream_sent_at = Some(Instant::now());
@@ -125,6 +130,7 @@ impl ProxyHttp for Proxy {
         ctx: &mut Ctx,
     ) -> Result<Option<std::time::Duration>> {
         note_upstream_chunk(ctx, body, end_of_stream);
+        spans::on_upstream_chunk(ctx, body.as_ref());
         crate::cache::record_chunk(ctx, body.as_ref());
         if let Err(err) = outbound::on_body(ctx, body, end_of_stream) {
             return Err(failure::body_error(ctx, err));
@@ -186,7 +192,9 @@ impl ProxyHttp for Proxy {
         if ctx.req.in_flight_counted {
             metrics::IN_FLIGHT.dec();
         }
+        end_user::resolve(session, ctx);
         finish::observe(session, ctx);
+        spans::finish(session, ctx);
         finish::settle(ctx).await;
         // The endpoint lease goes back now, not whenever the context is dropped.
         ctx.attempt = None;

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod http;
+pub mod otlp;
 pub mod tls;
 
 use std::io::Read;
