@@ -1,8 +1,10 @@
 //! Costs of the response cache that `scripts/bench.sh` cannot isolate: the exact key
 //! of a request (parse into the canonical model + SHA-256), a memory-store lookup,
-//! the semantic index's exact search at 10 000 and 100 000 entries (1536-float
-//! vectors, the size of OpenAI's `text-embedding-3-small`, all in one scope: the
-//! worst case, every entry compared), and the memory each kind of entry takes
+//! the semantic index's search — `exact` (every row compared) against `ann` (the
+//! LSH buckets a scope keeps from `ANN_MIN_ENTRIES` rows on) — at 256 to 100 000
+//! entries (1536-float vectors, the size of OpenAI's `text-embedding-3-small`, all
+//! in one scope; the query is a paraphrase at similarity 0.95 of one stored
+//! question, so the lookup is a hit), and the memory each kind of entry takes
 //! (printed once, measured as the process's resident-set growth, with freed heap
 //! memory given back to the system before each reading so one group's leftovers do
 //! not hide the other's growth).
@@ -18,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
-use tollgate::cache::semantic::{Record, SemanticIndex};
+use tollgate::cache::semantic::{Record, SemanticIndex, ANN_MIN_ENTRIES};
 use tollgate::cache::{request_key, CacheStore, Entry};
 use tollgate::config::load_str;
 use tollgate::error::Dialect;
@@ -99,12 +101,25 @@ fn index_of(entries: usize) -> SemanticIndex {
     index
 }
 
+/// A unit vector at similarity `s` to the unit vector `x`.
+fn paraphrase(x: &[f32], s: f32, noise: &[f32]) -> Vec<f32> {
+    let along: f32 = noise.iter().zip(x).map(|(n, x)| n * x).sum();
+    let ortho: Vec<f32> = noise.iter().zip(x).map(|(n, x)| n - along * x).collect();
+    let n = ortho.iter().map(|o| o * o).sum::<f32>().sqrt();
+    let t = (1.0 - s * s).sqrt();
+    x.iter()
+        .zip(&ortho)
+        .map(|(x, o)| s * x + t * o / n)
+        .collect()
+}
+
 fn semantic_lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("semantic_lookup");
     g.sample_size(20)
-        .measurement_time(Duration::from_secs(4))
+        .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1));
-    for entries in [10_000, 100_000] {
+    eprintln!("ANN_MIN_ENTRIES = {ANN_MIN_ENTRIES}");
+    for entries in [256, 512, 1_024, 2_048, 10_000, 100_000] {
         let before = rss();
         let index = index_of(entries);
         let grown = rss().saturating_sub(before);
@@ -112,11 +127,30 @@ fn semantic_lookup(c: &mut Criterion) {
             "semantic index, {entries} entries of {DIMS} floats: {} bytes per entry (RSS growth)",
             grown / entries as u64
         );
-        let query = Vectors(42).next();
+        // Entry `entries / 2` was the generator's (entries/2 + 1)-th vector.
+        let mut gen = Vectors(0x9e37_79b9_7f4a_7c15);
+        let stored = (0..=entries / 2)
+            .map(|_| gen.next())
+            .last()
+            .unwrap_or_default();
+        let query = paraphrase(&stored, 0.95, &Vectors(42).next());
         let now = now_ms();
-        g.bench_with_input(BenchmarkId::from_parameter(entries), &entries, |b, _| {
-            b.iter(|| black_box(index.lookup(&[1; 32], black_box(&query), 0.95, now)))
+        let want = index
+            .lookup_exact(&[1; 32], &query, 0.9, now)
+            .map(|m| m.key);
+        assert_eq!(
+            index.lookup(&[1; 32], &query, 0.9, now).map(|m| m.key),
+            want
+        );
+        assert!(want.is_some());
+        g.bench_with_input(BenchmarkId::new("exact", entries), &entries, |b, _| {
+            b.iter(|| black_box(index.lookup_exact(&[1; 32], black_box(&query), 0.9, now)))
         });
+        if entries >= ANN_MIN_ENTRIES {
+            g.bench_with_input(BenchmarkId::new("ann", entries), &entries, |b, _| {
+                b.iter(|| black_box(index.lookup(&[1; 32], black_box(&query), 0.9, now)))
+            });
+        }
     }
     g.finish();
 }

@@ -166,8 +166,10 @@ pub async fn lookup(session: &mut Session, ctx: &mut Ctx) -> pingora::Result<boo
     Ok(false)
 }
 
-/// Indexes larger than this are searched on the blocking pool, not on the request's
-/// worker thread (a scan of this many 1536-float rows takes about half a millisecond).
+/// Lookups that may scan more rows than this are run on the blocking pool, not on
+/// the request's worker thread (a scan of this many 1536-float rows takes about half
+/// a millisecond; a lookup through the LSH buckets of a large scope compares far
+/// fewer and stays inline).
 const INLINE_SCAN_ENTRIES: usize = 2_000;
 
 /// The best semantic match of `vector` in `scope`.
@@ -178,7 +180,7 @@ async fn nearest(
     threshold: f32,
 ) -> Option<semantic::Match> {
     let now = codec::unix_ms(SystemTime::now());
-    if index.len() <= INLINE_SCAN_ENTRIES {
+    if !index.may_scan_long(threshold, INLINE_SCAN_ENTRIES) {
         return index.lookup(&scope, vector, threshold, now);
     }
     let (index, vector) = (index.clone(), vector.clone());

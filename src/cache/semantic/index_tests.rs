@@ -100,3 +100,119 @@ fn quantised_rows_keep_the_similarity_within_a_hundredth() {
         assert!((exact - approx).abs() < 0.01, "{exact} vs {approx}");
     }
 }
+
+/// Deterministic Gaussian-ish unit vectors (xorshift64*, sum of uniforms).
+struct Gen(u64);
+
+impl Gen {
+    fn uniform(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    fn unit(&mut self, dims: usize) -> Vec<f32> {
+        let v: Vec<f32> = (0..dims)
+            .map(|_| (0..4).map(|_| self.uniform()).sum::<f32>() - 2.0)
+            .collect();
+        normalized(&v).unwrap()
+    }
+
+    /// A unit vector at similarity ≈ `s` to the unit vector `x`.
+    fn near(&mut self, x: &[f32], s: f32) -> Vec<f32> {
+        let noise = self.unit(x.len());
+        let along = dot(&noise, x);
+        let ortho: Vec<f32> = noise.iter().zip(x).map(|(n, x)| n - along * x).collect();
+        let ortho = normalized(&ortho).unwrap();
+        let t = (1.0 - s * s).sqrt();
+        x.iter().zip(&ortho).map(|(x, o)| s * x + t * o).collect()
+    }
+}
+
+fn keyed(i: usize) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    key
+}
+
+#[test]
+fn above_the_ann_size_the_buckets_find_the_true_nearest_neighbour() {
+    const DIMS: usize = 256;
+    const ENTRIES: usize = 4_000;
+    const { assert!(ENTRIES > 4 * ANN_MIN_ENTRIES) };
+    let idx = SemanticIndex::new(ENTRIES);
+    let mut gen = Gen(0x5eed_1234_abcd_0001);
+    let vectors: Vec<Vec<f32>> = (0..ENTRIES).map(|_| gen.unit(DIMS)).collect();
+    for (i, v) in vectors.iter().enumerate() {
+        let mut r = record(1, 0, v.clone(), u64::MAX);
+        r.key = keyed(i);
+        idx.insert(&r, 0);
+    }
+    // Removals move rows (swap_remove): the buckets must follow them.
+    let removed: Vec<usize> = (0..ENTRIES).step_by(7).collect();
+    for &i in &removed {
+        idx.remove(&[1; 32], &keyed(i));
+    }
+    assert_eq!(idx.len(), ENTRIES - removed.len());
+    let (mut asked, mut found) = (0, 0);
+    for q in 0..600 {
+        let target = (q * 13 + 1) % ENTRIES;
+        let s = 0.9 + 0.09 * gen.uniform();
+        let query = gen.near(&vectors[target], s);
+        let exact = idx.lookup_exact(&[1; 32], &query, 0.9, 1);
+        let ann = idx.lookup(&[1; 32], &query, 0.9, 1);
+        if target.is_multiple_of(7) {
+            // A removed entry is never found, by either search.
+            assert!(exact.is_none_or(|m| m.key != keyed(target)));
+            assert!(ann.is_none_or(|m| m.key != keyed(target)));
+        }
+        if let Some(exact) = exact {
+            asked += 1;
+            if ann.map(|m| m.key) == Some(exact.key) {
+                found += 1;
+            }
+        } else {
+            assert!(ann.is_none());
+        }
+    }
+    eprintln!("recall at similarity 0.90-0.99: {found}/{asked}");
+    assert!(asked > 400, "{asked} queries had a neighbour above 0.9");
+    assert!(
+        found * 100 >= asked * 99,
+        "recall {found}/{asked} is below 99 %"
+    );
+    // Unrelated questions find nothing, and a lower threshold is served by a scan.
+    let unrelated = gen.unit(DIMS);
+    assert!(idx.lookup(&[1; 32], &unrelated, 0.9, 1).is_none());
+    let low = idx.lookup(&[1; 32], &vectors[1], 0.5, 1).unwrap();
+    assert_eq!(low.key, keyed(1));
+}
+
+#[test]
+fn a_scope_shrinking_below_half_the_ann_size_drops_its_buckets_and_still_finds() {
+    let idx = SemanticIndex::new(4 * ANN_MIN_ENTRIES);
+    let mut gen = Gen(7);
+    let vectors: Vec<Vec<f32>> = (0..ANN_MIN_ENTRIES).map(|_| gen.unit(64)).collect();
+    for (i, v) in vectors.iter().enumerate() {
+        let mut r = record(1, 0, v.clone(), u64::MAX);
+        r.key = keyed(i);
+        idx.insert(&r, 0);
+    }
+    let has_lsh = |idx: &SemanticIndex| {
+        idx.inner.read().unwrap().scopes[&[1; 32]]
+            .lsh
+            .as_ref()
+            .map(|l| l.rows())
+    };
+    assert_eq!(has_lsh(&idx), Some(ANN_MIN_ENTRIES));
+    for i in 0..=ANN_MIN_ENTRIES / 2 {
+        idx.remove(&[1; 32], &keyed(i));
+    }
+    assert_eq!(has_lsh(&idx), None);
+    let last = ANN_MIN_ENTRIES - 1;
+    assert_eq!(
+        idx.lookup(&[1; 32], &vectors[last], 0.95, 1).unwrap().key,
+        keyed(last)
+    );
+}

@@ -5,11 +5,14 @@
 //!   conversations are looked up exactly only) and the *scope* a match must share
 //!   (route, cache version, namespace, instructions, tools and every parameter);
 //! - `embed`: the call to the configured embeddings route, under its own timeout;
-//! - [`SemanticIndex`]: the local index — exact (brute-force) cosine search within
-//!   the scope, bounded in entries (oldest dropped first). Stored vectors are unit
-//!   rows quantised to `i8` with one scale each (a quarter of the memory of `f32`,
-//!   and a scan is bound by memory bandwidth, so a quarter of the time too); the
-//!   query stays `f32`. The similarity is off by well under 0.01 from the exact one.
+//! - [`SemanticIndex`]: the local index, bounded in entries (oldest dropped first).
+//!   Stored vectors are unit rows quantised to `i8` with one scale each (a quarter
+//!   of the memory of `f32`, and a scan is bound by memory bandwidth, so a quarter
+//!   of the time too); the query stays `f32`. The similarity is off by well under
+//!   0.01 from the exact one. A scope below [`ANN_MIN_ENTRIES`] rows is scanned
+//!   whole (exact search is faster there); a larger one also keeps `lsh` buckets,
+//!   and a lookup compares only the rows the buckets name (≥ 99 % recall of a
+//!   neighbour at similarity ≥ `lsh::MIN_SIMILARITY`; lower thresholds scan).
 //!   With Redis, records are also appended to a Redis stream that every replica
 //!   reads into its own index (see `super::redis`).
 //!
@@ -18,6 +21,7 @@
 //! from the index.
 
 pub mod embed;
+pub mod lsh;
 pub mod text;
 
 use std::collections::{HashMap, VecDeque};
@@ -44,6 +48,13 @@ struct Meta {
     namespace: Arc<str>,
 }
 
+/// Scopes with at least this many rows keep `lsh` buckets and are searched through
+/// them. Measured with `benches/cache.rs` (`semantic_lookup/{exact,ann}`, 1536
+/// floats): a scan costs ~0.15 µs a row, a bucket lookup ~19 µs at 256 rows (most
+/// of it hashing the query), so they break even near 128 rows; below, a whole scan
+/// is faster and needs no buckets.
+pub const ANN_MIN_ENTRIES: usize = 128;
+
 /// The entries of one scope: metadata, scales and vectors in parallel, vectors as
 /// one contiguous array of `dims`-long quantised rows (a linear scan is then cache
 /// friendly and vectorised by the compiler).
@@ -53,9 +64,22 @@ struct Scope {
     /// Row `i` is `rows[i * dims..]` times `scales[i]`.
     rows: Vec<i8>,
     scales: Vec<f32>,
+    /// Buckets over `rows`, while the scope is large (built at `ANN_MIN_ENTRIES`,
+    /// dropped below half of it).
+    lsh: Option<lsh::Lsh>,
 }
 
 impl Scope {
+    fn new(dims: usize) -> Scope {
+        Scope {
+            dims,
+            meta: Vec::new(),
+            rows: Vec::new(),
+            scales: Vec::new(),
+            lsh: None,
+        }
+    }
+
     fn position(&self, key: &[u8; 32]) -> Option<usize> {
         self.meta.iter().position(|m| &m.key == key)
     }
@@ -69,12 +93,64 @@ impl Scope {
         self.rows.truncate(last * self.dims);
         self.meta.swap_remove(i);
         self.scales.swap_remove(i);
+        if self.meta.len() < ANN_MIN_ENTRIES / 2 {
+            self.lsh = None;
+        } else if let Some(lsh) = &mut self.lsh {
+            lsh.swap_remove(i);
+        }
+    }
+
+    /// Appends a quantised row (and its buckets, building them when the scope has
+    /// just grown large enough).
+    fn push(&mut self, row: &[i8], scale: f32, meta: Meta, planes: impl FnOnce() -> Arc<[f32]>) {
+        self.rows.extend_from_slice(row);
+        self.scales.push(scale);
+        self.meta.push(meta);
+        match &mut self.lsh {
+            Some(lsh) => lsh.push(row),
+            None if self.meta.len() >= ANN_MIN_ENTRIES => {
+                self.lsh = Some(lsh::Lsh::build(self.dims, planes(), &self.rows));
+            }
+            None => {}
+        }
+    }
+
+    /// The best live row at or above `threshold` among `rows` (all when `None`).
+    fn best(
+        &self,
+        query: &[f32],
+        threshold: f32,
+        now_ms: u64,
+        rows: Option<&[u32]>,
+    ) -> Option<Match> {
+        let mut best: Option<Match> = None;
+        let mut consider = |i: usize| {
+            let meta = &self.meta[i];
+            if meta.expires_ms <= now_ms {
+                return;
+            }
+            let row = &self.rows[i * self.dims..(i + 1) * self.dims];
+            let similarity = dot_i8(query, row) * self.scales[i];
+            if similarity >= threshold && best.is_none_or(|b| similarity > b.similarity) {
+                best = Some(Match {
+                    key: meta.key,
+                    similarity,
+                });
+            }
+        };
+        match rows {
+            Some(ids) => ids.iter().for_each(|&i| consider(i as usize)),
+            None => (0..self.meta.len()).for_each(consider),
+        }
+        best
     }
 }
 
 #[derive(Default)]
 struct Inner {
     scopes: HashMap<[u8; 32], Scope>,
+    /// The LSH hyperplanes per dimension count, shared by every large scope.
+    planes: HashMap<usize, Arc<[f32]>>,
     /// Insertion order, for dropping the oldest when full (may name removed entries).
     order: VecDeque<([u8; 32], [u8; 32])>,
     len: usize,
@@ -159,22 +235,21 @@ impl SemanticIndex {
             return;
         };
         let (row, scale) = quantized(&unit);
-        let scope = inner.scopes.entry(r.scope).or_insert_with(|| Scope {
-            dims: unit.len(),
-            meta: Vec::new(),
-            rows: Vec::new(),
-            scales: Vec::new(),
-        });
+        let dims = unit.len();
+        let planes = inner
+            .planes
+            .entry(dims)
+            .or_insert_with(|| lsh::planes(dims))
+            .clone();
+        let scope = inner
+            .scopes
+            .entry(r.scope)
+            .or_insert_with(|| Scope::new(dims));
         // Another embeddings model (other dimensions) cannot be compared: the newer
         // model's vectors replace the scope's.
         if scope.dims != unit.len() {
             let dropped = scope.meta.len();
-            *scope = Scope {
-                dims: unit.len(),
-                meta: Vec::new(),
-                rows: Vec::new(),
-                scales: Vec::new(),
-            };
+            *scope = Scope::new(dims);
             inner.len -= dropped;
         }
         let Some(scope) = inner.scopes.get_mut(&r.scope) else {
@@ -183,14 +258,13 @@ impl SemanticIndex {
         if scope.position(&r.key).is_some() {
             return;
         }
-        scope.rows.extend_from_slice(&row);
-        scope.scales.push(scale);
-        scope.meta.push(Meta {
+        let meta = Meta {
             key: r.key,
             expires_ms: r.expires_ms,
             route: r.route.clone(),
             namespace: r.namespace.clone(),
-        });
+        };
+        scope.push(&row, scale, meta, || planes);
         inner.len += 1;
         inner.order.push_back((r.scope, r.key));
         if inner.len > self.max_entries {
@@ -214,7 +288,9 @@ impl SemanticIndex {
         metrics::SEMANTIC_ENTRIES.set(inner.len as i64);
     }
 
-    /// The most similar live entry of `scope` at or above `threshold`.
+    /// The most similar live entry of `scope` at or above `threshold`: through the
+    /// scope's LSH buckets when it has them and the threshold is one they promise
+    /// recall for, else by scanning the scope.
     pub fn lookup(
         &self,
         scope: &[u8; 32],
@@ -222,27 +298,47 @@ impl SemanticIndex {
         threshold: f32,
         now_ms: u64,
     ) -> Option<Match> {
+        self.search(scope, vector, threshold, now_ms, true)
+    }
+
+    /// As [`Self::lookup`], always scanning the whole scope (the reference the
+    /// approximate search is measured against).
+    pub fn lookup_exact(
+        &self,
+        scope: &[u8; 32],
+        vector: &[f32],
+        threshold: f32,
+        now_ms: u64,
+    ) -> Option<Match> {
+        self.search(scope, vector, threshold, now_ms, false)
+    }
+
+    /// Whether a lookup in a scope this index may hold scans many rows (worth
+    /// moving off a request's worker thread).
+    pub fn may_scan_long(&self, threshold: f32, rows: usize) -> bool {
+        self.len() > rows && threshold < lsh::MIN_SIMILARITY
+    }
+
+    fn search(
+        &self,
+        scope: &[u8; 32],
+        vector: &[f32],
+        threshold: f32,
+        now_ms: u64,
+        approximate: bool,
+    ) -> Option<Match> {
         let query = normalized(vector)?;
         let inner = self.inner.read().ok()?;
         let s = inner.scopes.get(scope)?;
         if s.dims != query.len() {
             return None;
         }
-        let mut best: Option<Match> = None;
-        let rows = s.rows.chunks_exact(s.dims).zip(&s.scales);
-        for (meta, (row, scale)) in s.meta.iter().zip(rows) {
-            if meta.expires_ms <= now_ms {
-                continue;
+        match &s.lsh {
+            Some(lsh) if approximate && threshold >= lsh::MIN_SIMILARITY => {
+                s.best(&query, threshold, now_ms, Some(&lsh.candidates(&query)))
             }
-            let similarity = dot_i8(&query, row) * scale;
-            if similarity >= threshold && best.is_none_or(|b| similarity > b.similarity) {
-                best = Some(Match {
-                    key: meta.key,
-                    similarity,
-                });
-            }
+            _ => s.best(&query, threshold, now_ms, None),
         }
-        best
     }
 
     /// Drops one entry (its answer is gone from the store).
