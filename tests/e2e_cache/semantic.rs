@@ -1,12 +1,13 @@
 //! Semantic hits on one long-lived gateway (memory backend): a paraphrase is a hit,
 //! an unrelated question or other parameters a miss, and a dead embeddings route
-//! only costs the lookup (the request goes upstream). Also `replay: paced`.
+//! only costs the lookup (the request goes upstream). Also `replay: paced`, and a
+//! scope large enough to be searched through its LSH buckets.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::common::{mock, mock_with, Gateway};
+use super::common::{http, mock, mock_with, Gateway};
 use super::{anthropic_chat, openai_chat, post, stream_text};
 
 const QUESTION: &str = "Please tell me what the capital city of France is, in one short sentence";
@@ -183,4 +184,61 @@ fn tollgate_check_refuses_a_bad_cache_config_with_its_key_paths() {
     ] {
         assert!(out.contains(path), "{path}: {out}");
     }
+}
+
+/// A question of eight words no other question shares (bag-of-words vectors of two
+/// such questions are nearly orthogonal).
+fn distinct_question(i: usize) -> String {
+    (0..8)
+        .map(|w| format!("q{i}w{w}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_scope_past_the_ann_size_still_finds_each_paraphrase_and_misses_the_unrelated() {
+    const QUESTIONS: usize = 300;
+    const { assert!(QUESTIONS > 2 * tollgate::cache::semantic::ANN_MIN_ENTRIES) };
+    let up = mock("up");
+    let emb = embeddings_mock();
+    let gw = Gateway::start(&semantic_config(&up.url(), &emb.url(), "", ""));
+    let ask = |prompt: &str| {
+        post(
+            &gw.addr,
+            "/v1/chat/completions",
+            &[],
+            &openai_chat("m", prompt, json!({})),
+        )
+    };
+    let mut answers = Vec::with_capacity(QUESTIONS);
+    for i in 0..QUESTIONS {
+        let r = ask(&distinct_question(i));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("x-tollgate-cache"), Some("miss"), "question {i}");
+        answers.push(r.json());
+    }
+    assert_eq!(up.hits(), QUESTIONS);
+    gw.metrics_with(&format!("tollgate_cache_semantic_entries {QUESTIONS}"));
+
+    // One more word (similarity 8/√72 ≈ 0.943 ≥ 0.9): each paraphrase gets its own
+    // question's answer, found through the scope's buckets.
+    for i in (0..QUESTIONS).step_by(7) {
+        let r = ask(&format!("please {}", distinct_question(i)));
+        assert_eq!(
+            r.header("x-tollgate-cache"),
+            Some("semantic-hit"),
+            "question {i}"
+        );
+        assert_eq!(r.json(), answers[i], "question {i}");
+    }
+    assert_eq!(up.hits(), QUESTIONS);
+    let unrelated = ask(UNRELATED);
+    assert_eq!(unrelated.header("x-tollgate-cache"), Some("miss"));
+    assert_eq!(up.hits(), QUESTIONS + 1);
+
+    // Invalidation empties the index: a paraphrase is then a miss.
+    let del = http::request(&gw.admin, "DELETE", "/admin/cache?route=m", &[], b"");
+    assert_eq!(del.status, 200, "{}", del.text());
+    let after = ask(&format!("please {}", distinct_question(3)));
+    assert_eq!(after.header("x-tollgate-cache"), Some("miss"));
 }
