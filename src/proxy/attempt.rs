@@ -151,6 +151,7 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
         .ok_or_else(|| GatewayError::internal("route index out of range"))?;
     let mut attempt = build_attempt(ctx, &route, pick.target_index, pick.endpoint_index)?;
     attempt.addr = Some(pick.addr);
+    attempt.signals = pick.signals;
     if let Some(loads) = runtime.prefix_loads.get(&route.name) {
         loads.note(&attempt.provider.name, pick.endpoint_index);
     }
@@ -344,6 +345,7 @@ fn build_attempt(
         recorded_failure: false,
         upstream_sent_at: None,
         upstream_last_byte_at: None,
+        signals: Signals::default(),
     })
 }
 
