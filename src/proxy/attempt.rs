@@ -328,7 +328,18 @@ fn build_attempt(
                 provider.name
             ))
         })?;
-    let body = attempt_body(ctx, api, format, &target.model)?;
+    let mut body = attempt_body(ctx, api, format, &target.model)?;
+    let openai = matches!(format, WireFormat::OpenAiChat | WireFormat::OpenAiResponses);
+    if route.balance.prompt_cache_key && openai && !api.is_embeddings() {
+        let chars = route.balance.prefix_chars;
+        let (dialect, client_body) = (ctx.req.dialect, &ctx.req.body);
+        if let Some(key) = crate::routing::prefix::key(dialect, client_body, chars) {
+            body = Bytes::from(crate::routing::prefix::with_prompt_cache_key(
+                body.to_vec(),
+                &key,
+            ));
+        }
+    }
     Ok(Attempt {
         route: route.clone(),
         target_index,
