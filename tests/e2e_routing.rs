@@ -22,3 +22,6 @@ mod capability;
 
 #[path = "e2e_routing/cost.rs"]
 mod cost;
+
+#[path = "e2e_routing/prompt_cache_key.rs"]
+mod prompt_cache_key;

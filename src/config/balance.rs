@@ -1,7 +1,8 @@
 //! `models[].balance`: the settings of the strategies that need more than the
-//! targets — the cost-aware ones (`cheapest`, `cost_within_latency`). Each key is
-//! refused for a strategy that would ignore it, so a typo in `strategy` does not
-//! leave a setting silently unused.
+//! targets — the cost-aware ones (`cheapest`, `cost_within_latency`), `prefix_affinity`
+//! — and `prompt_cache_key` (any strategy). Each strategy key is refused for a
+//! strategy that would ignore it, so a typo in `strategy` does not leave a setting
+//! silently unused.
 
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub struct BalanceSection {
     /// `prefix_affinity`: no replica takes more than this × its fair share of the
     /// route's recent requests.
     pub load_factor: Option<f64>,
+    /// Set OpenAI's `prompt_cache_key` from the prompt's prefix hash when the client
+    /// sent none (targets in the OpenAI chat or Responses format only).
+    pub prompt_cache_key: Option<bool>,
 }
 
 /// The validated settings, with defaults.
@@ -44,6 +48,7 @@ pub struct Balance {
     /// Characters of the canonical prompt hashed by `prefix_affinity`.
     pub prefix_chars: usize,
     pub load_factor: f64,
+    pub prompt_cache_key: bool,
 }
 
 impl Default for Balance {
@@ -53,6 +58,7 @@ impl Default for Balance {
             max_ttft: None,
             prefix_chars: DEFAULT_PREFIX_TOKENS as usize * 4,
             load_factor: DEFAULT_LOAD_FACTOR,
+            prompt_cache_key: false,
         }
     }
 }
@@ -102,6 +108,7 @@ pub(crate) fn build(
         (None, _) => {}
     }
     prefix(s, strategy, &bpath, &mut out, cx);
+    out.prompt_cache_key = s.prompt_cache_key.unwrap_or(false);
     out
 }
 

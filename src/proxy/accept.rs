@@ -149,7 +149,14 @@ fn capable_plan(
     }
     let shape = formats::request_shape(ctx.req.dialect, &ctx.req.body);
     ctx.req.shape = Some(shape);
-    routing::capability::restrict(plan, &shape)
+    let before = target_count(&plan);
+    let capable = routing::capability::restrict(plan, &shape)?;
+    ctx.route.skipped = before.saturating_sub(target_count(&capable));
+    Ok(capable)
+}
+
+fn target_count(plan: &routing::RoutePlan) -> usize {
+    plan.routes.iter().map(|r| r.targets.len()).sum()
 }
 
 /// A Responses request: note whether its answer is stored, and put a conversation

@@ -53,8 +53,13 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
         None => field_raw(out, "upstream_status", "null"),
     }
     field_raw(out, "attempts", ctx.route.cursor.attempts());
-    if let Some(d) = &ctx.route.decision {
-        field_str(out, "route", &d.explain());
+    match &ctx.route.explained {
+        Some(text) => field_str(out, "route_reason", text),
+        None => {
+            if let Some(text) = ctx.route_explanation() {
+                field_str(out, "route_reason", &text);
+            }
+        }
     }
     field_raw(out, "stream", ctx.stream_requested());
     if let Some(cache) = crate::cache::response_header(ctx) {

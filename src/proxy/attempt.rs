@@ -151,6 +151,7 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
         .ok_or_else(|| GatewayError::internal("route index out of range"))?;
     let mut attempt = build_attempt(ctx, &route, pick.target_index, pick.endpoint_index)?;
     attempt.addr = Some(pick.addr);
+    attempt.signals = pick.signals;
     if let Some(loads) = runtime.prefix_loads.get(&route.name) {
         loads.note(&attempt.provider.name, pick.endpoint_index);
     }
@@ -327,7 +328,18 @@ fn build_attempt(
                 provider.name
             ))
         })?;
-    let body = attempt_body(ctx, api, format, &target.model)?;
+    let mut body = attempt_body(ctx, api, format, &target.model)?;
+    let openai = matches!(format, WireFormat::OpenAiChat | WireFormat::OpenAiResponses);
+    if route.balance.prompt_cache_key && openai && !api.is_embeddings() {
+        let chars = route.balance.prefix_chars;
+        let (dialect, client_body) = (ctx.req.dialect, &ctx.req.body);
+        if let Some(key) = crate::routing::prefix::key(dialect, client_body, chars) {
+            body = Bytes::from(crate::routing::prefix::with_prompt_cache_key(
+                body.to_vec(),
+                &key,
+            ));
+        }
+    }
     Ok(Attempt {
         route: route.clone(),
         target_index,
@@ -344,6 +356,7 @@ fn build_attempt(
         recorded_failure: false,
         upstream_sent_at: None,
         upstream_last_byte_at: None,
+        signals: Signals::default(),
     })
 }
 

@@ -70,6 +70,8 @@ pub struct Attempt {
     /// body byte came back: the attempt's share of the upstream wait.
     pub upstream_sent_at: Option<Instant>,
     pub upstream_last_byte_at: Option<Instant>,
+    /// What the route's strategy measured on this candidate when it chose it.
+    pub signals: crate::routing::Signals,
 }
 
 impl Attempt {
@@ -146,6 +148,10 @@ pub struct RouteState {
     pub resume: Option<Resume>,
     /// A router's choice of model, when the client asked for a router.
     pub decision: Option<Decision>,
+    /// Targets dropped before choosing for a missing capability.
+    pub skipped: usize,
+    /// The `x-tollgate-route` text, built once when the answer starts.
+    pub explained: Option<String>,
 }
 
 /// The answer to the client. Everything but `stream_tail`, `status` and
@@ -189,6 +195,27 @@ pub struct Slots {
 }
 
 impl Ctx {
+    /// Why the request went where it went (`routing::reason`): the router's
+    /// decision alone before any attempt (e.g. a cache hit), nothing for a request
+    /// that was never routed.
+    pub fn route_explanation(&self) -> Option<String> {
+        let Some(a) = &self.attempt else {
+            return self.route.decision.as_ref().map(|d| d.explain());
+        };
+        Some(crate::routing::reason::explain(
+            &crate::routing::reason::Facts {
+                decision: self.route.decision.as_ref(),
+                strategy: a.route.strategy,
+                provider: &a.provider.name,
+                model: &a.upstream_model,
+                signals: a.signals,
+                keyed: self.req.hash_key.is_some(),
+                skipped: self.route.skipped,
+                attempts: self.route.cursor.attempts(),
+            },
+        ))
+    }
+
     pub fn new() -> Self {
         Ctx {
             req: RequestState {

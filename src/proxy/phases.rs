@@ -117,6 +117,7 @@ impl ProxyHttp for Proxy {
         crate::cache::on_response_start(ctx);
         crate::conversations::on_response_start(ctx);
         arm_stream_failure(ctx, resp);
+        ctx.route.explained = ctx.route_explanation();
         add_response_headers(ctx, resp)?;
         ctx.resp.status = status;
         Ok(())
@@ -245,8 +246,8 @@ fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
         resp.insert_header("x-tollgate-provider", a.provider.name.as_str())?;
         resp.insert_header("x-tollgate-model", a.upstream_model.as_str())?;
     }
-    if let Some(d) = &ctx.route.decision {
-        resp.insert_header("x-tollgate-route", d.explain())?;
+    if let Some(text) = &ctx.route.explained {
+        resp.insert_header("x-tollgate-route", text.as_str())?;
     }
     resp.insert_header(
         "x-tollgate-attempts",

@@ -25,7 +25,7 @@ use crate::config::{ErrorClass, ModelRoute};
 use crate::error::{ErrorKind, GatewayError};
 
 use super::health::Admit;
-use super::select::{self, Candidate};
+use super::select::{self, Candidate, Signals};
 use super::RoutePlan;
 
 /// What the cursor needs to know of the world.
@@ -62,6 +62,8 @@ pub struct Pick {
     pub retry: bool,
     /// Same route and endpoint as the failed attempt: its `retry-after` applies.
     pub same_endpoint: bool,
+    /// What the strategy measured on the chosen candidate (for `routing::reason`).
+    pub signals: Signals,
 }
 
 /// Stale pooled connections retried without using an attempt, per request.
@@ -297,6 +299,7 @@ impl RouteCursor {
             panic: panic && c.admit == Admit::Open,
             retry,
             same_endpoint: same_endpoint && self.attempts > 1,
+            signals: c.signals,
         }
     }
 

@@ -72,6 +72,31 @@ fn feed_part(h: &mut Fnv, part: &ContentPart<'_>, left: &mut usize) {
     }
 }
 
+/// `body` (a JSON object) with `"prompt_cache_key": "tg-<key>"` put first, unless
+/// the client already set one: OpenAI routes requests with the same key and prefix
+/// to the same cache, so conversations sharing a prefix reuse it with no client
+/// change. The key is a hash, never prompt text. Other bodies are returned as is.
+pub fn with_prompt_cache_key(body: Vec<u8>, key: &str) -> Vec<u8> {
+    type Fields = std::collections::HashMap<String, serde::de::IgnoredAny>;
+    let Ok(fields) = serde_json::from_slice::<Fields>(&body) else {
+        return body;
+    };
+    if fields.contains_key("prompt_cache_key") {
+        return body;
+    }
+    let Some(open) = body.iter().position(|b| *b == b'{') else {
+        return body;
+    };
+    let rest = &body[open + 1..];
+    let empty = rest.iter().all(|b| b.is_ascii_whitespace() || *b == b'}');
+    let mut out = Vec::with_capacity(body.len() + 48);
+    out.extend_from_slice(b"{\"prompt_cache_key\":\"tg-");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(if empty { b"\"" } else { b"\"," });
+    out.extend_from_slice(rest);
+    out
+}
+
 /// FNV-1a 64 fed up to a character budget.
 struct Fnv(u64);
 

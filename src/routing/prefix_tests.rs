@@ -98,3 +98,18 @@ models:
     );
     assert_eq!(loads.recent("q", 0), 0);
 }
+
+#[test]
+fn prompt_cache_key_is_added_only_when_absent() {
+    let body = br#"{"model":"gpt-4o","messages":[]}"#.to_vec();
+    let out = with_prompt_cache_key(body, "00ff");
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["prompt_cache_key"], "tg-00ff");
+    assert_eq!(v["model"], "gpt-4o");
+    let own = br#"{"prompt_cache_key":"mine","model":"m"}"#.to_vec();
+    assert_eq!(with_prompt_cache_key(own.clone(), "00ff"), own);
+    let empty: serde_json::Value =
+        serde_json::from_slice(&with_prompt_cache_key(b"{ }".to_vec(), "1")).unwrap();
+    assert_eq!(empty["prompt_cache_key"], "tg-1");
+    assert_eq!(with_prompt_cache_key(b"[1]".to_vec(), "1"), b"[1]".to_vec());
+}

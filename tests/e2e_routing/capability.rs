@@ -62,6 +62,13 @@ fn requests_go_only_to_targets_that_can_serve_them() {
     for _ in 0..5 {
         let r = chat(&gw, "chat", json!({}), json!("hi"));
         assert_eq!(r.status, 200, "{}", r.text());
+        let why = r.header("x-tollgate-route").unwrap_or_default();
+        assert!(
+            why.starts_with(
+                "strategy=cheapest; target=small/tiny-text; reason=lowest expected cost $0.0000"
+            ) && !why.contains("skipped"),
+            "{why}"
+        );
     }
     let small_before = small.hits();
     assert_eq!((small_before, vision.hits(), long.hits()), (5, 0, 0));
@@ -71,6 +78,13 @@ fn requests_go_only_to_targets_that_can_serve_them() {
     for _ in 0..5 {
         let r = chat(&gw, "chat", json!({}), image());
         assert_eq!(r.status, 200, "{}", r.text());
+        let why = r.header("x-tollgate-route").unwrap_or_default();
+        assert!(
+            why.starts_with(
+                "strategy=cheapest; target=vision/gpt-4o-mini; reason=lowest expected cost $"
+            ) && why.ends_with("; skipped=2 lacking capability"),
+            "{why}"
+        );
     }
     assert_eq!(
         vision.hits(),

@@ -104,7 +104,10 @@ fn every_matcher_routes_and_explains_itself() {
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(
         resp.header("x-tollgate-route"),
-        Some("router=auto; rule=free-tier; route=small; tier=simple")
+        Some(
+            "router=auto; rule=free-tier; route=small; tier=simple; strategy=weighted; \
+             target=up/up-small; reason=weighted round robin"
+        )
     );
     assert_eq!(
         up.requests().last().unwrap().model.as_deref(),
@@ -204,7 +207,7 @@ fn every_matcher_routes_and_explains_itself() {
     assert!(resp
         .header("x-tollgate-route")
         .unwrap()
-        .ends_with("rule=hard; route=big; tier=complex"));
+        .contains("rule=hard; route=big; tier=complex; strategy="));
 
     let page =
         gw.metrics_with("tollgate_route_rule_total{router=\"auto\",rule=\"hard\",variant=\"\"} 1");
@@ -215,7 +218,7 @@ fn every_matcher_routes_and_explains_itself() {
         .contains("tollgate_route_rule_total{router=\"auto\",rule=\"free-tier\",variant=\"\"} 1"));
     let logged = common::wait_until(Duration::from_secs(5), || {
         gw.stdout()
-            .contains(r#""route":"router=auto; rule=hard; route=big; tier=complex""#)
+            .contains(r#""route_reason":"router=auto; rule=hard; route=big; tier=complex; strategy=weighted; target=up/up-big; reason=weighted round robin""#)
     });
     assert!(logged, "access log: {}", gw.stdout());
 }
@@ -229,8 +232,9 @@ fn routers_reload_and_bad_rules_are_refused_with_key_paths() {
 
     gw.write_config(&config(&up, "big"));
     let moved = common::wait_until(Duration::from_secs(10), || {
-        send(&gw, PRO, &[], &hello).header("x-tollgate-route")
-            == Some("router=auto; rule=default; route=big; tier=simple")
+        send(&gw, PRO, &[], &hello)
+            .header("x-tollgate-route")
+            .is_some_and(|r| r.starts_with("router=auto; rule=default; route=big; tier=simple;"))
     });
     assert!(moved, "the reloaded default never took effect");
 
@@ -248,7 +252,7 @@ fn routers_reload_and_bad_rules_are_refused_with_key_paths() {
         "{out}"
     );
 
-    // A plain alias still works and carries no routing explanation.
+    // A plain alias still works and explains only its strategy's pick.
     let resp = send(
         &gw,
         PRO,
@@ -256,5 +260,8 @@ fn routers_reload_and_bad_rules_are_refused_with_key_paths() {
         &json!({"model": "small", "messages": [{"role": "user", "content": "x"}]}),
     );
     assert_eq!(resp.status, 200);
-    assert_eq!(resp.header("x-tollgate-route"), None);
+    assert_eq!(
+        resp.header("x-tollgate-route"),
+        Some("strategy=weighted; target=up/up-small; reason=weighted round robin")
+    );
 }

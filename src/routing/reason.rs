@@ -1,0 +1,168 @@
+//! Why a request went where it went: the `x-tollgate-route` response header and the
+//! access log's `route` field, for every routed request (router or not).
+//!
+//! The text joins what is already known when the answer starts — the router's rule
+//! and variant (`rules::Decision`), the balancing strategy, the chosen target, the
+//! measure the strategy picked it by, and how many targets were skipped for a
+//! missing capability — e.g. `strategy=cheapest; target=openai/gpt-4o-mini;
+//! reason=lowest expected cost $0.000120`. Every part comes from the configuration,
+//! an enum or a number, never from the client's text, so the header cannot carry
+//! request content. It is built once per request (see `proxy::finish`).
+
+use std::fmt::Write;
+
+use crate::config::Strategy;
+
+use super::rules::Decision;
+use super::select::Signals;
+
+/// What the explanation is made of; borrowed from the request's context.
+pub struct Facts<'a> {
+    pub decision: Option<&'a Decision>,
+    pub strategy: Strategy,
+    /// `provider/model` of the attempt that answered.
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// The chosen candidate's measures (zero when the strategy has none).
+    pub signals: Signals,
+    /// `prefix_affinity` / `consistent_hash` had a key to hash.
+    pub keyed: bool,
+    /// Targets dropped before choosing because they lack a capability.
+    pub skipped: usize,
+    /// The attempt number (1 = first try).
+    pub attempts: u32,
+}
+
+/// The explanation text.
+pub fn explain(f: &Facts) -> String {
+    let mut out = String::with_capacity(160);
+    if let Some(d) = f.decision {
+        out.push_str(&d.explain());
+        out.push_str("; ");
+    }
+    let _ = write!(
+        out,
+        "strategy={}; target={}/{}; reason={}",
+        f.strategy.as_str(),
+        f.provider,
+        f.model,
+        reason(f)
+    );
+    if f.skipped > 0 {
+        let _ = write!(out, "; skipped={} lacking capability", f.skipped);
+    }
+    if f.attempts > 1 {
+        let _ = write!(out, "; attempt={}", f.attempts);
+    }
+    out
+}
+
+/// The measure the strategy picked by, as far as it is known.
+fn reason(f: &Facts) -> String {
+    let s = &f.signals;
+    match f.strategy {
+        Strategy::Cheapest => format!("lowest expected cost ${:.6}", s.cost),
+        Strategy::CostWithinLatency if s.ttft_p50_us == 0 => format!(
+            "cheapest within ttft bound ${:.6} (no ttft sample yet)",
+            s.cost
+        ),
+        Strategy::CostWithinLatency if s.slow => format!(
+            "none within ttft bound, fastest p50 ttft {}ms",
+            s.ttft_p50_us / 1000
+        ),
+        Strategy::CostWithinLatency => format!(
+            "cheapest within ttft bound ${:.6}, p50 ttft {}ms",
+            s.cost,
+            s.ttft_p50_us / 1000
+        ),
+        Strategy::PrefixAffinity if f.keyed => format!(
+            "prefix hash, bounded load factor {} (recent picks {})",
+            s.load_factor, s.recent
+        ),
+        Strategy::ConsistentHash if f.keyed => "hash of session key".to_string(),
+        Strategy::PrefixAffinity | Strategy::ConsistentHash => {
+            "no key, least in flight".to_string()
+        }
+        Strategy::Weighted => "weighted round robin".to_string(),
+        Strategy::LeastInflight => "fewest in flight".to_string(),
+        Strategy::Latency => "two choices on latency".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Tier;
+
+    fn facts(strategy: Strategy, signals: Signals) -> Facts<'static> {
+        Facts {
+            decision: None,
+            strategy,
+            provider: "openai",
+            model: "gpt-4o-mini",
+            signals,
+            keyed: true,
+            skipped: 0,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn cheapest_names_the_cost() {
+        let s = Signals {
+            cost: 0.00012,
+            ..Signals::default()
+        };
+        assert_eq!(
+            explain(&facts(Strategy::Cheapest, s)),
+            "strategy=cheapest; target=openai/gpt-4o-mini; reason=lowest expected cost $0.000120"
+        );
+    }
+
+    #[test]
+    fn router_decision_skips_and_retries_are_included() {
+        let d = Decision {
+            router: "auto".into(),
+            rule: "vision".into(),
+            route: "gpt-vision".into(),
+            variant: None,
+            tier: Tier::Simple,
+        };
+        let mut f = facts(Strategy::Weighted, Signals::default());
+        f.decision = Some(&d);
+        f.skipped = 2;
+        f.attempts = 3;
+        assert_eq!(
+            explain(&f),
+            "router=auto; rule=vision; route=gpt-vision; tier=simple; strategy=weighted; \
+             target=openai/gpt-4o-mini; reason=weighted round robin; \
+             skipped=2 lacking capability; attempt=3"
+        );
+    }
+
+    #[test]
+    fn latency_bound_reasons_differ() {
+        let within = Signals {
+            cost: 0.001,
+            ttft_p50_us: 80_000,
+            ..Signals::default()
+        };
+        let slow = Signals {
+            slow: true,
+            ..within
+        };
+        let a = explain(&facts(Strategy::CostWithinLatency, within));
+        let b = explain(&facts(Strategy::CostWithinLatency, slow));
+        assert!(
+            a.contains("cheapest within ttft bound $0.001000, p50 ttft 80ms"),
+            "{a}"
+        );
+        assert!(
+            b.contains("none within ttft bound, fastest p50 ttft 80ms"),
+            "{b}"
+        );
+        let mut unkeyed = facts(Strategy::PrefixAffinity, Signals::default());
+        unkeyed.keyed = false;
+        assert!(explain(&unkeyed).ends_with("reason=no key, least in flight"));
+    }
+}
