@@ -334,3 +334,39 @@ models: [{{ name: m, targets: [{{ provider: up, model: x }}] }}]
     assert!(r.text().contains("tollgate_"));
     assert_eq!(http::get(&gw.admin, "/healthz").status, 200);
 }
+
+/// A direct `provider/model` name the answer's headers could not carry (a control
+/// character, non-ASCII, a space, over 256 characters) is refused as an unknown model in
+/// the client's dialect before anything goes upstream, and the gateway keeps serving.
+#[test]
+fn a_direct_model_name_headers_cannot_carry_is_a_404_before_any_upstream_call() {
+    let up = common::mock("up");
+    let gw = Gateway::start(&format!(
+        r#"
+listeners: {{ data: ["{{data}}"], admin: "{{admin}}" }}
+auth: {{ mode: open }}
+providers: [{{ name: up, format: openai, base_url: "{}" }}]
+models: [{{ name: m, targets: [{{ provider: up, model: x }}] }}]
+"#,
+        up.url()
+    ));
+    let long = format!("up/{}", "m".repeat(300));
+    for model in [
+        "up/bad\nname",
+        "up/bad\u{1}name",
+        "up/模型",
+        "up/sp ace",
+        long.as_str(),
+    ] {
+        let resp = gw.post("/v1/chat/completions", &chat(model));
+        assert_eq!(resp.status, 404, "{model:?}: {}", resp.text());
+        assert_eq!(resp.json()["error"]["param"], "model", "{model:?}");
+        let resp = gw.post("/v1/messages", &messages(model));
+        assert_eq!(resp.status, 404, "{model:?}");
+        assert_eq!(resp.json()["type"], "error", "{model:?}");
+    }
+    assert_eq!(up.hits(), 0);
+    let resp = gw.post("/v1/chat/completions", &chat("up/gpt-4o-mini"));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("x-tollgate-model"), Some("gpt-4o-mini"));
+}

@@ -101,7 +101,7 @@ fn direct_route(config: &Config, model: &str) -> Result<Arc<ModelRoute>, Gateway
     };
     let (provider_name, upstream_model) = model.split_once('/').ok_or_else(not_found)?;
     let provider = config.provider(provider_name).ok_or_else(not_found)?;
-    if upstream_model.is_empty() {
+    if !is_plausible_model_name(upstream_model) {
         return Err(not_found());
     }
     let mut route = direct_model_route(model, provider, upstream_model);
@@ -109,6 +109,15 @@ fn direct_route(config: &Config, model: &str) -> Result<Arc<ModelRoute>, Gateway
         t.caps = crate::config::capability::resolve(upstream_model, None, &config.capabilities);
     }
     Ok(Arc::new(route))
+}
+
+/// What a provider's model name can look like: 1 to 256 visible ASCII characters
+/// (the same bound as configured names). The name goes upstream and into response
+/// headers (`x-tollgate-model`, `x-tollgate-route`), where a control or non-ASCII
+/// character would fail the answer after the upstream was paid for, so such a name is
+/// refused as unknown before anything is sent.
+fn is_plausible_model_name(name: &str) -> bool {
+    (1..=256).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> ModelRoute {
@@ -177,7 +186,16 @@ models:
 
     #[test]
     fn unknown_model_is_404() {
-        for name in ["nope", "zz/model", "a/"] {
+        let long = format!("a/{}", "m".repeat(257));
+        for name in [
+            "nope",
+            "zz/model",
+            "a/",
+            "a/bad\nname",
+            "a/sp ace",
+            "a/模型",
+            &long,
+        ] {
             let err = plan_for(&config(), name).unwrap_err();
             assert_eq!(err.status(), 404, "{name}");
         }
