@@ -125,7 +125,7 @@ fn data_plane_services(
             let mut proxy = Service::new(format!("tollgate data plane {i}"), edge);
             proxy.threads = Some(1);
             for addr in listeners {
-                proxy.add_tcp_with_settings(&listen::worker_key(addr, i), listen::socket_options());
+                proxy.add_listener(listen::listener(addr, i));
             }
             proxy
         })

