@@ -59,18 +59,23 @@ fn has_fields(expected: &Value, actual: &Value, path: &str) {
 
 #[test]
 fn reference_requests_reach_every_format() {
-    for file in ["request_text.json", "request_function.json"] {
+    let cases = [
+        ("request_text.json", &["bedtime story about a unicorn"][..]),
+        ("request_function.json", &["get_current_weather"][..]),
+        (
+            "request_streaming.json",
+            &["You are a helpful assistant.", "Hello!"][..],
+        ),
+    ];
+    for (file, needles) in cases {
         let body = read(&format!("openai_responses/{file}"));
         for to in FORMATS {
             let out = translate_request(Dialect::OpenAiResponses, to, &body, "up-model")
                 .unwrap_or_else(|e| panic!("{file} -> {to:?}: {}", e.message));
             let text = String::from_utf8(out).unwrap();
-            let needle = if file == "request_function.json" {
-                "get_current_weather"
-            } else {
-                "bedtime story about a unicorn"
-            };
-            assert!(text.contains(needle), "{file} -> {to:?}: {text}");
+            for needle in needles {
+                assert!(text.contains(needle), "{file} -> {to:?}: {text}");
+            }
         }
     }
     let body = read("openai_responses/request_function.json");
@@ -84,6 +89,42 @@ fn reference_requests_reach_every_format() {
     );
     assert_eq!(chat["tools"][0]["function"]["name"], "get_current_weather");
     assert_eq!(chat["tool_choice"], "auto");
+}
+
+/// Each format's reference answer with a tool call, by folder.
+fn tool_call_answer(to: WireFormat) -> &'static str {
+    match to {
+        WireFormat::OpenAiChat => "response_tool_calls.json",
+        WireFormat::Gemini => "response_function_call.json",
+        _ => "response_tool_use.json",
+    }
+}
+
+#[test]
+fn function_call_answers_have_the_reference_fields() {
+    let expected = reference("response_function.json");
+    for to in FORMATS {
+        let dir = fixtures().join(folder(to));
+        let body = std::fs::read(dir.join(tool_call_answer(to))).unwrap();
+        let (out, _) = translate_response(to, Dialect::OpenAiResponses, &body, "public").unwrap();
+        let out: Value = serde_json::from_slice(&out).unwrap();
+        let call = out["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["type"] == "function_call")
+            .unwrap_or_else(|| panic!("{to:?}: no function_call item in {out}"));
+        has_fields(&expected["output"][0], call, &format!("{to:?} output"));
+        assert!(call["call_id"].as_str().is_some_and(|c| !c.is_empty()));
+        let args: Value = serde_json::from_str(call["arguments"].as_str().unwrap()).unwrap();
+        assert!(
+            args.is_object(),
+            "{to:?}: arguments are a JSON object's text"
+        );
+        has_fields(&expected["usage"], &out["usage"], &format!("{to:?} usage"));
+        assert_eq!(out["status"], "completed");
+        assert!(out["completed_at"].is_u64(), "{to:?}: {out}");
+    }
 }
 
 #[test]
@@ -164,10 +205,11 @@ fn stream_events_have_the_reference_fields() {
                 seen.insert(kind.clone());
             }
         }
-        let last = &evs.last().unwrap().0;
+        let kinds: Vec<&str> = evs.iter().map(|(k, _)| k.as_str()).collect();
+        let end = &kinds[kinds.len().saturating_sub(2)..];
         assert!(
-            ["response.completed", "error"].contains(&last.as_str()),
-            "{from:?} {file}: ends with {last}"
+            end.last() == Some(&"response.completed") || end == ["response.failed", "error"],
+            "{from:?} {file}: ends with {end:?}"
         );
     }
     let all: std::collections::BTreeSet<String> = reference

@@ -98,11 +98,17 @@ pub(crate) fn response_object(
         Status::Incomplete(reason) => json!({ "reason": reason }),
         _ => Value::Null,
     };
+    // The reference sets `completed_at` only on a completed response.
+    let completed_at = match status {
+        Status::Completed => json!(created.max(openai_chat::response::now())),
+        _ => Value::Null,
+    };
     json!({
         "id": id,
         "object": "response",
         "created_at": created,
         "status": status.as_str(),
+        "completed_at": completed_at,
         "error": null,
         "incomplete_details": incomplete,
         "instructions": null,
@@ -130,7 +136,10 @@ pub(crate) fn usage_to_wire(u: &Usage) -> Value {
     let r = openai_chat::response::ACCOUNTING.from_canonical(*u);
     json!({
         "input_tokens": r.input_tokens,
-        "input_tokens_details": {"cached_tokens": r.cache_read_tokens},
+        "input_tokens_details": {
+            "cached_tokens": r.cache_read_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
+        },
         "output_tokens": r.output_tokens,
         "output_tokens_details": {"reasoning_tokens": r.reasoning_tokens},
         "total_tokens": r.input_tokens + r.output_tokens,
