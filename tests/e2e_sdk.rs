@@ -118,10 +118,11 @@ models:
     );
     let seen = up.requests();
     assert!(!seen.is_empty());
-    for r in &seen {
+    for r in seen.iter().filter(|r| r.method == "POST") {
         assert_eq!(r.path, "/v1/responses", "{r:?}");
         assert_eq!(r.model.as_deref(), Some("upstream-resp"), "{r:?}");
     }
+    assert_forwarded(&seen);
     // The body is the client's own bytes with the model replaced.
     let body = r#"{"model": "via-responses",  "input": "hi", "x_unknown": [1, 2]}"#;
     let resp = common::http::request(
@@ -146,6 +147,28 @@ models:
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert!(output_tokens > 0, "{metrics}");
+}
+
+/// The client's GET, input_items and DELETE of a response a Responses provider holds
+/// reached that provider, on the id's own path: one of each, nothing else (the id
+/// tollgate never saw and the other key's calls stayed in tollgate).
+fn assert_forwarded(seen: &[tollgate_mock::RecordedRequest]) {
+    let calls: Vec<(String, String)> = seen
+        .iter()
+        .filter(|r| r.method != "POST")
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    let id = calls[0].1.trim_start_matches("/v1/responses/").to_string();
+    assert!(id.starts_with("resp_mock"), "{calls:?}");
+    let want = [
+        ("GET", format!("/v1/responses/{id}")),
+        ("GET", format!("/v1/responses/{id}/input_items")),
+        ("DELETE", format!("/v1/responses/{id}")),
+    ];
+    for (got, (method, path)) in calls.iter().zip(want) {
+        assert_eq!((got.0.as_str(), got.1.as_str()), (method, path.as_str()));
+    }
 }
 
 const KEY_A: &str = "sk-tg-responses-state-a";
@@ -224,8 +247,11 @@ models:
                 .any(|r| r.body_prefix.contains("previous_response_id")),
             "{seen:?}"
         );
-        assert!(seen.iter().all(|r| r.path == "/v1/responses"), "{seen:?}");
+        let posts = seen.iter().filter(|r| r.method == "POST");
+        assert!(posts.clone().all(|r| r.path == "/v1/responses"), "{seen:?}");
     }
+    let held = [up_a.requests(), up_b.requests()].concat();
+    assert_forwarded(&held);
     let before = up_a.requests().len();
     run_script(
         &py,

@@ -11,13 +11,17 @@
 //!   narrows the route to its target, an unknown one is a 404.
 //! - `recorder`: the response side: the Response object as the client received it
 //!   (a JSON body, or the `response.completed` event of a stream).
-//! - `api`: `GET` and `DELETE /v1/responses/{id}`, and storing an answer as its last
-//!   byte goes out (the last write waits for the store, so the next turn finds it).
+//! - `api`: `GET` and `DELETE /v1/responses/{id}` and `GET .../input_items` (from the
+//!   store, or forwarded to the provider a pinned id names), and storing an answer as
+//!   its last byte goes out (the last write waits for the store, so the next turn
+//!   finds it).
+//! - `items`: the input items list, paged as OpenAI's reference pages it.
 //! - `memory`: the in-process store (bounded by bytes, per-entry TTL) used when
 //!   `state.backend` is `memory`; with Redis the policy's store keeps the documents,
 //!   so any replica continues any conversation.
 
 mod api;
+mod items;
 mod memory;
 mod record;
 mod recorder;
@@ -28,7 +32,7 @@ use std::sync::Arc;
 use crate::config::ResponsesSettings;
 use crate::policy::{DocStore, StateStore};
 
-pub use api::{answer_stored, stored_response_id};
+pub use api::{answer_stored, stored_path, StoredPath};
 pub use recorder::{on_client_bytes, on_response_start, Recorder};
 pub use turn::{begin, narrow_plan, Turn};
 

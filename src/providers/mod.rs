@@ -2,7 +2,10 @@
 //! and wire format) and how it authenticates. Translation lives in `formats`.
 //!
 //! OpenAI-compatible servers (vLLM, Ollama, Groq, Mistral, Together, DeepSeek...) are
-//! `openai` providers with another base URL.
+//! `openai` providers with another base URL. `direct` sends one request to a provider
+//! outside the proxy path.
+
+pub mod direct;
 
 use pingora::http::RequestHeader;
 

@@ -56,12 +56,16 @@ pub async fn accept(
         }
         Endpoint::StoredResponse => {
             let req = session.req_header();
-            let id = crate::conversations::stored_response_id(req.uri.path()).unwrap_or("");
+            let at = req
+                .uri
+                .path_and_query()
+                .map_or("", |p| p.as_str())
+                .to_string();
             let method = req.method.clone();
-            let answer = crate::conversations::answer_stored(&runtime, &key, &method, id).await;
+            let answer = crate::conversations::answer_stored(&runtime, &key, &method, &at).await;
             return match answer {
-                Ok(body) => {
-                    respond::send_json(session, ctx, 200, body, &[]).await?;
+                Ok((status, body)) => {
+                    respond::send_json(session, ctx, status, body, &[]).await?;
                     Ok(Ok(Accepted::Answered))
                 }
                 Err(err) => Ok(Err(err)),

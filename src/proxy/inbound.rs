@@ -15,7 +15,7 @@ use crate::providers::Api;
 pub enum Endpoint {
     Api(Api),
     ListModels,
-    /// `GET` / `DELETE /v1/responses/{id}`: a stored Response.
+    /// `GET` / `DELETE /v1/responses/{id}`, `GET .../input_items`: a stored Response.
     StoredResponse,
 }
 
@@ -81,10 +81,10 @@ pub fn classify(
             Dialect::OpenAi,
             method == http::Method::GET,
         ),
-        _ if crate::conversations::stored_response_id(path).is_some() => (
+        _ if let Some(at) = crate::conversations::stored_path(path) => (
             Endpoint::StoredResponse,
             Dialect::OpenAiResponses,
-            method == http::Method::GET || method == http::Method::DELETE,
+            method == http::Method::GET || (method == http::Method::DELETE && !at.input_items),
         ),
         _ => {
             let dialect = if path.starts_with("/messages") {

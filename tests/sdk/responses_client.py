@@ -158,9 +158,21 @@ if passthrough:
         starts.add(providers[0])
     if mode == "passthrough-pair":
         assert len(starts) == 2, starts
-    # tollgate holds no copy of a provider's response.
+    # tollgate holds no copy of a provider's response: GET, input_items and DELETE
+    # go to the provider that holds it (the mock answers for its own ids).
     (r1, _, _), _ = chain("pass get")
+    got = client.responses.retrieve(r1.id)
+    assert got.id == r1.id and r1.id in got.output_text, got
+    items = client.responses.input_items.list(r1.id)
+    assert items.data[0].type == "message" and r1.id in items.data[0].content[0].text, items
+    if other_key:
+        other = OpenAI(base_url=f"http://{addr}/v1", api_key=other_key, max_retries=0)
+        not_found(lambda: other.responses.retrieve(r1.id))
+        not_found(lambda: other.responses.delete(r1.id))
+    assert client.responses.delete(r1.id) is None
+    # Deleted at the provider: tollgate forgets which provider held it.
     not_found(lambda: client.responses.retrieve(r1.id))
+    not_found(lambda: client.responses.retrieve("resp_mock_never_issued"))
 else:
     (r1, r2, r3), _ = chain("translated")
     assert r2.previous_response_id == r1.id and r3.previous_response_id == r2.id, (r2, r3)
@@ -168,6 +180,20 @@ else:
     assert got.id == r3.id and got.output_text == r3.output_text, (got, r3)
     assert got.previous_response_id == r2.id and got.store is True, got
     assert client.responses.retrieve(r1.id).output_text == r1.output_text
+    # The model's input for the third turn: the whole chain, newest first by default,
+    # paged with `after` (the SDK follows the pages when iterated).
+    items = client.responses.input_items.list(r3.id)
+    assert items.data[0].content[0].text == "And once more?", items
+    assert [i.id for i in items.data] == [i.id for i in client.responses.input_items.list(r3.id).data]
+    paged = list(client.responses.input_items.list(r3.id, order="asc", limit=2))
+    texts = [i.content[0].text for i in paged]
+    assert len(texts) == 5 and texts[0] == "My name is Ada (translated)." and texts[2] == "What is my name?", texts
+    assert texts[1].startswith("tok0") and texts[4] == "And once more?", texts
+    try:
+        client.responses.input_items.list(r3.id, limit=500)
+        raise AssertionError("expected BadRequestError")
+    except openai.BadRequestError as e:
+        assert e.body["param"] == "limit", e.body
     if other_key:
         other = OpenAI(base_url=f"http://{addr}/v1", api_key=other_key, max_retries=0)
         not_found(lambda: other.responses.retrieve(r3.id))

@@ -198,6 +198,11 @@ pub(crate) async fn serve(conn: &mut Conn, shared: &Shared, entry: Arc<Entry>) -
             shared.reset();
             ex.send(Reply::json(r#"{"reset":true}"#.to_owned())).await
         }
+        Route::StoredResponse { id, input_items } => {
+            let delete = entry.head.method() == "DELETE";
+            ex.send(responses::stored(id, input_items, delete, entry.seq))
+                .await
+        }
         Route::NotFound(f) => {
             let msg = format!("mock: no endpoint {}", entry.head.path());
             ex.send(error_reply(f, 404, &msg, entry.seq)).await

@@ -6,6 +6,8 @@
 //! responses-streaming (`response.created`, `response.in_progress`, per item
 //! `response.output_item.added`, `response.content_part.added`, text or arguments
 //! deltas and `.done` events, `response.output_item.done`, `response.completed`).
+//! The mock keeps no state: `GET`/`DELETE /v1/responses/{id}` and `.../input_items`
+//! answer for any id the mock could have issued (`resp_mock...`) and 404 otherwise.
 
 use super::reply::{quote, EventKind, Gen, Reply, StreamPlan};
 
@@ -181,4 +183,34 @@ pub fn response_stream(g: &Gen) -> StreamPlan {
         format!(r#""response":{full}"#),
     );
     plan
+}
+
+/// The answer to `GET` (`input_items` or not) or `DELETE` of a stored response: for
+/// an id of the mock's own shape, a Response with that id (its one message says
+/// which id), the deletion object, or a one-item input list; a 404 for any other id.
+pub fn stored(id: &str, input_items: bool, delete: bool, seq: u64) -> Reply {
+    if !id.starts_with("resp_mock") {
+        return super::openai::error(404, &format!("Response with id '{id}' not found."));
+    }
+    let id_json = quote(id);
+    if delete {
+        return Reply::json(format!(
+            r#"{{"id":{id_json},"object":"response","deleted":true}}"#
+        ));
+    }
+    let g = Gen::new("mock-stored", 1, 0, seq);
+    if input_items {
+        let item = format!("msg_input{seq:020}");
+        return Reply::json(format!(
+            r#"{{"object":"list","data":[{{"id":"{item}","type":"message","role":"user","content":[{{"type":"input_text","text":{}}}]}}],"first_id":"{item}","last_id":"{item}","has_more":false}}"#,
+            quote(&format!("mock: input of {id}"))
+        ));
+    }
+    let output = format!(
+        r#"{{"type":"message","id":"{}","status":"completed","role":"assistant","content":[{{"type":"output_text","text":{},"annotations":[]}}]}}"#,
+        g.id("msg_"),
+        quote(&format!("mock: stored {id}"))
+    );
+    let body = response_json(&g, "completed", &output, &usage_json(&g));
+    Reply::json(body.replacen(&quote(&g.id("resp_")), &id_json, 1))
 }

@@ -30,6 +30,8 @@ pub(crate) enum Route<'a> {
     Embeddings,
     /// `POST /v1/responses`.
     Responses,
+    /// `GET` or `DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`.
+    StoredResponse { id: &'a str, input_items: bool },
     /// `GET /v1/models`.
     Models,
     /// `POST /v1/messages`.
@@ -69,6 +71,14 @@ impl<'a> Route<'a> {
             "/v1/models" => (Route::Models, "GET"),
             "/v1/messages" => (Route::Messages, "POST"),
             "/v1/messages/count_tokens" => (Route::CountTokens, "POST"),
+            _ if let Some((route, deletable)) = stored_response(path) => {
+                let want = if deletable && method == "DELETE" {
+                    "DELETE"
+                } else {
+                    "GET"
+                };
+                (route, want)
+            }
             _ => match gemini(path, head.query()).or_else(|| bedrock(path)) {
                 Some(route) => (route, "POST"),
                 None => return Route::NotFound(format_of_path(path)),
@@ -113,6 +123,17 @@ impl<'a> Route<'a> {
             _ => None,
         }
     }
+}
+
+/// `/v1/responses/{id}` (which may also be deleted) or `.../{id}/input_items`.
+fn stored_response(path: &str) -> Option<(Route<'_>, bool)> {
+    let rest = path.strip_prefix("/v1/responses/")?;
+    let (id, input_items) = match rest.split_once('/') {
+        Some((id, "input_items")) => (id, true),
+        Some(_) => return None,
+        None => (rest, false),
+    };
+    (!id.is_empty()).then_some((Route::StoredResponse { id, input_items }, !input_items))
 }
 
 /// `/v1beta/models/{model}:{action}` (also `/v1/models/...`).

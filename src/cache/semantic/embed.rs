@@ -1,28 +1,18 @@
 //! The embedding call of a semantic lookup: the question sent as an OpenAI-format
 //! `POST /v1/embeddings` (Azure: the deployment's `embeddings` operation) to the
-//! configured embeddings route — its targets in order, each on its first healthy
-//! endpoint, with the provider's credentials and TLS settings — all under the
-//! route's `semantic.timeout_ms`. One attempt per target, no retries: a failed
+//! configured embeddings route — its targets in order, each as a direct call
+//! (`providers::direct`) — all under the route's `semantic.timeout_ms`. One attempt per target, no retries: a failed
 //! embedding only costs the semantic lookup (the request goes upstream), so it must
 //! never cost the request more than its timeout.
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use once_cell::sync::Lazy;
-use pingora::connectors::http::Connector;
-use pingora::http::RequestHeader;
-use pingora::upstreams::peer::HttpPeer;
-
 use crate::config::{ModelRoute, Target};
-use crate::providers::{self, Api};
+use crate::providers::{self, direct, Api};
 use crate::runtime::Runtime;
 
 /// Largest embeddings answer read (a 3072-float vector in JSON is ~70 KB).
 const MAX_ANSWER: usize = 4 << 20;
-
-/// One connection pool for every embedding call of the process.
-static CONNECTOR: Lazy<Connector> = Lazy::new(|| Connector::new(None));
 
 /// The vector of `text` from the route `route_name`, or why not.
 pub async fn embed(
@@ -65,69 +55,22 @@ async fn embed_target(
     timeout: Duration,
 ) -> Result<Vec<f32>, String> {
     let provider = &target.provider;
-    let pool = runtime
-        .pools
-        .get(&provider.name)
-        .ok_or("no endpoint pool")?;
-    let (index, addr) = *pool.ready_endpoints().first().ok_or("no ready endpoint")?;
-    let endpoint = provider.endpoints.get(index).ok_or("no endpoint")?;
     let path = providers::upstream_path(provider, Api::Embeddings, &target.model, false)
         .ok_or("the provider does not serve embeddings")?;
     let body = serde_json::to_vec(&serde_json::json!({"model": target.model, "input": text}))
         .map_err(|e| e.to_string())?;
-    let mut req = RequestHeader::build(
-        "POST",
-        format!("{}{path}", endpoint.path_prefix).as_bytes(),
-        Some(6),
-    )
-    .map_err(|e| e.to_string())?;
-    let default_port = if endpoint.tls { 443 } else { 80 };
-    let host = if endpoint.port == default_port {
-        endpoint.host.clone()
-    } else {
-        format!("{}:{}", endpoint.host, endpoint.port)
+    let call = direct::Call {
+        method: "POST",
+        path: &path,
+        body: Some(body),
+        timeout,
+        max_answer: MAX_ANSWER,
     };
-    let headers = [
-        ("host", host),
-        ("content-type", "application/json".to_string()),
-        ("content-length", body.len().to_string()),
-    ];
-    for (name, value) in headers {
-        req.insert_header(name, value).map_err(|e| e.to_string())?;
+    let answer = direct::send(runtime, provider, call).await?;
+    if answer.status != 200 {
+        return Err(format!("embeddings answered {}", answer.status));
     }
-    providers::apply_auth(provider, &mut req).map_err(|e| e.to_string())?;
-    let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
-    peer.options.ca = provider.tls_ca.as_ref().map(|ca| ca.certs.clone());
-    peer.options.connection_timeout = Some(timeout);
-    peer.options.total_connection_timeout = Some(timeout);
-    peer.options.read_timeout = Some(timeout);
-    peer.options.write_timeout = Some(timeout);
-    let (mut http, _reused) = CONNECTOR
-        .get_http_session(&peer)
-        .await
-        .map_err(|e| format!("connect: {:?}", e.etype()))?;
-    let io = |e: Box<pingora::Error>| format!("{:?}", e.etype());
-    http.write_request_header(Box::new(req)).await.map_err(io)?;
-    http.write_request_body(Bytes::from(body), true)
-        .await
-        .map_err(io)?;
-    http.finish_request_body().await.map_err(io)?;
-    http.read_response_header().await.map_err(io)?;
-    let status = http.response_header().map_or(0, |h| h.status.as_u16());
-    let mut answer = Vec::new();
-    while let Some(chunk) = http.read_response_body().await.map_err(io)? {
-        if answer.len() + chunk.len() > MAX_ANSWER {
-            return Err("embeddings answer too large".to_string());
-        }
-        answer.extend_from_slice(&chunk);
-    }
-    if status != 200 {
-        return Err(format!("embeddings answered {status}"));
-    }
-    CONNECTOR
-        .release_http_session(http, &peer, Some(Duration::from_secs(60)))
-        .await;
-    vector_of(&answer)
+    vector_of(&answer.body)
 }
 
 /// `data[0].embedding` of an OpenAI embeddings answer (float encoding).
