@@ -2,7 +2,8 @@
 //! prompt (text and code mixed, as a chat turn with a pasted snippet), and the whole
 //! rule pass of a router (reading the body's facts, classifying, matching rules); the
 //! capability check's two paths (the marker scan that spares most requests a parse,
-//! and the parse into the request's shape) and the prefix-affinity key.
+//! and the parse into the request's shape) and the prefix-affinity key, placement
+//! (estimate mode) and longest match.
 //!
 //! `cargo bench --bench routing`. Short measurement times: the machine is small and
 //! shared; these numbers catch regressions, they are not for publishing.
@@ -125,6 +126,23 @@ fn capability_and_prefix(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(3));
     g.bench_function("key_4KiB", |b| {
         b.iter(|| tollgate::routing::prefix::key(Dialect::OpenAi, black_box(&small), 4096))
+    });
+    // Estimate mode: the window key and the block hashes in one walk, and the longest
+    // match against a full set of one endpoint.
+    let balance = tollgate::config::balance::Balance::default();
+    g.bench_function("placement_4KiB", |b| {
+        b.iter(|| {
+            tollgate::routing::prefix::placement(Dialect::OpenAi, black_box(&small), &balance)
+        })
+    });
+    let (_, blocks) = tollgate::routing::prefix::placement(Dialect::OpenAi, &small, &balance);
+    let mut set = tollgate::routing::prefix_index::BlockSet::new(balance.prefix_lru_blocks);
+    for i in 0..balance.prefix_lru_blocks as u64 {
+        set.insert(&[i.wrapping_mul(0x9e37_79b9_7f4a_7c15)]);
+    }
+    set.insert(&blocks);
+    g.bench_function("matched_4KiB", |b| {
+        b.iter(|| set.matched(black_box(&blocks)))
     });
     g.finish();
 }

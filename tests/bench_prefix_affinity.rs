@@ -5,11 +5,13 @@
 //! per tenant, 4 turns each, sent turn by turn over 8 concurrent client connections.
 //!
 //! For round robin (`weighted`), consistent hash on `user` (one user per
-//! conversation), `prefix_affinity`, and everything to one replica, it prints the
+//! conversation), `prefix_affinity` in both modes (`hash`: the bounded-load hash of
+//! the leading window; `estimate`, the default: the replica that was sent the longest
+//! prefix), and everything to one replica, it prints the
 //! prompt-cache hit ratio (cached prompt characters / all, from the replicas), the
 //! mean and p99 time to first token (first SSE chunk, seen by the client) and the load
 //! imbalance (max / mean requests per replica). It checks the targets: prefix-aware
-//! reaches ≥ 90 % of the one-replica hit ratio with imbalance ≤ 1.25.
+//! (estimate mode) reaches ≥ 90 % of the one-replica hit ratio with imbalance ≤ 1.25.
 //!
 //! `TOLLGATE_PREFIX_BENCH_TENANTS` sets a smaller or larger tenant count. Run:
 //! `cargo test --release --test bench_prefix_affinity -- --nocapture`.
@@ -180,16 +182,23 @@ providers:
 models:
   - {{ name: round_robin, strategy: weighted, targets: [{{ provider: pool, model: llama }}] }}
   - {{ name: hash_user, strategy: consistent_hash, targets: [{{ provider: pool, model: llama }}] }}
+  - {{ name: prefix_hash, strategy: prefix_affinity, balance: {{ prefix_mode: hash }}, targets: [{{ provider: pool, model: llama }}] }}
   - {{ name: prefix_aware, strategy: prefix_affinity, targets: [{{ provider: pool, model: llama }}] }}
   - {{ name: one_replica, targets: [{{ provider: one, model: llama }}] }}
 "#,
         pool = urls.join(", "),
         one = replicas[0].url()
     ));
-    let runs: Vec<Run> = ["one_replica", "round_robin", "hash_user", "prefix_aware"]
-        .into_iter()
-        .map(|m| run(&gw, &replicas, m, tenants))
-        .collect();
+    let runs: Vec<Run> = [
+        "one_replica",
+        "round_robin",
+        "hash_user",
+        "prefix_hash",
+        "prefix_aware",
+    ]
+    .into_iter()
+    .map(|m| run(&gw, &replicas, m, tenants))
+    .collect();
     println!(
         "\n{tenants} tenants x {CONVERSATIONS} conversations x {TURNS} turns, {REPLICAS} replicas"
     );
@@ -206,7 +215,7 @@ models:
         );
     }
     let single = &runs[0];
-    let prefix = &runs[3];
+    let prefix = &runs[4];
     assert!(
         prefix.hit_ratio >= 0.9 * single.hit_ratio,
         "prefix-aware {:.3} vs one replica {:.3}",

@@ -25,3 +25,6 @@ mod cost;
 
 #[path = "e2e_routing/prompt_cache_key.rs"]
 mod prompt_cache_key;
+
+#[path = "e2e_routing/prefix.rs"]
+mod prefix;

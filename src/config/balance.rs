@@ -22,6 +22,28 @@ pub const DEFAULT_PREFIX_TOKENS: u64 = 1024;
 const PREFIX_TOKENS: std::ops::RangeInclusive<u64> = 16..=1_000_000;
 /// The bound of consistent hashing with bounded loads (Mirrokni et al.).
 pub const DEFAULT_LOAD_FACTOR: f64 = 1.25;
+/// Estimation mode: prompt tokens per hashed block (4 characters each), like a
+/// prefix-caching server's KV block, a few times larger to keep the sets small.
+pub const DEFAULT_BLOCK_TOKENS: u64 = 64;
+const BLOCK_TOKENS: std::ops::RangeInclusive<u64> = 4..=4096;
+/// Estimation mode: block hashes remembered per endpoint.
+pub const DEFAULT_LRU_BLOCKS: u64 = 16_384;
+const LRU_BLOCKS: std::ops::RangeInclusive<u64> = 64..=4_194_304;
+/// Estimation mode: the prefix holder is passed over when it has more than this ×
+/// (the least loaded's in-flight + 1) requests in flight.
+pub const DEFAULT_IN_FLIGHT_FACTOR: f64 = 4.0;
+/// Estimation mode: the share of a prompt's blocks an endpoint must hold to draw it.
+pub const DEFAULT_MIN_MATCH: f64 = 0.5;
+
+/// How `prefix_affinity` places a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrefixMode {
+    /// The endpoint that was sent the longest prefix of this prompt, else the hash.
+    #[default]
+    Estimate,
+    /// The bounded-load hash of the leading window only.
+    Hash,
+}
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +60,16 @@ pub struct BalanceSection {
     /// Set OpenAI's `prompt_cache_key` from the prompt's prefix hash when the client
     /// sent none (targets in the OpenAI chat or Responses format only).
     pub prompt_cache_key: Option<bool>,
+    /// `prefix_affinity`: `estimate` (default) or `hash`.
+    pub prefix_mode: Option<String>,
+    /// `prefix_affinity`, estimate mode: prompt tokens per hashed block.
+    pub prefix_block_tokens: Option<u64>,
+    /// `prefix_affinity`, estimate mode: block hashes remembered per endpoint.
+    pub prefix_lru_blocks: Option<u64>,
+    /// `prefix_affinity`, estimate mode: in-flight bound of the prefix holder.
+    pub in_flight_factor: Option<f64>,
+    /// `prefix_affinity`, estimate mode: share of the prompt's blocks a holder needs.
+    pub prefix_min_match: Option<f64>,
 }
 
 /// The validated settings, with defaults.
@@ -49,6 +81,12 @@ pub struct Balance {
     pub prefix_chars: usize,
     pub load_factor: f64,
     pub prompt_cache_key: bool,
+    pub prefix_mode: PrefixMode,
+    /// Characters per hashed block (estimate mode).
+    pub prefix_block_chars: usize,
+    pub prefix_lru_blocks: usize,
+    pub in_flight_factor: f64,
+    pub prefix_min_match: f64,
 }
 
 impl Default for Balance {
@@ -59,6 +97,11 @@ impl Default for Balance {
             prefix_chars: DEFAULT_PREFIX_TOKENS as usize * 4,
             load_factor: DEFAULT_LOAD_FACTOR,
             prompt_cache_key: false,
+            prefix_mode: PrefixMode::Estimate,
+            prefix_block_chars: DEFAULT_BLOCK_TOKENS as usize * 4,
+            prefix_lru_blocks: DEFAULT_LRU_BLOCKS as usize,
+            in_flight_factor: DEFAULT_IN_FLIGHT_FACTOR,
+            prefix_min_match: DEFAULT_MIN_MATCH,
         }
     }
 }
@@ -141,6 +184,67 @@ fn prefix(s: &BalanceSection, strategy: Strategy, bpath: &str, out: &mut Balance
             out.load_factor = f;
         }
     }
+    estimate(s, strategy, bpath, out, cx);
+}
+
+/// The estimation-mode keys.
+fn estimate(s: &BalanceSection, strategy: Strategy, bpath: &str, out: &mut Balance, cx: &mut Ctx) {
+    let only = "only used with strategy prefix_affinity";
+    let mut check = |name: &str, given: bool| {
+        let wrong = given && strategy != Strategy::PrefixAffinity;
+        if wrong {
+            cx.err(key_path(bpath, name), only);
+        }
+        given && !wrong
+    };
+    let mode = check("prefix_mode", s.prefix_mode.is_some());
+    let block = check("prefix_block_tokens", s.prefix_block_tokens.is_some());
+    let lru = check("prefix_lru_blocks", s.prefix_lru_blocks.is_some());
+    let factor = check("in_flight_factor", s.in_flight_factor.is_some());
+    let min_match = check("prefix_min_match", s.prefix_min_match.is_some());
+    match s.prefix_mode.as_deref() {
+        Some("estimate") | None => {}
+        Some("hash") if mode => out.prefix_mode = PrefixMode::Hash,
+        Some(other) if mode => cx.err(
+            key_path(bpath, "prefix_mode"),
+            format!("unknown mode {other:?}: expected estimate or hash"),
+        ),
+        Some(_) => {}
+    }
+    let range = |cx: &mut Ctx, name: &str, n: u64, r: &std::ops::RangeInclusive<u64>| {
+        let ok = r.contains(&n);
+        if !ok {
+            let msg = format!("{n} is out of range: {} to {}", r.start(), r.end());
+            cx.err(key_path(bpath, name), msg);
+        }
+        ok
+    };
+    if let (true, Some(n)) = (block, s.prefix_block_tokens) {
+        if range(cx, "prefix_block_tokens", n, &BLOCK_TOKENS) {
+            out.prefix_block_chars = n as usize * 4;
+        }
+    }
+    if let (true, Some(n)) = (lru, s.prefix_lru_blocks) {
+        if range(cx, "prefix_lru_blocks", n, &LRU_BLOCKS) {
+            out.prefix_lru_blocks = n as usize;
+        }
+    }
+    if let (true, Some(m)) = (min_match, s.prefix_min_match) {
+        if (0.0..=1.0).contains(&m) {
+            out.prefix_min_match = m;
+        } else {
+            let msg = format!("{m} is out of range: 0 to 1");
+            cx.err(key_path(bpath, "prefix_min_match"), msg);
+        }
+    }
+    if let (true, Some(f)) = (factor, s.in_flight_factor) {
+        if (1.0..=100.0).contains(&f) {
+            out.in_flight_factor = f;
+        } else {
+            let msg = format!("{f} is out of range: 1 to 100");
+            cx.err(key_path(bpath, "in_flight_factor"), msg);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +273,36 @@ mod tests {
             "models[1].balance.max_ttft_ms: only used with strategy cost_within_latency",
             "models[1].balance.expected_output_tokens: only used with strategy cheapest",
             "models[2]",
+        ] {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
+    }
+
+    #[test]
+    fn estimate_mode_keys_are_checked_with_their_paths() {
+        use super::PrefixMode;
+        let ok = load("  - { name: m, strategy: prefix_affinity, balance: { prefix_block_tokens: 32, prefix_lru_blocks: 4096, in_flight_factor: 3, prefix_min_match: 0.25 }, targets: [{ provider: a, model: x }] }\n  - { name: h, strategy: prefix_affinity, balance: { prefix_mode: hash }, targets: [{ provider: a, model: x }] }").expect("valid");
+        let b = &ok.model("m").expect("m").balance;
+        assert_eq!(b.prefix_mode, PrefixMode::Estimate);
+        assert_eq!((b.prefix_block_chars, b.prefix_lru_blocks), (128, 4096));
+        assert_eq!((b.in_flight_factor, b.prefix_min_match), (3.0, 0.25));
+        assert_eq!(
+            ok.model("h").expect("h").balance.prefix_mode,
+            PrefixMode::Hash
+        );
+        let err = load(
+            "  - { name: m, strategy: prefix_affinity, balance: { prefix_mode: exact, prefix_block_tokens: 1, prefix_lru_blocks: 10, in_flight_factor: 0.5, prefix_min_match: 2 }, targets: [{ provider: a, model: x }] }
+  - { name: n, strategy: weighted, balance: { prefix_mode: hash, in_flight_factor: 2 }, targets: [{ provider: a, model: x }] }",
+        )
+        .unwrap_err();
+        for needle in [
+            "models[0].balance.prefix_mode: unknown mode \"exact\": expected estimate or hash",
+            "models[0].balance.prefix_block_tokens: 1 is out of range: 4 to 4096",
+            "models[0].balance.prefix_lru_blocks: 10 is out of range: 64 to 4194304",
+            "models[0].balance.in_flight_factor: 0.5 is out of range: 1 to 100",
+            "models[0].balance.prefix_min_match: 2 is out of range: 0 to 1",
+            "models[1].balance.prefix_mode: only used with strategy prefix_affinity",
+            "models[1].balance.in_flight_factor: only used with strategy prefix_affinity",
         ] {
             assert!(err.contains(needle), "{needle} in {err}");
         }

@@ -213,15 +213,18 @@ fn route_by_rules(
 }
 
 /// The consistent-hash key: the route's `hash_header` if sent, else the `user`
-/// field; for `prefix_affinity`, the hash of the prompt's leading part.
-fn hash_key(session: &Session, plan: &routing::RoutePlan, ctx: &Ctx) -> Option<String> {
+/// field; for `prefix_affinity`, the hash of the prompt's leading part (and in
+/// estimate mode its block hashes, kept in `ctx.req.prefix_blocks`).
+fn hash_key(session: &Session, plan: &routing::RoutePlan, ctx: &mut Ctx) -> Option<String> {
     let route = plan.routes.first()?;
     let envelope = ctx.req.envelope.as_ref();
     match route.strategy {
         crate::config::Strategy::ConsistentHash => {}
         crate::config::Strategy::PrefixAffinity => {
-            let chars = route.balance.prefix_chars;
-            return routing::prefix::key(ctx.req.dialect, &ctx.req.body, chars);
+            let (key, blocks) =
+                routing::prefix::placement(ctx.req.dialect, &ctx.req.body, &route.balance);
+            ctx.req.prefix_blocks = blocks;
+            return key;
         }
         _ => return None,
     }

@@ -30,6 +30,8 @@ pub use crate::routing::outcome::class_of_status;
 struct World<'a> {
     runtime: &'a Runtime,
     shape: Option<&'a RequestShape>,
+    /// `prefix_affinity` estimate mode: the prompt's block hashes.
+    blocks: &'a [u64],
 }
 
 impl World<'_> {
@@ -45,8 +47,12 @@ impl World<'_> {
         if route.strategy == Strategy::PrefixAffinity {
             if let Some(loads) = self.runtime.prefix_loads.get(&route.name) {
                 s.recent = loads.recent(&target.provider.name, endpoint);
+                s.matched_blocks = loads.matched(&target.provider.name, endpoint, self.blocks);
             }
             s.load_factor = route.balance.load_factor;
+            s.prompt_blocks = self.blocks.len();
+            s.in_flight_factor = route.balance.in_flight_factor;
+            s.min_match = route.balance.prefix_min_match;
             return s;
         }
         if !route.strategy.prices_requests() {
@@ -128,6 +134,7 @@ pub fn first_pick(runtime: &Runtime, ctx: &mut Ctx) -> Result<Pick, GatewayError
     let world = World {
         runtime,
         shape: ctx.req.shape.as_ref(),
+        blocks: &ctx.req.prefix_blocks,
     };
     ctx.route
         .cursor
@@ -154,6 +161,11 @@ pub async fn begin(runtime: &Runtime, ctx: &mut Ctx, pick: Pick) -> Result<Attem
     attempt.signals = pick.signals;
     if let Some(loads) = runtime.prefix_loads.get(&route.name) {
         loads.note(&attempt.provider.name, pick.endpoint_index);
+        loads.learn(
+            &attempt.provider.name,
+            pick.endpoint_index,
+            &ctx.req.prefix_blocks,
+        );
     }
     if let Some(pool) = runtime.pools.get(&attempt.provider.name) {
         if !pick.retry {
@@ -252,6 +264,7 @@ fn step(
     let world = World {
         runtime,
         shape: req.shape.as_ref(),
+        blocks: &req.prefix_blocks,
     };
     let key = req.hash_key.as_deref().map(str::as_bytes);
     route.next = ask(&mut route.cursor, plan, &world, key);

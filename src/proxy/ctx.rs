@@ -118,6 +118,8 @@ pub struct RequestState {
     pub shape: Option<crate::formats::RequestShape>,
     /// Session key for consistent hashing (route's `hash_header`, else `user`).
     pub hash_key: Option<String>,
+    /// `prefix_affinity` in estimate mode: the prompt's chained block hashes.
+    pub prefix_blocks: Vec<u64>,
     /// The caller's virtual key (anonymous in open mode).
     pub key: Option<Arc<KeyInfo>>,
     /// Rate-limit and concurrency admission, settled in `logging`.
@@ -229,6 +231,7 @@ impl Ctx {
                 plan: None,
                 shape: None,
                 hash_key: None,
+                prefix_blocks: Vec::new(),
                 key: None,
                 admission: None,
                 in_flight_counted: false,

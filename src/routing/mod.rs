@@ -16,6 +16,7 @@ pub mod lease;
 pub mod outcome;
 pub mod pool;
 pub mod prefix;
+pub mod prefix_index;
 pub mod reason;
 pub mod rules;
 pub mod select;

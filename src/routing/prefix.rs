@@ -14,13 +14,20 @@
 //! replica, and no replica gets more than `load_factor` × the mean. "Recent" is a
 //! per-route count of picks per (provider, endpoint), halved every [`HALF_LIFE`]
 //! picks, so old traffic fades; it restarts on a config reload.
+//!
+//! That hash is the whole placement in `balance.prefix_mode: hash`; in the default
+//! `estimate` mode it places only prompts no endpoint has seen a prefix of
+//! (`prefix_index`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
+use crate::config::balance::{Balance, PrefixMode};
 use crate::config::ModelRoute;
 use crate::formats::{self, Dialect};
 use crate::model::{ContentPart, Role};
 
+use super::prefix_index::{BlockSet, Blocks};
 use super::select::{self, Candidate};
 
 /// Picks after which every count of a route is halved.
@@ -29,19 +36,70 @@ pub const HALF_LIFE: u64 = 4096;
 /// The prefix key of a request body: FNV-1a over the leading `chars` characters of
 /// its canonical prompt, as hex. `None` for a body the readers cannot parse.
 pub fn key(dialect: Dialect, body: &[u8], chars: usize) -> Option<String> {
-    let req = formats::read_request(dialect, body).ok()?;
-    let mut h = Fnv::default();
-    let mut left = chars;
-    for m in &req.messages {
-        if left == 0 {
-            break;
+    let mut window = Window::new(chars);
+    walk(dialect, body, &mut window)?;
+    Some(window.key())
+}
+
+/// The placement keys of a `prefix_affinity` request: the hash of the leading
+/// window and, in estimate mode, the prompt's chained block hashes — one walk over
+/// the prompt for both. No key for a body the readers cannot parse.
+pub fn placement(dialect: Dialect, body: &[u8], balance: &Balance) -> (Option<String>, Vec<u64>) {
+    let window = Window::new(balance.prefix_chars);
+    match balance.prefix_mode {
+        PrefixMode::Hash => {
+            let mut window = window;
+            let key = walk(dialect, body, &mut window).map(|_| window.key());
+            (key, Vec::new())
         }
-        h.feed_all(role(m.role).as_bytes());
-        for part in &m.content {
-            feed_part(&mut h, part, &mut left);
+        PrefixMode::Estimate => {
+            let mut both = (window, Blocks::new(balance.prefix_block_chars));
+            match walk(dialect, body, &mut both) {
+                Some(()) => (Some(both.0.key()), both.1.hashes),
+                None => (None, Vec::new()),
+            }
         }
     }
-    Some(format!("{:016x}", h.0))
+}
+
+/// What a walk over the canonical prompt feeds: role markers (outside any budget)
+/// and the text itself.
+pub(super) trait PromptSink {
+    fn marker(&mut self, bytes: &[u8]);
+    fn text(&mut self, bytes: &[u8]);
+    /// Nothing more is wanted.
+    fn done(&self) -> bool;
+}
+
+/// Feed `sink` the canonical prompt of `body`: each message's role, then its text,
+/// tool calls and tool results, in order. `None` for a body the readers cannot parse.
+pub(super) fn walk(dialect: Dialect, body: &[u8], sink: &mut impl PromptSink) -> Option<()> {
+    let req = formats::read_request(dialect, body).ok()?;
+    for m in &req.messages {
+        if sink.done() {
+            break;
+        }
+        sink.marker(role(m.role).as_bytes());
+        for part in &m.content {
+            feed_part(sink, part);
+        }
+    }
+    Some(())
+}
+
+/// Both sinks fed by one walk.
+impl<A: PromptSink, B: PromptSink> PromptSink for (A, B) {
+    fn marker(&mut self, bytes: &[u8]) {
+        self.0.marker(bytes);
+        self.1.marker(bytes);
+    }
+    fn text(&mut self, bytes: &[u8]) {
+        self.0.text(bytes);
+        self.1.text(bytes);
+    }
+    fn done(&self) -> bool {
+        self.0.done() && self.1.done()
+    }
 }
 
 fn role(r: Role) -> &'static str {
@@ -53,22 +111,57 @@ fn role(r: Role) -> &'static str {
     }
 }
 
-fn feed_part(h: &mut Fnv, part: &ContentPart<'_>, left: &mut usize) {
+fn feed_part(sink: &mut impl PromptSink, part: &ContentPart<'_>) {
     match part {
-        ContentPart::Text(t) | ContentPart::Refusal(t) => h.feed(t.as_bytes(), left),
+        ContentPart::Text(t) | ContentPart::Refusal(t) => sink.text(t.as_bytes()),
         ContentPart::ToolCall(c) => {
-            h.feed(c.name.as_bytes(), left);
-            h.feed(c.arguments.as_bytes(), left);
+            sink.text(c.name.as_bytes());
+            sink.text(c.arguments.as_bytes());
         }
         ContentPart::ToolResult(r) => {
             for p in &r.content {
-                feed_part(h, p, left);
+                feed_part(sink, p);
             }
         }
         ContentPart::Image(_)
         | ContentPart::Reasoning { .. }
         | ContentPart::RedactedReasoning(_)
         | ContentPart::CacheBreakpoint(_) => {}
+    }
+}
+
+/// The hash of a leading window of the prompt: markers always, text up to a budget.
+pub(super) struct Window {
+    h: Fnv,
+    left: usize,
+}
+
+impl Window {
+    pub(super) fn new(chars: usize) -> Self {
+        Window {
+            h: Fnv::default(),
+            left: chars,
+        }
+    }
+
+    pub(super) fn key(&self) -> String {
+        format!("{:016x}", self.h.0)
+    }
+}
+
+impl PromptSink for Window {
+    fn marker(&mut self, bytes: &[u8]) {
+        if self.left > 0 {
+            self.h.feed_all(bytes);
+        }
+    }
+    fn text(&mut self, bytes: &[u8]) {
+        let take = bytes.len().min(self.left);
+        self.h.feed_all(&bytes[..take]);
+        self.left -= take;
+    }
+    fn done(&self) -> bool {
+        self.left == 0
     }
 }
 
@@ -97,8 +190,8 @@ pub fn with_prompt_cache_key(body: Vec<u8>, key: &str) -> Vec<u8> {
     out
 }
 
-/// FNV-1a 64 fed up to a character budget.
-struct Fnv(u64);
+/// FNV-1a 64.
+pub(super) struct Fnv(pub(super) u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -107,15 +200,7 @@ impl Default for Fnv {
 }
 
 impl Fnv {
-    /// Up to `left` bytes of `bytes`, taken from the budget.
-    fn feed(&mut self, bytes: &[u8], left: &mut usize) {
-        let take = bytes.len().min(*left);
-        self.feed_all(&bytes[..take]);
-        *left -= take;
-    }
-
-    /// Markers outside the budget (role names).
-    fn feed_all(&mut self, bytes: &[u8]) {
+    pub(super) fn feed_all(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= *b as u64;
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
@@ -123,10 +208,13 @@ impl Fnv {
     }
 }
 
-/// Recent picks of one `prefix_affinity` route per (provider, endpoint).
+/// Recent picks of one `prefix_affinity` route per (provider, endpoint), and in
+/// estimate mode the block hashes each endpoint was sent.
 pub struct RouteLoads {
     slots: Vec<(String, usize, AtomicU64)>,
     total: AtomicU64,
+    /// One set per slot (estimate mode), each behind its own short-held lock.
+    sent: Vec<Mutex<BlockSet>>,
 }
 
 impl RouteLoads {
@@ -143,10 +231,43 @@ impl RouteLoads {
                 }
             }
         }
+        let sent = match route.balance.prefix_mode {
+            PrefixMode::Estimate => slots
+                .iter()
+                .map(|_| Mutex::new(BlockSet::new(route.balance.prefix_lru_blocks)))
+                .collect(),
+            PrefixMode::Hash => Vec::new(),
+        };
         RouteLoads {
             slots,
             total: AtomicU64::new(0),
+            sent,
         }
+    }
+
+    /// How many leading `blocks` `endpoint` of `provider` was sent before.
+    pub fn matched(&self, provider: &str, endpoint: usize, blocks: &[u64]) -> usize {
+        self.sent_to(provider, endpoint)
+            .and_then(|s| s.lock().ok().map(|set| set.matched(blocks)))
+            .unwrap_or(0)
+    }
+
+    /// `endpoint` of `provider` was just sent `blocks`.
+    pub fn learn(&self, provider: &str, endpoint: usize, blocks: &[u64]) {
+        if blocks.is_empty() {
+            return;
+        }
+        if let Some(Ok(mut set)) = self.sent_to(provider, endpoint).map(|s| s.lock()) {
+            set.insert(blocks);
+        }
+    }
+
+    fn sent_to(&self, provider: &str, endpoint: usize) -> Option<&Mutex<BlockSet>> {
+        let i = self
+            .slots
+            .iter()
+            .position(|(p, e, _)| p == provider && *e == endpoint)?;
+        self.sent.get(i)
     }
 
     /// The recent picks of `endpoint` of `provider`.

@@ -75,6 +75,18 @@ fn reason(f: &Facts) -> String {
             s.cost,
             s.ttft_p50_us / 1000
         ),
+        Strategy::PrefixAffinity if s.spilled => format!(
+            "prefix holder over {}x the least in flight, least in flight (prefix {}/{} blocks here)",
+            s.in_flight_factor, s.matched_blocks, s.prompt_blocks
+        ),
+        Strategy::PrefixAffinity if s.matched_blocks > 0 => format!(
+            "longest cached prefix {}/{} blocks",
+            s.matched_blocks, s.prompt_blocks
+        ),
+        Strategy::PrefixAffinity if f.keyed && s.prompt_blocks > 0 => format!(
+            "no cached prefix of {} blocks, prefix hash, bounded load factor {} (recent picks {})",
+            s.prompt_blocks, s.load_factor, s.recent
+        ),
         Strategy::PrefixAffinity if f.keyed => format!(
             "prefix hash, bounded load factor {} (recent picks {})",
             s.load_factor, s.recent
@@ -164,5 +176,42 @@ mod tests {
         let mut unkeyed = facts(Strategy::PrefixAffinity, Signals::default());
         unkeyed.keyed = false;
         assert!(explain(&unkeyed).ends_with("reason=no key, least in flight"));
+    }
+
+    #[test]
+    fn estimate_mode_names_the_matched_prefix_or_the_spill() {
+        let held = Signals {
+            matched_blocks: 12,
+            prompt_blocks: 14,
+            in_flight_factor: 2.0,
+            ..Signals::default()
+        };
+        let spilled = Signals {
+            spilled: true,
+            matched_blocks: 0,
+            ..held
+        };
+        let unseen = Signals {
+            matched_blocks: 0,
+            load_factor: 1.25,
+            ..held
+        };
+        let say = |s| explain(&facts(Strategy::PrefixAffinity, s));
+        assert!(
+            say(held).ends_with("reason=longest cached prefix 12/14 blocks"),
+            "{}",
+            say(held)
+        );
+        assert!(
+            say(spilled).contains("prefix holder over 2x the least in flight, least in flight (prefix 0/14 blocks here)"),
+            "{}",
+            say(spilled)
+        );
+        assert!(
+            say(unseen)
+                .contains("no cached prefix of 14 blocks, prefix hash, bounded load factor 1.25"),
+            "{}",
+            say(unseen)
+        );
     }
 }

@@ -47,6 +47,17 @@ pub struct Signals {
     pub recent: u64,
     /// `prefix_affinity`: the route's `balance.load_factor` (the same for all).
     pub load_factor: f64,
+    /// `prefix_affinity`, estimate mode: leading blocks of this prompt the candidate's
+    /// endpoint was sent before.
+    pub matched_blocks: usize,
+    /// `prefix_affinity`, estimate mode: the prompt's full blocks (the same for all).
+    pub prompt_blocks: usize,
+    /// `prefix_affinity`, estimate mode: `balance.in_flight_factor`.
+    pub in_flight_factor: f64,
+    /// `prefix_affinity`, estimate mode: `balance.prefix_min_match`.
+    pub min_match: f64,
+    /// Chosen as the least loaded because the prefix holder was over its bound.
+    pub spilled: bool,
 }
 
 /// Choose one candidate. `ticket` is a fresh value of the route's counter; `key`
@@ -70,9 +81,10 @@ pub fn choose(
         },
         Strategy::Cheapest => super::cost::cheapest(candidates, ticket),
         Strategy::CostWithinLatency => super::cost::cost_within_latency(candidates, ticket),
-        Strategy::PrefixAffinity => match key {
-            Some(key) => super::prefix::bounded_rendezvous(candidates, key),
-            None => least_in_flight(candidates, ticket),
+        Strategy::PrefixAffinity => match (super::prefix_index::longest_prefix(candidates), key) {
+            (Some(holder), _) => Some(holder),
+            (None, Some(key)) => super::prefix::bounded_rendezvous(candidates, key),
+            (None, None) => least_in_flight(candidates, ticket),
         },
     }
 }
