@@ -93,7 +93,11 @@ fn rule_pass(c: &mut Criterion) {
                 stream: false,
                 body: &facts,
             };
-            rules::decide(router, &inputs)
+            rules::decide(
+                router,
+                &inputs,
+                &tollgate::routing::semantic::Embedded::default(),
+            )
         })
     });
     g.finish();

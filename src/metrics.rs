@@ -125,6 +125,14 @@ pub static ROUTE_RULES: Lazy<IntCounterVec> = Lazy::new(|| {
     )
 });
 
+pub static ROUTE_SEMANTIC_FAILURES: Lazy<IntCounterVec> = Lazy::new(|| {
+    counter_vec(
+        "tollgate_route_semantic_failures_total",
+        "Embeddings for semantic router rules that failed (the rule then did not match), by stage: query or examples",
+        &["router", "stage"],
+    )
+});
+
 pub static VARIANT_TOKENS: Lazy<IntCounterVec> = Lazy::new(|| {
     counter_vec(
         "tollgate_route_variant_tokens_total",

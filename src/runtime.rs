@@ -37,6 +37,8 @@ pub struct Runtime {
     pub conversations: Arc<crate::conversations::ConversationStore>,
     /// Per-request metric children, resolved once per label set of this config.
     pub metric_handles: crate::metric_handles::MetricHandles,
+    /// The embedded examples of semantic router rules, made on first use.
+    pub semantic_examples: crate::routing::semantic::ExampleVectors,
 }
 
 impl Runtime {
@@ -84,6 +86,7 @@ impl Runtime {
             target_counters,
             direct_counter: AtomicU64::new(0),
             prefix_loads,
+            semantic_examples: Default::default(),
         })
     }
 

@@ -1,5 +1,7 @@
 //! `POST /admin/route/explain`: which router rule, model route and targets a request
-//! would get, and why — computed like the data plane does, without any upstream call.
+//! would get, and why — computed like the data plane does, without calling any model:
+//! a router's semantic rules do call its embeddings model (as the data plane does),
+//! and the answer gives the similarity and the example that matched.
 //!
 //! Body: `{"request": {...}, "dialect": "openai" | "anthropic", "key": "<key name>",
 //! "headers": {"name": "value"}}`; only `request` is required. The endpoint itself is
@@ -17,14 +19,14 @@ use crate::routing::{self, facts, rules};
 use crate::runtime::Runtime;
 
 /// The answer and its status.
-pub fn explain(runtime: &Runtime, body: &[u8]) -> (StatusCode, Value) {
-    match answer(runtime, body) {
+pub async fn explain(runtime: &Runtime, body: &[u8]) -> (StatusCode, Value) {
+    match answer(runtime, body).await {
         Ok(v) => (StatusCode::OK, v),
         Err(msg) => (StatusCode::BAD_REQUEST, json!({ "error": msg })),
     }
 }
 
-fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
+async fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
     let input: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
     let request = input.get("request").ok_or("`request` is required")?;
     let dialect = match input.get("dialect").and_then(Value::as_str) {
@@ -56,13 +58,19 @@ fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
             stream: envelope.stream,
             body: &body,
         };
-        let d = rules::decide(router, &inputs).ok_or("the router has no matching rule")?;
+        let d = routing::semantic::decide(runtime, router, &inputs)
+            .await
+            .ok_or("the router has no matching rule")?;
         out["router"] = json!(d.router);
         out["rule"] = json!(d.rule);
         out["tier"] = json!(d.tier.as_str());
         out["variant"] = json!(d.variant);
         out["prompt_tokens"] = json!(inputs.prompt_tokens);
         out["explanation"] = json!(d.explain());
+        if let Some(hit) = d.semantic {
+            out["similarity"] = json!(hit.similarity);
+            out["example"] = json!(hit.example);
+        }
         model = d.route;
     }
     let plan = routing::plan_for(&runtime.config, &model).map_err(|e| e.message.clone())?;

@@ -99,7 +99,7 @@ impl ServeHttp for AdminApp {
                 text_response(StatusCode::OK, "application/yaml", yaml.into_bytes())
             }
             ("POST", "/admin/route/explain") => {
-                let (status, answer) = explain::explain(&self.gateway.snapshot(), &body);
+                let (status, answer) = explain::explain(&self.gateway.snapshot(), &body).await;
                 json_response(status, answer)
             }
             ("POST", "/admin/reload") => match self.gateway.reload().await {

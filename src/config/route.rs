@@ -5,12 +5,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::balance::Balance;
 use super::capability::{self, CapabilityOverride};
 use super::errors::{index_path, key_path};
 use super::file::{ModelSection, RetrySection};
 use super::parse::Parsed;
 use super::provider::check_timeouts;
-use super::runtime::{ErrorClass, ModelRoute, Provider, RetryPolicy, Strategy, Target};
+use super::runtime::{
+    ErrorClass, ModelRoute, Provider, ProviderKind, RetryPolicy, Strategy, Target,
+};
 use super::validate::Ctx;
 
 /// Largest `retry.attempts`: more only multiplies cost and latency of a failing call.
@@ -91,6 +94,8 @@ fn build(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> ModelRo
     }
     check_timeouts(&m.timeouts, &key_path(path, "timeouts"), cx);
     let cache = super::cache::build_route(m.cache.as_ref(), &m.name, &targets, path, cx);
+    let balance = super::balance::build(m.balance.as_ref(), strategy, path, cx);
+    check_prompt_cache_key(&balance, &targets, path, cx);
     ModelRoute {
         name: m.name.clone(),
         targets,
@@ -102,7 +107,19 @@ fn build(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> ModelRo
         timeouts: m.timeouts.clone(),
         failover_mid_stream: m.failover_mid_stream.unwrap_or(false),
         cache,
-        balance: super::balance::build(m.balance.as_ref(), strategy, path, cx),
+        balance,
+    }
+}
+
+/// `balance.prompt_cache_key` changes only bodies sent in the OpenAI formats: on a
+/// model with no such target it would silently do nothing, so it is refused.
+fn check_prompt_cache_key(balance: &Balance, targets: &[Target], path: &str, cx: &mut Ctx) {
+    let openai = |t: &Target| matches!(t.provider.kind, ProviderKind::OpenAi | ProviderKind::Azure);
+    if balance.prompt_cache_key && !targets.is_empty() && !targets.iter().any(openai) {
+        cx.err(
+            key_path(&key_path(path, "balance"), "prompt_cache_key"),
+            "no target of this model is an openai or azure provider, the only ones it is sent to",
+        );
     }
 }
 

@@ -25,3 +25,17 @@ fn suggestions_for_typos() {
     assert_eq!(edit_distance("", "ab"), 2);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
+
+#[test]
+fn prompt_cache_key_needs_an_openai_format_target() {
+    let base = "auth: { mode: open }\nproviders:\n  - { name: o, format: openai, base_url: \"http://127.0.0.1:1\" }\n  - { name: a, format: anthropic, base_url: \"http://127.0.0.1:2\" }\nmodels:\n";
+    let load = |models: &str| crate::config::load_str(&format!("{base}{models}"), &|_| None);
+    assert!(load("  - { name: m, balance: { prompt_cache_key: true }, targets: [{ provider: a, model: x }, { provider: o, model: y }] }").is_ok());
+    let err = load("  - { name: m, balance: { prompt_cache_key: true }, targets: [{ provider: a, model: x }] }")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("models[0].balance.prompt_cache_key: no target of this model is an openai or azure provider"),
+        "{err}"
+    );
+}

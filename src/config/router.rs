@@ -13,6 +13,9 @@ use serde::Deserialize;
 
 use super::errors::{index_path, key_path};
 use super::parse::Parsed;
+use super::router_semantic::{
+    self, RouterSemantic, RouterSemanticSection, SemanticMatch, SemanticMatchSection,
+};
 use super::validate::Ctx;
 
 /// Largest compiled size of a `last_user_message` regex: a rule is a filter, not a
@@ -31,6 +34,8 @@ pub struct RouterSection {
     /// Score thresholds of the complexity classifier.
     #[serde(default)]
     pub complexity: ComplexitySection,
+    /// The embeddings model of the rules' `when.semantic` conditions.
+    pub semantic: Option<RouterSemanticSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +77,7 @@ pub struct MatchSection {
     pub last_user_message: Option<String>,
     #[serde(default)]
     pub complexity: Vec<String>,
+    pub semantic: Option<SemanticMatchSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +111,7 @@ pub struct Router {
     pub rules: Vec<Rule>,
     pub default: Option<String>,
     pub complexity: ComplexityThresholds,
+    pub semantic: Option<RouterSemantic>,
 }
 
 #[derive(Debug)]
@@ -143,6 +150,7 @@ pub struct Matcher {
     pub reasoning: Option<bool>,
     pub last_user_message: Option<regex::Regex>,
     pub complexity: Vec<Tier>,
+    pub semantic: Option<SemanticMatch>,
 }
 
 impl Matcher {
@@ -163,6 +171,7 @@ impl Matcher {
             && self.reasoning.is_none()
             && self.last_user_message.is_none()
             && self.complexity.is_empty()
+            && self.semantic.is_none()
     }
 }
 
@@ -256,6 +265,7 @@ fn check_router_name(
 }
 
 fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router {
+    let semantic = router_semantic::router(r.semantic.as_ref(), path, parsed, cx);
     let mut rules = Vec::new();
     let mut names = HashSet::new();
     let mut catch_all: Option<usize> = None;
@@ -283,7 +293,7 @@ fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router
         }
         let split = split(rs, &rpath, parsed, cx);
         let before = cx.count();
-        let when = matcher(&rs.when, &key_path(&rpath, "when"), cx);
+        let when = matcher(&rs.when, &key_path(&rpath, "when"), semantic.is_some(), cx);
         // A condition dropped for an error of its own does not make a catch-all.
         if when.is_catch_all() && cx.count() == before && catch_all.is_none() {
             catch_all = Some(k);
@@ -312,6 +322,7 @@ fn build(r: &RouterSection, path: &str, parsed: &Parsed, cx: &mut Ctx) -> Router
         rules,
         default: r.default.clone(),
         complexity: thresholds(&r.complexity, &key_path(path, "complexity"), cx),
+        semantic,
     }
 }
 
@@ -374,7 +385,7 @@ fn check_route(route: &str, path: &str, parsed: &Parsed, cx: &mut Ctx) {
     cx.err(path, format!("{shown} {what}"));
 }
 
-fn matcher(m: &MatchSection, path: &str, cx: &mut Ctx) -> Matcher {
+fn matcher(m: &MatchSection, path: &str, semantic_router: bool, cx: &mut Ctx) -> Matcher {
     Matcher {
         keys: m.keys.clone(),
         teams: m.teams.clone(),
@@ -398,6 +409,7 @@ fn matcher(m: &MatchSection, path: &str, cx: &mut Ctx) -> Matcher {
             .as_deref()
             .and_then(|re| regex(re, &key_path(path, "last_user_message"), cx)),
         complexity: tiers(&m.complexity, &key_path(path, "complexity"), cx),
+        semantic: router_semantic::matcher(m.semantic.as_ref(), path, semantic_router, cx),
     }
 }
 

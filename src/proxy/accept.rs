@@ -95,7 +95,7 @@ pub async fn accept(
     if let Err(err) = govern::check_request(&runtime.policy, ctx) {
         return Ok(Err(err));
     }
-    ctx.route.decision = route_by_rules(&runtime.config, session, ctx);
+    ctx.route.decision = route_by_rules(&runtime, session, ctx).await;
     let model = match &ctx.route.decision {
         Some(d) => d.route.as_str(),
         None => ctx.model_name(),
@@ -182,13 +182,14 @@ async fn continue_conversation(
     Ok(())
 }
 
-/// When the requested model is a router, its rules' choice (counted per rule).
-fn route_by_rules(
-    config: &crate::config::Config,
+/// When the requested model is a router, its rules' choice (counted per rule); its
+/// semantic rules may embed the question first.
+async fn route_by_rules(
+    runtime: &crate::runtime::Runtime,
     session: &Session,
     ctx: &Ctx,
 ) -> Option<routing::rules::Decision> {
-    let router = config.router(ctx.model_name())?;
+    let router = runtime.config.router(ctx.model_name())?;
     let envelope = ctx.req.envelope.as_ref()?;
     let key = ctx.req.key.as_ref()?;
     let body = routing::facts::read(ctx.req.dialect, &ctx.req.body);
@@ -201,7 +202,7 @@ fn route_by_rules(
         stream: envelope.stream,
         body: &body,
     };
-    let decision = routing::rules::decide(router, &inputs)?;
+    let decision = routing::semantic::decide(runtime, router, &inputs).await?;
     crate::metrics::ROUTE_RULES
         .with_label_values(&[
             &decision.router,
@@ -293,11 +294,14 @@ fn list_models(
         _ if anthropic => formats::Dialect::Anthropic,
         _ => formats::Dialect::OpenAi,
     };
-    let names = runtime
-        .config
+    // Routers are model names to the client too (a key's allow-list is checked
+    // against the name it sends).
+    let config = &runtime.config;
+    let names = config
         .models
         .iter()
         .map(|m| m.name.as_str())
+        .chain(config.routers.iter().map(|r| r.name.as_str()))
         .filter(|name| runtime.policy.authorize_model(key, name).is_ok());
     formats::render_model_list(dialect, names)
 }

@@ -20,6 +20,7 @@ pub mod prefix_index;
 pub mod reason;
 pub mod rules;
 pub mod select;
+pub mod semantic;
 pub mod ttft;
 
 use std::collections::HashMap;

@@ -139,6 +139,7 @@ mod tests {
             route: "gpt-vision".into(),
             variant: None,
             tier: Tier::Simple,
+            semantic: None,
         };
         let mut f = facts(Strategy::Weighted, Signals::default());
         f.decision = Some(&d);

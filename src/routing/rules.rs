@@ -9,6 +9,7 @@ use crate::policy::keys::KeyInfo;
 
 use super::complexity::{self, Shape};
 use super::facts::BodyFacts;
+use super::semantic::{self, Embedded, Hit, Need};
 
 /// Everything a rule may look at.
 pub struct Inputs<'a> {
@@ -22,7 +23,7 @@ pub struct Inputs<'a> {
 }
 
 /// A router's choice, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub router: String,
     /// The rule's name, or `default`.
@@ -32,6 +33,8 @@ pub struct Decision {
     /// The A/B variant, when the rule splits.
     pub variant: Option<String>,
     pub tier: Tier,
+    /// The closest example of a semantic rule, and how close.
+    pub semantic: Option<Hit>,
 }
 
 impl Decision {
@@ -43,8 +46,12 @@ impl Decision {
             .as_deref()
             .map(|v| format!("variant={v}; "))
             .unwrap_or_default();
+        let semantic = self
+            .semantic
+            .map(|h| format!("; similarity={:.3}; example={}", h.similarity, h.example))
+            .unwrap_or_default();
         format!(
-            "router={}; rule={}; {variant}route={}; tier={}",
+            "router={}; rule={}; {variant}route={}; tier={}{semantic}",
             self.router,
             self.rule,
             self.route,
@@ -62,28 +69,50 @@ pub fn tier_of(router: &Router, body: &BodyFacts) -> Tier {
     complexity::classify(&body.text, shape, router.complexity)
 }
 
-/// Runs `router`'s rules over `inputs`. `None` only for a router without a matching
-/// rule nor a default, which validation refuses.
-pub fn decide(router: &Router, inputs: &Inputs) -> Option<Decision> {
+/// Runs `router`'s rules over `inputs`, with what is `known` of the embeddings of its
+/// semantic rules (`semantic::decide` makes the ones a rule [`Need`]s). `Ok(None)` only
+/// for a router without a matching rule nor a default, which validation refuses.
+pub fn decide(
+    router: &Router,
+    inputs: &Inputs,
+    known: &Embedded,
+) -> Result<Option<Decision>, Need> {
     let tier = tier_of(router, inputs.body);
-    let Some(rule) = router.rules.iter().find(|r| matches(&r.when, inputs, tier)) else {
-        return router.default.as_ref().map(|d| Decision {
+    let mut chosen = None;
+    for (k, r) in router.rules.iter().enumerate() {
+        if !matches(&r.when, inputs, tier) {
+            continue;
+        }
+        let hit = match &r.when.semantic {
+            Some(m) => match semantic::check(m, k, known)? {
+                Some(hit) => Some(hit),
+                None => continue,
+            },
+            None => None,
+        };
+        chosen = Some((r, hit));
+        break;
+    }
+    let Some((rule, hit)) = chosen else {
+        return Ok(router.default.as_ref().map(|d| Decision {
             router: router.name.clone(),
             rule: "default".to_string(),
             route: d.clone(),
             variant: None,
             tier,
-        });
+            semantic: None,
+        }));
     };
     let sticky = inputs.user.unwrap_or(&inputs.key.name);
     let variant = pick_variant(&rule.split, &router.name, &rule.name, sticky);
-    Some(Decision {
+    Ok(Some(Decision {
         router: router.name.clone(),
         rule: rule.name.clone(),
         route: variant.map_or(rule.route.clone(), |v| v.route.clone()),
         variant: variant.map(|v| v.name.clone()),
         tier,
-    })
+        semantic: hit,
+    }))
 }
 
 /// The variant of `split` for `sticky` (the end user, else the key): a stable hash
@@ -120,7 +149,7 @@ pub fn pick_variant<'a>(
     })
 }
 
-/// Whether every condition of `m` holds.
+/// Whether every condition of `m` but the semantic one holds.
 pub fn matches(m: &Matcher, i: &Inputs, tier: Tier) -> bool {
     let any = |list: &[String], v: Option<&str>| {
         list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x == v))

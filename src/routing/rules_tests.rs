@@ -40,7 +40,8 @@ fn inputs<'a>(key: &'a KeyInfo, headers: &'a HeaderMap, body: &'a BodyFacts) -> 
 
 fn rule(i: &Inputs) -> String {
     let c = load_str(YAML, &|_| None).expect("config");
-    decide(c.router("auto").expect("router"), i)
+    decide(c.router("auto").expect("router"), i, &Embedded::default())
+        .expect("no semantic rule")
         .expect("decision")
         .rule
 }
@@ -87,6 +88,7 @@ fn explanation_names_router_rule_route_and_tier() {
         route: "vision".into(),
         variant: None,
         tier: Tier::Simple,
+        semantic: None,
     };
     assert_eq!(
         d.explain(),
