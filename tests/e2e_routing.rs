@@ -28,3 +28,6 @@ mod prompt_cache_key;
 
 #[path = "e2e_routing/prefix.rs"]
 mod prefix;
+
+#[path = "e2e_routing/semantic.rs"]
+mod semantic;
