@@ -4,10 +4,11 @@
 //! and the answer gives the similarity and the example that matched.
 //!
 //! Body: `{"request": {...}, "dialect": "openai" | "anthropic", "key": "<key name>",
-//! "headers": {"name": "value"}}`; only `request` is required. The endpoint itself is
-//! picked per attempt from live health, so the answer lists the route's targets and
-//! strategy rather than one endpoint; with what each target lacks to serve the
-//! request (`skipped`) and, under a cost-aware strategy, its expected cost.
+//! "headers": {"name": "value"}}`; only `request` is required. The answer lists the
+//! route's targets, with what each lacks to serve the request (`skipped`) and, under
+//! a cost-aware strategy, its expected cost; and `pick`: the target and endpoint a
+//! first attempt would take now (live health and load) with the `x-tollgate-route`
+//! reason it would carry — computed by the same cursor, claiming nothing.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
@@ -47,6 +48,7 @@ async fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
         formats::parse_envelope_with(dialect, &bytes, true).map_err(|e| e.message.clone())?;
     let mut out = json!({ "model": envelope.model });
     let mut model = envelope.model.clone();
+    let mut decision = None;
     if let Some(router) = runtime.config.router(&envelope.model) {
         let body = facts::read(dialect, &bytes);
         let inputs = rules::Inputs {
@@ -71,18 +73,110 @@ async fn answer(runtime: &Runtime, body: &[u8]) -> Result<Value, String> {
             out["similarity"] = json!(hit.similarity);
             out["example"] = json!(hit.example);
         }
-        model = d.route;
+        model = d.route.clone();
+        decision = Some(d);
     }
     let plan = routing::plan_for(&runtime.config, &model).map_err(|e| e.message.clone())?;
     out["route"] = json!(model);
     out["routes"] = plan.routes.iter().map(|r| json!(r.name)).collect();
     if let Some(first) = plan.routes.first() {
         out["strategy"] = json!(first.strategy.as_str());
-        let shape = routing::capability::plan_needs_shape(&plan)
-            .then(|| formats::request_shape(dialect, &bytes));
+        let needs_shape =
+            routing::capability::plan_needs_shape(&plan) || first.strategy.prices_requests();
+        let shape = needs_shape.then(|| formats::request_shape(dialect, &bytes));
         out["targets"] = targets(runtime, first, shape.as_ref());
+        let (key, blocks) = hash_key(first, &envelope, &headers, dialect, &bytes);
+        let skipped = shape.as_ref().map_or(0, |s| {
+            let lacking = routing::capability::lacking(first, s);
+            lacking.iter().filter(|l| l.is_some()).count()
+        });
+        out["pick"] = match shape.as_ref() {
+            Some(s) => match routing::capability::restrict(plan.clone(), s) {
+                Ok(capable) => pick(
+                    runtime,
+                    &capable,
+                    shape.as_ref(),
+                    &key,
+                    &blocks,
+                    decision.as_ref(),
+                    skipped,
+                ),
+                Err(e) => json!({ "error": e.message }),
+            },
+            None => pick(
+                runtime,
+                &plan,
+                None,
+                &key,
+                &blocks,
+                decision.as_ref(),
+                skipped,
+            ),
+        };
     }
     Ok(out)
+}
+
+/// The consistent-hash key and prefix blocks a request would have (as `accept` does).
+fn hash_key(
+    route: &crate::config::ModelRoute,
+    envelope: &formats::Envelope,
+    headers: &HeaderMap,
+    dialect: Dialect,
+    body: &[u8],
+) -> (Option<String>, Vec<u64>) {
+    match route.strategy {
+        crate::config::Strategy::PrefixAffinity => {
+            routing::prefix::placement(dialect, body, &route.balance)
+        }
+        crate::config::Strategy::ConsistentHash => {
+            let header = route.hash_header.as_deref().and_then(|h| headers.get(h));
+            let key = header.and_then(|v| v.to_str().ok()).map(str::to_string);
+            (key.or_else(|| envelope.user.clone()), Vec::new())
+        }
+        _ => (None, Vec::new()),
+    }
+}
+
+/// The target and endpoint the first attempt would take now, and the same reason
+/// text the data plane's `x-tollgate-route` would carry; or why there is none.
+fn pick(
+    runtime: &Runtime,
+    plan: &routing::RoutePlan,
+    shape: Option<&formats::RequestShape>,
+    key: &Option<String>,
+    blocks: &[u64],
+    decision: Option<&rules::Decision>,
+    skipped: usize,
+) -> Value {
+    let key_bytes = key.as_deref().map(str::as_bytes);
+    let pick = match crate::proxy::attempt::preview_pick(runtime, plan, shape, key_bytes, blocks) {
+        Ok(p) => p,
+        Err(e) => return json!({ "error": e.message }),
+    };
+    let Some(route) = plan.routes.get(pick.route_index) else {
+        return Value::Null;
+    };
+    let Some(target) = route.targets.get(pick.target_index) else {
+        return Value::Null;
+    };
+    let reason = routing::reason::explain(&routing::reason::Facts {
+        decision,
+        strategy: route.strategy,
+        provider: &target.provider.name,
+        model: &target.model,
+        signals: pick.signals,
+        keyed: key.is_some(),
+        skipped,
+        attempts: 1,
+    });
+    json!({
+        "route": route.name,
+        "provider": target.provider.name,
+        "model": target.model,
+        "endpoint": pick.endpoint_index,
+        "reason": reason,
+    })
 }
 
 /// The route's targets; with the request's shape, what each lacks to serve it

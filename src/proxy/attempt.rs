@@ -123,6 +123,24 @@ impl Upstreams for World<'_> {
     }
 }
 
+/// Where a request with this plan would go now, by the same cursor and strategy as a
+/// real first attempt, but claiming nothing (no lease, no probe; it draws one ticket of
+/// the route's round robin): for `POST /admin/route/explain`.
+pub fn preview_pick(
+    runtime: &Runtime,
+    plan: &RoutePlan,
+    shape: Option<&RequestShape>,
+    key: Option<&[u8]>,
+    blocks: &[u64],
+) -> Result<Pick, GatewayError> {
+    let world = World {
+        runtime,
+        shape,
+        blocks,
+    };
+    RouteCursor::default().first(plan, &world, key)
+}
+
 /// The first attempt's destination.
 pub fn first_pick(runtime: &Runtime, ctx: &mut Ctx) -> Result<Pick, GatewayError> {
     let plan = ctx

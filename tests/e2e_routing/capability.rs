@@ -223,6 +223,16 @@ fn requests_go_only_to_targets_that_can_serve_them() {
             .unwrap()
             > 0.0
     );
+    // And where the request would go, with the reason the header would carry.
+    let pick = r.json()["pick"].clone();
+    assert_eq!(pick["model"], "gpt-4o-mini", "{pick}");
+    let reason = pick["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "strategy=cheapest; target=vision/gpt-4o-mini; reason=lowest expected cost $"
+        ) && reason.ends_with("skipped=2 lacking capability"),
+        "{reason}"
+    );
     assert_eq!(small.hits(), small_before, "explain made no call");
 
     // Capabilities reload like the rest: once the tiny model is said to see images,

@@ -106,6 +106,20 @@ fn explain_answers_for_every_rule_kind_without_calling_upstream() {
             .as_str()
             .unwrap()
             .contains(&format!("rule={rule};")));
+        // The pick a first attempt would take, with the header's reason text.
+        let pick = &v["pick"];
+        assert_eq!(
+            (pick["route"].as_str(), pick["provider"].as_str()),
+            (Some(*route), Some("up")),
+            "{v}"
+        );
+        let reason = pick["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with(&format!("router=auto; rule={rule};"))
+                && reason.contains("; target=up/")
+                && reason.contains("; reason="),
+            "{reason}"
+        );
     }
     // A plain alias is explained too: no router, its own route.
     let v = explain(&gw, json!({"request": {"model": "big", "messages": []}})).json();
