@@ -66,7 +66,6 @@ pub fn settle_early(ctx: &mut Ctx) {
 }
 
 pub fn observe(session: &Session, ctx: &Ctx) {
-    super::attempt::note_ttft(ctx);
     let model = model_label(ctx);
     let status = if ctx.resp.status == 0 {
         502

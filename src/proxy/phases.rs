@@ -276,6 +276,9 @@ fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>, end_of_stream: bool)
     }
     if ctx.resp.first_byte_at.is_none() {
         ctx.resp.first_byte_at = Some(now);
+        // Now, not in `logging`: the client may send its next request, to be routed
+        // by this sample, before this one's logging has run.
+        super::attempt::note_ttft(ctx);
     }
     if let Ok(mut w) = ctx.slots.watch.lock() {
         w.upstream_chunk(now);
