@@ -1,8 +1,9 @@
 //! The embedding call of a semantic lookup: the question sent as an OpenAI-format
 //! `POST /v1/embeddings` (Azure: the deployment's `embeddings` operation) to the
 //! configured embeddings route — its targets in order, each as a direct call
-//! (`providers::direct`) — all under the route's `semantic.timeout_ms`. One attempt per target, no retries: a failed
-//! embedding only costs the semantic lookup (the request goes upstream), so it must
+//! (`providers::direct`) — all under the route's `semantic.timeout_ms`. One attempt
+//! per target, no retries: a failed embedding only costs the semantic lookup (the
+//! request goes upstream) or a semantic router rule (it does not match), so it must
 //! never cost the request more than its timeout.
 
 use std::time::Duration;
