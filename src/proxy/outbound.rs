@@ -129,10 +129,16 @@ fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
         .get("content-type")
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    let ct = String::from_utf8_lossy(ct).to_ascii_lowercase();
-    ct.starts_with("text/event-stream")
+    starts_with_ignore_case(ct, b"text/event-stream")
         || (format == WireFormat::BedrockConverse
-            && ct.starts_with("application/vnd.amazon.eventstream"))
+            && starts_with_ignore_case(ct, b"application/vnd.amazon.eventstream"))
+}
+
+/// A case-insensitive prefix test that allocates nothing (once per response).
+fn starts_with_ignore_case(value: &[u8], prefix: &[u8]) -> bool {
+    value
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// Handle one body chunk according to the mode. Errors end the response with an
@@ -393,4 +399,30 @@ fn translate_answer(
         );
     }
     formats::translate_response(format, ctx.req.dialect, body, ctx.model_name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_with_ignore_case;
+
+    #[test]
+    fn content_type_prefixes_match_in_any_case() {
+        assert!(starts_with_ignore_case(
+            b"Text/Event-Stream; charset=utf-8",
+            b"text/event-stream"
+        ));
+        assert!(starts_with_ignore_case(
+            b"text/event-stream",
+            b"text/event-stream"
+        ));
+        assert!(!starts_with_ignore_case(
+            b"text/event",
+            b"text/event-stream"
+        ));
+        assert!(!starts_with_ignore_case(
+            b"application/json",
+            b"text/event-stream"
+        ));
+        assert!(!starts_with_ignore_case(b"", b"text/event-stream"));
+    }
 }
