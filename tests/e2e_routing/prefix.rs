@@ -143,7 +143,7 @@ models:
                     "/v1/chat/completions",
                     &[
                         ("content-type", "application/json"),
-                        ("x-mock-latency-ms", "1500"),
+                        ("x-mock-latency-ms", "3000"),
                     ],
                     body.as_bytes(),
                 )
@@ -151,7 +151,11 @@ models:
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(400));
+    // All three reached the replicas (and stay in flight for 3 s).
+    let in_flight = common::wait_until(Duration::from_secs(10), || {
+        replicas.iter().map(|r| r.hits()).sum::<usize>() == 4
+    });
+    assert!(in_flight, "the slow requests did not arrive");
     let (at, why) = send(&gw, &replicas, &chat(&system, &["quick one"]), &[]);
     assert_ne!(at, holder, "the busy holder was passed over: {why}");
     assert!(
