@@ -470,41 +470,6 @@ async fn starts_and_stops_inside_an_async_context() {
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
 
-#[test]
-fn stored_responses_are_answered_for_the_mocks_own_ids_only() {
-    let server = start(MockConfig::default());
-    let mut c = Client::connect(server.addr);
-    let id = "resp_mock00000000000000000007";
-    c.send("GET", &format!("/v1/responses/{id}"), &[], b"");
-    let r = c.response();
-    assert_eq!(r.status, 200);
-    let got = r.json();
-    assert_eq!(got["id"], id);
-    assert_eq!(got["object"], "response");
-    assert!(got["output"][0]["content"][0]["text"]
-        .as_str()
-        .unwrap()
-        .contains(id));
-    c.send("GET", &format!("/v1/responses/{id}/input_items"), &[], b"");
-    let r = c.response();
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["object"], "list");
-    assert_eq!(r.json()["data"][0]["type"], "message");
-    c.send("DELETE", &format!("/v1/responses/{id}"), &[], b"");
-    let r = c.response();
-    assert_eq!(
-        r.json(),
-        serde_json::json!({"id": id, "object": "response", "deleted": true})
-    );
-    c.send(
-        "DELETE",
-        &format!("/v1/responses/{id}/input_items"),
-        &[],
-        b"",
-    );
-    assert_eq!(c.response().status, 405);
-    c.send("GET", "/v1/responses/resp_elsewhere", &[], b"");
-    let r = c.response();
-    assert_eq!(r.status, 404);
-    assert_eq!(r.json()["error"]["type"], "invalid_request_error");
-}
+/// `GET`/`DELETE /v1/responses/{id}` and `.../input_items`.
+#[path = "stored_tests.rs"]
+mod stored;
