@@ -17,6 +17,7 @@ pub mod error;
 pub mod formats;
 pub mod genai_metrics;
 pub mod json;
+pub mod log_gate;
 pub mod metric_handles;
 pub mod metrics;
 pub mod model;

@@ -116,17 +116,8 @@ pub(super) async fn load(
 /// failure is counted (`tollgate_state_errors_total`); the log says so at most once
 /// per 10 s, so an outage does not turn into a line per request.
 pub(super) fn unavailable(e: &crate::policy::store::StoreError) -> GatewayError {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST_WARNING_S: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let last = LAST_WARNING_S.load(Ordering::Relaxed);
-    if now >= last + 10
-        && LAST_WARNING_S
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    static GATE: crate::log_gate::LogGate = crate::log_gate::LogGate::every_secs(10);
+    if GATE.open() {
         log::warn!("conversation state store: {e}");
     } else {
         log::debug!("conversation state store: {e}");

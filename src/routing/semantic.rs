@@ -181,19 +181,10 @@ async fn embed(runtime: &Runtime, router: &Router, text: &str, stage: &str) -> O
 }
 
 /// One warning per 10 s at most: an embeddings outage must not become a log line per
-/// request.
+/// request (the metric counts each).
 fn warn_rarely(router: &str, why: &str) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST_S: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let last = LAST_S.load(Ordering::Relaxed);
-    if now >= last + 10
-        && LAST_S
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    static GATE: crate::log_gate::LogGate = crate::log_gate::LogGate::every_secs(10);
+    if GATE.open() {
         log::warn!("router {router}: semantic rules skipped, embedding failed: {why}");
     }
 }

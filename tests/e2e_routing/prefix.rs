@@ -51,9 +51,10 @@ fn send(
     )
 }
 
-#[test]
-fn later_turns_and_a_tenants_next_conversation_follow_their_prefix() {
-    let replicas: Vec<MockServer> = (0..4).map(|i| common::mock(&format!("r{i}"))).collect();
+/// `n` mock replicas behind one `prefix_affinity` model `pool` with these `balance`
+/// settings.
+fn pool(n: usize, balance: &str) -> (Vec<MockServer>, Gateway) {
+    let replicas: Vec<MockServer> = (0..n).map(|i| common::mock(&format!("r{i}"))).collect();
     let urls: Vec<String> = replicas
         .iter()
         .map(|r| format!("\"{}\"", r.url()))
@@ -66,11 +67,20 @@ providers:
 models:
   - name: pool
     strategy: prefix_affinity
-    balance: {{ prefix_block_tokens: 16, prefix_tokens: 16, prefix_min_match: 0.5 }}
+    balance: {{ {balance} }}
     targets: [{{ provider: vllm, model: llama }}]
 "#,
         urls = urls.join(", ")
     ));
+    (replicas, gw)
+}
+
+#[test]
+fn later_turns_and_a_tenants_next_conversation_follow_their_prefix() {
+    let (replicas, gw) = pool(
+        4,
+        "prefix_block_tokens: 16, prefix_tokens: 16, prefix_min_match: 0.5",
+    );
     // 16-token (64-character) blocks; every tenant's prompt starts alike for more
     // than the 64-character hash window, so only the remembered blocks tell them apart.
     let preamble = "You are a careful assistant of a platform team; answer briefly. ";
@@ -110,24 +120,7 @@ models:
 
 #[test]
 fn a_busy_prefix_holder_is_passed_over_for_the_least_loaded() {
-    let replicas: Vec<MockServer> = (0..3).map(|i| common::mock(&format!("b{i}"))).collect();
-    let urls: Vec<String> = replicas
-        .iter()
-        .map(|r| format!("\"{}\"", r.url()))
-        .collect();
-    let gw = Gateway::start(&format!(
-        r#"
-auth: {{ mode: open }}
-providers:
-  - {{ name: vllm, format: openai, base_urls: [{urls}] }}
-models:
-  - name: pool
-    strategy: prefix_affinity
-    balance: {{ prefix_block_tokens: 16, in_flight_factor: 2 }}
-    targets: [{{ provider: vllm, model: llama }}]
-"#,
-        urls = urls.join(", ")
-    ));
+    let (replicas, gw) = pool(3, "prefix_block_tokens: 16, in_flight_factor: 2");
     let system = format!("Shared assistant. {}", "Follow the handbook. ".repeat(20));
     let (holder, _) = send(&gw, &replicas, &chat(&system, &["warm up"]), &[]);
     // Three slow requests of the same prefix in flight on the holder (the first two
