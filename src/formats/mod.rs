@@ -71,7 +71,7 @@ pub use envelope::{
     parse_envelope, parse_envelope_with, parse_gemini_envelope, rewrite_same_format, Envelope,
 };
 pub use estimate::{estimate_prompt_tokens, request_shape, RequestShape};
-pub use render::{google_status_name, render_model_list, render_token_count};
+pub use render::{google_status_name, render_model, render_model_list, render_token_count};
 pub use stream::{StreamFailure, StreamTranslator};
 
 use crate::error::GatewayError;

@@ -51,6 +51,25 @@ pub fn render_model_list<'a>(dialect: Dialect, names: impl Iterator<Item = &'a s
     value.to_string().into_bytes()
 }
 
+/// The `GET /v1/models/{id}` (Gemini: `/v1beta/models/{model}`) body: the model's
+/// entry of the list, in the same dialect.
+pub fn render_model(dialect: Dialect, name: &str) -> Vec<u8> {
+    let list = match dialect {
+        Dialect::OpenAi | Dialect::OpenAiResponses => {
+            openai_chat::render::render_model_list(std::iter::once(name))
+        }
+        Dialect::Anthropic => anthropic_messages::render::render_model_list(std::iter::once(name)),
+        Dialect::Gemini => gemini::render::render_model_list(std::iter::once(name)),
+    };
+    let entry = list
+        .get("data")
+        .or_else(|| list.get("models"))
+        .and_then(|items| items.get(0))
+        .cloned()
+        .unwrap_or_default();
+    entry.to_string().into_bytes()
+}
+
 /// Google's `status` name (`google.rpc.Code`) for an HTTP status, for the answers
 /// written before a request is parsed (`edge::refusal`).
 pub fn google_status_name(code: u16) -> &'static str {

@@ -54,6 +54,14 @@ pub async fn accept(
             respond::send_json(session, ctx, 200, body, &[]).await?;
             return Ok(Ok(Accepted::Answered));
         }
+        Endpoint::GetModel => {
+            let (status, body) = match get_model(&runtime, &key, session, dialect) {
+                Ok(body) => (200, body),
+                Err(err) => return Ok(Err(err)),
+            };
+            respond::send_json(session, ctx, status, body, &[]).await?;
+            return Ok(Ok(Accepted::Answered));
+        }
         Endpoint::StoredResponse => {
             let req = session.req_header();
             let at = req
@@ -279,6 +287,32 @@ fn count_tokens_upstream(plan: &routing::RoutePlan, dialect: formats::Dialect) -
 /// `GET /v1/models`: the configured model names the key may call, in OpenAI's shape,
 /// or Anthropic's when the client sends `anthropic-version`; `GET /v1beta/models` in
 /// Gemini's.
+/// One model of the list: a name the key may use that routes somewhere (an alias, a
+/// router, or `provider/model`); otherwise the error a request for it would get.
+fn get_model(
+    runtime: &crate::runtime::Runtime,
+    key: &crate::policy::KeyInfo,
+    session: &Session,
+    dialect: formats::Dialect,
+) -> std::result::Result<Vec<u8>, GatewayError> {
+    let path = session.req_header().uri.path();
+    let name = inbound::model_in_path(path)
+        .ok_or_else(|| GatewayError::invalid("the model name in the path is not usable"))?;
+    if runtime.config.router(&name).is_none() {
+        routing::plan_for(&runtime.config, &name)?;
+    }
+    runtime.policy.authorize_model(key, &name)?;
+    let anthropic = session
+        .req_header()
+        .headers
+        .contains_key("anthropic-version");
+    let dialect = match dialect {
+        formats::Dialect::OpenAi if anthropic => formats::Dialect::Anthropic,
+        other => other,
+    };
+    Ok(formats::render_model(dialect, &name))
+}
+
 fn list_models(
     runtime: &crate::runtime::Runtime,
     key: &crate::policy::KeyInfo,

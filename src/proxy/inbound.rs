@@ -15,6 +15,8 @@ use crate::providers::Api;
 pub enum Endpoint {
     Api(Api),
     ListModels,
+    /// `GET /v1/models/{id}` or `/v1beta/models/{model}`: one entry of the list.
+    GetModel,
     /// `GET` / `DELETE /v1/responses/{id}`, `GET .../input_items`: a stored Response.
     StoredResponse,
 }
@@ -29,6 +31,17 @@ pub fn classify(
     if path.trim_end_matches('/') == "/v1beta/models" {
         return if method == http::Method::GET {
             Ok((Endpoint::ListModels, Dialect::Gemini))
+        } else {
+            let err = GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("Method {method} is not allowed on {path}"),
+            );
+            Err((err, Dialect::Gemini))
+        };
+    }
+    if model_in_path(path).is_some() && path.starts_with("/v1beta/") {
+        return if method == http::Method::GET {
+            Ok((Endpoint::GetModel, Dialect::Gemini))
         } else {
             let err = GatewayError::new(
                 ErrorKind::MethodNotAllowed,
@@ -78,6 +91,11 @@ pub fn classify(
         ),
         "/models" => (
             Endpoint::ListModels,
+            Dialect::OpenAi,
+            method == http::Method::GET,
+        ),
+        _ if path.starts_with("/models/") => (
+            Endpoint::GetModel,
             Dialect::OpenAi,
             method == http::Method::GET,
         ),
@@ -158,6 +176,29 @@ pub fn gemini_call(path: &str) -> Option<std::result::Result<GeminiCall, Gateway
         )));
     }
     Some(Ok(GeminiCall { model, api, stream }))
+}
+
+/// The model of a `GET /v1/models/{id}` or `/v1beta/models/{model}` path: the rest of
+/// the path, decoded (`provider/model` names keep their slash); `None` for no model,
+/// or under `/v1beta/` a path that names a method (`...:generateContent`). OpenAI ids
+/// may hold colons (`ft:gpt-4o:org:id`).
+pub fn model_in_path(path: &str) -> Option<String> {
+    let path = path.split('?').next().unwrap_or("");
+    let (rest, google) = match path.strip_prefix("/v1beta/models/") {
+        Some(rest) => (rest, true),
+        None => (
+            path.strip_prefix("/v1/models/")
+                .or_else(|| path.strip_prefix("/models/"))?,
+            false,
+        ),
+    };
+    let model = percent_decode(rest.trim_end_matches('/'));
+    let names_a_method = google && model.contains(':');
+    let usable = !model.is_empty()
+        && !names_a_method
+        && model.len() <= MAX_PATH_MODEL
+        && !model.chars().any(char::is_control);
+    usable.then_some(model)
 }
 
 /// `%XX` escapes decoded; anything malformed is kept as it is.
@@ -341,6 +382,35 @@ mod tests {
         );
         let (err, _) = classify(&post, "/v1/responses/resp_1").unwrap_err();
         assert_eq!(err.status(), 405);
+    }
+
+    #[test]
+    fn one_model_is_got_by_its_path_in_either_api() {
+        let get = http::Method::GET;
+        assert_eq!(
+            classify(&get, "/v1beta/models/gemini-2.0-flash").unwrap(),
+            (Endpoint::GetModel, Dialect::Gemini)
+        );
+        assert_eq!(
+            classify(&get, "/v1/models/gpt-4o").unwrap(),
+            (Endpoint::GetModel, Dialect::OpenAi)
+        );
+        let (err, dialect) = classify(&http::Method::POST, "/v1beta/models/m").unwrap_err();
+        assert_eq!((err.status(), dialect), (405, Dialect::Gemini));
+        assert_eq!(
+            model_in_path("/v1beta/models/openai%2Fgpt-4o").as_deref(),
+            Some("openai/gpt-4o")
+        );
+        assert_eq!(
+            model_in_path("/v1beta/models/openai/gpt-4o/").as_deref(),
+            Some("openai/gpt-4o")
+        );
+        assert_eq!(
+            model_in_path("/v1/models/ft:gpt-4o:org:1").as_deref(),
+            Some("ft:gpt-4o:org:1")
+        );
+        assert_eq!(model_in_path("/v1beta/models/m:predict"), None);
+        assert_eq!(model_in_path("/v1/models/"), None);
     }
 
     #[test]

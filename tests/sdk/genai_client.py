@@ -96,6 +96,8 @@ def chat():
     # The models the key may use, in Gemini's list shape.
     names = [m.name for m in client.models.list()]
     assert f"models/{model}" in names, names
+    got = client.models.get(model=model)
+    assert got.name == f"models/{model}" and "generateContent" in got.supported_actions, got
 
     # countTokens.
     counted = client.models.count_tokens(model=model, contents="Say hi to everyone in the room")

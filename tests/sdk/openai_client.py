@@ -57,6 +57,13 @@ emb = client.embeddings.create(model="gpt-4o-mini", input=["a", "b"])
 assert len(emb.data) == 2 and len(emb.data[0].embedding) > 0, emb
 models = [m.id for m in client.models.list()]
 assert "gpt-4o-mini" in models, models
+one = client.models.retrieve("gpt-4o-mini")
+assert one.id == "gpt-4o-mini" and one.object == "model", one
+try:
+    client.models.retrieve("no-such-model")
+    raise AssertionError("expected NotFoundError")
+except openai.NotFoundError as e:
+    assert e.status_code == 404, e
 
 # Errors surface as the SDK's own exception types.
 try:
