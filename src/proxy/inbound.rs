@@ -21,6 +21,22 @@ pub enum Endpoint {
     StoredResponse,
 }
 
+/// A Gemini path served for `GET` only.
+fn gemini_get(
+    method: &http::Method,
+    path: &str,
+    endpoint: Endpoint,
+) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
+    if method == http::Method::GET {
+        return Ok((endpoint, Dialect::Gemini));
+    }
+    let err = GatewayError::new(
+        ErrorKind::MethodNotAllowed,
+        format!("Method {method} is not allowed on {path}"),
+    );
+    Err((err, Dialect::Gemini))
+}
+
 /// Classify a request. The `/v1` prefix is optional, as in the OpenAI SDKs' base
 /// URL conventions. Errors carry the dialect the client most likely speaks.
 pub fn classify(
@@ -29,26 +45,10 @@ pub fn classify(
 ) -> Result<(Endpoint, Dialect), (GatewayError, Dialect)> {
     let path = path.split('?').next().unwrap_or("");
     if path.trim_end_matches('/') == "/v1beta/models" {
-        return if method == http::Method::GET {
-            Ok((Endpoint::ListModels, Dialect::Gemini))
-        } else {
-            let err = GatewayError::new(
-                ErrorKind::MethodNotAllowed,
-                format!("Method {method} is not allowed on {path}"),
-            );
-            Err((err, Dialect::Gemini))
-        };
+        return gemini_get(method, path, Endpoint::ListModels);
     }
     if model_in_path(path).is_some() && path.starts_with("/v1beta/") {
-        return if method == http::Method::GET {
-            Ok((Endpoint::GetModel, Dialect::Gemini))
-        } else {
-            let err = GatewayError::new(
-                ErrorKind::MethodNotAllowed,
-                format!("Method {method} is not allowed on {path}"),
-            );
-            Err((err, Dialect::Gemini))
-        };
+        return gemini_get(method, path, Endpoint::GetModel);
     }
     if let Some(call) = gemini_call(path) {
         let api = call.map_err(|err| (err, Dialect::Gemini))?.api;
