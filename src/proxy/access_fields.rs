@@ -5,7 +5,7 @@
 //! Never the key itself: only its configured name. The end user comes from
 //! `logging.user_from` (`end_user`), already bounded.
 
-use super::access_log::{field_raw, field_str};
+use super::access_log::{field_raw, field_str, Usd};
 use super::ctx::Ctx;
 
 /// Appends `key`, `team`, `user`, `route`, `target` and `cost_usd` (null when the
@@ -43,7 +43,7 @@ pub fn write_identity_and_cost(out: &mut String, ctx: &Ctx) {
         None => field_raw(out, "trace_id", "null"),
     }
     match cost_usd(ctx) {
-        Some(cost) => field_raw(out, "cost_usd", format_args!("{cost:.8}")),
+        Some(cost) => field_raw(out, "cost_usd", Usd(cost)),
         None => field_raw(out, "cost_usd", "null"),
     }
 }

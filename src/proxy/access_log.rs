@@ -34,7 +34,6 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
         ),
         None => ("", "", ""),
     };
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     out.push('{');
     out.push_str("\"ts\":\"");
     timestamp(out);
@@ -65,17 +64,9 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
     if let Some(cache) = crate::cache::response_header(ctx) {
         field_str(out, "cache", cache);
     }
-    field_raw(
-        out,
-        "latency_ms",
-        format_args!("{:.3}", ms(ctx.req.started.elapsed())),
-    );
+    field_raw(out, "latency_ms", Millis(ctx.req.started.elapsed()));
     match ctx.resp.first_byte_at {
-        Some(t) => field_raw(
-            out,
-            "ttfb_ms",
-            format_args!("{:.3}", ms(t.duration_since(ctx.req.started))),
-        ),
+        Some(t) => field_raw(out, "ttfb_ms", Millis(t.duration_since(ctx.req.started))),
         None => field_raw(out, "ttfb_ms", "null"),
     }
     field_raw(out, "input_tokens", ctx.resp.usage.input_tokens);
@@ -91,9 +82,107 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: &s
     out.push_str("}\n");
 }
 
-pub(super) fn field_raw(out: &mut String, name: &str, value: impl std::fmt::Display) {
+pub(super) fn field_raw(out: &mut String, name: &str, value: impl RawValue) {
     field_name(out, name);
-    let _ = write!(out, "{value},");
+    value.push_to(out);
+    out.push(',');
+}
+
+/// A JSON value written as it is (numbers, booleans, `null`), by hand: the
+/// formatting machinery cost more than the rest of a line's fields together.
+pub(super) trait RawValue {
+    fn push_to(self, out: &mut String);
+}
+
+impl RawValue for &str {
+    fn push_to(self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl RawValue for bool {
+    fn push_to(self, out: &mut String) {
+        out.push_str(if self { "true" } else { "false" });
+    }
+}
+
+impl RawValue for u64 {
+    fn push_to(self, out: &mut String) {
+        push_u64(out, self);
+    }
+}
+
+impl RawValue for u16 {
+    fn push_to(self, out: &mut String) {
+        push_u64(out, self.into());
+    }
+}
+
+impl RawValue for u32 {
+    fn push_to(self, out: &mut String) {
+        push_u64(out, self.into());
+    }
+}
+
+impl RawValue for usize {
+    fn push_to(self, out: &mut String) {
+        push_u64(out, self as u64);
+    }
+}
+
+/// A duration in milliseconds with three decimals (`12.345`).
+pub(super) struct Millis(pub std::time::Duration);
+
+impl RawValue for Millis {
+    fn push_to(self, out: &mut String) {
+        let micros = u64::try_from(self.0.as_micros()).unwrap_or(u64::MAX);
+        push_u64(out, micros / 1000);
+        out.push('.');
+        push_padded(out, micros % 1000, 3);
+    }
+}
+
+/// US dollars with eight decimals (`0.00001234`), rounded to the nearest.
+pub(super) struct Usd(pub f64);
+
+impl RawValue for Usd {
+    fn push_to(self, out: &mut String) {
+        const SCALE: f64 = 1e8;
+        if !(self.0.is_finite() && self.0 >= 0.0 && self.0 < u64::MAX as f64 / SCALE) {
+            let _ = write!(out, "{:.8}", self.0);
+            return;
+        }
+        let units = (self.0 * SCALE).round() as u64;
+        push_u64(out, units / SCALE as u64);
+        out.push('.');
+        push_padded(out, units % SCALE as u64, 8);
+    }
+}
+
+/// Decimal digits of `n`.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+}
+
+/// `n` in `width` digits, zero-padded (`n` < 10^width).
+fn push_padded(out: &mut String, n: u64, width: u32) {
+    let mut bound = 10u64.pow(width.saturating_sub(1));
+    while bound > 1 && n < bound {
+        out.push('0');
+        bound /= 10;
+    }
+    push_u64(out, n);
 }
 
 pub(super) fn field_str(out: &mut String, name: &str, value: &str) {
@@ -141,14 +230,18 @@ fn timestamp(out: &mut String) {
     let secs = now.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        now.subsec_millis()
-    );
+    push_padded(out, y.max(0) as u64, 4);
+    for (sep, n) in [('-', m as u64), ('-', d as u64), ('T', rem / 3600)] {
+        out.push(sep);
+        push_padded(out, n, 2);
+    }
+    for (sep, n) in [(':', (rem % 3600) / 60), (':', rem % 60)] {
+        out.push(sep);
+        push_padded(out, n, 2);
+    }
+    out.push('.');
+    push_padded(out, now.subsec_millis().into(), 3);
+    out.push('Z');
 }
 
 /// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
@@ -191,5 +284,27 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(20_781), (2026, 11, 24));
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_formatter_would() {
+        use std::time::Duration;
+        let raw = |v: &dyn Fn(&mut String)| {
+            let mut out = String::new();
+            v(&mut out);
+            out
+        };
+        for n in [0u64, 7, 10, 999, 1_000_000, u64::MAX] {
+            assert_eq!(raw(&|o| n.push_to(o)), n.to_string());
+        }
+        for micros in [0u64, 5, 1_234, 12_345_678] {
+            let d = Duration::from_micros(micros);
+            let want = format!("{:.3}", d.as_secs_f64() * 1000.0);
+            assert_eq!(raw(&|o| Millis(d).push_to(o)), want);
+        }
+        for usd in [0.0, 0.000_012_34, 0.5, 12.345_678_91, 1e-9] {
+            assert_eq!(raw(&|o| Usd(usd).push_to(o)), format!("{usd:.8}"));
+        }
+        assert_eq!(raw(&|o| Usd(f64::NAN).push_to(o)), "NaN");
     }
 }
