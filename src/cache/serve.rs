@@ -232,14 +232,14 @@ async fn answer(session: &mut Session, ctx: &mut Ctx, hit: Hit<'_>) -> pingora::
     if !paced {
         resp.insert_header("content-length", body.len().to_string())?;
     }
-    resp.insert_header("x-request-id", ctx.req.id.as_str())?;
+    resp.insert_header("x-request-id", ctx.req.id_value.clone())?;
     resp.insert_header("x-tollgate-cache", hit.outcome.as_str())?;
     if let Some(s) = hit.similarity {
         resp.insert_header("x-tollgate-cache-similarity", format!("{s:.4}"))?;
     }
     resp.insert_header("age", entry.age_seconds().to_string())?;
     for (name, value) in ctx.rate_limit_headers() {
-        resp.insert_header(*name, value.as_str())?;
+        resp.insert_header(*name, value.clone())?;
     }
     ctx.resp.status = 200;
     session.write_response_header(Box::new(resp), false).await?;

@@ -118,9 +118,11 @@ fn build(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Option<Provider> {
     };
     Some(Provider {
         name: sec.name.clone(),
+        name_value: crate::edge::header_value::text(&sec.name),
         kind,
         endpoints,
         api_key: sec.api_key.clone().filter(|k| !k.is_empty()),
+        auth: auth_header(sec, kind, path, cx),
         headers,
         timeouts: Timeouts::default().with_override(&sec.timeouts),
         health,
@@ -184,6 +186,7 @@ fn endpoints(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Vec<Endpoint> {
             Ok(u) => out.push(Endpoint {
                 url: u.normalized,
                 tls: u.tls,
+                host_value: Endpoint::host_header(&u.host, u.port, u.tls),
                 host: u.host,
                 port: u.port,
                 path_prefix: u.path_prefix,
@@ -376,6 +379,25 @@ fn check_format_fields(sec: &ProviderSection, kind: ProviderKind, path: &str, cx
 #[path = "provider_bedrock.rs"]
 mod bedrock;
 use bedrock::{aws_keys, bedrock_region};
+
+/// The provider's auth header, made once; a key that cannot be sent as a header
+/// value (a stray newline from a secrets file) is refused here, not per request.
+fn auth_header(
+    sec: &ProviderSection,
+    kind: ProviderKind,
+    path: &str,
+    cx: &mut Ctx,
+) -> Option<(&'static str, http::HeaderValue)> {
+    let key = sec.api_key.as_ref().filter(|k| !k.is_empty())?;
+    let header = Provider::auth_header(kind, key);
+    if header.is_none() && kind != ProviderKind::Bedrock {
+        cx.err(
+            key_path(path, "api_key"),
+            "is not a valid HTTP header value",
+        );
+    }
+    header
+}
 
 #[cfg(test)]
 #[path = "provider_tests.rs"]

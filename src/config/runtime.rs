@@ -149,11 +149,16 @@ fn available_cores() -> usize {
 #[derive(Debug, Clone)]
 pub struct Provider {
     pub name: String,
+    /// `name` as the `x-tollgate-provider` header value, made once.
+    pub name_value: http::HeaderValue,
     pub kind: ProviderKind,
     /// Equivalent endpoints (at least one), balanced by weight and health.
     pub endpoints: Vec<Endpoint>,
     /// The provider key; `None` for keyless servers (a local vLLM or Ollama).
     pub api_key: Option<Secret>,
+    /// The header that carries `api_key` in this provider's format, made once (and
+    /// marked sensitive, so no debug output shows it).
+    pub auth: Option<(&'static str, http::HeaderValue)>,
     /// Extra headers for every upstream request; names lower-case.
     pub headers: Vec<(String, Secret)>,
     pub timeouts: Timeouts,
@@ -175,6 +180,27 @@ pub struct Provider {
     pub breaker: super::resilience::BreakerPolicy,
     /// How much load retries may add to this provider.
     pub retry_budget: super::resilience::RetryBudgetPolicy,
+}
+
+impl Provider {
+    /// The header a provider of `kind` reads its key from, with the key in it.
+    /// Bedrock signs instead; a key that is no valid header value sends none.
+    pub fn auth_header(
+        kind: ProviderKind,
+        key: &Secret,
+    ) -> Option<(&'static str, http::HeaderValue)> {
+        let key = key.expose();
+        let (name, value) = match kind {
+            ProviderKind::OpenAi => ("authorization", format!("Bearer {key}")),
+            ProviderKind::Azure => ("api-key", key.to_string()),
+            ProviderKind::Anthropic => ("x-api-key", key.to_string()),
+            ProviderKind::Gemini => ("x-goog-api-key", key.to_string()),
+            ProviderKind::Bedrock => return None,
+        };
+        let mut value = http::HeaderValue::try_from(value).ok()?;
+        value.set_sensitive(true);
+        Some((name, value))
+    }
 }
 
 /// Static AWS credentials for SigV4 signing.
@@ -232,10 +258,31 @@ pub struct Endpoint {
     pub host: String,
     /// Explicit port, else 443 (https) or 80 (http).
     pub port: u16,
+    /// The `Host` header of requests to it (`host`, with `:port` unless default).
+    pub host_value: http::HeaderValue,
     /// `""` or `/x` (no trailing slash); the format's path is appended to it.
     pub path_prefix: String,
     /// Relative share of traffic (>= 1).
     pub weight: usize,
+}
+
+impl Endpoint {
+    /// The `Host` header value for `host` and `port`, made once at load (an IPv6
+    /// literal in brackets, as RFC 9110 writes it).
+    pub fn host_header(host: &str, port: u16, tls: bool) -> http::HeaderValue {
+        let default_port = if tls { 443 } else { 80 };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        let value = if port == default_port {
+            host
+        } else {
+            format!("{host}:{port}")
+        };
+        crate::edge::header_value::owned(value)
+    }
 }
 
 /// Upstream timeouts.
@@ -343,6 +390,8 @@ pub struct Target {
     pub provider: Arc<Provider>,
     /// The provider's model name (Azure: the deployment name).
     pub model: String,
+    /// `model` as the `x-tollgate-model` header value, made once.
+    pub model_value: http::HeaderValue,
     /// Relative share of traffic (>= 1).
     pub weight: usize,
     /// What the model can do; `None` = unknown, taken to be capable of everything.

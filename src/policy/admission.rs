@@ -22,7 +22,7 @@ pub(crate) const MODELS_SET: &str = "models";
 /// [`Admission::settle`]) when the request ends.
 pub struct Admission {
     /// `x-ratelimit-*` headers for the response (empty when the key has no rate limit).
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<super::limits::RateLimitHeader>,
     inner: Arc<Inner>,
     key: Arc<KeyInfo>,
     per: Arc<PerKey>,
@@ -88,7 +88,7 @@ impl Admission {
     }
 
     /// Marks buckets and slots as taken, with the headers of the admission.
-    pub(crate) fn metered(mut self, headers: Vec<(&'static str, String)>) -> Admission {
+    pub(crate) fn metered(mut self, headers: Vec<super::limits::RateLimitHeader>) -> Admission {
         self.headers = headers;
         self.metered = true;
         self

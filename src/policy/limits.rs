@@ -18,10 +18,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderValue;
+
 use super::gcra::{micros, Gcra};
 use super::keys::KeyInfo;
 use super::store::{AdjustOp, BucketOp, SlotOp};
 use crate::config::governance::LimitsConfig;
+use crate::edge::header_value;
 use crate::error::{ErrorKind, GatewayError};
 
 /// Window of `rpm` and `tpm`.
@@ -245,9 +248,21 @@ pub fn format_reset(d: Duration) -> String {
     }
 }
 
+/// A `x-ratelimit-*` header: its name and value.
+pub type RateLimitHeader = (&'static str, HeaderValue);
+
+/// A reset as a header value; a bucket that is full again (the usual case under a
+/// generous limit) needs no formatting.
+fn reset_value(until_full: Duration) -> HeaderValue {
+    if until_full.is_zero() {
+        return HeaderValue::from_static("0ms");
+    }
+    header_value::owned(format_reset(until_full))
+}
+
 /// `x-ratelimit-*` headers for the tightest bucket of each kind.
 /// `state[i]` is how long `buckets[i]` is from full after this request.
-pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<(&'static str, String)> {
+pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<RateLimitHeader> {
     let mut out = Vec::with_capacity(6);
     for (kind, names) in [
         (
@@ -274,9 +289,9 @@ pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<(&'static str, Str
             .map(|(b, s)| (b, b.remaining(*s), *s))
             .min_by_key(|(b, remaining, _)| (*remaining, u64::MAX - b.limit));
         if let Some((b, remaining, until_full)) = tightest {
-            out.push((names[0], b.limit.to_string()));
-            out.push((names[1], remaining.to_string()));
-            out.push((names[2], format_reset(until_full)));
+            out.push((names[0], header_value::count(b.limit)));
+            out.push((names[1], header_value::count(remaining)));
+            out.push((names[2], reset_value(until_full)));
         }
     }
     out

@@ -96,7 +96,10 @@ fn headers_describe_the_tightest_bucket_per_kind() {
         Duration::from_millis(6_000),
         Duration::from_secs(30),
     ];
-    let h = headers(&b, &state);
+    let h: Vec<(&str, String)> = headers(&b, &state)
+        .into_iter()
+        .map(|(name, value)| (name, value.to_str().unwrap().to_string()))
+        .collect();
     assert_eq!(
         h,
         vec![
@@ -109,6 +112,8 @@ fn headers_describe_the_tightest_bucket_per_kind() {
         ]
     );
     assert!(headers(&[], &[]).is_empty());
+    let full = headers(&b[..1], &[Duration::ZERO]);
+    assert_eq!(full[2].1, "0ms");
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn header<'a>(a: &'a Admission, name: &str) -> Option<&'a str> {
     a.headers
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.as_str())
+        .and_then(|(_, v)| v.to_str().ok())
 }
 
 fn usage(input: u64, output: u64) -> Usage {

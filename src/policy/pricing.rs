@@ -98,8 +98,8 @@ pub fn normalize(model: &str) -> String {
 
 /// Splits usage into billable parts for `model` (see the module docs for why by family).
 pub fn split_prompt(model: &str, usage: &Usage) -> TokenSplit {
-    let exclusive = usage.cache_read_tokens > usage.input_tokens
-        || model.to_ascii_lowercase().contains("claude");
+    let exclusive =
+        usage.cache_read_tokens > usage.input_tokens || contains_ignore_case(model, "claude");
     let uncached = if exclusive {
         usage.input_tokens
     } else {
@@ -113,6 +113,14 @@ pub fn split_prompt(model: &str, usage: &Usage) -> TokenSplit {
         cache_write: usage.cache_write_tokens,
         output: usage.output_tokens,
     }
+}
+
+/// A case-insensitive substring test that allocates nothing (runs per request).
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 impl Price {

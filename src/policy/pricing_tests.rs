@@ -223,3 +223,11 @@ fn split_decides_cache_accounting() {
     let other = split_prompt("some-proxy-model", &usage(10, 1, 500, 0));
     assert_eq!(other.uncached, 10);
 }
+
+#[test]
+fn claude_is_found_in_any_case_without_a_lowercase_copy() {
+    assert!(contains_ignore_case("us.anthropic.CLAUDE-sonnet", "claude"));
+    assert!(contains_ignore_case("Claude", "claude"));
+    assert!(!contains_ignore_case("clau", "claude"));
+    assert!(!contains_ignore_case("gpt-4o", "claude"));
+}

@@ -42,7 +42,11 @@ pub async fn send(
     call: Call<'_>,
 ) -> Result<Answer, String> {
     let timeout = call.timeout;
-    match tokio::time::timeout(timeout, send_once(runtime, provider, call)).await {
+    // Boxed: a connection's future is kilobytes, and every request's future that
+    // may call here (a semantic route or cache, on the hot path) would otherwise
+    // carry that size inline, and copy it, whether it calls or not.
+    let once = Box::pin(send_once(runtime, provider, call));
+    match tokio::time::timeout(timeout, once).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {timeout:?}")),
     }

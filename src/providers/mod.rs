@@ -115,23 +115,8 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
 /// Set the provider's credentials and extra headers on the upstream request.
 /// Bedrock is signed separately (SigV4 needs the final body).
 pub fn apply_auth(provider: &Provider, req: &mut RequestHeader) -> pingora::Result<()> {
-    if let Some(key) = &provider.api_key {
-        let key = key.expose();
-        match provider.kind {
-            ProviderKind::OpenAi => {
-                req.insert_header("authorization", format!("Bearer {key}"))?;
-            }
-            ProviderKind::Azure => {
-                req.insert_header("api-key", key)?;
-            }
-            ProviderKind::Anthropic => {
-                req.insert_header("x-api-key", key)?;
-            }
-            ProviderKind::Gemini => {
-                req.insert_header("x-goog-api-key", key)?;
-            }
-            ProviderKind::Bedrock => {}
-        }
+    if let Some((name, value)) = &provider.auth {
+        req.insert_header(*name, value.clone())?;
     }
     if provider.kind == ProviderKind::Anthropic && req.headers.get("anthropic-version").is_none() {
         req.insert_header("anthropic-version", provider.anthropic_version.as_str())?;

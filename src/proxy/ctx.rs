@@ -75,6 +75,14 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// `upstream_model` as a header value (the target's, made at load).
+    pub fn model_value(&self) -> http::HeaderValue {
+        match self.route.targets.get(self.target_index) {
+            Some(t) if t.model == self.upstream_model => t.model_value.clone(),
+            _ => crate::edge::header_value::text(&self.upstream_model),
+        }
+    }
+
     /// Time spent waiting for this attempt's upstream: from sending the request to
     /// its last body byte, or to `now` for an attempt that ended without a body
     /// (a failure seen when the next attempt starts, or at the end of the request).
@@ -99,13 +107,15 @@ pub struct Ctx {
     /// The answer to the client, as the current attempt produces it.
     pub resp: ResponseState,
     /// State shared with the session wrapper (`preread`).
-    pub slots: Slots,
+    pub slots: Arc<Slots>,
 }
 
 /// The client's request.
 pub struct RequestState {
     pub started: Instant,
     pub id: String,
+    /// `id` as the value of the `x-request-id` headers the gateway writes.
+    pub id_value: http::HeaderValue,
     pub dialect: Dialect,
     pub api: Option<Api>,
     pub runtime: Option<Arc<Runtime>>,
@@ -186,7 +196,8 @@ pub struct ResponseState {
     pub conversation: Option<crate::conversations::Recorder>,
 }
 
-/// Shared with the session wrapper, which runs inside Pingora's own I/O calls.
+/// Shared with the session wrapper, which runs inside Pingora's own I/O calls (one
+/// allocation for the three, shared by reference count).
 #[derive(Default)]
 pub struct Slots {
     pub slot: SessionSlot,
@@ -223,6 +234,7 @@ impl Ctx {
             req: RequestState {
                 started: Instant::now(),
                 id: String::new(),
+                id_value: http::HeaderValue::from_static(""),
                 dialect: Dialect::OpenAi,
                 api: None,
                 runtime: None,
@@ -243,7 +255,7 @@ impl Ctx {
             route: RouteState::default(),
             attempt: None,
             resp: ResponseState::default(),
-            slots: Slots::default(),
+            slots: Arc::default(),
         }
     }
 
@@ -281,7 +293,7 @@ impl Ctx {
     }
 
     /// `x-ratelimit-*` headers of this request's admission.
-    pub fn rate_limit_headers(&self) -> &[(&'static str, String)] {
+    pub fn rate_limit_headers(&self) -> &[crate::policy::limits::RateLimitHeader] {
         self.req
             .admission
             .as_ref()

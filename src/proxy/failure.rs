@@ -9,6 +9,7 @@ use pingora::{Error, ErrorSource, ErrorType};
 use pingora_proxy::{FailToProxy, Session};
 
 use crate::config::ErrorClass;
+use crate::edge::header_value;
 use crate::error::{ErrorKind, GatewayError};
 use crate::metrics;
 use crate::routing::{outcome, Failure, Outcome};
@@ -67,12 +68,18 @@ pub fn upstream_bytes_sent(session: &Session, ctx: &Ctx) -> bool {
 /// anything reached the client and the cursor has a next step.
 pub fn on_status(session: &Session, ctx: &mut Ctx, resp: &ResponseHeader) -> bool {
     let status = resp.status.as_u16();
-    let hold_off = outcome::hold_off(|name| {
-        resp.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
+    // Only a failure is held off; a success's headers need no look.
+    let failed = !resp.status.is_success();
+    let hold_off = failed
+        .then(|| {
+            outcome::hold_off(|name| {
+                resp.headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
+        })
+        .flatten();
     let (outcome, failure) = attempt::judge_status(ctx, status, hold_off);
     match failure {
         Some(failure) if !upstream_bytes_sent(session, ctx) => attempt::fail(ctx, outcome, failure),
@@ -196,17 +203,15 @@ pub async fn answer(session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToPr
 }
 
 /// `x-tollgate-*` headers of an error answered after attempts were made.
-fn attempt_headers(ctx: &Ctx) -> Vec<(&'static str, String)> {
+fn attempt_headers(ctx: &Ctx) -> Vec<respond::ExtraHeader> {
     let mut out = Vec::new();
-    if ctx.route.cursor.attempts() > 0 {
-        out.push((
-            "x-tollgate-attempts",
-            ctx.route.cursor.attempts().to_string(),
-        ));
+    let attempts = ctx.route.cursor.attempts() as u64;
+    if attempts > 0 {
+        out.push(("x-tollgate-attempts", header_value::count(attempts)));
     }
     if let Some(a) = &ctx.attempt {
-        out.push(("x-tollgate-provider", a.provider.name.clone()));
-        out.push(("x-tollgate-model", a.upstream_model.clone()));
+        out.push(("x-tollgate-provider", a.provider.name_value.clone()));
+        out.push(("x-tollgate-model", a.model_value()));
     }
     out
 }

@@ -7,7 +7,7 @@
 //! client must be able to rely on once it has the whole answer: storing a Responses
 //! conversation, so that its next turn finds it, on any replica.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use pingora::http::ResponseHeader;
 use pingora::protocols::http::HttpTask;
@@ -47,7 +47,7 @@ impl Hold {
 }
 
 /// Shared between the request context (which decides) and the wrapper (which writes).
-pub type HoldSlot = Arc<Mutex<Hold>>;
+pub type HoldSlot = Mutex<Hold>;
 
 /// Make the last write of this response wait for `task`.
 pub fn finish_after(slot: &HoldSlot, task: JoinHandle<()>) {

@@ -3,7 +3,9 @@
 
 use crate::config::client::ClientLimits;
 use crate::edge::body::{self, Reservation};
+use crate::edge::header_value;
 use bytes::{Bytes, BytesMut};
+use http::HeaderValue;
 use pingora::Result;
 use pingora_proxy::Session;
 
@@ -317,23 +319,33 @@ fn declared_length(session: &Session) -> Option<usize> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// The request id: the client's `x-request-id` when it is sane, else a new one.
-pub fn request_id(session: &Session) -> String {
+/// The request id: the client's `x-request-id` when it is sane, else a new one; as
+/// text and as the header value every answer and upstream request carries (the
+/// client's own value is shared, not copied).
+pub fn request_id(session: &Session) -> (String, HeaderValue) {
     let given = session
         .req_header()
         .headers
         .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
-    match given {
-        Some(id) => id.to_string(),
-        None => new_request_id(),
+        .filter(|v| sane_request_id(v.as_bytes()));
+    match given.and_then(|v| Some((v.to_str().ok()?.to_string(), v.clone()))) {
+        Some(both) => both,
+        None => {
+            let id = new_request_id();
+            let value = header_value::text(&id);
+            (id, value)
+        }
     }
+}
+
+fn sane_request_id(v: &[u8]) -> bool {
+    !v.is_empty() && v.len() <= 128 && v.iter().all(|b| b.is_ascii_graphic())
 }
 
 /// Unique per process run: a random-ish boot prefix and a counter.
 fn new_request_id() -> String {
     use once_cell::sync::Lazy;
+    use std::fmt::Write as _;
     use std::sync::atomic::{AtomicU64, Ordering};
     static BOOT: Lazy<u64> = Lazy::new(|| {
         let t = std::time::SystemTime::now()
@@ -344,7 +356,10 @@ fn new_request_id() -> String {
     });
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("req_{:012x}{:08x}", *BOOT & 0xffff_ffff_ffff, n)
+    // Sized up front: `format!` would grow its buffer as it went.
+    let mut id = String::with_capacity(24);
+    let _ = write!(id, "req_{:012x}{:08x}", *BOOT & 0xffff_ffff_ffff, n);
+    id
 }
 
 #[cfg(test)]

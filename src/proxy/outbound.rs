@@ -135,7 +135,7 @@ fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
 }
 
 /// A case-insensitive prefix test that allocates nothing (once per response).
-fn starts_with_ignore_case(value: &[u8], prefix: &[u8]) -> bool {
+pub(super) fn starts_with_ignore_case(value: &[u8], prefix: &[u8]) -> bool {
     value
         .get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))

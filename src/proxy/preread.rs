@@ -51,11 +51,12 @@ use pingora::{Error, ErrorType, Result};
 use pingora_proxy::Session;
 
 use super::alarm::Alarm;
-use super::watch::{Next, WatchSlot, KEEPALIVE_COMMENT};
+use super::ctx::Slots;
+use super::watch::{Next, KEEPALIVE_COMMENT};
 
 /// Where the real downstream session waits while the wrapper is installed. The
 /// wrapper puts the real session back here when it is dropped.
-pub type SessionSlot = Arc<Mutex<Option<Box<HttpSession>>>>;
+pub type SessionSlot = Mutex<Option<Box<HttpSession>>>;
 
 pub use super::hold::{
     hold_response, replace_held_header, reset_hold, with_held_body, Hold, HoldSlot,
@@ -65,30 +66,31 @@ pub use super::hold::{
 struct PrereadSession {
     inner: Box<HttpSession>,
     body: Bytes,
-    slot: SessionSlot,
-    hold: HoldSlot,
-    watch: WatchSlot,
+    slots: Arc<Slots>,
     alarm: Alarm,
 }
 
 impl PrereadSession {
     fn holding(&self) -> bool {
-        self.hold.lock().map(|h| h.enabled).unwrap_or(false)
+        self.slots.hold.lock().map(|h| h.enabled).unwrap_or(false)
     }
 
     /// Take in one response task while holding; true when the response is complete.
     fn hold_task(&self, task: HttpTask) -> bool {
-        self.hold.lock().map_or(true, |mut h| h.take(task))
+        self.slots.hold.lock().map_or(true, |mut h| h.take(task))
     }
 
     /// Whether Pingora's response header goes out (not after a keepalive committed one).
     fn header_passes(&self, header: &ResponseHeader) -> bool {
-        self.watch.lock().map_or(true, |mut w| w.on_header(header))
+        self.slots
+            .watch
+            .lock()
+            .map_or(true, |mut w| w.on_header(header))
     }
 
     /// Note a body write of upstream bytes.
     fn note_write(&self, data: &[u8]) {
-        if let Ok(mut w) = self.watch.lock() {
+        if let Ok(mut w) = self.slots.watch.lock() {
             w.on_write(Instant::now(), data, false);
         }
     }
@@ -99,7 +101,7 @@ impl PrereadSession {
             .inner
             .response_written()
             .is_some_and(|r| !r.status.is_informational());
-        started && self.watch.lock().is_ok_and(|mut w| w.try_continue())
+        started && self.slots.watch.lock().is_ok_and(|mut w| w.try_continue())
     }
 
     /// The event ending a stream whose upstream failed, when the client's response is
@@ -112,13 +114,18 @@ impl PrereadSession {
         if !started {
             return None;
         }
-        self.watch.lock().ok()?.end_failed_stream_by(timed_out)
+        self.slots
+            .watch
+            .lock()
+            .ok()?
+            .end_failed_stream_by(timed_out)
     }
 
     /// Write an SSE keepalive comment, committing the response header first if the
     /// upstream has not answered yet.
     async fn keepalive(&mut self) -> Result<()> {
         let commit = self
+            .slots
             .watch
             .lock()
             .ok()
@@ -132,7 +139,7 @@ impl PrereadSession {
         self.inner
             .write_response_body(Bytes::from_static(KEEPALIVE_COMMENT), false)
             .await?;
-        if let Ok(mut w) = self.watch.lock() {
+        if let Ok(mut w) = self.slots.watch.lock() {
             w.on_write(Instant::now(), KEEPALIVE_COMMENT, true);
         }
         Ok(())
@@ -141,7 +148,7 @@ impl PrereadSession {
     /// Write the held response (or its replacement) in one go.
     async fn release(&mut self) -> Result<()> {
         let (header, body) = {
-            let Ok(mut h) = self.hold.lock() else {
+            let Ok(mut h) = self.slots.hold.lock() else {
                 return Ok(());
             };
             if !h.enabled {
@@ -154,7 +161,7 @@ impl PrereadSession {
         let Some(mut header) = header else {
             return Ok(());
         };
-        super::hold::end_barrier(&self.hold).await;
+        super::hold::end_barrier(&self.slots.hold).await;
         if self.header_passes(&header) {
             header.remove_header("transfer-encoding");
             header.insert_header("content-length", body.len().to_string())?;
@@ -170,7 +177,7 @@ impl PrereadSession {
 impl Drop for PrereadSession {
     fn drop(&mut self) {
         let real = std::mem::replace(&mut self.inner, placeholder_session());
-        if let Ok(mut slot) = self.slot.lock() {
+        if let Ok(mut slot) = self.slots.slot.lock() {
             *slot = Some(real);
         }
     }
@@ -184,20 +191,12 @@ fn placeholder_session() -> Box<HttpSession> {
 
 /// Replace the downstream session with a wrapper that serves `body` as the whole,
 /// already-read request body. Only call it for requests that are not upgrades.
-pub fn install(
-    session: &mut Session,
-    body: Bytes,
-    slot: &SessionSlot,
-    hold: &HoldSlot,
-    watch: &WatchSlot,
-) {
+pub fn install(session: &mut Session, body: Bytes, slots: &Arc<Slots>) {
     let inner = std::mem::replace(&mut session.downstream_session, placeholder_session());
     let wrapper = PrereadSession {
         inner,
         body,
-        slot: slot.clone(),
-        hold: hold.clone(),
-        watch: watch.clone(),
+        slots: slots.clone(),
         alarm: Alarm::default(),
     };
     *session.downstream_session = HttpSession::new_custom(Box::new(wrapper));
@@ -274,7 +273,7 @@ impl CustomSession for PrereadSession {
         }
         self.note_write(&data);
         if end {
-            super::hold::end_barrier(&self.hold).await;
+            super::hold::end_barrier(&self.slots.hold).await;
         }
         self.inner.write_response_body(data, end).await
     }
@@ -346,7 +345,7 @@ impl CustomSession for PrereadSession {
         }
         let ends = |t: &HttpTask| matches!(t, HttpTask::Body(_, true) | HttpTask::Done);
         if passed.iter().any(ends) {
-            super::hold::end_barrier(&self.hold).await;
+            super::hold::end_barrier(&self.slots.hold).await;
         }
         self.inner.response_duplex_vec(passed).await
     }
@@ -393,7 +392,7 @@ impl CustomSession for PrereadSession {
 
     async fn finish(&mut self) -> Result<()> {
         self.release().await?;
-        super::hold::end_barrier(&self.hold).await;
+        super::hold::end_barrier(&self.slots.hold).await;
         self.inner.finish_body().await
     }
 
@@ -409,6 +408,7 @@ impl CustomSession for PrereadSession {
         loop {
             let holding = self.holding();
             let next = self
+                .slots
                 .watch
                 .lock()
                 .map_or(Next::Nothing, |mut w| w.next(Instant::now(), holding));

@@ -9,6 +9,10 @@ use pingora_proxy::Session;
 use crate::error::GatewayError;
 
 use super::ctx::Ctx;
+use crate::edge::header_value;
+
+/// A header the gateway adds to an answer of its own.
+pub type ExtraHeader = (&'static str, http::HeaderValue);
 
 /// Write a complete JSON response.
 pub async fn send_json(
@@ -16,16 +20,16 @@ pub async fn send_json(
     ctx: &mut Ctx,
     status: u16,
     body: Vec<u8>,
-    extra: &[(&'static str, String)],
+    extra: &[ExtraHeader],
 ) -> Result<()> {
     let mut resp = ResponseHeader::build(status, Some(4 + extra.len()))?;
     resp.insert_header("content-type", "application/json")?;
     resp.insert_header("content-length", body.len().to_string())?;
     if !ctx.req.id.is_empty() {
-        resp.insert_header("x-request-id", ctx.req.id.as_str())?;
+        resp.insert_header("x-request-id", ctx.req.id_value.clone())?;
     }
     for (name, value) in extra {
-        resp.insert_header(*name, value.as_str())?;
+        resp.insert_header(*name, value.clone())?;
     }
     ctx.resp.status = status;
     session.write_response_header(Box::new(resp), false).await?;
@@ -45,14 +49,14 @@ pub async fn send_error_with(
     session: &mut Session,
     ctx: &mut Ctx,
     err: GatewayError,
-    more: Vec<(&'static str, String)>,
+    more: Vec<ExtraHeader>,
 ) -> Result<()> {
     let status = err.status_for(ctx.req.dialect);
     let body = err.body(ctx.req.dialect);
-    let mut extra: Vec<(&'static str, String)> = ctx.rate_limit_headers().to_vec();
+    let mut extra: Vec<ExtraHeader> = ctx.rate_limit_headers().to_vec();
     extra.extend(more);
     if let Some(after) = err.retry_after {
-        extra.push(("retry-after", after.as_secs().max(1).to_string()));
+        extra.push(("retry-after", header_value::count(after.as_secs().max(1))));
     }
     ctx.resp.error = Some(err);
     send_json(session, ctx, status, body, &extra).await

@@ -1,6 +1,7 @@
 //! The request header sent upstream: path, method, Host, the provider's auth (and
 //! SigV4 for Bedrock), with the client's credentials and hop-by-hop headers removed.
 
+use http::HeaderValue;
 use pingora::http::RequestHeader;
 use pingora::{Error, ErrorType, Result};
 
@@ -41,31 +42,27 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
     let Some(a) = &ctx.attempt else { return Ok(()) };
     let endpoint = a.provider.endpoints.get(a.endpoint_index);
     let prefix = endpoint.map_or("", |e| e.path_prefix.as_str());
-    let path = format!("{prefix}{}", a.path);
-    let uri = path
-        .parse()
+    let mut path = String::with_capacity(prefix.len() + a.path.len());
+    path.push_str(prefix);
+    path.push_str(&a.path);
+    let bedrock = a.provider.kind == ProviderKind::Bedrock;
+    let signed_path = bedrock.then(|| path.clone());
+    // From the `String` itself: parsing a `&str` would copy it once more.
+    let uri = http::Uri::try_from(path)
         .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?;
     req.set_uri(uri);
     req.set_method(http::Method::POST);
     strip_headers(req, a.format.native_dialect() != Some(ctx.req.dialect));
-    let host = endpoint.map(|ep| {
-        let default_port = if ep.tls { 443 } else { 80 };
-        if ep.port == default_port {
-            ep.host.clone()
-        } else {
-            format!("{}:{}", ep.host, ep.port)
-        }
-    });
-    if let Some(host) = &host {
-        req.insert_header("host", host.as_str())?;
+    if let Some(ep) = endpoint {
+        req.insert_header("host", ep.host_value.clone())?;
     }
-    req.insert_header("content-type", "application/json")?;
-    req.insert_header("content-length", a.body.len().to_string())?;
-    req.insert_header("x-request-id", ctx.req.id.as_str())?;
+    req.insert_header("content-type", HeaderValue::from_static("application/json"))?;
+    req.insert_header("content-length", HeaderValue::from(a.body.len()))?;
+    req.insert_header("x-request-id", ctx.req.id_value.clone())?;
     crate::providers::apply_auth(&a.provider, req)?;
-    if a.provider.kind == ProviderKind::Bedrock {
-        let host = host.as_deref().unwrap_or("");
-        crate::providers::sign_bedrock(&a.provider, req, host, &path, &a.body)?;
+    if let Some(path) = signed_path {
+        let host = endpoint.and_then(|ep| ep.host_value.to_str().ok());
+        crate::providers::sign_bedrock(&a.provider, req, host.unwrap_or(""), &path, &a.body)?;
     }
     Ok(())
 }

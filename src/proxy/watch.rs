@@ -20,7 +20,7 @@
 //! only reach the client in-band, as an SSE error event, like a failure mid-stream;
 //! retries and fallbacks still work, since no upstream byte has reached the client.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pingora::http::ResponseHeader;
@@ -109,7 +109,7 @@ struct AttemptClock {
     last_chunk: Option<Instant>,
 }
 
-pub type WatchSlot = Arc<Mutex<Watch>>;
+pub type WatchSlot = Mutex<Watch>;
 
 impl Watch {
     /// The client's request is complete: the upstream's `total` clock starts here.
@@ -308,25 +308,23 @@ impl Watch {
 }
 
 fn is_event_stream(header: &ResponseHeader) -> bool {
-    header
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/event-stream"))
+    header.headers.get("content-type").is_some_and(|ct| {
+        super::outbound::starts_with_ignore_case(ct.as_bytes(), b"text/event-stream")
+    })
 }
 
 /// The header written by a commit: what every stream answer carries, known before the
 /// upstream answers.
 pub fn commit_header(
-    request_id: &str,
-    rate_limit_headers: &[(&'static str, String)],
+    request_id: &http::HeaderValue,
+    rate_limit_headers: &[crate::policy::limits::RateLimitHeader],
 ) -> Option<ResponseHeader> {
     let mut h = ResponseHeader::build(200, Some(4 + rate_limit_headers.len())).ok()?;
     h.insert_header("content-type", "text/event-stream").ok()?;
     h.insert_header("cache-control", "no-cache").ok()?;
-    h.insert_header("x-request-id", request_id).ok()?;
+    h.insert_header("x-request-id", request_id.clone()).ok()?;
     for (name, value) in rate_limit_headers {
-        h.insert_header(*name, value.as_str()).ok()?;
+        h.insert_header(*name, value.clone()).ok()?;
     }
     Some(h)
 }

@@ -128,6 +128,7 @@ fn direct_model_route(name: &str, provider: &Arc<Provider>, model: &str) -> Mode
         targets: vec![Target {
             provider: provider.clone(),
             model: model.to_string(),
+            model_value: crate::edge::header_value::text(model),
             weight: 1,
             caps: None,
         }],

@@ -59,19 +59,17 @@ pub fn hold_off(header: impl Fn(&str) -> Option<String>) -> Option<Duration> {
     if let Some(s) = secs("retry-after") {
         return Some(from_secs(s));
     }
-    let exhausted = |kind: &str| {
-        header(&format!("x-ratelimit-remaining-{kind}")).is_some_and(|v| v.trim() == "0")
-    };
-    let reset = |kind: &str| {
-        header(&format!("x-ratelimit-reset-{kind}")).and_then(|v| parse_go_duration(&v))
-    };
-    let resets: Vec<Duration> = ["requests", "tokens"]
+    let limits = [
+        (
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ),
+        ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
+    ];
+    limits
         .into_iter()
-        .filter(|k| exhausted(k))
-        .filter_map(reset)
-        .collect();
-    resets
-        .into_iter()
+        .filter(|(remaining, _)| header(remaining).is_some_and(|v| v.trim() == "0"))
+        .filter_map(|(_, reset)| header(reset).and_then(|v| parse_go_duration(&v)))
         .max()
         .map(|d| d.min(Duration::from_secs(3600)))
 }
