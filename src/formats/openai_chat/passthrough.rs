@@ -9,6 +9,8 @@
 use std::ops::Range;
 
 use bytes::Bytes;
+use memchr::memmem::Finder;
+use once_cell::sync::Lazy;
 
 use super::response::usage_reported;
 use super::wire::UsageProbe;
@@ -245,33 +247,32 @@ struct Members {
 
 impl Members {
     /// A quoted name followed by `:` is a member name: inside a string value every
-    /// quote is escaped, so content cannot fake one.
+    /// quote is escaped, so content cannot fake one. One vectorised search per name
+    /// (three per event) instead of a stop at every quote of the event.
     fn scan(data: &[u8]) -> Self {
-        let mut m = Members::default();
-        let mut i = 0;
-        while let Some(p) = memchr::memchr(b'"', &data[i..]) {
-            let rest = &data[i + p + 1..];
-            i += p + 1;
-            let (name, flag) = match rest.first() {
-                Some(b'f') => (&b"finish_reason\""[..], &mut m.finish_reason),
-                Some(b'e') => (&b"error\""[..], &mut m.error),
-                Some(b'u') => (&b"usage\""[..], &mut m.usage),
-                _ => continue,
-            };
-            let Some(after) = rest.strip_prefix(name) else {
-                continue;
-            };
-            let Some(value) = after.trim_ascii_start().strip_prefix(b":") else {
-                continue;
-            };
-            *flag |= match value.trim_ascii_start().first() {
-                Some(b'"') => name != b"usage\"",
-                Some(b'{') => name != b"finish_reason\"",
-                _ => false,
-            };
+        static FINISH_REASON: Lazy<Finder<'static>> =
+            Lazy::new(|| Finder::new(b"\"finish_reason\""));
+        static ERROR: Lazy<Finder<'static>> = Lazy::new(|| Finder::new(b"\"error\""));
+        static USAGE: Lazy<Finder<'static>> = Lazy::new(|| Finder::new(b"\"usage\""));
+        Members {
+            finish_reason: has_member(data, &FINISH_REASON, |v| v == b'"'),
+            error: has_member(data, &ERROR, |v| v == b'"' || v == b'{'),
+            usage: has_member(data, &USAGE, |v| v == b'{'),
         }
-        m
     }
+}
+
+/// Whether `data` has the member `name` (a quoted name and its colon) whose value
+/// starts with a byte `starts` accepts (a string, an object: not `null`).
+fn has_member(data: &[u8], name: &Finder<'_>, starts: fn(u8) -> bool) -> bool {
+    let len = name.needle().len();
+    name.find_iter(data).any(|at| {
+        data[at + len..]
+            .trim_ascii_start()
+            .strip_prefix(b":")
+            .and_then(|value| value.trim_ascii_start().first())
+            .is_some_and(|&b| starts(b))
+    })
 }
 
 impl StreamTranslator for OpenAiPassthrough {
