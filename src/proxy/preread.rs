@@ -419,10 +419,9 @@ impl CustomSession for PrereadSession {
                 }
                 Next::Keepalive => self.keepalive().await?,
                 Next::SleepUntil(at) => {
-                    let alarm = self.alarm.no_later_than(at.into());
                     tokio::select! {
                         read = self.inner.read_body_or_idle(true) => return read,
-                        () = alarm => {}
+                        () = self.alarm.ring_by(at) => {}
                     }
                 }
             }

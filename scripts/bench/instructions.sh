@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by valgrind's callgrind: unlike CPU time on a
+# shared machine this does not drift with load, so an A/B of two builds shows changes
+# of 1 % and a profile says which function they come from. User-space instructions
+# only (system calls and scheduling are not counted) and no cache effects: a guide to
+# where the work is, not a replacement for the timings of scripts/bench.sh.
+#
+#   scripts/bench/instructions.sh floor                 # the bare Pingora proxy
+#   scripts/bench/instructions.sh target/release/tollgate [stream]
+#
+# Runs after scripts/bench.sh (it uses that run's configuration and request bodies):
+# the mock on 127.0.0.1:18181, the proxy on 18083 (admin 18093, the everything-on
+# configuration), 300 warm-up requests on one keep-alive connection, then N (400, env)
+# counted ones. Leaves the profile in $OUT (target/bench/instructions) for
+# `callgrind_annotate --inclusive=yes`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WHAT=${1:?usage: instructions.sh floor|<tollgate binary> [stream]}
+KIND=${2:-}
+N=${N:-400}
+BIN=${CARGO_TARGET_DIR:-target}/release
+RUN=${CARGO_TARGET_DIR:-target}/bench/run
+OUT=${CARGO_TARGET_DIR:-target}/bench/instructions
+command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
+[ -f "$RUN/governed.yaml" ] || { echo "run scripts/bench.sh once first" >&2; exit 1; }
+mkdir -p "$OUT" && rm -f "$OUT"/cg.out*
+body=$RUN/same$([ "$KIND" = stream ] && echo -stream).json
+cmd=("$WHAT" -c "$RUN/governed.yaml")
+if [ "$WHAT" = floor ]; then
+  body=$RUN/direct$([ "$KIND" = stream ] && echo -stream).json
+  cmd=("$BIN/examples/pingora_floor" 127.0.0.1:18083 127.0.0.1:18181 2)
+fi
+
+"$BIN/tollgate-mock" --port 18181 --threads 1 --tokens 8 >/dev/null 2>&1 &
+MOCK=$!
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.out" \
+  "${cmd[@]}" >/dev/null 2>"$OUT/valgrind.log" &
+PROXY=$!
+trap 'kill $PROXY $MOCK 2>/dev/null; wait 2>/dev/null' EXIT
+
+# One keep-alive connection, N POSTs; the status of every answer is checked.
+send() {
+  python3 - "$body" "$1" <<'EOF'
+import http.client, sys
+body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", 18083, timeout=60)
+h = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
+for _ in range(n):
+    c.request("POST", "/v1/chat/completions", body, h)
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"status {r.status}")
+EOF
+}
+for _ in $(seq 120); do
+  curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && break
+  sleep 0.5
+done
+send 300
+callgrind_control -i on "$PROXY" >/dev/null
+send "$N"
+callgrind_control -i off "$PROXY" >/dev/null
+callgrind_control -d "$PROXY" >/dev/null
+sleep 1
+total=0
+for f in "$OUT"/cg.out*; do
+  n=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  total=$((total + ${n:-0}))
+done
+echo "$(basename "$WHAT")${KIND:+ $KIND}: $((total / N)) instructions per request ($N requests)"
