@@ -24,10 +24,12 @@ OUT=${CARGO_TARGET_DIR:-target}/bench/instructions
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
 [ -f "$RUN/governed.yaml" ] || { echo "run scripts/bench.sh once first" >&2; exit 1; }
 mkdir -p "$OUT" && rm -f "$OUT"/cg.out*
-body=$RUN/same$([ "$KIND" = stream ] && echo -stream).json
+suffix=""
+if [ "$KIND" = stream ]; then suffix=-stream; fi
+body=$RUN/same$suffix.json
 cmd=("$WHAT" -c "$RUN/governed.yaml")
 if [ "$WHAT" = floor ]; then
-  body=$RUN/direct$([ "$KIND" = stream ] && echo -stream).json
+  body=$RUN/direct$suffix.json
   cmd=("$BIN/examples/pingora_floor" 127.0.0.1:18083 127.0.0.1:18181 2)
 fi
 
@@ -58,14 +60,15 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 send 300
-callgrind_control -i on "$PROXY" >/dev/null
+callgrind_control -i on "$PROXY" >/dev/null 2>&1
 send "$N"
-callgrind_control -i off "$PROXY" >/dev/null
-callgrind_control -d "$PROXY" >/dev/null
-sleep 1
+callgrind_control -i off "$PROXY" >/dev/null 2>&1
+callgrind_control -d "$PROXY" >/dev/null 2>&1
+kill "$PROXY" "$MOCK" 2>/dev/null || true
+wait 2>/dev/null || true
 total=0
 for f in "$OUT"/cg.out*; do
-  n=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  n=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1 + 0}' || true)
   total=$((total + ${n:-0}))
 done
 echo "$(basename "$WHAT")${KIND:+ $KIND}: $((total / N)) instructions per request ($N requests)"
