@@ -141,7 +141,9 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for EdgeApp<A> {
         };
         metrics::CLIENT_CONNECTIONS.set(ConnSlot::open() as i64);
         let stream: Stream = Box::new(EdgeStream::new(session, limits, slot));
-        self.inner.process_new(stream, shutdown).await
+        let reuse = self.inner.process_new(stream, shutdown).await;
+        crate::proxy::idle::connection_closed();
+        reuse
     }
 
     async fn cleanup(&self) {

@@ -35,6 +35,7 @@ mod failure;
 pub(crate) mod finish;
 mod govern;
 pub mod hold;
+pub mod idle;
 pub mod log_sink;
 mod output_guard;
 mod phases;

@@ -38,6 +38,7 @@ impl ProxyHttp for Proxy {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Box<Ctx>) -> Result<bool> {
         metrics::IN_FLIGHT.inc();
+        super::idle::request_started();
         ctx.req.in_flight_counted = true;
         (ctx.req.id, ctx.req.id_value) = inbound::request_id(session);
         ctx.req.runtime = Some(self.gateway.snapshot());
@@ -206,6 +207,9 @@ impl ProxyHttp for Proxy {
         finish::settle(ctx).await;
         // The endpoint lease goes back now, not whenever the context is dropped.
         ctx.attempt = None;
+        if ctx.req.in_flight_counted {
+            super::idle::request_ended();
+        }
     }
 
     fn suppress_error_log(&self, _session: &Session, ctx: &Box<Ctx>, error: &Error) -> bool {
