@@ -47,6 +47,7 @@ use crate::config::client::ClientLimits;
 use crate::metrics;
 use crate::runtime::Gateway;
 
+use super::header_scan::{HeaderScan, Scanned};
 use super::refusal::{dialect_refusal, refuse};
 
 /// Open client connections, per process and per client IP.
@@ -171,12 +172,7 @@ pub struct EdgeStream {
     /// new request header.
     responded: bool,
     deadline: Option<Pin<Box<Sleep>>>,
-    header_bytes: usize,
-    header_lines: usize,
-    /// The last bytes read, to find `\r\n\r\n` across reads.
-    tail: [u8; 3],
-    /// The start of the request line, for the error's dialect.
-    request_line: Vec<u8>,
+    header: HeaderScan,
     /// An error answer being written before the read fails.
     failing: Option<(Vec<u8>, std::io::ErrorKind)>,
     _slot: ConnSlot,
@@ -191,10 +187,7 @@ impl EdgeStream {
             phase: Phase::Header,
             responded: false,
             deadline,
-            header_bytes: 0,
-            header_lines: 0,
-            tail: [0; 3],
-            request_line: Vec::new(),
+            header: HeaderScan::default(),
             failing: None,
             _slot: slot,
         }
@@ -204,38 +197,24 @@ impl EdgeStream {
     fn start_header(&mut self) {
         self.phase = Phase::Header;
         self.responded = false;
-        self.header_bytes = 0;
-        self.header_lines = 0;
-        self.tail = [0; 3];
-        self.request_line.clear();
+        self.header.reset();
         self.deadline = Some(Box::pin(tokio::time::sleep(self.limits.header_timeout)));
     }
 
     /// Account for header bytes just read; an error answer when a limit is broken.
     fn scan_header(&mut self, data: &[u8]) -> Option<Vec<u8>> {
-        for &b in data {
-            if self.request_line.len() < 256 && self.header_lines == 0 {
-                self.request_line.push(b);
-            }
-            self.header_bytes += 1;
-            if b == b'\n' {
-                self.header_lines += 1;
-            }
-            let end = self.tail == [b'\r', b'\n', b'\r'] && b == b'\n';
-            self.tail = [self.tail[1], self.tail[2], b];
-            if end {
+        let limits = (self.limits.max_header_bytes, self.limits.max_headers + 1);
+        match self.header.scan(data, limits.0, limits.1) {
+            Scanned::More => None,
+            Scanned::End => {
                 self.phase = Phase::Past;
                 self.deadline = None;
-                // Whatever follows is body (or a pipelined request), not this header.
-                return None;
+                None
             }
-            if self.header_bytes > self.limits.max_header_bytes
-                || self.header_lines > self.limits.max_headers + 1
-            {
-                return Some(self.answer(431, "invalid_request_error", "request header too large"));
+            Scanned::TooLarge => {
+                Some(self.answer(431, "invalid_request_error", "request header too large"))
             }
         }
-        None
     }
 
     fn answer(&self, status: u16, kind: &str, message: &str) -> Vec<u8> {
@@ -246,7 +225,7 @@ impl EdgeStream {
                 "header_too_large"
             }])
             .inc();
-        dialect_refusal(status, &self.request_line, kind, message)
+        dialect_refusal(status, self.header.request_line(), kind, message)
     }
 
     /// Write the pending error answer (best effort), then fail the read.
@@ -317,7 +296,7 @@ impl AsyncRead for EdgeStream {
                     return Poll::Pending;
                 }
                 this.deadline = None;
-                if this.header_bytes == 0 {
+                if this.header.is_empty() {
                     // Never said anything: just close (as nginx does).
                     metrics::CLIENT_REJECTS
                         .with_label_values(&["idle_connection"])

@@ -6,6 +6,7 @@ pub mod body;
 pub mod clocks;
 pub mod complete;
 pub mod conn;
+pub mod header_scan;
 pub mod header_value;
 pub mod listen;
 mod refusal;
