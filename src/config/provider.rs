@@ -184,9 +184,9 @@ fn endpoints(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Vec<Endpoint> {
                 cx.err(upath, format!("duplicate base URL {shown}"));
             }
             Ok(u) => out.push(Endpoint {
+                host_value: u.host_header(),
                 url: u.normalized,
                 tls: u.tls,
-                host_value: Endpoint::host_header(&u.host, u.port, u.tls),
                 host: u.host,
                 port: u.port,
                 path_prefix: u.path_prefix,

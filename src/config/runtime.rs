@@ -266,25 +266,6 @@ pub struct Endpoint {
     pub weight: usize,
 }
 
-impl Endpoint {
-    /// The `Host` header value for `host` and `port`, made once at load (an IPv6
-    /// literal in brackets, as RFC 9110 writes it).
-    pub fn host_header(host: &str, port: u16, tls: bool) -> http::HeaderValue {
-        let default_port = if tls { 443 } else { 80 };
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        let value = if port == default_port {
-            host
-        } else {
-            format!("{host}:{port}")
-        };
-        crate::edge::header_value::owned(value)
-    }
-}
-
 /// Upstream timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {

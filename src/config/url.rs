@@ -19,6 +19,25 @@ pub struct BaseUrl {
     pub normalized: String,
 }
 
+impl BaseUrl {
+    /// The `Host` header of requests to it: the host, an IPv6 literal in brackets
+    /// (RFC 9110), with `:port` unless it is the scheme's default.
+    pub fn host_header(&self) -> http::HeaderValue {
+        let default_port = if self.tls { 443 } else { 80 };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let value = if self.port == default_port {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        };
+        crate::edge::header_value::owned(value)
+    }
+}
+
 /// Parses a base URL; the error says what is wrong, without repeating the input.
 pub fn parse_base_url(s: &str) -> Result<BaseUrl, String> {
     let (scheme, rest) = s
@@ -138,6 +157,20 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("::1", 11434));
         assert_eq!(u.normalized, "http://[::1]:11434");
         assert_eq!(parse_base_url("http://h").unwrap().port, 80);
+    }
+
+    #[test]
+    fn host_headers_keep_non_default_ports_and_bracket_ipv6() {
+        for (url, host) in [
+            ("https://api.openai.com/v1", "api.openai.com"),
+            ("http://127.0.0.1:80", "127.0.0.1"),
+            ("http://127.0.0.1:9001", "127.0.0.1:9001"),
+            ("https://h:80", "h:80"),
+            ("http://[::1]:11434/", "[::1]:11434"),
+            ("https://[::1]", "[::1]"),
+        ] {
+            assert_eq!(parse_base_url(url).unwrap().host_header(), host, "{url}");
+        }
     }
 
     #[test]

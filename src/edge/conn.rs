@@ -203,8 +203,8 @@ impl EdgeStream {
 
     /// Account for header bytes just read; an error answer when a limit is broken.
     fn scan_header(&mut self, data: &[u8]) -> Option<Vec<u8>> {
-        let limits = (self.limits.max_header_bytes, self.limits.max_headers + 1);
-        match self.header.scan(data, limits.0, limits.1) {
+        let (max_bytes, max_lines) = (self.limits.max_header_bytes, self.limits.max_headers + 1);
+        match self.header.scan(data, max_bytes, max_lines) {
             Scanned::More => None,
             Scanned::End => {
                 self.phase = Phase::Past;

@@ -66,13 +66,8 @@ async fn send_once(
     let path = format!("{}{}", endpoint.path_prefix, call.path);
     let mut req =
         RequestHeader::build(call.method, path.as_bytes(), Some(6)).map_err(|e| e.to_string())?;
-    let default_port = if endpoint.tls { 443 } else { 80 };
-    let host = if endpoint.port == default_port {
-        endpoint.host.clone()
-    } else {
-        format!("{}:{}", endpoint.host, endpoint.port)
-    };
-    req.insert_header("host", host).map_err(|e| e.to_string())?;
+    req.insert_header("host", endpoint.host_value.clone())
+        .map_err(|e| e.to_string())?;
     if let Some(body) = &call.body {
         req.insert_header("content-type", "application/json")
             .map_err(|e| e.to_string())?;

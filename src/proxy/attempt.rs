@@ -376,6 +376,7 @@ fn build_attempt(
         target_index,
         provider,
         upstream_model: target.model.clone(),
+        model_value: target.model_value.clone(),
         endpoint_index,
         format,
         body,

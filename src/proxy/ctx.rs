@@ -54,6 +54,8 @@ pub struct Attempt {
     pub target_index: usize,
     pub provider: Arc<Provider>,
     pub upstream_model: String,
+    /// `upstream_model` as the `x-tollgate-model` value (the target's, made at load).
+    pub model_value: http::HeaderValue,
     pub endpoint_index: usize,
     pub format: WireFormat,
     pub body: Bytes,
@@ -75,14 +77,6 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// `upstream_model` as a header value (the target's, made at load).
-    pub fn model_value(&self) -> http::HeaderValue {
-        match self.route.targets.get(self.target_index) {
-            Some(t) if t.model == self.upstream_model => t.model_value.clone(),
-            _ => crate::edge::header_value::text(&self.upstream_model),
-        }
-    }
-
     /// Time spent waiting for this attempt's upstream: from sending the request to
     /// its last body byte, or to `now` for an attempt that ended without a body
     /// (a failure seen when the next attempt starts, or at the end of the request).

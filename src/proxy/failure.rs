@@ -211,7 +211,7 @@ fn attempt_headers(ctx: &Ctx) -> Vec<respond::ExtraHeader> {
     }
     if let Some(a) = &ctx.attempt {
         out.push(("x-tollgate-provider", a.provider.name_value.clone()));
-        out.push(("x-tollgate-model", a.model_value()));
+        out.push(("x-tollgate-model", a.model_value.clone()));
     }
     out
 }

@@ -258,7 +258,7 @@ fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
     resp.insert_header("x-request-id", ctx.req.id_value.clone())?;
     if let Some(a) = &ctx.attempt {
         resp.insert_header("x-tollgate-provider", a.provider.name_value.clone())?;
-        resp.insert_header("x-tollgate-model", a.model_value())?;
+        resp.insert_header("x-tollgate-model", a.model_value.clone())?;
     }
     if let Some(text) = &ctx.route.explained {
         resp.insert_header("x-tollgate-route", header_value::text(text))?;

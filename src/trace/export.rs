@@ -226,17 +226,8 @@ impl Exporter {
 }
 
 fn request_header(settings: &TraceSettings, len: usize) -> pingora::Result<RequestHeader> {
-    let ep = &settings.endpoint;
-    let default_port = if ep.tls { 443 } else { 80 };
-    let host = if ep.port == default_port {
-        ep.host.clone()
-    } else if ep.host.contains(':') {
-        format!("[{}]:{}", ep.host, ep.port)
-    } else {
-        format!("{}:{}", ep.host, ep.port)
-    };
     let mut req = RequestHeader::build("POST", settings.path.as_bytes(), Some(4))?;
-    req.insert_header("host", host)?;
+    req.insert_header("host", settings.endpoint.host_header())?;
     req.insert_header("content-type", "application/x-protobuf")?;
     req.insert_header("content-length", len.to_string())?;
     for (name, value) in &settings.headers {
