@@ -10,5 +10,6 @@ pub mod header_scan;
 pub mod header_value;
 pub mod listen;
 mod refusal;
+pub mod response_head;
 pub mod scrub;
 pub mod upstream_headers;

@@ -3,6 +3,8 @@
 //! chunk by chunk in the synchronous body filter.
 
 use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{response::Parts, HeaderMap, HeaderValue, StatusCode};
 use pingora::http::ResponseHeader;
 
 use crate::error::{Dialect, GatewayError};
@@ -19,10 +21,11 @@ use crate::policy::OutputScanner;
 /// through, their usage is then not recorded.
 const USAGE_WATCH_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Decide how the body of this response is handled and fix up its headers.
-pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> {
+/// Decide how the body of this response is handled and fix up its head (taken out of
+/// Pingora's, see `edge::response_head`).
+pub fn prepare(ctx: &mut Ctx, head: &mut Parts) {
     let Some(attempt) = &ctx.attempt else {
-        return Ok(());
+        return;
     };
     let format = attempt.format;
     let same = match ctx.req.api {
@@ -31,8 +34,8 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         }
         _ => format.native_dialect() == Some(ctx.req.dialect),
     };
-    let status = resp.status.as_u16();
-    let is_stream = is_event_stream(resp, format);
+    let status = head.status.as_u16();
+    let is_stream = is_event_stream(&head.headers, format);
     let scanner = output_scanner(ctx);
     ctx.resp.mode = if status >= 400 && ctx.keepalive_committed() {
         ResponseMode::ErrorEvent
@@ -84,9 +87,9 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         && ctx.req.dialect != Dialect::Anthropic
     {
         // Only Anthropic clients know 529 ("overloaded"); OpenAI SDKs expect 503.
-        resp.set_status(503)?;
+        head.status = StatusCode::SERVICE_UNAVAILABLE;
     }
-    crate::edge::upstream_headers::prepare(resp, scrubs_passthrough(ctx));
+    crate::edge::upstream_headers::prepare(&mut head.headers, scrubs_passthrough(ctx));
     let rewrites_body = !matches!(
         ctx.resp.mode,
         ResponseMode::Passthrough | ResponseMode::PassthroughWatchUsage
@@ -95,19 +98,20 @@ pub fn prepare(ctx: &mut Ctx, resp: &mut ResponseHeader) -> pingora::Result<()> 
         // The length changes: Pingora switches to chunked framing when neither
         // Content-Length nor Transfer-Encoding is left (it must be removed here, in
         // upstream_response_filter, for that to happen).
-        resp.remove_header("content-length");
-        resp.remove_header("content-encoding");
+        head.headers.remove(CONTENT_LENGTH);
+        head.headers.remove(CONTENT_ENCODING);
         let content_type = if is_stream {
             "text/event-stream"
         } else {
             "application/json"
         };
-        resp.insert_header("content-type", content_type)?;
+        head.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     if is_stream {
-        resp.insert_header("cache-control", "no-cache")?;
+        head.headers
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
-    Ok(())
 }
 
 /// Whether a passed-through body is an upstream error, held and scrubbed of secrets.
@@ -117,16 +121,15 @@ fn scrubs_passthrough(ctx: &Ctx) -> bool {
 }
 
 /// Whether the client receives this response as an event stream (after `prepare`).
-pub fn is_client_event_stream(resp: &ResponseHeader) -> bool {
-    resp.headers
-        .get("content-type")
+pub fn is_client_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
 }
 
-fn is_event_stream(resp: &ResponseHeader, format: WireFormat) -> bool {
-    let ct = resp
-        .headers
-        .get("content-type")
+fn is_event_stream(headers: &HeaderMap, format: WireFormat) -> bool {
+    let ct = headers
+        .get(CONTENT_TYPE)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
     starts_with_ignore_case(ct, b"text/event-stream")

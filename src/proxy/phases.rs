@@ -23,7 +23,8 @@ use super::watch;
 use super::{
     attempt, end_user, finish, inbound, outbound, preread, respond, spans, upstream_request, Proxy,
 };
-use crate::edge::header_value;
+use crate::edge::{header_value, response_head};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 #[async_trait]
 impl ProxyHttp for Proxy {
@@ -116,12 +117,14 @@ impl ProxyHttp for Proxy {
         if failure::on_status(session, ctx, resp) {
             return Err(retry_error(status, "upstream failed, retrying"));
         }
-        outbound::prepare(ctx, resp)?;
+        let mut head = response_head::take(resp);
+        outbound::prepare(ctx, &mut head);
         crate::cache::on_response_start(ctx);
         crate::conversations::on_response_start(ctx);
-        arm_stream_failure(ctx, resp);
+        arm_stream_failure(ctx, &head.headers);
         ctx.route.explained = ctx.route_explanation();
-        add_response_headers(ctx, resp)?;
+        add_response_headers(ctx, &mut head.headers);
+        response_head::put(resp, head);
         ctx.resp.status = status;
         Ok(())
     }
@@ -238,8 +241,8 @@ async fn next_attempt(ctx: &mut Ctx) -> Result<(Attempt, HttpPeer), GatewayError
 
 /// Once the client's response is an event stream, a later upstream failure must end
 /// it with one in-band error event in the client's dialect.
-fn arm_stream_failure(ctx: &Ctx, resp: &ResponseHeader) {
-    if !outbound::is_client_event_stream(resp) {
+fn arm_stream_failure(ctx: &Ctx, headers: &HeaderMap) {
+    if !outbound::is_client_event_stream(headers) {
         return;
     }
     let err = GatewayError::new(
@@ -251,27 +254,32 @@ fn arm_stream_failure(ctx: &Ctx, resp: &ResponseHeader) {
     }
 }
 
-/// The gateway's own headers on a proxied answer. Names are static and values are
-/// shared or moved, never copied: each insert still costs Pingora a parse of the
-/// name and its case-preserving copy.
-fn add_response_headers(ctx: &Ctx, resp: &mut ResponseHeader) -> Result<()> {
-    resp.insert_header("x-request-id", ctx.req.id_value.clone())?;
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const PROVIDER: HeaderName = HeaderName::from_static("x-tollgate-provider");
+const MODEL: HeaderName = HeaderName::from_static("x-tollgate-model");
+const ROUTE: HeaderName = HeaderName::from_static("x-tollgate-route");
+const ATTEMPTS: HeaderName = HeaderName::from_static("x-tollgate-attempts");
+const CACHE: HeaderName = HeaderName::from_static("x-tollgate-cache");
+
+/// The gateway's own headers on a proxied answer. Names are parsed at compile time
+/// and values are shared or moved, never copied.
+fn add_response_headers(ctx: &Ctx, headers: &mut HeaderMap) {
+    headers.insert(REQUEST_ID, ctx.req.id_value.clone());
     if let Some(a) = &ctx.attempt {
-        resp.insert_header("x-tollgate-provider", a.provider.name_value.clone())?;
-        resp.insert_header("x-tollgate-model", a.model_value.clone())?;
+        headers.insert(PROVIDER, a.provider.name_value.clone());
+        headers.insert(MODEL, a.model_value.clone());
     }
     if let Some(text) = &ctx.route.explained {
-        resp.insert_header("x-tollgate-route", header_value::text(text))?;
+        headers.insert(ROUTE, header_value::text(text));
     }
     let attempts = ctx.route.cursor.attempts() as u64;
-    resp.insert_header("x-tollgate-attempts", header_value::count(attempts))?;
+    headers.insert(ATTEMPTS, header_value::count(attempts));
     for (name, value) in ctx.rate_limit_headers() {
-        resp.insert_header(*name, value.clone())?;
+        headers.insert(HeaderName::from_static(name), value.clone());
     }
     if let Some(outcome) = crate::cache::response_header(ctx) {
-        resp.insert_header("x-tollgate-cache", outcome)?;
+        headers.insert(CACHE, HeaderValue::from_static(outcome));
     }
-    Ok(())
 }
 
 fn note_upstream_chunk(ctx: &mut Ctx, body: &Option<Bytes>, end_of_stream: bool) {
