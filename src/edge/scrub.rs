@@ -37,6 +37,10 @@ const SHAPES: &str = concat!(
     r#"|(?i:((?:x-goog-api-key|x-api-key|api[_-]?key|access[_-]?token|key|token|secret|password|signature)["']?[ \t]*[:=][ \t]*["']?))[^\s"'&,;}]{4,}"#,
 );
 
+/// The shortest text a shape or a secret can match: `key=` and four characters (the
+/// other shapes need more; secrets are at least [`MIN_SECRET_LEN`]).
+const SHORTEST_MATCH: usize = 8;
+
 static SHAPE_RE: Lazy<Option<Regex>> = Lazy::new(|| Regex::new(SHAPES).ok());
 
 /// The secrets of the current and the previous configuration.
@@ -82,8 +86,12 @@ impl Secrets {
         Secrets { latest, re }
     }
 
-    /// Whether `scrub` would change `text` (a search, no allocation).
+    /// Whether `scrub` would change `text` (a search, no allocation). Text shorter
+    /// than any match (most header values: counts, `0ms`) is not searched.
     pub fn finds(&self, text: &[u8]) -> bool {
+        if text.len() < SHORTEST_MATCH {
+            return false;
+        }
         self.re.as_ref().is_some_and(|re| re.is_match(text))
             || SHAPE_RE.as_ref().is_none_or(|shapes| shapes.is_match(text))
     }
@@ -184,6 +192,27 @@ pub fn passthrough_error(held: &mut Vec<u8>, body: &mut Option<bytes::Bytes>, en
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortest_matches_are_searched_and_shorter_text_is_not() {
+        let s = Secrets::new(vec!["12345678".into()]);
+        for hit in ["key=abcd", "12345678", "sk-abcdef", "token:abcd"] {
+            assert_eq!(
+                hit.len() >= SHORTEST_MATCH,
+                s.finds(hit.as_bytes()),
+                "{hit}"
+            );
+            assert_ne!(s.scrub(hit.as_bytes()).as_ref(), hit.as_bytes(), "{hit}");
+        }
+        for short in ["key=abc", "1234567", "sk-abcd", "0ms", "99"] {
+            assert!(!s.finds(short.as_bytes()), "{short}");
+            assert_eq!(
+                s.scrub(short.as_bytes()).as_ref(),
+                short.as_bytes(),
+                "{short}"
+            );
+        }
+    }
 
     fn scrub(secrets: &[&str], text: &str) -> String {
         let s = Secrets::new(secrets.iter().map(|s| s.to_string()).collect());

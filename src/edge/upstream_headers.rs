@@ -9,6 +9,9 @@
 //! whose name says nothing of credentials, cookies or sessions. A value that carries a
 //! key shape or a configured secret drops its header.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use http::{header, HeaderMap, HeaderName};
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -71,23 +74,49 @@ pub fn allowed(name: &str) -> bool {
     name.starts_with("x-") && DENIED.as_ref().is_some_and(|d| !d.is_match(name))
 }
 
+/// Most names decided per worker thread at once. A provider sends the same few dozen
+/// names on every answer; a self-hosted upstream that invents names only empties the
+/// cache now and then.
+const DECIDED_MAX: usize = 256;
+
+thread_local! {
+    /// [`allowed`] by name: its word search costs more than a lookup.
+    static DECIDED: RefCell<HashMap<HeaderName, bool>> = RefCell::new(HashMap::new());
+}
+
+/// [`allowed`], remembered per worker thread.
+fn allowed_name(name: &HeaderName) -> bool {
+    DECIDED.with(|decided| {
+        if let Some(&ok) = decided.borrow().get(name) {
+            return ok;
+        }
+        let ok = allowed(name.as_str());
+        let mut decided = decided.borrow_mut();
+        if decided.len() >= DECIDED_MAX {
+            decided.clear();
+        }
+        decided.insert(name.clone(), ok);
+        ok
+    })
+}
+
 /// Whether the client must not see this header: a name off the list, or a value
 /// that carries a secret.
-fn dropped(name: &str, value: &[u8]) -> bool {
-    !allowed(name) || super::scrub::has_secret(value)
+fn dropped(name: &HeaderName, value: &[u8]) -> bool {
+    !allowed_name(name) || super::scrub::has_secret(value)
 }
 
 /// Remove every header the client must not see (no allocation when none is).
 pub fn filter(headers: &mut HeaderMap) {
     if !headers
         .iter()
-        .any(|(name, value)| dropped(name.as_str(), value.as_bytes()))
+        .any(|(name, value)| dropped(name, value.as_bytes()))
     {
         return;
     }
     let drop: Vec<HeaderName> = headers
         .iter()
-        .filter(|(name, value)| dropped(name.as_str(), value.as_bytes()))
+        .filter(|(name, value)| dropped(name, value.as_bytes()))
         .map(|(name, _)| name.clone())
         .collect();
     for name in drop {
@@ -151,6 +180,21 @@ mod tests {
                 "x-request-id",
             ]
         );
+    }
+
+    #[test]
+    fn remembered_decisions_are_the_decisions_and_the_memory_is_bounded() {
+        for round in 0..2 {
+            for i in 0..(DECIDED_MAX * 3) {
+                for name in [format!("x-name-{i}"), format!("x-token-{i}")] {
+                    let header = HeaderName::from_bytes(name.as_bytes()).unwrap();
+                    assert_eq!(allowed_name(&header), allowed(&name), "{name} {round}");
+                }
+            }
+            DECIDED.with(|d| assert!(d.borrow().len() <= DECIDED_MAX));
+        }
+        assert!(allowed_name(&header::CONTENT_TYPE));
+        assert!(!allowed_name(&header::SET_COOKIE));
     }
 
     #[test]
