@@ -239,7 +239,7 @@ async fn answer(session: &mut Session, ctx: &mut Ctx, hit: Hit<'_>) -> pingora::
     }
     resp.insert_header("age", entry.age_seconds().to_string())?;
     for (name, value) in ctx.rate_limit_headers() {
-        resp.insert_header(*name, value.clone())?;
+        resp.insert_header(name.as_str(), value.clone())?;
     }
     ctx.resp.status = 200;
     session.write_response_header(Box::new(resp), false).await?;

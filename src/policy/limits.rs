@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 use super::gcra::{micros, Gcra};
 use super::keys::KeyInfo;
@@ -248,8 +248,19 @@ pub fn format_reset(d: Duration) -> String {
     }
 }
 
-/// A `x-ratelimit-*` header: its name and value.
-pub type RateLimitHeader = (&'static str, HeaderValue);
+/// A `x-ratelimit-*` header: its name (parsed once, for the whole process) and value.
+pub type RateLimitHeader = (&'static HeaderName, HeaderValue);
+
+static REQUEST_NAMES: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-requests"),
+    HeaderName::from_static("x-ratelimit-remaining-requests"),
+    HeaderName::from_static("x-ratelimit-reset-requests"),
+];
+static TOKEN_NAMES: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-tokens"),
+    HeaderName::from_static("x-ratelimit-remaining-tokens"),
+    HeaderName::from_static("x-ratelimit-reset-tokens"),
+];
 
 /// A reset as a header value; a bucket that is full again (the usual case under a
 /// generous limit) needs no formatting.
@@ -265,22 +276,8 @@ fn reset_value(until_full: Duration) -> HeaderValue {
 pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<RateLimitHeader> {
     let mut out = Vec::with_capacity(6);
     for (kind, names) in [
-        (
-            Kind::Requests,
-            [
-                "x-ratelimit-limit-requests",
-                "x-ratelimit-remaining-requests",
-                "x-ratelimit-reset-requests",
-            ],
-        ),
-        (
-            Kind::Tokens,
-            [
-                "x-ratelimit-limit-tokens",
-                "x-ratelimit-remaining-tokens",
-                "x-ratelimit-reset-tokens",
-            ],
-        ),
+        (Kind::Requests, &REQUEST_NAMES),
+        (Kind::Tokens, &TOKEN_NAMES),
     ] {
         let tightest = buckets
             .iter()
@@ -289,9 +286,9 @@ pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<RateLimitHeader> {
             .map(|(b, s)| (b, b.remaining(*s), *s))
             .min_by_key(|(b, remaining, _)| (*remaining, u64::MAX - b.limit));
         if let Some((b, remaining, until_full)) = tightest {
-            out.push((names[0], header_value::count(b.limit)));
-            out.push((names[1], header_value::count(remaining)));
-            out.push((names[2], reset_value(until_full)));
+            out.push((&names[0], header_value::count(b.limit)));
+            out.push((&names[1], header_value::count(remaining)));
+            out.push((&names[2], reset_value(until_full)));
         }
     }
     out

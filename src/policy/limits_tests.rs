@@ -98,7 +98,7 @@ fn headers_describe_the_tightest_bucket_per_kind() {
     ];
     let h: Vec<(&str, String)> = headers(&b, &state)
         .into_iter()
-        .map(|(name, value)| (name, value.to_str().unwrap().to_string()))
+        .map(|(name, value)| (name.as_str(), value.to_str().unwrap().to_string()))
         .collect();
     assert_eq!(
         h,

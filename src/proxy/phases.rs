@@ -275,7 +275,7 @@ fn add_response_headers(ctx: &Ctx, headers: &mut HeaderMap) {
     let attempts = ctx.route.cursor.attempts() as u64;
     headers.insert(ATTEMPTS, header_value::count(attempts));
     for (name, value) in ctx.rate_limit_headers() {
-        headers.insert(HeaderName::from_static(name), value.clone());
+        headers.insert((*name).clone(), value.clone());
     }
     if let Some(outcome) = crate::cache::response_header(ctx) {
         headers.insert(CACHE, HeaderValue::from_static(outcome));

@@ -53,7 +53,11 @@ pub async fn send_error_with(
 ) -> Result<()> {
     let status = err.status_for(ctx.req.dialect);
     let body = err.body(ctx.req.dialect);
-    let mut extra: Vec<ExtraHeader> = ctx.rate_limit_headers().to_vec();
+    let mut extra: Vec<ExtraHeader> = ctx
+        .rate_limit_headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.clone()))
+        .collect();
     extra.extend(more);
     if let Some(after) = err.retry_after {
         extra.push(("retry-after", header_value::count(after.as_secs().max(1))));

@@ -324,7 +324,7 @@ pub fn commit_header(
     h.insert_header("cache-control", "no-cache").ok()?;
     h.insert_header("x-request-id", request_id.clone()).ok()?;
     for (name, value) in rate_limit_headers {
-        h.insert_header(*name, value.clone()).ok()?;
+        h.insert_header(name.as_str(), value.clone()).ok()?;
     }
     Some(h)
 }
