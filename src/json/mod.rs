@@ -5,4 +5,4 @@
 pub(crate) mod scan;
 pub mod texts;
 
-pub use texts::{rewrite_texts, Malformed};
+pub use texts::{rewrite_texts, text_bytes, Malformed};

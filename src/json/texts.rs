@@ -84,6 +84,33 @@ pub fn rewrite_texts<E>(
     }))
 }
 
+/// The decoded length of the strings [`rewrite_texts`] would visit, summed: what a
+/// token estimate needs. A string without escapes is measured as it lies (the body is
+/// UTF-8 already); only one with escapes is decoded.
+pub fn text_bytes(body: &str) -> Result<usize, Malformed> {
+    let b = body.as_bytes();
+    let mut bytes = 0usize;
+    Scanner::new(b)
+        .strings(&mut |key, span| {
+            let raw = &body[span.start + 1..span.end - 1];
+            if skipped(key, raw) {
+                return Ok(());
+            }
+            if !raw.contains('\\') {
+                bytes += raw.len();
+                return Ok(());
+            }
+            let text = string_at(b, span).ok_or(SyntaxError {
+                offset: span.start,
+                what: "invalid string",
+            })?;
+            bytes += text.len();
+            Ok(())
+        })
+        .map_err(|_| Malformed)?;
+    Ok(bytes)
+}
+
 fn skipped(key: &str, raw: &str) -> bool {
     SKIP_KEYS.contains(&key) || raw.starts_with("data:")
 }
@@ -96,6 +123,26 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_bytes_measures_what_the_walk_visits() {
+        for body in [
+            r#"{"model":"m","messages":[{"role":"user","content":"héllo"}]}"#,
+            r#"{"messages":[{"content":[{"type":"text","text":"a\nb \u00e9 \"q\""},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}"#,
+            r#"{"system":"be brief","messages":[],"tools":[{"name":"f","description":"d"}]}"#,
+            r#"["x", {"id":"skip","t":"yes"}]"#,
+        ] {
+            let mut visited = 0;
+            let r: Result<_, Result<(), Malformed>> = rewrite_texts(body, |t| {
+                visited += t.len();
+                Ok(None)
+            });
+            assert_eq!(r, Ok(None));
+            assert_eq!(text_bytes(body), Ok(visited), "{body}");
+        }
+        assert_eq!(text_bytes(r#"{"a":"x"#), Err(Malformed));
+        assert_eq!(text_bytes(r#"{"a":"\x"}"#), Err(Malformed));
+    }
 
     fn collect(body: &str) -> Vec<String> {
         let mut seen = Vec::new();

@@ -75,13 +75,8 @@ pub fn estimate_body_tokens(body: &[u8]) -> u64 {
     let Ok(text) = std::str::from_utf8(body) else {
         return estimate_tokens(body.len());
     };
-    let mut bytes = 0usize;
-    let walked = json_text::rewrite_texts(text, |t| {
-        bytes += t.len();
-        Ok::<_, ()>(None)
-    });
-    match walked {
-        Ok(_) => estimate_tokens(bytes),
+    match json_text::text_bytes(text) {
+        Ok(bytes) => estimate_tokens(bytes),
         Err(_) => estimate_tokens(body.len()),
     }
 }
