@@ -162,9 +162,9 @@ mod tests {
         ] {
             resp.append_header(k, v).unwrap();
         }
-        let mut head = crate::edge::response_head::take(&mut resp);
+        let mut head = crate::edge::heads::take_response(&mut resp);
         filter(&mut head.headers);
-        crate::edge::response_head::put(&mut resp, head);
+        crate::edge::heads::put_response(&mut resp, head);
         let mut kept: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
         kept.sort();
         assert_eq!(

@@ -22,7 +22,7 @@ use crate::policy::OutputScanner;
 const USAGE_WATCH_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Decide how the body of this response is handled and fix up its head (taken out of
-/// Pingora's, see `edge::response_head`).
+/// Pingora's, see `edge::heads`).
 pub fn prepare(ctx: &mut Ctx, head: &mut Parts) {
     let Some(attempt) = &ctx.attempt else {
         return;

@@ -23,7 +23,7 @@ use super::watch;
 use super::{
     attempt, end_user, finish, inbound, outbound, preread, respond, spans, upstream_request, Proxy,
 };
-use crate::edge::{header_value, response_head};
+use crate::edge::{header_value, heads};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 #[async_trait]
@@ -117,14 +117,14 @@ impl ProxyHttp for Proxy {
         if failure::on_status(session, ctx, resp) {
             return Err(retry_error(status, "upstream failed, retrying"));
         }
-        let mut head = response_head::take(resp);
+        let mut head = heads::take_response(resp);
         outbound::prepare(ctx, &mut head);
         crate::cache::on_response_start(ctx);
         crate::conversations::on_response_start(ctx);
         arm_stream_failure(ctx, &head.headers);
         ctx.route.explained = ctx.route_explanation();
         add_response_headers(ctx, &mut head.headers);
-        response_head::put(resp, head);
+        heads::put_response(resp, head);
         ctx.resp.status = status;
         Ok(())
     }

@@ -1,11 +1,15 @@
 //! The request header sent upstream: path, method, Host, the provider's auth (and
 //! SigV4 for Bedrock), with the client's credentials and hop-by-hop headers removed.
 
-use http::HeaderValue;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
 use pingora::{Error, ErrorType, Result};
 
 use crate::config::ProviderKind;
+use crate::edge::heads;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 use super::ctx::Ctx;
 
@@ -50,15 +54,22 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
     // From the `String` itself: parsing a `&str` would copy it once more.
     let uri = http::Uri::try_from(path)
         .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?;
-    req.set_uri(uri);
-    req.set_method(http::Method::POST);
-    strip_headers(req, a.format.native_dialect() != Some(ctx.req.dialect));
+    let mut head = heads::take_request(req);
+    head.uri = uri;
+    head.method = http::Method::POST;
+    strip_headers(
+        &mut head.headers,
+        a.format.native_dialect() != Some(ctx.req.dialect),
+    );
     if let Some(ep) = endpoint {
-        req.insert_header("host", ep.host_value.clone())?;
+        head.headers.insert(HOST, ep.host_value.clone());
     }
-    req.insert_header("content-type", HeaderValue::from_static("application/json"))?;
-    req.insert_header("content-length", HeaderValue::from(a.body.len()))?;
-    req.insert_header("x-request-id", ctx.req.id_value.clone())?;
+    head.headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    head.headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(a.body.len()));
+    head.headers.insert(REQUEST_ID, ctx.req.id_value.clone());
+    heads::put_request(req, head);
     crate::providers::apply_auth(&a.provider, req)?;
     if let Some(path) = signed_path {
         let host = endpoint.and_then(|ep| ep.host_value.to_str().ok());
@@ -70,14 +81,14 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
 /// Remove the stripped headers (and the dialect headers when the formats differ).
 /// The client's few headers are looked at once, instead of a map lookup per name
 /// on the lists; only those present are removed.
-fn strip_headers(req: &mut RequestHeader, cross_format: bool) {
-    let doomed = |name: &http::HeaderName| {
+fn strip_headers(headers: &mut HeaderMap, cross_format: bool) {
+    let doomed = |name: &HeaderName| {
         let name = name.as_str();
         STRIPPED_HEADERS.contains(&name) || (cross_format && DIALECT_HEADERS.contains(&name))
     };
-    let names: Vec<http::HeaderName> = req.headers.keys().filter(|n| doomed(n)).cloned().collect();
-    for name in &names {
-        req.remove_header(name);
+    let names: Vec<HeaderName> = headers.keys().filter(|n| doomed(n)).cloned().collect();
+    for name in names {
+        headers.remove(name);
     }
 }
 
@@ -99,22 +110,23 @@ mod tests {
         ] {
             req.append_header(k, v).unwrap();
         }
-        let mut same = req.clone();
+        let mut same = req.headers.clone();
         strip_headers(&mut same, false);
-        let kept = |r: &RequestHeader| {
-            let mut k: Vec<String> = r.headers.keys().map(|n| n.to_string()).collect();
+        let kept = |h: &HeaderMap| {
+            let mut k: Vec<String> = h.keys().map(|n| n.to_string()).collect();
             k.sort();
             k
         };
         assert_eq!(kept(&same), ["anthropic-version", "user-agent", "x-custom"]);
-        strip_headers(&mut req, true);
-        assert_eq!(kept(&req), ["user-agent", "x-custom"]);
-        // Case-preserving map and value map stay in step (the wire form is written).
+        let mut head = heads::take_request(&mut req);
+        strip_headers(&mut head.headers, true);
+        heads::put_request(&mut req, head);
+        assert_eq!(kept(&req.headers), ["user-agent", "x-custom"]);
         let mut wire = Vec::new();
         req.header_to_h1_wire(&mut wire);
         let wire = String::from_utf8(wire).unwrap();
         assert!(
-            wire.contains("User-Agent: sdk") && !wire.contains("Cookie"),
+            wire.contains("user-agent: sdk") && !wire.to_lowercase().contains("cookie"),
             "{wire}"
         );
     }
