@@ -227,6 +227,15 @@ pub fn note_ttft(ctx: &Ctx) {
     }
 }
 
+/// The upstream's answer has fully arrived: its endpoint stops counting this attempt
+/// in flight now, before the client has the answer and may send its next request
+/// (routed on those counts), not when the request is logged.
+pub fn upstream_done(ctx: &mut Ctx) {
+    if let Some(lease) = ctx.attempt.as_mut().and_then(|a| a.lease.as_mut()) {
+        lease.upstream_done();
+    }
+}
+
 /// Record the current attempt's outcome in passive health: at most one success
 /// and one failure per attempt (a stream can start well and fail later).
 pub fn record(ctx: &mut Ctx, outcome: Outcome) {

@@ -149,6 +149,7 @@ impl ProxyHttp for Proxy {
             return Err(retry_error(status, "refusal, falling back"));
         }
         if end_of_stream {
+            attempt::upstream_done(ctx);
             crate::cache::record_end(ctx);
             finish::settle_early(ctx);
         }
