@@ -9,7 +9,9 @@
 //! Values under keys that never carry user text are skipped: ids, roles, types,
 //! base64 payloads (`data`, `data:` URLs), signatures of thinking blocks.
 
-use super::scan::{string_at, Scanner, SyntaxError};
+use std::borrow::Cow;
+
+use super::scan::{string_at, Scanner, Span, SyntaxError};
 
 /// Keys whose string values are not user text.
 const SKIP_KEYS: &[&str] = &[
@@ -47,15 +49,9 @@ pub fn rewrite_texts<E>(
     let mut copied = 0usize;
     let mut stopped: Option<E> = None;
     let walked = Scanner::new(b).strings(&mut |key, span| {
-        // Quotes are ASCII, so the span's inner bounds are char boundaries.
-        let raw = &body[span.start + 1..span.end - 1];
-        if skipped(key, raw) {
+        let Some(text) = visited_text(body, key, span)? else {
             return Ok(());
-        }
-        let text = string_at(b, span).ok_or(SyntaxError {
-            offset: span.start,
-            what: "invalid string",
-        })?;
+        };
         match visit(&text) {
             Ok(None) => Ok(()),
             Ok(Some(new)) => {
@@ -85,30 +81,39 @@ pub fn rewrite_texts<E>(
 }
 
 /// The decoded length of the strings [`rewrite_texts`] would visit, summed: what a
-/// token estimate needs. A string without escapes is measured as it lies (the body is
-/// UTF-8 already); only one with escapes is decoded.
+/// token estimate needs, without handing each string to a visitor.
 pub fn text_bytes(body: &str) -> Result<usize, Malformed> {
-    let b = body.as_bytes();
     let mut bytes = 0usize;
-    Scanner::new(b)
+    Scanner::new(body.as_bytes())
         .strings(&mut |key, span| {
-            let raw = &body[span.start + 1..span.end - 1];
-            if skipped(key, raw) {
-                return Ok(());
-            }
-            if !raw.contains('\\') {
-                bytes += raw.len();
-                return Ok(());
-            }
-            let text = string_at(b, span).ok_or(SyntaxError {
-                offset: span.start,
-                what: "invalid string",
-            })?;
-            bytes += text.len();
+            bytes += visited_text(body, key, span)?.map_or(0, |t| t.len());
             Ok(())
         })
         .map_err(|_| Malformed)?;
     Ok(bytes)
+}
+
+/// The text of the string value at `span` under `key`, or `None` for a key or value
+/// that never carries user text. The body is UTF-8 already, so a string without
+/// escapes is borrowed as it lies (quotes are ASCII: its inner bounds are char
+/// boundaries); only one with escapes is decoded.
+fn visited_text<'a>(
+    body: &'a str,
+    key: &str,
+    span: Span,
+) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+    let raw = &body[span.start + 1..span.end - 1];
+    if skipped(key, raw) {
+        return Ok(None);
+    }
+    if !raw.contains('\\') {
+        return Ok(Some(Cow::Borrowed(raw)));
+    }
+    let text = string_at(body.as_bytes(), span).ok_or(SyntaxError {
+        offset: span.start,
+        what: "invalid string",
+    })?;
+    Ok(Some(text))
 }
 
 fn skipped(key: &str, raw: &str) -> bool {
