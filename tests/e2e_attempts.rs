@@ -353,3 +353,76 @@ models:
     assert_eq!(a.errors, 1, "{a:?}");
     assert_eq!(a.text, first);
 }
+
+/// An endpoint stops counting an attempt in flight when the upstream's answer is in,
+/// not when the client has read it: a client's next request, sent the moment it has
+/// the answer, is balanced without it. Made visible with a held answer (same format,
+/// not streamed) far larger than the socket buffers, asked for by a client that does
+/// not read: the gateway has all of it from the upstream but cannot finish writing.
+#[test]
+fn an_answered_attempt_stops_counting_before_the_client_has_read_it() {
+    let up = mock("up");
+    let gw = Gateway::start(&single_endpoint(&up.url()));
+    let body = chat("b", false);
+    let mut client = TcpStream::connect(&gw.addr).unwrap();
+    write!(
+        client,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n\
+         x-mock-tokens: 1000000\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    client.write_all(&body).unwrap();
+    let serving =
+        |gw: &Gateway| http::get(&gw.admin, "/admin/status").json()["traffic"]["in_flight"].clone();
+    let answered = wait_until(Duration::from_secs(20), || {
+        up.hits() == 1 && in_flight(&gw) == [0]
+    });
+    assert!(answered, "still counted in flight: {}", upstreams(&gw));
+    assert_eq!(serving(&gw), 1, "the client has not read the answer yet");
+
+    // The client reads it all: the whole answer, then the same connection serves on.
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = std::io::BufReader::new(client);
+    let (status, length) = read_head(&mut reader);
+    assert_eq!(status, 200);
+    let mut answer = vec![0; length];
+    reader.read_exact(&mut answer).unwrap();
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    assert!(answer["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .ends_with("tok999999"));
+    assert!(wait_until(Duration::from_secs(5), || serving(&gw) == 0));
+    assert_eq!(in_flight(&gw), [0], "taken off once, not twice");
+    let next = post(&gw, "b", &[]);
+    assert_eq!(next.status, 200, "{}", next.text());
+    assert_eq!(in_flight(&gw), [0]);
+}
+
+/// Status and Content-Length of an HTTP/1.1 answer head.
+fn read_head(reader: &mut impl std::io::BufRead) -> (u16, usize) {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut length = None;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).unwrap();
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = h.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse().unwrap());
+            }
+        }
+    }
+    (
+        status,
+        length.expect("a held answer goes out with its length"),
+    )
+}
