@@ -17,23 +17,39 @@ use std::time::{Duration, Instant};
 
 use tollgate_mock::{MockConfig, MockServer};
 
-/// A free TCP port on 127.0.0.1 (bound then released). The kernel may hand a
-/// released port out again, so a port already given to a test of this process is
-/// never returned twice (parallel tests would otherwise collide).
+/// A free TCP port on 127.0.0.1 for a process the test starts later (a gateway, a
+/// Redis server, a port left dead on purpose).
+///
+/// The port is drawn from below the kernel's ephemeral range. A port from that
+/// range, bound and released, could meanwhile be handed to another test's
+/// `bind(0)` listener or to an outgoing connection's source port, and the
+/// gateway would then fail to bind while the test talks to the stranger. A port
+/// given to a test of this process is never returned twice; the start of the
+/// walk depends on the process id so that two test processes rarely meet.
 pub fn free_port() -> u16 {
     static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut given = GIVEN.lock().unwrap();
-        if !given.contains(&port) {
+    let (low, high) = reserved_range();
+    let span = u32::from(high - low);
+    let start = std::process::id() % span;
+    let mut given = GIVEN.lock().unwrap();
+    for step in 0..span {
+        let port = low + ((start + step) % span) as u16;
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             given.push(port);
             return port;
         }
     }
+    panic!("no free loopback port in {low}..{high}");
+}
+
+/// Ports the tests hand out: 15000 up to the start of the ephemeral range.
+fn reserved_range() -> (u16, u16) {
+    const LOW: u16 = 15000;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    (LOW, ephemeral_start.max(LOW + 1000))
 }
 
 /// A running gateway process.
@@ -132,7 +148,7 @@ impl Gateway {
         let mut child = cmd.spawn().expect("spawn tollgate");
         let stdout = capture(child.stdout.take().unwrap());
         let stderr = capture(child.stderr.take().unwrap());
-        let gw = Gateway {
+        let mut gw = Gateway {
             child,
             addr,
             admin,
@@ -146,9 +162,18 @@ impl Gateway {
         gw
     }
 
-    fn wait_ready(&self) {
+    /// Waits until both ports accept. A gateway that exited (a port it could not
+    /// bind, a config it refused) fails here with its stderr, rather than letting
+    /// the test talk to whatever else listens there.
+    fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "tollgate exited ({status}) before it was ready; stderr:\n{}",
+                    self.stderr()
+                );
+            }
             if std::net::TcpStream::connect(&self.addr).is_ok()
                 && std::net::TcpStream::connect(&self.admin).is_ok()
             {
