@@ -92,11 +92,8 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     let log_enabled = ctx.req.runtime.as_ref().is_none_or(|r| r.config.access_log);
     if log_enabled {
         let req = session.req_header();
-        let client = session
-            .client_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        access_log::write(ctx, req.method.as_str(), req.uri.path(), &client);
+        let client = session.client_addr();
+        access_log::write(ctx, req.method.as_str(), req.uri.path(), client);
     }
 }
 
