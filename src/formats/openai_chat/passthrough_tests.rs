@@ -62,8 +62,40 @@ fn truncated_stream_gets_an_error_event() {
 fn member_names_inside_content_do_not_count() {
     let chunk = br#"{"id":"x","choices":[{"index":0,"delta":{"content":"say \"usage\": {} and \"finish_reason\": \"stop\""},"finish_reason":null}],"usage":null}"#;
     let m = super::Members::scan(chunk);
-    assert!(!m.usage && !m.finish_reason && !m.error);
+    assert!(m.usage_at.is_none() && !m.finish_reason && !m.error);
     let real = br#"{"choices":[], "usage" : {"prompt_tokens":1}, "error":null}"#;
     let m = super::Members::scan(real);
-    assert!(m.usage && !m.error && !m.finish_reason);
+    assert_eq!(m.usage_at, Some(25));
+    assert_eq!(&real[25..27], b"{\"");
+    assert!(!m.error && !m.finish_reason);
+}
+
+/// The usage object alone is read; whether the chunk is usage-only is decided by
+/// its choices, as OpenAI sends them (usage chunk: `"choices":[]`).
+#[test]
+fn usage_is_read_from_its_object_alone() {
+    let seen = |data: &[u8]| {
+        let mut usage = crate::model::Usage::default();
+        let mut complete = false;
+        let event = crate::sse::SseEventRef {
+            event: b"",
+            data,
+            id: None,
+            end: data.len(),
+        };
+        let kind = super::watch(&event, &mut usage, &mut complete);
+        (
+            matches!(kind, super::Seen::UsageOnly),
+            usage.input_tokens,
+            usage.output_tokens,
+        )
+    };
+    let usage_only = br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}"#;
+    assert_eq!(seen(usage_only), (true, 9, 12));
+    let with_choice = br#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#;
+    assert_eq!(seen(with_choice), (false, 3, 4));
+    let null_choices = br#"{"choices":null,"usage":{"prompt_tokens":1,"completion_tokens":2}}"#;
+    assert_eq!(seen(null_choices), (true, 1, 2));
+    let broken_usage = br#"{"choices":[],"usage":{"prompt_tokens":"x"}}"#;
+    assert_eq!(seen(broken_usage), (false, 0, 0));
 }

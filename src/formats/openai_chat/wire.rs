@@ -424,14 +424,6 @@ pub(crate) struct FunctionDeltaIn<'a> {
     pub arguments: Option<Str<'a>>,
 }
 
-/// Cheap probe of a chunk for the same-format pass-through: no content is read.
-#[derive(Debug, Deserialize)]
-pub(crate) struct UsageProbe {
-    #[serde(default)]
-    pub choices: Option<Vec<serde::de::IgnoredAny>>,
-    pub usage: Option<UsageWire>,
-}
-
 // ------------------------------------------------------------------ errors
 
 #[derive(Debug, Deserialize)]
