@@ -262,12 +262,12 @@ const ROUTE: HeaderName = HeaderName::from_static("x-tollgate-route");
 const ATTEMPTS: HeaderName = HeaderName::from_static("x-tollgate-attempts");
 const CACHE: HeaderName = HeaderName::from_static("x-tollgate-cache");
 
-/// The gateway's own headers on a proxied answer. Names are parsed at compile time
-/// and values are shared or moved, never copied.
 /// The gateway's own answer headers besides the rate-limit ones: request id,
 /// provider, model, route, attempts, cache.
 const ADDED_HEADERS_MAX: usize = 6;
 
+/// The gateway's own headers on a proxied answer. Names are parsed at compile time
+/// and values are shared or moved, never copied.
 fn add_response_headers(ctx: &Ctx, headers: &mut HeaderMap) {
     // One growth of the map for all of them, not one per power of two passed.
     headers.reserve(ADDED_HEADERS_MAX + ctx.rate_limit_headers().len());
