@@ -9,8 +9,11 @@
 //! `http::HeaderMap` with names parsed at compile time, and put back without the case
 //! map: a move of the parts, not a copy of the headers.
 
-use http::{request, response};
+use http::{request, response, HeaderName};
 use pingora::http::{RequestHeader, ResponseHeader};
+
+/// The request id the gateway sets on upstream requests and on answers.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// An answer's head, without the case map; `resp` holds an empty head until
 /// [`put_response`] gives it back.

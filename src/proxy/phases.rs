@@ -255,7 +255,6 @@ fn arm_stream_failure(ctx: &Ctx, headers: &HeaderMap) {
     }
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROVIDER: HeaderName = HeaderName::from_static("x-tollgate-provider");
 const MODEL: HeaderName = HeaderName::from_static("x-tollgate-model");
 const ROUTE: HeaderName = HeaderName::from_static("x-tollgate-route");
@@ -271,7 +270,7 @@ const ADDED_HEADERS_MAX: usize = 6;
 fn add_response_headers(ctx: &Ctx, headers: &mut HeaderMap) {
     // One growth of the map for all of them, not one per power of two passed.
     headers.reserve(ADDED_HEADERS_MAX + ctx.rate_limit_headers().len());
-    headers.insert(REQUEST_ID, ctx.req.id_value.clone());
+    headers.insert(heads::X_REQUEST_ID, ctx.req.id_value.clone());
     if let Some(a) = &ctx.attempt {
         headers.insert(PROVIDER, a.provider.name_value.clone());
         headers.insert(MODEL, a.model_value.clone());

@@ -7,9 +7,7 @@ use pingora::http::RequestHeader;
 use pingora::{Error, ErrorType, Result};
 
 use crate::config::ProviderKind;
-use crate::edge::heads;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use crate::edge::heads::{self, X_REQUEST_ID};
 
 use super::ctx::Ctx;
 
@@ -68,7 +66,7 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     head.headers
         .insert(CONTENT_LENGTH, HeaderValue::from(a.body.len()));
-    head.headers.insert(REQUEST_ID, ctx.req.id_value.clone());
+    head.headers.insert(X_REQUEST_ID, ctx.req.id_value.clone());
     heads::put_request(req, head);
     crate::providers::apply_auth(&a.provider, req)?;
     if let Some(path) = signed_path {
