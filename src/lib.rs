@@ -15,6 +15,7 @@ pub mod conversations;
 pub mod edge;
 pub mod error;
 pub mod formats;
+pub mod fx_hash;
 pub mod genai_metrics;
 pub mod json;
 pub mod log_gate;

@@ -13,8 +13,7 @@
 //! (past it, a request resolves its children the old way). A reload builds a new
 //! runtime and with it an empty map; the children are the same global series.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
+use crate::fx_hash::{FxHasher, FxMap};
 use std::hash::Hasher;
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -171,10 +170,10 @@ impl Series {
 /// The label sets seen by one runtime snapshot, keyed by a hash of their labels.
 #[derive(Debug, Default)]
 pub struct MetricHandles {
-    series: RwLock<HashMap<u64, Arc<Series>>>,
+    series: RwLock<FxMap<u64, Arc<Series>>>,
     /// `tollgate_upstream_attempts_total{provider, outcome}` of each configured
     /// provider: [ok, failed].
-    attempts: HashMap<String, [IntCounter; 2]>,
+    attempts: FxMap<String, [IntCounter; 2]>,
 }
 
 impl MetricHandles {
@@ -243,7 +242,7 @@ impl MetricHandles {
 /// `("ab", "c")` and `("a", "bc")` differ).
 fn hash_of(l: &Labels) -> u64 {
     // Fixed keys: the labels are configured names, not client input.
-    let mut h = DefaultHasher::new();
+    let mut h = FxHasher::default();
     for part in [
         l.route,
         l.model,

@@ -2,7 +2,6 @@
 //! swapped atomically on reload (`ArcSwap`), so in-flight requests finish on the
 //! snapshot they started with and the hot path never takes a lock.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
 use crate::config::{self, Config};
+use crate::fx_hash::FxMap;
 use crate::metrics;
 use crate::policy::Policy;
 use crate::routing::Pools;
@@ -25,11 +25,11 @@ pub struct Runtime {
     /// Keys, limits, budgets, guardrails (its state store survives reloads).
     pub policy: Policy,
     /// One weighted-round-robin counter per model route name.
-    pub target_counters: HashMap<String, AtomicU64>,
+    pub target_counters: FxMap<String, AtomicU64>,
     /// Counter for direct `provider/model` routes.
     pub direct_counter: AtomicU64,
     /// Recent picks per endpoint of each `prefix_affinity` route (bounded loads).
-    pub prefix_loads: HashMap<String, crate::routing::prefix::RouteLoads>,
+    pub prefix_loads: FxMap<String, crate::routing::prefix::RouteLoads>,
     /// The response cache store (kept across reloads while its size is unchanged).
     pub cache: Arc<crate::cache::CacheStore>,
     /// Stored Responses conversations' in-process store (kept across reloads while

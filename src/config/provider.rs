@@ -1,6 +1,8 @@
 //! Providers: `providers[i]` → [`Provider`] (endpoints, credentials, timeouts, health).
 
 use std::collections::HashMap;
+
+use crate::fx_hash::FxMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,9 +36,9 @@ const RESERVED_HEADERS: [&str; 6] = [
 pub(crate) fn build_all(
     parsed: &Parsed,
     cx: &mut Ctx,
-) -> (Vec<Arc<Provider>>, HashMap<String, usize>) {
+) -> (Vec<Arc<Provider>>, FxMap<String, usize>) {
     let mut out = Vec::new();
-    let mut index = HashMap::new();
+    let mut index = FxMap::default();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (sec, &i) in parsed.file.providers.iter().zip(&parsed.provider_idx) {
         let path = index_path("providers", i);

@@ -15,6 +15,7 @@ use super::runtime::{
     ErrorClass, ModelRoute, Provider, ProviderKind, RetryPolicy, Strategy, Target,
 };
 use super::validate::Ctx;
+use crate::fx_hash::FxMap;
 
 /// Largest `retry.attempts`: more only multiplies cost and latency of a failing call.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -23,12 +24,12 @@ pub const MAX_ATTEMPTS: u32 = 10;
 pub(crate) fn build_all(
     parsed: &Parsed,
     providers: &[Arc<Provider>],
-    provider_index: &HashMap<String, usize>,
+    provider_index: &FxMap<String, usize>,
     capabilities: &[CapabilityOverride],
     cx: &mut Ctx,
-) -> (Vec<Arc<ModelRoute>>, HashMap<String, usize>) {
+) -> (Vec<Arc<ModelRoute>>, FxMap<String, usize>) {
     let mut out = Vec::new();
-    let mut index = HashMap::new();
+    let mut index = FxMap::default();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let lookup = Lookup {
         parsed,
@@ -64,7 +65,7 @@ pub(crate) fn build_all(
 struct Lookup<'a> {
     parsed: &'a Parsed,
     providers: &'a [Arc<Provider>],
-    provider_index: &'a HashMap<String, usize>,
+    provider_index: &'a FxMap<String, usize>,
     capabilities: &'a [CapabilityOverride],
 }
 

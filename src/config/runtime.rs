@@ -2,7 +2,7 @@
 //! `Arc<Config>` snapshot per request. Built only by `validate` from a file that passed
 //! every check, so its values need no further checking.
 
-use std::collections::HashMap;
+use crate::fx_hash::FxMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,8 +51,8 @@ pub struct Config {
     pub traces: Option<Arc<super::traces::TraceSettings>>,
     /// The price file read with this config (`pricing_file:`), for the file watch.
     pub pricing_file: Option<std::path::PathBuf>,
-    pub(crate) provider_index: HashMap<String, usize>,
-    pub(crate) model_index: HashMap<String, usize>,
+    pub(crate) provider_index: FxMap<String, usize>,
+    pub(crate) model_index: FxMap<String, usize>,
     /// The YAML tree as written, secrets already replaced (see `redact`).
     pub(crate) redacted: serde_yaml::Value,
 }

@@ -10,8 +10,8 @@
 //! key shape or a configured secret drops its header.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
+use crate::fx_hash::FxMap;
 use http::{header, HeaderMap, HeaderName};
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -81,7 +81,7 @@ const DECIDED_MAX: usize = 256;
 
 thread_local! {
     /// [`allowed`] by name: its word search costs more than a lookup.
-    static DECIDED: RefCell<HashMap<HeaderName, bool>> = RefCell::new(HashMap::new());
+    static DECIDED: RefCell<FxMap<HeaderName, bool>> = RefCell::new(FxMap::default());
 }
 
 /// [`allowed`], remembered per worker thread.

@@ -13,7 +13,7 @@
 //! the rolled-back units as used (a spurious refusal, never an over-admission).
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +24,7 @@ use super::gcra::{micros, Gcra, Refusal};
 use super::store::{
     AdmitOutcome, AdmitRequest, ReadRequest, ReadResult, SettleRequest, StateStore, StoreError,
 };
+use crate::fx_hash::FxBuild;
 
 const SHARDS: usize = 64;
 const SWEEP_EVERY_US: u64 = 60_000_000;
@@ -94,47 +95,8 @@ impl Counter {
     }
 }
 
-/// FxHash (the compiler's own hasher): one multiply-rotate per 8 bytes, several times
-/// faster than SipHash on short keys. The keys here are built from configured names
-/// and upstream model names, not from arbitrary client input, so hash flooding is not
-/// a concern.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = BuildHasherDefault<FxHasher>;
-
-/// A map split into independently locked shards.
+/// A map split into independently locked shards. Its keys are built from configured
+/// names and upstream model names, so FxHash is safe here (`crate::fx_hash`).
 struct Shards<V> {
     shards: Box<[RwLock<HashMap<String, V, FxBuild>>]>,
     hasher: FxBuild,

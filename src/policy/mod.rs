@@ -46,7 +46,6 @@ pub mod scanner;
 pub mod store;
 pub mod unpriced;
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -60,6 +59,7 @@ pub use store::{DocStore, StateStore};
 
 use crate::config::{AuthMode, Governance, OnError, Secret, StateBackend, StateSpec};
 use crate::error::{ErrorKind, GatewayError};
+use crate::fx_hash::FxMap;
 use crate::model::Usage;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use budget::{Calendar, DayKeys, ScopeKeys};
@@ -103,7 +103,7 @@ impl PerKey {
 #[derive(Default)]
 struct ModelKeys {
     day_no: u64,
-    keys: HashMap<String, Arc<ScopeKeys>>,
+    keys: FxMap<String, Arc<ScopeKeys>>,
 }
 
 /// Models remembered per day; beyond that keys are built per request.
@@ -114,7 +114,7 @@ pub(crate) struct Inner {
     pub(crate) pricing: Pricing,
     unpriced: crate::config::UnpricedPolicy,
     unpriced_logged: unpriced::Logged,
-    pub(crate) per_key: HashMap<String, Arc<PerKey>>,
+    pub(crate) per_key: FxMap<String, Arc<PerKey>>,
     pub(crate) anonymous: Arc<PerKey>,
     guardrails: Guardrails,
     pub(crate) store: Arc<dyn StateStore>,
@@ -157,7 +157,7 @@ impl Policy {
             );
         }
         let guardrails = Guardrails::from_config(&gov.guardrails)?;
-        let per_key: HashMap<String, Arc<PerKey>> = keys
+        let per_key: FxMap<String, Arc<PerKey>> = keys
             .keys()
             .iter()
             .map(|k| (k.name.clone(), Arc::new(rules_of(k, &guardrails))))
@@ -410,7 +410,7 @@ impl Inner {
             self.model_keys.rcu(|old| {
                 let mut next = ModelKeys {
                     day_no: cal.day_no,
-                    keys: HashMap::new(),
+                    keys: FxMap::default(),
                 };
                 if old.day_no == cal.day_no {
                     next.keys = old.keys.clone();

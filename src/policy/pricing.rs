@@ -12,7 +12,6 @@
 //!
 //! Lookups are cached per model name in a copy-on-write map (lock-free reads).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -20,6 +19,7 @@ use arc_swap::ArcSwap;
 use super::glob::Glob;
 use super::pricing_table::BUILTIN;
 use crate::config::governance::PriceConfig;
+use crate::fx_hash::FxMap;
 use crate::model::Usage;
 
 const CACHE_CAP: usize = 1024;
@@ -141,7 +141,7 @@ impl Price {
 pub struct Pricing {
     overrides: Vec<(Glob, PriceConfig)>,
     builtin: Vec<(Glob, Price)>,
-    cache: ArcSwap<HashMap<String, Option<Price>>>,
+    cache: ArcSwap<FxMap<String, Option<Price>>>,
     /// `unpriced.action: default_price`: the price of every model not listed.
     fallback: Option<Price>,
 }
@@ -155,7 +155,7 @@ impl Pricing {
                 .map(|c| (Glob::new(&c.model), c.clone()))
                 .collect(),
             builtin: BUILTIN.iter().map(|(g, p)| (Glob::new(g), *p)).collect(),
-            cache: ArcSwap::from_pointee(HashMap::new()),
+            cache: ArcSwap::from_pointee(FxMap::default()),
             fallback: None,
         }
     }
@@ -243,7 +243,7 @@ impl Pricing {
         let price = self.resolve(model);
         if self.cache.load().len() < CACHE_CAP {
             self.cache.rcu(|m| {
-                let mut m = HashMap::clone(m);
+                let mut m = FxMap::clone(m);
                 m.insert(model.to_string(), price);
                 Arc::new(m)
             });

@@ -163,18 +163,19 @@ impl RawValue for Usd {
 
 /// Decimal digits of `n`.
 fn push_u64(out: &mut String, mut n: u64) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while n > 0 {
         at -= 1;
         digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+    // ASCII digits, pushed as the chars they are (`from_utf8` cost more than the digits).
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// `"client":"ip:port",`. An IPv4 peer, nearly every one, is written digit by
@@ -227,7 +228,7 @@ fn field_name(out: &mut String, name: &str) {
 /// JSON string escaping (quotes, backslashes, control characters). Values are
 /// nearly always clean: those are copied in one piece.
 fn escape_into(out: &mut String, s: &str) {
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push_str(s);
         return;
     }
@@ -244,6 +245,30 @@ fn escape_into(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
+}
+
+/// Whether `b` holds a quote, a backslash or a control character, tested eight
+/// bytes at a time: a byte at a time cost ~5 instructions per byte of every value.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Sets a byte's high bit where that byte of `w` is below `n` (exact for n ≤ 0x80
+    // in bytes without their own high bit; UTF-8 bytes have it and are masked out).
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let is = |w: u64, c: u8| below(w ^ (ONES * u64::from(c)), 1);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_le_bytes(w);
+        if below(w, 0x20) | is(w, b'"') | is(w, b'\\') != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// RFC 3339 UTC timestamp with milliseconds, without a date crate, written in place.
@@ -349,5 +374,33 @@ mod tests {
             assert_eq!(raw(&|o| Usd(usd).push_to(o)), format!("{usd:.8}"));
         }
         assert_eq!(raw(&|o| Usd(f64::NAN).push_to(o)), "NaN");
+    }
+
+    #[test]
+    fn escaping_is_needed_exactly_where_a_byte_needs_it() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        let bases = [
+            "",
+            "a",
+            "model-name",
+            "ünïcödé-名前-🙂-text",
+            "0123456789abcdefghij",
+        ];
+        let specials = [0u8, 0x1f, b'"', b'\\', 0x20, b'!', b'#', b'[', b']', 0x7f];
+        for base in bases {
+            assert!(!needs_escape(base.as_bytes()), "{base:?}");
+            for len in 0..=base.len() {
+                for at in 0..=len {
+                    for &c in &specials {
+                        let mut b = base.as_bytes()[..len].to_vec();
+                        b.insert(at, c);
+                        assert_eq!(needs_escape(&b), naive(&b), "{b:?}");
+                    }
+                }
+            }
+        }
+        let mut out = String::new();
+        escape_into(&mut out, "a\"b\\c\u{1}ü");
+        assert_eq!(out, "a\\\"b\\\\c\\u0001ü");
     }
 }

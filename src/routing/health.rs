@@ -16,11 +16,11 @@
 //! Time is passed in as milliseconds since the owner's epoch, so the state machine is
 //! tested without a clock.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::{BreakerPolicy, ErrorClass};
+use crate::fx_hash::FxMap;
 
 /// Buckets of the sliding outcome window.
 const BUCKETS: usize = 10;
@@ -247,7 +247,7 @@ const MAX_MODEL_BREAKERS: usize = 256;
 #[derive(Debug, Default)]
 pub struct ModelBreakers {
     len: AtomicUsize,
-    map: RwLock<HashMap<(usize, String), Arc<Breaker>>>,
+    map: RwLock<FxMap<(usize, String), Arc<Breaker>>>,
 }
 
 impl ModelBreakers {

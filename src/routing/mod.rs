@@ -23,12 +23,12 @@ pub mod select;
 pub mod semantic;
 pub mod ttft;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::{Config, ModelRoute, Provider, RetryPolicy, Strategy, Target};
 
 use crate::error::{ErrorKind, GatewayError};
+use crate::fx_hash::FxMap;
 pub use select::{Candidate, Signals};
 
 pub use cursor::{Failure, Pick, RouteCursor, Upstreams};
@@ -41,13 +41,13 @@ pub use pool::EndpointPool;
 /// statistics survive a reload.
 #[derive(Default)]
 pub struct Pools {
-    by_provider: HashMap<String, Arc<EndpointPool>>,
+    by_provider: FxMap<String, Arc<EndpointPool>>,
 }
 
 impl Pools {
     /// Build the pools for `config`, reusing those of `previous` that did not change.
     pub async fn build(config: &Config, previous: Option<&Pools>) -> Pools {
-        let mut by_provider = HashMap::new();
+        let mut by_provider = FxMap::default();
         for provider in &config.providers {
             let kept = previous
                 .and_then(|p| p.by_provider.get(&provider.name))

@@ -5,7 +5,7 @@
 //! Only routes with `cost_within_latency` record samples, so the models tracked are
 //! the configured ones; the map is capped all the same.
 
-use std::collections::HashMap;
+use crate::fx_hash::FxMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,7 +25,7 @@ struct Ring {
 /// The TTFT rings of one pool.
 #[derive(Default)]
 pub struct TtftBook {
-    rings: RwLock<HashMap<(usize, String), Arc<Ring>>>,
+    rings: RwLock<FxMap<(usize, String), Arc<Ring>>>,
 }
 
 impl TtftBook {
