@@ -13,12 +13,12 @@
 //! (past it, a request resolves its children the old way). A reload builds a new
 //! runtime and with it an empty map; the children are the same global series.
 
-use crate::fx_hash::{FxHasher, FxMap};
 use std::hash::Hasher;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus::{Histogram, IntCounter};
 
+use crate::fx_hash::{FxHasher, FxMap};
 use crate::genai_metrics;
 use crate::metrics;
 

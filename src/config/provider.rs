@@ -1,8 +1,6 @@
 //! Providers: `providers[i]` → [`Provider`] (endpoints, credentials, timeouts, health).
 
 use std::collections::HashMap;
-
-use crate::fx_hash::FxMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +14,7 @@ use super::runtime::{
 use super::secret::Secret;
 use super::url::parse_base_url;
 use super::validate::Ctx;
+use crate::fx_hash::FxMap;
 
 /// Default `anthropic-version` header (<https://docs.anthropic.com/en/api/versioning>).
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";

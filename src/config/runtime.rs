@@ -2,7 +2,6 @@
 //! `Arc<Config>` snapshot per request. Built only by `validate` from a file that passed
 //! every check, so its values need no further checking.
 
-use crate::fx_hash::FxMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use pingora::server::configuration::ServerConf;
 
 use super::file::{self, TimeoutsSection};
 use super::secret::Secret;
+use crate::fx_hash::FxMap;
 
 /// A validated configuration.
 #[derive(Debug)]

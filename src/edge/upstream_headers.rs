@@ -11,10 +11,11 @@
 
 use std::cell::RefCell;
 
-use crate::fx_hash::FxMap;
 use http::{header, HeaderMap, HeaderName};
 use once_cell::sync::Lazy;
 use regex::Regex;
+
+use crate::fx_hash::FxMap;
 
 /// Headers passed as they are.
 const EXACT: &[&str] = &[

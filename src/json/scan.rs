@@ -326,7 +326,7 @@ impl<'a> Scanner<'a> {
 /// Offset of the first byte at or after `i` that ends a run of plain string bytes:
 /// a quote, a backslash or a control character. Eight bytes at a time (the usual
 /// case in long prompt text), byte by byte only for the last few.
-fn skip_plain(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_plain(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Flags (bit 7 of) the bytes of `x` that are zero. Only bytes above a true zero

@@ -6,7 +6,7 @@
 //! attacker could steer (they do not control the digest). Error messages never echo
 //! the presented key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -16,6 +16,7 @@ use crate::config::governance::{BudgetConfig, LimitsConfig};
 pub use crate::config::governance_spec::parse_hash;
 use crate::config::{AuthMode, Governance};
 use crate::error::{ErrorKind, GatewayError};
+use crate::fx_hash::FxMap;
 
 /// Name given to the identity of unauthenticated requests in `auth.mode: open`.
 pub const ANONYMOUS: &str = "anonymous";
@@ -78,7 +79,7 @@ type Entry = ([u8; 32], Arc<KeyInfo>);
 pub struct KeyStore {
     mode: AuthMode,
     /// First 8 digest bytes → (full digest, key). Collisions of the prefix keep a list.
-    by_prefix: HashMap<u64, Vec<Entry>>,
+    by_prefix: FxMap<u64, Vec<Entry>>,
     keys: Vec<Arc<KeyInfo>>,
     teams: Vec<Arc<TeamInfo>>,
     anonymous: Arc<KeyInfo>,
@@ -140,7 +141,7 @@ impl KeyStore {
                 })
             })
             .collect();
-        let mut by_prefix: HashMap<u64, Vec<Entry>> = HashMap::new();
+        let mut by_prefix: FxMap<u64, Vec<Entry>> = FxMap::default();
         let mut keys = Vec::with_capacity(gov.keys.len());
         for (i, k) in gov.keys.iter().enumerate() {
             let digest = k.digest;

@@ -74,6 +74,8 @@ pub struct Bucket {
     pub kind: Kind,
     pub limit: u64,
     pub key: Arc<str>,
+    /// `limit` as the value of its `x-ratelimit-limit-*` header, made once.
+    pub limit_header: HeaderValue,
 }
 
 /// A concurrency cap that applies to a request.
@@ -112,13 +114,7 @@ pub fn buckets(key: &KeyInfo) -> Vec<Bucket> {
         for (kind, limit) in [(Kind::Requests, limits.rpm), (Kind::Tokens, limits.tpm)] {
             if let Some(limit) = limit {
                 let key = bucket_key(scope, name, kind).into();
-                out.push(Bucket {
-                    scope,
-                    name: name.to_string(),
-                    kind,
-                    limit,
-                    key,
-                });
+                out.push(Bucket::new(scope, name, kind, limit, key));
             }
         }
     }
@@ -140,6 +136,17 @@ pub fn slots(key: &KeyInfo) -> Vec<Slot> {
 }
 
 impl Bucket {
+    pub fn new(scope: Scope, name: &str, kind: Kind, limit: u64, key: Arc<str>) -> Bucket {
+        Bucket {
+            scope,
+            name: name.to_string(),
+            kind,
+            limit,
+            key,
+            limit_header: header_value::count(limit),
+        }
+    }
+
     /// The admission op: 1 request, or the token estimate.
     pub fn take(&self, estimated_tokens: u64) -> BucketOp {
         let cost = match self.kind {
@@ -286,7 +293,7 @@ pub fn headers(buckets: &[Bucket], state: &[Duration]) -> Vec<RateLimitHeader> {
             .map(|(b, s)| (b, b.remaining(*s), *s))
             .min_by_key(|(b, remaining, _)| (*remaining, u64::MAX - b.limit));
         if let Some((b, remaining, until_full)) = tightest {
-            out.push((&names[0], header_value::count(b.limit)));
+            out.push((&names[0], b.limit_header.clone()));
             out.push((&names[1], header_value::count(remaining)));
             out.push((&names[2], reset_value(until_full)));
         }

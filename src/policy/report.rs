@@ -88,13 +88,7 @@ pub(crate) async fn build(inner: &Inner) -> Value {
             let Some(limit) = limit else { continue };
             let key = limits::bucket_key(e.scope, e.name, kind);
             req.buckets.push(key.clone());
-            let b = Bucket {
-                scope: e.scope,
-                name: e.name.to_string(),
-                kind,
-                limit,
-                key: key.into(),
-            };
+            let b = Bucket::new(e.scope, e.name, kind, limit, key.into());
             e.buckets.push((b, req.buckets.len() - 1));
         }
     }

@@ -247,28 +247,11 @@ fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-/// Whether `b` holds a quote, a backslash or a control character, tested eight
-/// bytes at a time: a byte at a time cost ~5 instructions per byte of every value.
+/// Whether `b` holds a quote, a backslash or a control character: the JSON
+/// scanner's eight-bytes-at-a-time search (a byte at a time cost ~5 instructions per
+/// byte of every value).
 fn needs_escape(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Sets a byte's high bit where that byte of `w` is below `n` (exact for n ≤ 0x80
-    // in bytes without their own high bit; UTF-8 bytes have it and are masked out).
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
-    let is = |w: u64, c: u8| below(w ^ (ONES * u64::from(c)), 1);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let w = u64::from_le_bytes(w);
-        if below(w, 0x20) | is(w, b'"') | is(w, b'\\') != 0 {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    crate::json::scan::skip_plain(b, 0) < b.len()
 }
 
 /// RFC 3339 UTC timestamp with milliseconds, without a date crate, written in place.

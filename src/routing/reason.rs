@@ -33,21 +33,22 @@ pub struct Facts<'a> {
     pub attempts: u32,
 }
 
-/// The explanation text.
+/// The explanation text. Built with pushes, not the formatter: it is made for every
+/// routed request.
 pub fn explain(f: &Facts) -> String {
     let mut out = String::with_capacity(160);
     if let Some(d) = f.decision {
         out.push_str(&d.explain());
         out.push_str("; ");
     }
-    let _ = write!(
-        out,
-        "strategy={}; target={}/{}; reason={}",
-        f.strategy.as_str(),
-        f.provider,
-        f.model,
-        reason(f)
-    );
+    out.push_str("strategy=");
+    out.push_str(f.strategy.as_str());
+    out.push_str("; target=");
+    out.push_str(f.provider);
+    out.push('/');
+    out.push_str(f.model);
+    out.push_str("; reason=");
+    push_reason(&mut out, f);
     if f.skipped > 0 {
         let _ = write!(out, "; skipped={} lacking capability", f.skipped);
     }
@@ -58,47 +59,59 @@ pub fn explain(f: &Facts) -> String {
 }
 
 /// The measure the strategy picked by, as far as it is known.
-fn reason(f: &Facts) -> String {
+fn push_reason(out: &mut String, f: &Facts) {
     let s = &f.signals;
-    match f.strategy {
-        Strategy::Cheapest => format!("lowest expected cost ${:.6}", s.cost),
-        Strategy::CostWithinLatency if s.ttft_p50_us == 0 => format!(
+    let _ = match f.strategy {
+        Strategy::Cheapest => write!(out, "lowest expected cost ${:.6}", s.cost),
+        Strategy::CostWithinLatency if s.ttft_p50_us == 0 => write!(
+            out,
             "cheapest within ttft bound ${:.6} (no ttft sample yet)",
             s.cost
         ),
-        Strategy::CostWithinLatency if s.slow => format!(
+        Strategy::CostWithinLatency if s.slow => write!(
+            out,
             "none within ttft bound, fastest p50 ttft {}ms",
             s.ttft_p50_us / 1000
         ),
-        Strategy::CostWithinLatency => format!(
+        Strategy::CostWithinLatency => write!(
+            out,
             "cheapest within ttft bound ${:.6}, p50 ttft {}ms",
             s.cost,
             s.ttft_p50_us / 1000
         ),
-        Strategy::PrefixAffinity if s.spilled => format!(
+        Strategy::PrefixAffinity if s.spilled => write!(
+            out,
             "prefix holder over {}x the least in flight, least in flight (prefix {}/{} blocks here)",
             s.in_flight_factor, s.matched_blocks, s.prompt_blocks
         ),
-        Strategy::PrefixAffinity if s.matched_blocks > 0 => format!(
+        Strategy::PrefixAffinity if s.matched_blocks > 0 => write!(
+            out,
             "longest cached prefix {}/{} blocks",
             s.matched_blocks, s.prompt_blocks
         ),
-        Strategy::PrefixAffinity if f.keyed && s.prompt_blocks > 0 => format!(
+        Strategy::PrefixAffinity if f.keyed && s.prompt_blocks > 0 => write!(
+            out,
             "no cached prefix of {} blocks, prefix hash, bounded load factor {} (recent picks {})",
             s.prompt_blocks, s.load_factor, s.recent
         ),
-        Strategy::PrefixAffinity if f.keyed => format!(
+        Strategy::PrefixAffinity if f.keyed => write!(
+            out,
             "prefix hash, bounded load factor {} (recent picks {})",
             s.load_factor, s.recent
         ),
-        Strategy::ConsistentHash if f.keyed => "hash of session key".to_string(),
+        Strategy::ConsistentHash if f.keyed => fixed(out, "hash of session key"),
         Strategy::PrefixAffinity | Strategy::ConsistentHash => {
-            "no key, least in flight".to_string()
+            fixed(out, "no key, least in flight")
         }
-        Strategy::Weighted => "weighted round robin".to_string(),
-        Strategy::LeastInflight => "fewest in flight".to_string(),
-        Strategy::Latency => "two choices on latency".to_string(),
-    }
+        Strategy::Weighted => fixed(out, "weighted round robin"),
+        Strategy::LeastInflight => fixed(out, "fewest in flight"),
+        Strategy::Latency => fixed(out, "two choices on latency"),
+    };
+}
+
+fn fixed(out: &mut String, text: &str) -> std::fmt::Result {
+    out.push_str(text);
+    Ok(())
 }
 
 #[cfg(test)]

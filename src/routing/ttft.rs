@@ -5,10 +5,11 @@
 //! Only routes with `cost_within_latency` record samples, so the models tracked are
 //! the configured ones; the map is capped all the same.
 
-use crate::fx_hash::FxMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use crate::fx_hash::FxMap;
 
 /// Samples kept per (endpoint, model).
 pub const SAMPLES: usize = 32;
