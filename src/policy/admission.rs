@@ -118,6 +118,8 @@ impl Admission {
                 Vec::new()
             },
             lease_id: self.lease_id,
+            // Five counters for each of key, team and model: grown once, not thrice.
+            counters: Vec::with_capacity(15),
             ..SettleRequest::default()
         }
     }

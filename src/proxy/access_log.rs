@@ -162,20 +162,8 @@ impl RawValue for Usd {
 }
 
 /// Decimal digits of `n`.
-fn push_u64(out: &mut String, mut n: u64) {
-    if n < 10 {
-        out.push(char::from(b'0' + n as u8));
-        return;
-    }
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    while n > 0 {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    // ASCII digits, pushed as the chars they are (`from_utf8` cost more than the digits).
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// `"client":"ip:port",`. An IPv4 peer, nearly every one, is written digit by

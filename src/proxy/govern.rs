@@ -3,6 +3,8 @@
 //! The rules themselves live in `policy`.
 
 use bytes::Bytes;
+use http::header::AUTHORIZATION;
+use http::HeaderName;
 use pingora_proxy::Session;
 use std::sync::Arc;
 
@@ -29,12 +31,15 @@ pub fn authenticate(
 ) -> Result<Arc<KeyInfo>, GatewayError> {
     let query_key = take_query_key(session.req_header_mut());
     let headers = &session.req_header().headers;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let mut presented = policy::presented_key(header("authorization"), header("x-api-key"));
+    // Names parsed at compile time: a lookup by `&str` parses the name every time.
+    const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
+    let header = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let mut presented = policy::presented_key(header(AUTHORIZATION), header(X_API_KEY));
     if dialect == Dialect::Gemini {
         presented = presented
             .or_else(|| {
-                header("x-goog-api-key")
+                header(X_GOOG_API_KEY)
                     .map(str::trim)
                     .filter(|k| !k.is_empty())
             })

@@ -9,6 +9,7 @@
 
 use std::sync::Mutex;
 
+use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::protocols::http::HttpTask;
 use tokio::task::JoinHandle;
@@ -18,7 +19,7 @@ use tokio::task::JoinHandle;
 pub struct Hold {
     pub(super) enabled: bool,
     pub(super) header: Option<Box<ResponseHeader>>,
-    pub(super) body: Vec<u8>,
+    pub(super) body: HeldBody,
     pub(super) replacement: Option<Box<ResponseHeader>>,
     /// What the response's last write waits for.
     pub(super) barrier: Option<JoinHandle<()>>,
@@ -31,17 +32,64 @@ impl Hold {
             HttpTask::Header(header, end) => {
                 // A retried attempt starts a new response.
                 self.header = Some(header);
-                self.body.clear();
+                self.body = HeldBody::Empty;
                 end
             }
             HttpTask::Body(data, end) | HttpTask::UpgradedBody(data, end) => {
                 if let Some(data) = data {
-                    self.body.extend_from_slice(&data);
+                    self.body.push(data);
                 }
                 end
             }
             HttpTask::Trailer(_) | HttpTask::Done => true,
             HttpTask::Failed(_) => false,
+        }
+    }
+}
+
+/// The body held so far. Most answers arrive in one chunk: that chunk is kept as it
+/// came (no copy); chunks are copied together only once a second one arrives.
+#[derive(Default)]
+pub(super) enum HeldBody {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(Vec<u8>),
+}
+
+impl HeldBody {
+    fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        *self = match std::mem::take(self) {
+            HeldBody::Empty => HeldBody::One(data),
+            HeldBody::One(first) => {
+                let mut both = Vec::with_capacity(first.len() + data.len());
+                both.extend_from_slice(&first);
+                both.extend_from_slice(&data);
+                HeldBody::Many(both)
+            }
+            HeldBody::Many(mut all) => {
+                all.extend_from_slice(&data);
+                HeldBody::Many(all)
+            }
+        };
+    }
+
+    pub(super) fn as_slice(&self) -> &[u8] {
+        match self {
+            HeldBody::Empty => &[],
+            HeldBody::One(b) => b,
+            HeldBody::Many(v) => v,
+        }
+    }
+
+    pub(super) fn into_bytes(self) -> Bytes {
+        match self {
+            HeldBody::Empty => Bytes::new(),
+            HeldBody::One(b) => b,
+            HeldBody::Many(v) => Bytes::from(v),
         }
     }
 }
@@ -84,7 +132,7 @@ pub fn reset_hold(slot: &HoldSlot) {
 /// Run `f` on the body held so far, when holding.
 pub fn with_held_body<R>(slot: &HoldSlot, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
     let h = slot.lock().ok()?;
-    h.enabled.then(|| f(&h.body))
+    h.enabled.then(|| f(h.body.as_slice()))
 }
 
 /// Replace the held response's header (e.g. with an error status); the body is
@@ -92,5 +140,37 @@ pub fn with_held_body<R>(slot: &HoldSlot, f: impl FnOnce(&[u8]) -> R) -> Option<
 pub fn replace_held_header(slot: &HoldSlot, header: ResponseHeader) {
     if let Ok(mut h) = slot.lock() {
         h.replacement = Some(Box::new(header));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(task: HttpTask, hold: &mut Hold) -> Vec<u8> {
+        hold.take(task);
+        hold.body.as_slice().to_vec()
+    }
+
+    #[test]
+    fn held_chunks_join_in_order_and_a_new_header_starts_over() {
+        let mut hold = Hold::default();
+        let chunk = |s: &'static str| HttpTask::Body(Some(Bytes::from_static(s.as_bytes())), false);
+        assert_eq!(body(chunk("{\"a\":"), &mut hold), b"{\"a\":");
+        assert!(
+            matches!(hold.body, HeldBody::One(_)),
+            "one chunk is kept, not copied"
+        );
+        assert_eq!(body(chunk(""), &mut hold), b"{\"a\":");
+        assert_eq!(body(chunk("1"), &mut hold), b"{\"a\":1");
+        assert_eq!(body(chunk("}"), &mut hold), b"{\"a\":1}");
+        let header = ResponseHeader::build(200, None).unwrap();
+        assert_eq!(
+            body(HttpTask::Header(Box::new(header), false), &mut hold),
+            b""
+        );
+        assert_eq!(body(chunk("[]"), &mut hold), b"[]");
+        assert_eq!(std::mem::take(&mut hold.body).into_bytes(), "[]");
+        assert_eq!(HeldBody::default().into_bytes(), "");
     }
 }

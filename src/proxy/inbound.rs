@@ -5,6 +5,7 @@ use crate::config::client::ClientLimits;
 use crate::edge::body::{self, Reservation};
 use crate::edge::header_value;
 use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, EXPECT};
 use http::HeaderValue;
 use pingora::Result;
 use pingora_proxy::Session;
@@ -263,14 +264,14 @@ pub async fn read_body(
     let expects_continue = session
         .req_header()
         .headers
-        .get("expect")
+        .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     if expects_continue {
         session
             .as_mut()
             .set_close_on_response_before_downstream_finish(false);
         session.as_mut().write_continue_response().await?;
-        session.req_header_mut().remove_header("expect");
+        session.req_header_mut().remove_header(&EXPECT);
     }
     let mut buf = BytesMut::with_capacity(initial);
     let read = read_chunks(session, &mut buf, &mut reservation, max, client).await;
@@ -314,7 +315,7 @@ fn declared_length(session: &Session) -> Option<usize> {
     session
         .req_header()
         .headers
-        .get("content-length")
+        .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
 }
@@ -326,7 +327,7 @@ pub fn request_id(session: &Session) -> (String, HeaderValue) {
     let given = session
         .req_header()
         .headers
-        .get("x-request-id")
+        .get(crate::edge::heads::X_REQUEST_ID)
         .filter(|v| sane_request_id(v.as_bytes()));
     match given.and_then(|v| Some((v.to_str().ok()?.to_string(), v.clone()))) {
         Some(both) => both,

@@ -154,17 +154,21 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             }
         }
         ResponseMode::PassthroughWatchUsage => {
+            let chunk_len = body.as_ref().map_or(0, Bytes::len);
+            if end && ctx.resp.buffer.is_empty() && chunk_len <= USAGE_WATCH_LIMIT {
+                // The whole answer in this one chunk (the usual case): read in place.
+                let whole = body.clone().unwrap_or_default();
+                return end_of_watched_answer(ctx, &whole, &whole);
+            }
             if let Some(chunk) = body {
                 if ctx.resp.buffer.len() + chunk.len() <= USAGE_WATCH_LIMIT {
                     ctx.resp.buffer.extend_from_slice(chunk);
                 }
             }
             if end {
-                ctx.resp.usage = held_answer_usage(ctx, body.as_deref())?;
-                if let Some(a) = &ctx.attempt {
-                    crate::cache::record_json(ctx, a.format, &ctx.resp.buffer);
-                }
-                ctx.resp.buffer = Vec::new();
+                let copy = std::mem::take(&mut ctx.resp.buffer);
+                let last = body.clone().unwrap_or_default();
+                return end_of_watched_answer(ctx, &copy, &last);
             }
         }
         ResponseMode::Stream(translator) => {
@@ -235,21 +239,30 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
 /// not. One parse of the copy does both when the copy is the whole body (a document
 /// that parses is complete); otherwise the completeness scan and the usage probe run
 /// apart, as the copy may be cut at `USAGE_WATCH_LIMIT` or not be JSON at all.
-fn held_answer_usage(ctx: &Ctx, last: Option<&[u8]>) -> Result<Usage, GatewayError> {
+/// The end of a held same-format answer: its usage (which also proves it complete),
+/// and the response cache's copy. `copy` is the answer as far as it was copied
+/// (all of it below `USAGE_WATCH_LIMIT`), `last` its final chunk.
+fn end_of_watched_answer(ctx: &mut Ctx, copy: &[u8], last: &[u8]) -> Result<(), GatewayError> {
+    ctx.resp.usage = held_answer_usage(ctx, copy, last)?;
+    if let Some(a) = &ctx.attempt {
+        crate::cache::record_json(ctx, a.format, copy);
+    }
+    Ok(())
+}
+
+fn held_answer_usage(ctx: &Ctx, copy: &[u8], last: &[u8]) -> Result<Usage, GatewayError> {
     let Some(format) = ctx.attempt.as_ref().map(|a| a.format) else {
-        crate::edge::complete::check_held(&ctx.slots.hold, last)?;
+        crate::edge::complete::check_held(&ctx.slots.hold, Some(last))?;
         return Ok(Usage::default());
     };
-    let buffer = &ctx.resp.buffer;
-    let last_len = last.map_or(0, <[u8]>::len);
     let whole_copy = preread::with_held_body(&ctx.slots.hold, |held| {
-        held.len() + last_len == buffer.len()
+        held.len() + last.len() == copy.len()
     });
-    let probed = formats::usage_probe(format, buffer);
+    let probed = formats::usage_probe(format, copy);
     if let (Some(true), Some(usage)) = (whole_copy, probed) {
         return Ok(usage);
     }
-    crate::edge::complete::check_held(&ctx.slots.hold, last)?;
+    crate::edge::complete::check_held(&ctx.slots.hold, Some(last))?;
     Ok(probed.unwrap_or_default())
 }
 

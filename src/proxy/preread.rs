@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::HeaderMap;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::protocols::http::custom::server::Session as CustomSession;
@@ -156,21 +157,19 @@ impl PrereadSession {
             }
             h.enabled = false;
             let header = h.replacement.take().or_else(|| h.header.take());
-            (header, std::mem::take(&mut h.body))
+            (header, std::mem::take(&mut h.body).into_bytes())
         };
         let Some(mut header) = header else {
             return Ok(());
         };
         super::hold::end_barrier(&self.slots.hold).await;
         if self.header_passes(&header) {
-            header.remove_header("transfer-encoding");
-            header.insert_header("content-length", body.len().to_string())?;
+            header.remove_header(&TRANSFER_ENCODING);
+            header.insert_header(CONTENT_LENGTH, body.len())?;
             self.inner.write_response_header(header).await?;
         }
         self.note_write(&body);
-        self.inner
-            .write_response_body(Bytes::from(body), true)
-            .await
+        self.inner.write_response_body(body, true).await
     }
 }
 

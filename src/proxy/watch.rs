@@ -308,9 +308,12 @@ impl Watch {
 }
 
 fn is_event_stream(header: &ResponseHeader) -> bool {
-    header.headers.get("content-type").is_some_and(|ct| {
-        super::outbound::starts_with_ignore_case(ct.as_bytes(), b"text/event-stream")
-    })
+    header
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|ct| {
+            super::outbound::starts_with_ignore_case(ct.as_bytes(), b"text/event-stream")
+        })
 }
 
 /// The header written by a commit: what every stream answer carries, known before the
