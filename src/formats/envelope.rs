@@ -209,12 +209,12 @@ fn skim(body: &[u8]) -> Result<(Found, usize), GatewayError> {
             e.what, e.offset
         ))
     };
-    if std::str::from_utf8(body).is_err() {
+    let Ok(text) = std::str::from_utf8(body) else {
         return Err(GatewayError::invalid(
             "We could not parse the JSON body of your request: not UTF-8",
         ));
-    }
-    let mut sc = Scanner::new(body);
+    };
+    let mut sc = Scanner::for_text(text);
     if sc.peek() != Some(b'{') {
         sc.value().and_then(|_| sc.end()).map_err(not_json)?;
         return Err(GatewayError::invalid("request body must be a JSON object"));

@@ -44,11 +44,27 @@ type Result<T> = std::result::Result<T, SyntaxError>;
 pub(crate) struct Scanner<'a> {
     b: &'a [u8],
     pos: usize,
+    /// `b` as text, when the caller has validated it as UTF-8 already: keys are
+    /// then sliced from it instead of validated again (a `from_utf8` per key).
+    text: Option<&'a str>,
 }
 
 impl<'a> Scanner<'a> {
     pub fn new(b: &'a [u8]) -> Self {
-        Scanner { b, pos: 0 }
+        Scanner {
+            b,
+            pos: 0,
+            text: None,
+        }
+    }
+
+    /// A scanner over text already known to be UTF-8.
+    pub fn for_text(text: &'a str) -> Self {
+        Scanner {
+            b: text.as_bytes(),
+            pos: 0,
+            text: Some(text),
+        }
     }
 
     fn err<T>(&self, what: &'static str) -> Result<T> {
@@ -274,7 +290,7 @@ impl<'a> Scanner<'a> {
             }
             let key_at = self.pos;
             let (span, escaped) = self.string()?;
-            let key = decode_key(self.b, span, escaped).ok_or(SyntaxError {
+            let key = self.key(span, escaped).ok_or(SyntaxError {
                 offset: key_at,
                 what: "invalid key",
             })?;
@@ -354,14 +370,20 @@ pub(crate) fn skip_plain(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn decode_key(b: &[u8], span: Span, escaped: bool) -> Option<Cow<'_, str>> {
-    let raw = &b[span.start..span.end];
-    if escaped {
-        serde_json::from_slice::<String>(raw).ok().map(Cow::Owned)
-    } else {
-        std::str::from_utf8(&raw[1..raw.len() - 1])
-            .ok()
-            .map(Cow::Borrowed)
+impl<'a> Scanner<'a> {
+    /// The key whose string (quotes included) is at `span`.
+    fn key(&self, span: Span, escaped: bool) -> Option<Cow<'a, str>> {
+        if escaped {
+            return serde_json::from_slice::<String>(&self.b[span.start..span.end])
+                .ok()
+                .map(Cow::Owned);
+        }
+        let inner = span.start + 1..span.end - 1;
+        match self.text {
+            // Quotes are ASCII, so the bounds are char boundaries: no validation.
+            Some(text) => text.get(inner).map(Cow::Borrowed),
+            None => std::str::from_utf8(&self.b[inner]).ok().map(Cow::Borrowed),
+        }
     }
 }
 
@@ -373,6 +395,7 @@ where
     let mut s = Scanner {
         b: &b[..span.end],
         pos: span.start,
+        text: None,
     };
     s.object_body(1, member)
 }
@@ -385,6 +408,7 @@ where
     let mut s = Scanner {
         b: &b[..span.end],
         pos: span.start,
+        text: None,
     };
     s.items(1, |s| {
         let v = s.value_at(1)?;

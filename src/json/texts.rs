@@ -44,11 +44,10 @@ pub fn rewrite_texts<E>(
     body: &str,
     mut visit: impl FnMut(&str) -> Result<Option<String>, E>,
 ) -> Result<Option<String>, Result<E, Malformed>> {
-    let b = body.as_bytes();
     let mut out: Option<String> = None;
     let mut copied = 0usize;
     let mut stopped: Option<E> = None;
-    let walked = Scanner::new(b).strings(&mut |key, span| {
+    let walked = Scanner::for_text(body).strings(&mut |key, span| {
         let Some(text) = visited_text(body, key, span)? else {
             return Ok(());
         };
@@ -84,7 +83,7 @@ pub fn rewrite_texts<E>(
 /// token estimate needs, without handing each string to a visitor.
 pub fn text_bytes(body: &str) -> Result<usize, Malformed> {
     let mut bytes = 0usize;
-    Scanner::new(body.as_bytes())
+    Scanner::for_text(body)
         .strings(&mut |key, span| {
             bytes += visited_text(body, key, span)?.map_or(0, |t| t.len());
             Ok(())
