@@ -274,8 +274,7 @@ impl AsyncRead for EdgeStream {
                     this.start_header();
                 }
                 if this.phase == Phase::Header {
-                    let data = buf.filled()[before..].to_vec();
-                    if let Some(answer) = this.scan_header(&data) {
+                    if let Some(answer) = this.scan_header(&buf.filled()[before..]) {
                         // Nothing of this read reaches Pingora.
                         buf.set_filled(before);
                         this.failing = Some((answer, std::io::ErrorKind::InvalidData));

@@ -438,7 +438,7 @@ fn attempt_body(
 
 /// Build the peer for an attempt: resolved address, TLS with SNI and verification,
 /// the route's and provider's timeouts.
-pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayError> {
+pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<Box<HttpPeer>, GatewayError> {
     let addr = attempt
         .addr
         .ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
@@ -451,7 +451,9 @@ pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<HttpPeer, GatewayEr
         .provider
         .timeouts
         .with_override(&attempt.route.timeouts);
-    let mut peer = HttpPeer::new(addr, endpoint.tls, endpoint.host.clone());
+    // Boxed where it is made: Pingora takes it boxed, and moving a peer (with its
+    // options) copies hundreds of bytes each time.
+    let mut peer = Box::new(HttpPeer::new(addr, endpoint.tls, endpoint.host.clone()));
     peer.options.ca = attempt.provider.tls_ca.as_ref().map(|ca| ca.certs.clone());
     peer.options.connection_timeout = Some(timeouts.connect);
     peer.options.total_connection_timeout = Some(timeouts.connect);

@@ -70,7 +70,7 @@ impl ProxyHttp for Proxy {
             Ok((a, peer)) => {
                 watch_attempt(ctx, &a);
                 ctx.attempt = Some(a);
-                Ok(Box::new(peer))
+                Ok(peer)
             }
             Err(err) => Err(gateway_failure(ctx, err)),
         }
@@ -225,7 +225,7 @@ impl ProxyHttp for Proxy {
 }
 
 /// The next attempt (the cursor's pick, or the first) and its peer.
-async fn next_attempt(ctx: &mut Ctx) -> Result<(Attempt, HttpPeer), GatewayError> {
+async fn next_attempt(ctx: &mut Ctx) -> Result<(Attempt, Box<HttpPeer>), GatewayError> {
     let runtime = ctx
         .req
         .runtime
