@@ -159,7 +159,7 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     struct Probe {
         usage: Option<UsageWire>,
     }
-    serde_json::from_slice::<Probe>(body)
+    crate::json::from_body::<Probe>(body)
         .ok()
         .map(|p| p.usage.map(|u| usage_from_wire(&u)).unwrap_or_default())
 }

@@ -121,7 +121,7 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     struct Probe {
         usage: Option<UsageIn>,
     }
-    serde_json::from_slice::<Probe>(body)
+    crate::json::from_body::<Probe>(body)
         .ok()
         .map(|p| p.usage.map(usage_from_wire).unwrap_or_default())
 }

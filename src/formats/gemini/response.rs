@@ -161,7 +161,7 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     struct Probe {
         usage_metadata: Option<UsageIn>,
     }
-    serde_json::from_slice::<Probe>(body)
+    crate::json::from_body::<Probe>(body)
         .ok()
         .map(|p| p.usage_metadata.map(usage_reported).unwrap_or_default())
 }

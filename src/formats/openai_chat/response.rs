@@ -186,7 +186,7 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
     struct Probe {
         usage: Option<UsageWire>,
     }
-    serde_json::from_slice::<Probe>(body)
+    crate::json::from_body::<Probe>(body)
         .ok()
         .map(|p| p.usage.map(usage_reported).unwrap_or_default())
 }

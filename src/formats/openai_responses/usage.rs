@@ -60,7 +60,7 @@ pub(crate) fn reported(u: UsageWire) -> Usage {
 /// `None` when the body is not one JSON document; else its usage (zero when it
 /// has none). Usage of a Response body, in the wire's own accounting; zero when it has none.
 pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
-    serde_json::from_slice::<BodyProbe>(body)
+    crate::json::from_body::<BodyProbe>(body)
         .ok()
         .map(|p| p.usage.map(reported).unwrap_or_default())
 }
