@@ -19,6 +19,15 @@ pub fn from_body<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_json::R
     }
 }
 
+/// The value at the start of `bytes` (what follows it is not read), with the UTF-8
+/// validated once as in [`from_body`].
+pub fn leading_value<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => T::deserialize(&mut serde_json::Deserializer::from_str(text)),
+        Err(_) => T::deserialize(&mut serde_json::Deserializer::from_slice(bytes)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -39,5 +48,8 @@ mod tests {
         // Invalid UTF-8 inside a skipped string: accepted as by `from_slice`.
         assert_eq!(read(b"{\"s\":\"\xff\",\"n\":3}"), Some(Probe { n: 3 }));
         assert_eq!(read(b"{\"n\":"), None);
+        let lead = |b: &[u8]| super::leading_value::<Probe>(b).ok();
+        assert_eq!(lead(br#"{"n":4}}, "x": 1}"#), Some(Probe { n: 4 }));
+        assert_eq!(lead(b"{\"n\":5} \xff"), Some(Probe { n: 5 }));
     }
 }

@@ -11,7 +11,6 @@ use std::ops::Range;
 use bytes::Bytes;
 use memchr::memmem::Finder;
 use once_cell::sync::Lazy;
-use serde::Deserialize;
 
 use super::response::usage_reported;
 use super::wire::UsageWire;
@@ -220,8 +219,7 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> See
     let Some(at) = members.usage_at else {
         return Seen::Other;
     };
-    let mut object = serde_json::Deserializer::from_slice(&data[at..]);
-    match UsageWire::deserialize(&mut object) {
+    match crate::json::leading_value::<UsageWire>(&data[at..]) {
         Ok(u) => {
             *usage = usage_reported(u);
             if has_choice(data) {
