@@ -136,6 +136,7 @@ pub fn slots(key: &KeyInfo) -> Vec<Slot> {
 }
 
 impl Bucket {
+    /// The bucket of `limit` per minute of `kind` for `scope`/`name`, stored at `key`.
     pub fn new(scope: Scope, name: &str, kind: Kind, limit: u64, key: Arc<str>) -> Bucket {
         Bucket {
             scope,
