@@ -36,6 +36,12 @@ struct RawUpstream {
 
 impl RawUpstream {
     fn start(answer: impl Fn(&Seen) -> Vec<u8> + Send + 'static) -> RawUpstream {
+        Self::start_paced(move |seen| vec![answer(seen)])
+    }
+
+    /// Writes the answer's pieces 20 ms apart, so that the gateway reads them as
+    /// separate chunks.
+    fn start_paced(answer: impl Fn(&Seen) -> Vec<Vec<u8>> + Send + 'static) -> RawUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let hits = Arc::new(AtomicUsize::new(0));
@@ -48,7 +54,12 @@ impl RawUpstream {
                     continue;
                 };
                 let mut stream = stream;
-                let _ = stream.write_all(&answer(&seen));
+                for (i, piece) in answer(&seen).iter().enumerate() {
+                    if i > 0 {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    let _ = stream.write_all(piece).and_then(|()| stream.flush());
+                }
             }
         });
         RawUpstream { url, hits }
@@ -303,6 +314,45 @@ models:
         assert!(resp.json()["choices"][0]["message"]["content"].is_string());
         assert!(bad.hits() >= 2, "{kind}");
     }
+}
+
+/// A complete answer that arrives in several chunks is held, released whole and
+/// metered, request after request on one gateway (the one-chunk case is every other
+/// test's).
+#[test]
+fn an_answer_in_several_chunks_passes_whole_and_is_metered() {
+    const DOC: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"a complete answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4}}"#;
+    let up = RawUpstream::start_paced(|_| {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+        let (a, rest) = DOC.split_at(40);
+        let (b, c) = rest.split_at(60);
+        let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len()).into_bytes();
+        vec![
+            [head.as_bytes().to_vec(), chunk(a)].concat(),
+            chunk(b),
+            [chunk(c), b"0\r\n\r\n".to_vec()].concat(),
+        ]
+    });
+    let gw = Gateway::start(&format!(
+        r#"
+auth: {{ mode: open }}
+providers:
+  - {{ name: pieces, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
+models:
+  - {{ name: m, targets: [{{ provider: pieces, model: x }}] }}
+"#,
+        up.url
+    ));
+    for _ in 0..3 {
+        let resp = gw.post("/v1/chat/completions", &chat("m"));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.text(), DOC);
+    }
+    // Three answers of 3 output tokens each.
+    gw.metrics_with(
+        r#"tollgate_tokens_total{key="anonymous",kind="output",model="x",provider="pieces"} 9"#,
+    );
 }
 
 #[test]

@@ -9,9 +9,12 @@
 //! complete-looking `200`. The check is a single pass with O(1) state (no parse, no
 //! allocation): correctness of the JSON inside is the upstream's business, its
 //! completeness is ours.
+//!
+//! The body is judged on the chunks the body filter saw ([`AnswerWatch`]), never on
+//! what the session wrapper holds at that moment: Pingora may hand the filter the end
+//! of the body before the wrapper has received the chunks before it.
 
 use crate::error::{ErrorKind, GatewayError};
-use crate::proxy::preread::{self, HoldSlot};
 
 /// Nesting deeper than this is refused (no upstream answers like that).
 const MAX_DEPTH: u32 = 1024;
@@ -91,18 +94,53 @@ pub fn is_complete(parts: &[&[u8]]) -> bool {
     scan.complete()
 }
 
-/// At the end of a held pass-through answer: the held body plus the last chunk must
-/// be a complete document, else the answer is an upstream protocol error.
-pub fn check_held(hold: &HoldSlot, last: Option<&[u8]>) -> Result<(), GatewayError> {
-    let last = last.unwrap_or_default();
-    let complete = preread::with_held_body(hold, |held| is_complete(&[held, last])).unwrap_or(true);
-    if complete {
-        return Ok(());
-    }
-    Err(GatewayError::new(
+/// The error for an answer that is not one complete document.
+pub fn cut_short() -> GatewayError {
+    GatewayError::new(
         ErrorKind::UpstreamProtocol,
         "the upstream's answer was cut short or is not JSON",
-    ))
+    )
+}
+
+/// A held answer as the body filter sees it, chunk by chunk: copied while it fits the
+/// limit (the usage parse and the response cache read the copy), only scanned for
+/// completeness once it does not.
+#[derive(Debug, Default)]
+pub struct AnswerWatch {
+    copy: Vec<u8>,
+    scan: Option<JsonCompleteness>,
+}
+
+impl AnswerWatch {
+    /// Nothing seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.copy.is_empty() && self.scan.is_none()
+    }
+
+    pub fn feed(&mut self, chunk: &[u8], limit: usize) {
+        if let Some(scan) = &mut self.scan {
+            scan.feed(chunk);
+        } else if self.copy.len() + chunk.len() <= limit {
+            self.copy.extend_from_slice(chunk);
+        } else {
+            let mut scan = JsonCompleteness::default();
+            scan.feed(&self.copy);
+            scan.feed(chunk);
+            self.copy = Vec::new();
+            self.scan = Some(scan);
+        }
+    }
+
+    /// The end: the whole answer when it was copied (to be parsed; whether it is
+    /// complete is then the caller's to find), `None` when it was too large to copy
+    /// and is complete, the error when it is not.
+    pub fn finish(self) -> Result<Option<Vec<u8>>, GatewayError> {
+        match self.scan {
+            None => Ok(Some(self.copy)),
+            Some(scan) if scan.complete() => Ok(None),
+            Some(_) => Err(cut_short()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +180,32 @@ mod tests {
     fn absurd_nesting_is_refused() {
         let deep = "[".repeat(2000) + &"]".repeat(2000);
         assert!(!is_complete(&[deep.as_bytes()]));
+    }
+
+    #[test]
+    fn a_watched_answer_is_copied_while_it_fits_and_scanned_after() {
+        let doc = br#"{"a":"x}","b":[1,2,{"c":null}]}"#;
+        for limit in [0, 5, doc.len() - 1, doc.len(), 1 << 20] {
+            for cut in 0..=doc.len() {
+                let mut whole = AnswerWatch::default();
+                whole.feed(&doc[..cut], limit);
+                whole.feed(&doc[cut..], limit);
+                match whole.finish() {
+                    Ok(Some(copy)) => assert!(limit >= doc.len() && copy == doc),
+                    Ok(None) => assert!(limit < doc.len()),
+                    Err(e) => panic!("limit {limit}, split {cut}: {e:?}"),
+                }
+                let mut cut_off = AnswerWatch::default();
+                cut_off.feed(&doc[..cut], limit);
+                let seen = cut_off.finish();
+                match seen {
+                    Ok(Some(copy)) => assert_eq!(copy, &doc[..cut]),
+                    Ok(None) => assert_eq!(cut, doc.len(), "limit {limit}"),
+                    Err(_) => assert!(limit < cut && cut < doc.len()),
+                }
+            }
+        }
+        assert!(AnswerWatch::default().is_empty());
     }
 
     /// `proxy::outbound` takes a parsed usage probe as proof of completeness and skips

@@ -174,6 +174,8 @@ pub struct ResponseState {
     /// The body filter found the answer should go to a fallback instead.
     pub retry_requested: bool,
     pub buffer: Vec<u8>,
+    /// A held same-format answer as the body filter saw it (`edge::complete`).
+    pub answer: crate::edge::complete::AnswerWatch,
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
     pub usage: Usage,
@@ -263,6 +265,7 @@ impl Ctx {
         resp.guard = None;
         resp.splice = None;
         resp.buffer.clear();
+        resp.answer = Default::default();
         resp.upstream_status = None;
         resp.first_byte_at = None;
         resp.usage = Usage::default();

@@ -9,7 +9,6 @@ use pingora::http::ResponseHeader;
 
 use crate::error::{Dialect, GatewayError};
 use crate::formats::{self, WireFormat};
-use crate::model::Usage;
 use crate::providers::Api;
 
 use super::ctx::{Ctx, ResponseMode};
@@ -154,21 +153,15 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             }
         }
         ResponseMode::PassthroughWatchUsage => {
-            let chunk_len = body.as_ref().map_or(0, Bytes::len);
-            if end && ctx.resp.buffer.is_empty() && chunk_len <= USAGE_WATCH_LIMIT {
+            let chunk = body.clone().unwrap_or_default();
+            if end && ctx.resp.answer.is_empty() && chunk.len() <= USAGE_WATCH_LIMIT {
                 // The whole answer in this one chunk (the usual case): read in place.
-                let whole = body.clone().unwrap_or_default();
-                return end_of_watched_answer(ctx, &whole, &whole);
+                return end_of_watched_answer(ctx, Some(&chunk));
             }
-            if let Some(chunk) = body {
-                if ctx.resp.buffer.len() + chunk.len() <= USAGE_WATCH_LIMIT {
-                    ctx.resp.buffer.extend_from_slice(chunk);
-                }
-            }
+            ctx.resp.answer.feed(&chunk, USAGE_WATCH_LIMIT);
             if end {
-                let copy = std::mem::take(&mut ctx.resp.buffer);
-                let last = body.clone().unwrap_or_default();
-                return end_of_watched_answer(ctx, &copy, &last);
+                let whole = std::mem::take(&mut ctx.resp.answer).finish()?;
+                return end_of_watched_answer(ctx, whole.as_deref());
             }
         }
         ResponseMode::Stream(translator) => {
@@ -235,35 +228,25 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
     Ok(())
 }
 
-/// The usage of a held same-format answer that is complete, or the error that it is
-/// not. One parse of the copy does both when the copy is the whole body (a document
-/// that parses is complete); otherwise the completeness scan and the usage probe run
-/// apart, as the copy may be cut at `USAGE_WATCH_LIMIT` or not be JSON at all.
-/// The end of a held same-format answer: its usage (which also proves it complete),
-/// and the response cache's copy. `copy` is the answer as far as it was copied
-/// (all of it below `USAGE_WATCH_LIMIT`), `last` its final chunk.
-fn end_of_watched_answer(ctx: &mut Ctx, copy: &[u8], last: &[u8]) -> Result<(), GatewayError> {
-    ctx.resp.usage = held_answer_usage(ctx, copy, last)?;
-    if let Some(a) = &ctx.attempt {
-        crate::cache::record_json(ctx, a.format, copy);
+/// The end of a held same-format answer: `whole` is the answer when it was small
+/// enough to copy (`None`: too large, found complete, its usage not read). One parse
+/// reads its usage and proves it complete (a document that parses is complete); one
+/// that does not parse must still pass the completeness scan. The response cache
+/// stores the copy.
+fn end_of_watched_answer(ctx: &mut Ctx, whole: Option<&[u8]>) -> Result<(), GatewayError> {
+    let Some(whole) = whole else {
+        return Ok(());
+    };
+    let format = ctx.attempt.as_ref().map(|a| a.format);
+    match format.and_then(|f| formats::usage_probe(f, whole)) {
+        Some(usage) => ctx.resp.usage = usage,
+        None if crate::edge::complete::is_complete(&[whole]) => {}
+        None => return Err(crate::edge::complete::cut_short()),
+    }
+    if let Some(format) = format {
+        crate::cache::record_json(ctx, format, whole);
     }
     Ok(())
-}
-
-fn held_answer_usage(ctx: &Ctx, copy: &[u8], last: &[u8]) -> Result<Usage, GatewayError> {
-    let Some(format) = ctx.attempt.as_ref().map(|a| a.format) else {
-        crate::edge::complete::check_held(&ctx.slots.hold, Some(last))?;
-        return Ok(Usage::default());
-    };
-    let whole_copy = preread::with_held_body(&ctx.slots.hold, |held| {
-        held.len() + last.len() == copy.len()
-    });
-    let probed = formats::usage_probe(format, copy);
-    if let (Some(true), Some(usage)) = (whole_copy, probed) {
-        return Ok(usage);
-    }
-    crate::edge::complete::check_held(&ctx.slots.hold, Some(last))?;
-    Ok(probed.unwrap_or_default())
 }
 
 /// `first` followed by `last`; no copy when either is empty.
