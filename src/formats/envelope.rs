@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use crate::error::{Dialect, GatewayError};
 use crate::json::scan::{members, string_at, Scanner, Span, SyntaxError};
+use crate::json::texts::visited_len;
 
 /// What the proxy needs from a request body without a full parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,9 @@ pub struct Envelope {
     /// The output token cap asked for (`max_tokens` or `max_completion_tokens`), for
     /// token-rate-limit admission.
     pub max_tokens: Option<u64>,
+    /// Bytes of user text in the body (what `json::text_bytes` measures), counted by
+    /// the same skim: the prompt-token estimate of token-rate-limit admission.
+    pub text_bytes: usize,
     dialect: Dialect,
     /// Where `model` sits in the body; `None` when the path names the model (Gemini).
     model_span: Option<Span>,
@@ -61,6 +65,7 @@ struct Found {
     max_output_tokens: Option<Span>,
     generation_config: Option<Span>,
     duplicate: Option<&'static str>,
+    text_bytes: usize,
 }
 
 impl Found {
@@ -155,6 +160,7 @@ pub fn parse_envelope_with(
             .or(found.max_output_tokens)
             .and_then(|s| std::str::from_utf8(&body[s.start..s.end]).ok())
             .and_then(|v| v.trim().parse().ok()),
+        text_bytes: found.text_bytes,
         dialect,
         model_span: Some(model_span),
         stream_options,
@@ -194,6 +200,7 @@ pub fn parse_gemini_envelope(
         include_usage: false,
         user: None,
         max_tokens,
+        text_bytes: found.text_bytes,
         dialect: Dialect::Gemini,
         model_span: None,
         stream_options: None,
@@ -201,7 +208,8 @@ pub fn parse_gemini_envelope(
     })
 }
 
-/// Validate the whole body and find the top-level members of interest.
+/// Validate the whole body, find the top-level members of interest and count the user
+/// text (one pass: a second walk for the token estimate cost as much as this one).
 fn skim(body: &[u8]) -> Result<(Found, usize), GatewayError> {
     let not_json = |e: SyntaxError| {
         GatewayError::invalid(format!(
@@ -220,11 +228,17 @@ fn skim(body: &[u8]) -> Result<(Found, usize), GatewayError> {
         return Err(GatewayError::invalid("request body must be a JSON object"));
     }
     let mut found = Found::default();
-    sc.object_body(1, |_, key, span| {
+    let mut text_bytes = 0;
+    let mut count = |key: &str, span: Span| {
+        text_bytes += visited_len(text, key, span)?;
+        Ok(())
+    };
+    sc.object_body_with_strings(1, &mut count, |_, key, span| {
         found.set(&key, span);
         Ok(())
     })
     .map_err(not_json)?;
+    found.text_bytes = text_bytes;
     let object_end = sc.pos() - 1;
     sc.end().map_err(not_json)?;
     Ok((found, object_end))

@@ -172,3 +172,19 @@ fn gemini_envelopes_take_model_and_stream_from_the_path() {
         );
     }
 }
+
+#[test]
+fn the_skim_counts_the_text_as_the_text_walk_does() {
+    for body in [
+        r#"{"model":"m","messages":[{"role":"user","content":"héllo"}]}"#,
+        r#"{"model":"m","messages":[{"content":[{"type":"text","text":"a\nb \u00e9 \"q\""},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}"#,
+        r#"{"model":"m","system":"be brief","messages":[],"tools":[{"name":"f","description":"d","parameters":{"type":"object"}}]}"#,
+        r#" { "model" : "m" , "messages" : [ ] , "user" : "u-1" , "max_tokens" : 5 } "#,
+    ] {
+        let counted = env(body).text_bytes;
+        assert_eq!(Ok(counted), crate::json::text_bytes(body), "{body}");
+    }
+    assert_eq!(env(r#"{"model":"m","messages":[]}"#).text_bytes, 0);
+    let gemini = parse_gemini_envelope(br#"{"contents":[{"parts":[{"text":"hi"}]}]}"#, "g", false);
+    assert_eq!(gemini.map(|e| e.text_bytes), Ok(2));
+}

@@ -270,6 +270,29 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// [`Self::object_body`] that also walks each member's value as [`Self::strings`]
+    /// does, calling `string(key, span)` for every string value in it: one pass for a
+    /// caller that needs the members and the text (the envelope and the token estimate).
+    pub fn object_body_with_strings<F, S>(
+        &mut self,
+        depth: usize,
+        string: &mut S,
+        mut member: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&'a [u8], Cow<'a, str>, Span) -> Result<()>,
+        S: FnMut(&str, Span) -> Result<()>,
+    {
+        self.entries(depth, |s, key| {
+            let start = match s.peek() {
+                Some(_) => s.pos,
+                None => return s.err("expected a value"),
+            };
+            s.strings_at(depth, &key, string)?;
+            member(s.b, key, Span { start, end: s.pos })
+        })
+    }
+
     /// Walk an object starting at the current `{`; `entry` gets each decoded key with
     /// the cursor on its value, and consumes the value.
     fn entries<F>(&mut self, depth: usize, mut entry: F) -> Result<()>

@@ -85,11 +85,18 @@ pub fn text_bytes(body: &str) -> Result<usize, Malformed> {
     let mut bytes = 0usize;
     Scanner::for_text(body)
         .strings(&mut |key, span| {
-            bytes += visited_text(body, key, span)?.map_or(0, |t| t.len());
+            bytes += visited_len(body, key, span)?;
             Ok(())
         })
         .map_err(|_| Malformed)?;
     Ok(bytes)
+}
+
+/// What the string value at `span` under `key` adds to [`text_bytes`]: its decoded
+/// length, or 0 for a key or value that never carries user text. For walks that
+/// count the text on their way (`formats::envelope`).
+pub(crate) fn visited_len(body: &str, key: &str, span: Span) -> Result<usize, SyntaxError> {
+    Ok(visited_text(body, key, span)?.map_or(0, |t| t.len()))
 }
 
 /// The text of the string value at `span` under `key`, or `None` for a key or value

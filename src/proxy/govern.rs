@@ -109,12 +109,17 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
         .as_ref()
         .and_then(|e| e.max_tokens)
         .unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
-    // Counting only the text (not base64 images) walks the JSON: worth it only when a
-    // token limit will use the estimate.
+    // A token limit uses the count of the text only (not base64 images, not the JSON
+    // around it); without one, the length is as good.
     let token_limited =
         key.limits.tpm.is_some() || key.team.as_ref().is_some_and(|t| t.limits.tpm.is_some());
     let prompt = if token_limited {
-        policy::estimate_body_tokens(&ctx.req.body)
+        match &ctx.req.envelope {
+            // Counted by the envelope's skim of this very body (it is read again
+            // whenever the body is replaced).
+            Some(envelope) => policy::estimate_tokens(envelope.text_bytes),
+            None => policy::estimate_body_tokens(&ctx.req.body),
+        }
     } else {
         policy::estimate_tokens(ctx.req.body.len())
     };
