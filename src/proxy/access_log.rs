@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::time::Instant;
 
 use pingora::protocols::l4::socket::SocketAddr;
 
@@ -14,17 +15,25 @@ thread_local! {
     static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
 }
 
-/// Queue the access-log line of this request (see `log_sink`: batched writes).
-pub fn write(ctx: &Ctx, method: &str, path: &str, client: Option<&SocketAddr>) {
+/// Queue the access-log line of this request (see `log_sink`: batched writes); `now`
+/// ends its latency.
+pub fn write(ctx: &Ctx, method: &str, path: &str, client: Option<&SocketAddr>, now: Instant) {
     LINE.with(|line| {
         let mut line = line.borrow_mut();
         line.clear();
-        format_line(&mut line, ctx, method, path, client);
+        format_line(&mut line, ctx, method, path, client, now);
         super::log_sink::push(line.as_bytes());
     });
 }
 
-fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: Option<&SocketAddr>) {
+fn format_line(
+    out: &mut String,
+    ctx: &Ctx,
+    method: &str,
+    path: &str,
+    client: Option<&SocketAddr>,
+    now: Instant,
+) {
     let (provider, endpoint, upstream_model) = match &ctx.attempt {
         Some(a) => (
             a.provider.name.as_str(),
@@ -66,7 +75,11 @@ fn format_line(out: &mut String, ctx: &Ctx, method: &str, path: &str, client: Op
     if let Some(cache) = crate::cache::response_header(ctx) {
         field_str(out, "cache", cache);
     }
-    field_raw(out, "latency_ms", Millis(ctx.req.started.elapsed()));
+    field_raw(
+        out,
+        "latency_ms",
+        Millis(now.duration_since(ctx.req.started)),
+    );
     match ctx.resp.first_byte_at {
         Some(t) => field_raw(out, "ttfb_ms", Millis(t.duration_since(ctx.req.started))),
         None => field_raw(out, "ttfb_ms", "null"),
@@ -289,7 +302,14 @@ mod tests {
         ctx.resp.status = 200;
         let mut line = String::new();
         let client = SocketAddr::Inet("1.2.3.4:5".parse().unwrap());
-        format_line(&mut line, &ctx, "POST", "/v1/\"x\\y\n\u{1}", Some(&client));
+        format_line(
+            &mut line,
+            &ctx,
+            "POST",
+            "/v1/\"x\\y\n\u{1}",
+            Some(&client),
+            Instant::now(),
+        );
         assert!(line.ends_with('\n'));
         let v: serde_json::Value = serde_json::from_str(line.trim_end()).expect("valid JSON");
         assert_eq!(v["path"], "/v1/\"x\\y\n\u{1}");

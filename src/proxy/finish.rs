@@ -66,6 +66,9 @@ pub fn settle_early(ctx: &mut Ctx) {
 }
 
 pub fn observe(session: &Session, ctx: &Ctx) {
+    // One reading of the clock for the metrics and the log line: the same latency in
+    // both, and fewer clock reads (each ~25 ns in a VM).
+    let now = Instant::now();
     let model = model_label(ctx);
     let status = if ctx.resp.status == 0 {
         502
@@ -76,14 +79,14 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     series.requests(status).inc();
     series
         .seconds()
-        .observe(ctx.req.started.elapsed().as_secs_f64());
+        .observe(now.duration_since(ctx.req.started).as_secs_f64());
     observe_variant(ctx);
     if let Some(first) = ctx.resp.first_byte_at {
         series
             .ttfb()
             .observe(first.duration_since(ctx.req.started).as_secs_f64());
     }
-    observe_genai(ctx, &series, model, status);
+    observe_genai(ctx, &series, model, status, now);
     if let Some(err) = &ctx.resp.error {
         metrics::ERRORS
             .with_label_values(&[err.metric_label()])
@@ -93,7 +96,7 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     if log_enabled {
         let req = session.req_header();
         let client = session.client_addr();
-        access_log::write(ctx, req.method.as_str(), req.uri.path(), client);
+        access_log::write(ctx, req.method.as_str(), req.uri.path(), client, now);
     }
 }
 
@@ -118,8 +121,7 @@ fn request_series(ctx: &Ctx, model: &str) -> Arc<Series> {
 
 /// The gateway overhead, and the GenAI convention metrics of a request that reached
 /// an upstream.
-fn observe_genai(ctx: &Ctx, series: &Series, model: &str, status: u16) {
-    let now = Instant::now();
+fn observe_genai(ctx: &Ctx, series: &Series, model: &str, status: u16, now: Instant) {
     let total = now.duration_since(ctx.req.started);
     series
         .overhead()

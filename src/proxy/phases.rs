@@ -322,6 +322,8 @@ fn watch_attempt(ctx: &Ctx, a: &Attempt) {
         .then(|| watch::commit_header(&ctx.req.id_value, ctx.rate_limit_headers()))
         .flatten();
     if let Ok(mut w) = ctx.slots.watch.lock() {
-        w.begin_attempt(Instant::now(), ctx.req.started, &timeouts, header);
+        // The attempt began a moment ago in this phase: its instant, not another read
+        // of the clock.
+        w.begin_attempt(a.started, ctx.req.started, &timeouts, header);
     }
 }
