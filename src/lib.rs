@@ -7,6 +7,7 @@
 //! answer back, translating SSE on the fly when formats differ → log, meter, settle.
 
 pub mod admin;
+pub mod alloc;
 pub mod aws;
 pub mod cache;
 pub mod cli;

@@ -22,7 +22,7 @@ use tollgate::proxy::Proxy;
 use tollgate::runtime::{Gateway, Runtime, Upkeep};
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tollgate::alloc::Mimalloc = tollgate::alloc::Mimalloc;
 
 /// Commits the allocator's arena as it is used rather than all at once. With the
 /// arena committed up front, mimalloc gives freed pages back by resetting them,
