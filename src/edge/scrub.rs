@@ -93,7 +93,10 @@ impl Secrets {
             return false;
         }
         self.re.as_ref().is_some_and(|re| re.is_match(text))
-            || SHAPE_RE.as_ref().is_none_or(|shapes| shapes.is_match(text))
+            || match SHAPE_RE.as_ref() {
+                Some(shapes) => could_hold_a_shape(text) && shapes.is_match(text),
+                None => true,
+            }
     }
 
     /// `text` with every secret value and key shape replaced.
@@ -112,6 +115,16 @@ impl Secrets {
             Cow::Owned(t) => Cow::Owned(shapes.replace_all(&t, keep_prefix).into_owned()),
         }
     }
+}
+
+/// Whether `text` has a byte that every key shape needs: the blank after
+/// `Bearer`/`Basic`, the `-` of `sk-`, the `A` of `AKIA`/`ASIA`/`AIza`, the `:` or
+/// `=` of an assignment. Most header values (ids, hashes, media types) have none,
+/// and this test costs a few instructions a byte where the regex search costs
+/// hundreds per call.
+fn could_hold_a_shape(text: &[u8]) -> bool {
+    text.iter()
+        .any(|b| matches!(b, b' ' | b'\t' | b'-' | b'A' | b':' | b'='))
 }
 
 fn keep_prefix(caps: &Captures) -> Vec<u8> {
@@ -233,6 +246,73 @@ mod tests {
         ] {
             let changed = matches!(s.scrub(text.as_bytes()), Cow::Owned(_));
             assert_eq!(s.finds(text.as_bytes()), changed, "{text}");
+        }
+    }
+
+    /// The byte test in front of the shape search never hides a match: random text
+    /// over the shapes' own letters and separators, and every shape example.
+    #[test]
+    fn the_byte_test_lets_every_shape_match_through() {
+        let shapes = SHAPE_RE.as_ref().unwrap();
+        // Fragments of the shapes and near-misses, glued in random order.
+        let fragments: [&[u8]; 24] = [
+            b"Bearer",
+            b"bearer",
+            b"BASIC",
+            b"sk",
+            b"-",
+            b"AKIA",
+            b"ASIA",
+            b"AIza",
+            b"key",
+            b"token",
+            b"api_key",
+            b"x-api-key",
+            b"secret",
+            b":",
+            b"=",
+            b" ",
+            b"\t",
+            b"\"",
+            b"'",
+            b"abc123",
+            b"Zq9",
+            b"0000000000",
+            b"_",
+            b"/",
+        ];
+        let mut rng = crate::test_rng::Rng(0x5eed_5ca1);
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let mut text = Vec::new();
+            for _ in 0..2 + rng.below(8) {
+                text.extend_from_slice(fragments[rng.below(fragments.len())]);
+            }
+            if shapes.is_match(&text) {
+                matched += 1;
+                assert!(
+                    could_hold_a_shape(&text),
+                    "{}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        assert!(matched > 100, "the sample reaches the shapes ({matched})");
+        for text in [
+            "Bearer abcdefgh",
+            "basic\tabcdefgh",
+            "sk-abcdefgh",
+            "AKIAABCDEFGHIJKLMNOP",
+            "ASIAABCDEFGHIJKLMNOP",
+            "AIzaSyA1234567890abcdefghij",
+            "token=abcd",
+            "password:abcd",
+        ] {
+            assert!(shapes.is_match(text.as_bytes()), "{text}");
+            assert!(could_hold_a_shape(text.as_bytes()), "{text}");
+        }
+        for clean in ["application/json", "8c1bc9c6e9e370b7", "req_mock0000000001"] {
+            assert!(!could_hold_a_shape(clean.as_bytes()), "{clean}");
         }
     }
 
