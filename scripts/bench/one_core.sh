@@ -14,6 +14,7 @@
 # often it slept and was woken).
 #
 #   scripts/bench/one_core.sh [seconds] [rounds]      # defaults: 5 s, 2 rounds
+#   TOLLGATE=<another build> scripts/bench/one_core.sh  # that binary instead
 #
 # Runs after scripts/bench.sh (it uses that run's configuration and request bodies):
 # the mock on 127.0.0.1:18181, the proxy on 18083, wrk at c=64 for a bounded time.
@@ -25,6 +26,7 @@ SECS=${1:-5}
 ROUNDS=${2:-2}
 CPU=${ONE_CORE_CPU:-$(($(nproc) - 1))}
 BIN=${CARGO_TARGET_DIR:-target}/release
+TOLLGATE=${TOLLGATE:-$BIN/tollgate}
 RUN=${CARGO_TARGET_DIR:-target}/bench/run
 command -v wrk >/dev/null || { echo "wrk is required" >&2; exit 1; }
 [ -f "$RUN/governed.yaml" ] || { echo "run scripts/bench.sh once first" >&2; exit 1; }
@@ -32,15 +34,16 @@ TICK=$(getconf CLK_TCK)
 CONF=$RUN/governed-one-worker.yaml
 sed 's/^  threads: .*/  threads: 1/' "$RUN/governed.yaml" >"$CONF"
 
-# utime+stime ticks and voluntary switches summed over a process's threads.
+# utime and stime ticks and voluntary switches, summed over a process's threads.
 usage() {
-  local pid=$1 ticks=0 vol=0 t
+  local pid=$1 user=0 sys=0 vol=0 t
   for t in /proc/"$pid"/task/*; do
     read -r u s < <(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}')
-    ticks=$((ticks + u + s))
+    user=$((user + u))
+    sys=$((sys + s))
     vol=$((vol + $(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status")))
   done
-  echo "$ticks $vol"
+  echo "$user $sys $vol"
 }
 
 MOCK=""
@@ -67,23 +70,24 @@ measure() {
   done
   local wrk=(taskset -c "$CPU" wrk -t1 -c64 -s scripts/bench/post.lua http://127.0.0.1:18083/v1/chat/completions)
   BENCH_BODY_FILE=$body "${wrk[@]}" -d2s >/dev/null # warm-up
-  read -r p0 pv0 < <(usage $PROXY)
-  read -r m0 mv0 < <(usage $MOCK)
+  read -r pu0 ps0 pv0 < <(usage $PROXY)
+  read -r mu0 ms0 mv0 < <(usage $MOCK)
   local out n
   out=$(BENCH_BODY_FILE=$body "${wrk[@]}" -d"${SECS}s")
-  read -r p1 pv1 < <(usage $PROXY)
-  read -r m1 mv1 < <(usage $MOCK)
+  read -r pu1 ps1 pv1 < <(usage $PROXY)
+  read -r mu1 ms1 mv1 < <(usage $MOCK)
   n=$(echo "$out" | sed -n 's/.*BENCH requests=\([0-9]*\).*/\1/p')
   grep -q "non2xx=0 " <<<"$out" || echo "warning: $name answered errors: $(grep BENCH <<<"$out")" >&2
-  awk -v name="$name" -v n="$n" -v s="$SECS" -v t="$TICK" -v p=$((p1 - p0)) -v m=$((m1 - m0)) \
-    -v pv=$((pv1 - pv0)) -v mv=$((mv1 - mv0)) 'BEGIN {
-      printf "%-10s %8.0f req/s  proxy CPU %5.1f µs/req  mock CPU %5.1f µs/req  sleeps per request: proxy %.2f, mock %.2f\n",
-        name, n / s, p * 1e6 / t / n, m * 1e6 / t / n, pv / n, mv / n }'
+  awk -v name="$name" -v n="$n" -v s="$SECS" -v t="$TICK" -v pu=$((pu1 - pu0)) -v ps=$((ps1 - ps0)) \
+    -v m=$((mu1 + ms1 - mu0 - ms0)) -v pv=$((pv1 - pv0)) -v mv=$((mv1 - mv0)) 'BEGIN {
+      k = 1e6 / t / n
+      printf "%-9s %6.0f req/s  proxy CPU %5.1f µs/req (user %4.1f, system %4.1f)  mock %4.1f µs/req  slept per request: proxy %.2f, mock %.2f\n",
+        name, n / s, (pu + ps) * k, pu * k, ps * k, m * k, pv / n, mv / n }'
   stop
 }
 
 echo "== one core (CPU $CPU): proxy (1 worker), mock and wrk pinned together; c=64, ${SECS}s, $ROUNDS rounds"
 for ((round = 1; round <= ROUNDS; round++)); do
   measure floor "$RUN/direct.json" "$BIN/examples/pingora_floor" 127.0.0.1:18083 127.0.0.1:18181 1
-  measure tollgate "$RUN/same.json" "$BIN/tollgate" -c "$CONF"
+  measure tollgate "$RUN/same.json" "$TOLLGATE" -c "$CONF"
 done
