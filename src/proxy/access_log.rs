@@ -13,6 +13,8 @@ use super::ctx::Ctx;
 thread_local! {
     // One line buffer per worker thread: no allocation per request once warm.
     static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+    // The second the thread last wrote a timestamp for, and its text (`timestamp`).
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
 /// Queue the access-log line of this request (see `log_sink`: batched writes); `now`
@@ -256,11 +258,28 @@ fn needs_escape(b: &[u8]) -> bool {
 }
 
 /// RFC 3339 UTC timestamp with milliseconds, without a date crate, written in place.
+/// The date and time of day change once a second, so each thread keeps the text of
+/// its last second and only the milliseconds are written per line.
 fn timestamp(out: &mut String) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs();
+    SECOND.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        let (second, text) = &mut *cached;
+        if *second != now.as_secs() {
+            *second = now.as_secs();
+            text.clear();
+            second_text(text, now.as_secs());
+        }
+        out.push_str(text);
+    });
+    push_padded(out, now.subsec_millis().into(), 3);
+    out.push('Z');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of a second since the epoch.
+fn second_text(out: &mut String, secs: u64) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     push_padded(out, y.max(0) as u64, 4);
@@ -273,8 +292,6 @@ fn timestamp(out: &mut String) {
         push_padded(out, n, 2);
     }
     out.push('.');
-    push_padded(out, now.subsec_millis().into(), 3);
-    out.push('Z');
 }
 
 /// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
@@ -336,6 +353,45 @@ mod tests {
             );
         }
         assert_eq!(client(None), "\"client\":\"\",");
+    }
+
+    #[test]
+    fn seconds_are_written_as_dates() {
+        let text = |secs| {
+            let mut out = String::new();
+            second_text(&mut out, secs);
+            out
+        };
+        assert_eq!(text(0), "1970-01-01T00:00:00.");
+        assert_eq!(text(951_782_399), "2000-02-28T23:59:59.");
+        assert_eq!(text(1_796_511_845), "2026-12-05T23:04:05.");
+    }
+
+    #[test]
+    fn timestamps_are_rfc_3339_with_milliseconds_and_follow_the_clock() {
+        let stamp = || {
+            let mut out = String::new();
+            timestamp(&mut out);
+            out
+        };
+        let before = std::time::SystemTime::now();
+        let first = stamp();
+        assert_eq!(first.len(), "2026-12-05T23:04:05.123Z".len(), "{first}");
+        let secs = before
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut expected = String::new();
+        second_text(&mut expected, secs);
+        let mut next = String::new();
+        second_text(&mut next, secs + 1);
+        assert!(
+            first.starts_with(&expected) || first.starts_with(&next),
+            "{first}"
+        );
+        // Past the cached second, the text moves on.
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        assert!(!stamp().starts_with(&expected));
     }
 
     #[test]
