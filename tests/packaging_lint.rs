@@ -2,7 +2,9 @@
 //! Kubernetes manifests against the Kubernetes API schemas (`kubernetes-validate`,
 //! which ships them), the compose file against the Compose Specification
 //! (`check-jsonschema`'s bundled copy), every shipped YAML file with `yamllint`, and
-//! the systemd unit with `systemd-analyze verify`. The Python tools live beside the
+//! the systemd unit with `systemd-analyze verify`, and every shell script the README
+//! points to with `bash -n` (the benchmarks are too heavy for CI to run; a script that
+//! no longer parses is caught here). The Python tools live beside the
 //! test Python (`scripts/setup.sh` installs them, pinned). Each check is also shown to
 //! reject a broken copy, so a passing check means something.
 
@@ -163,4 +165,30 @@ fn systemd_analyze(test: &str) -> Option<PathBuf> {
         eprintln!("skipped {test}: systemd-analyze is not installed");
     }
     found
+}
+
+/// Every shell script under `scripts/` and `.ci/run` parses (`bash -n`): the
+/// benchmark scripts are run by hand only, so this is what CI knows of them.
+#[test]
+fn every_shell_script_parses() {
+    let mut scripts = vec![repo(".ci/run")];
+    for dir in ["scripts", "scripts/bench", "scripts/soak"] {
+        for entry in std::fs::read_dir(repo(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                scripts.push(path);
+            }
+        }
+    }
+    assert!(scripts.len() >= 8, "found {scripts:?}");
+    let bash = Path::new("bash");
+    for script in &scripts {
+        let out = run(bash, &["-n"], &[script]);
+        assert!(out.status.success(), "{}: {}", script.display(), text(&out));
+    }
+    let broken = broken_copy("scripts/bench/one_core.sh", "one_core.sh", |s| {
+        s.replacen("done\n", "\n", 1)
+    });
+    let out = run(bash, &["-n"], &[&broken]);
+    assert!(!out.status.success(), "an unclosed loop parsed");
 }
