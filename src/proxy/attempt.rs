@@ -438,7 +438,7 @@ fn attempt_body(
 
 /// Build the peer for an attempt: resolved address, TLS with SNI and verification,
 /// the route's and provider's timeouts.
-pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<Box<HttpPeer>, GatewayError> {
+pub fn build_peer(attempt: &Attempt) -> Result<Box<HttpPeer>, GatewayError> {
     let addr = attempt
         .addr
         .ok_or_else(|| GatewayError::internal("endpoint not resolved"))?;
@@ -457,16 +457,13 @@ pub fn build_peer(attempt: &Attempt, stream: bool) -> Result<Box<HttpPeer>, Gate
     peer.options.ca = attempt.provider.tls_ca.as_ref().map(|ca| ca.certs.clone());
     peer.options.connection_timeout = Some(timeouts.connect);
     peer.options.total_connection_timeout = Some(timeouts.connect);
-    // Pingora has one timeout per read, for the response header and every body chunk
-    // alike. A non-streaming answer arrives in one piece after the whole generation,
-    // so the first-byte timeout is the one that matters; a stream's header comes at
-    // once and then tokens, so both the first token and the gaps must fit.
-    peer.options.read_timeout = Some(if stream {
-        timeouts.first_byte.max(timeouts.idle)
-    } else {
-        timeouts.first_byte
-    });
-    peer.options.write_timeout = Some(timeouts.connect.max(Duration::from_secs(30)));
+    // No read or write timeout on the peer: the request's watch already enforces the
+    // first-byte, idle and total clocks (`proxy::watch`, polled beside every upstream
+    // read and write in `read_body_or_idle`) and classifies their expiry as the
+    // upstream's timeout. Pingora's per-operation timeouts would be a second, later
+    // clock on the same reads, and each one registers a timer: four or five a request.
+    peer.options.read_timeout = None;
+    peer.options.write_timeout = None;
     peer.options.idle_timeout = Some(Duration::from_secs(60));
     Ok(peer)
 }

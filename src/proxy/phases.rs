@@ -236,7 +236,7 @@ async fn next_attempt(ctx: &mut Ctx) -> Result<(Attempt, Box<HttpPeer>), Gateway
         None => attempt::first_pick(&runtime, ctx)?,
     };
     let a = attempt::begin(&runtime, ctx, pick).await?;
-    let peer = attempt::build_peer(&a, ctx.stream_requested())?;
+    let peer = attempt::build_peer(&a)?;
     Ok((a, peer))
 }
 
