@@ -42,8 +42,11 @@ impl ProxyHttp for Proxy {
         super::idle::request_started();
         ctx.req.in_flight_counted = true;
         (ctx.req.id, ctx.req.id_value) = inbound::request_id(session);
-        ctx.req.runtime = Some(self.gateway.snapshot());
-        crate::edge::clocks::keepalive(session, &self.gateway.snapshot().config.client);
+        // One load of the configuration per request (each costs a few hundred
+        // instructions): every later phase reads it from the context.
+        let runtime = self.gateway.snapshot();
+        crate::edge::clocks::keepalive(session, &runtime.config.client);
+        ctx.req.runtime = Some(runtime);
         spans::start(session, ctx);
         match accept(session, ctx).await? {
             Ok(Accepted::Proxy) => {
