@@ -3,6 +3,8 @@
 //! plane, `-t` and upstream TLS.
 
 use super::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[test]
 fn body_over_the_limit_is_413_before_reading() {
@@ -89,6 +91,56 @@ fn hanging_upstream_is_504_after_the_first_byte_timeout() {
         &json!({"model": "gpt-4o-mini", "messages": []}),
     );
     assert_openai_error(&resp, 504, "timeout_error");
+}
+
+/// Accepts connections and never reads from them, until `stop` is set (20 s at most).
+fn upstream_that_never_reads(stop: Arc<AtomicBool>) -> (String, std::thread::JoinHandle<usize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let keeper = std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        let mut held = Vec::new();
+        while std::time::Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((conn, _)) if held.len() < 16 => held.push(conn),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        held.len()
+    });
+    (url, keeper)
+}
+
+#[test]
+fn an_upstream_that_stops_reading_the_body_is_504_after_the_first_byte_timeout() {
+    // The upstream's socket buffers fill long before 24 MiB, so the gateway's write
+    // blocks: the attempt's first-byte clock (the only clock on an upstream's reads
+    // and writes) must end it, not the client giving up.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (url, keeper) = upstream_that_never_reads(stop.clone());
+    let gw = Gateway::start(&one_provider_config(
+        &[url],
+        "    health_check: { kind: none }\n    timeouts: { first_byte_ms: 500 }",
+        "    retry: { attempts: 1 }",
+    ));
+    let body = chat_body_of_size("gpt-4o-mini", 24 * 1024 * 1024);
+    let started = std::time::Instant::now();
+    let resp = common::http::request(
+        &gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "application/json")],
+        &body,
+    );
+    assert_openai_error(&resp, 504, "timeout_error");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    stop.store(true, Ordering::Relaxed);
+    assert!(keeper.join().unwrap() >= 1, "the gateway never connected");
 }
 
 #[test]
