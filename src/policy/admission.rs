@@ -125,7 +125,7 @@ impl Admission {
     }
 
     /// Ends the request; see [`super::Policy::settle`].
-    pub async fn settle(mut self, provider: &str, upstream_model: &str, usage: &Usage) {
+    pub async fn settle(mut self, provider: &str, upstream_model: &str, usage: &Usage, cost: f64) {
         self.done = true;
         let split = split_prompt(upstream_model, usage);
         let label_model = if self.unlisted_model {
@@ -133,7 +133,6 @@ impl Admission {
         } else {
             upstream_model
         };
-        let cost = self.inner.pricing.cost(upstream_model, usage);
         let nanos = usd_to_nanos(cost);
         let cal = Calendar::now();
         let day = self.per.day(&self.key, &cal);

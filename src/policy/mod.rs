@@ -320,7 +320,25 @@ impl Policy {
         upstream_model: &str,
         usage: &Usage,
     ) {
-        admission.settle(provider, upstream_model, usage).await;
+        let cost = self.cost(upstream_model, usage);
+        admission
+            .settle(provider, upstream_model, usage, cost)
+            .await;
+    }
+
+    /// [`Self::settle`] with the request's cost already priced ([`Self::priced_cost`],
+    /// `0` for an unpriced model), so it is priced once for spend and the log alike.
+    pub async fn settle_priced(
+        &self,
+        admission: Admission,
+        provider: &str,
+        upstream_model: &str,
+        usage: &Usage,
+        cost: f64,
+    ) {
+        admission
+            .settle(provider, upstream_model, usage, cost)
+            .await;
     }
 
     /// Input guardrails on a JSON request body: `Ok(Some(body))` when redacted,
@@ -375,11 +393,6 @@ impl Policy {
         (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
     }
 
-    /// Whether the price book knows `upstream_model` (built in or configured).
-    pub fn is_priced(&self, upstream_model: &str) -> bool {
-        self.inner.pricing.price(upstream_model).is_some()
-    }
-
     /// The price of an upstream model (configured, built in, or the default price).
     pub fn price(&self, upstream_model: &str) -> Option<pricing::Price> {
         self.inner.pricing.price(upstream_model)
@@ -388,6 +401,12 @@ impl Policy {
     /// USD cost of `usage` on an upstream model (0 when the model has no price).
     pub fn cost(&self, upstream_model: &str, usage: &Usage) -> f64 {
         self.inner.pricing.cost(upstream_model, usage)
+    }
+
+    /// The cost of `usage` on `upstream_model`; `None` when the model has no price
+    /// (one look-up).
+    pub fn priced_cost(&self, upstream_model: &str, usage: &Usage) -> Option<f64> {
+        self.inner.pricing.priced_cost(upstream_model, usage)
     }
 
     /// Per key, team and model: requests, tokens, spend, budgets, limit state.

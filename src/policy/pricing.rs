@@ -253,10 +253,13 @@ impl Pricing {
 
     /// USD for `usage` on `model`; 0 for models without a price.
     pub fn cost(&self, model: &str, usage: &Usage) -> f64 {
-        match self.price(model) {
-            Some(p) => p.cost(&split_prompt(model, usage)),
-            None => 0.0,
-        }
+        self.priced_cost(model, usage).unwrap_or(0.0)
+    }
+
+    /// The cost, or `None` when the model has no price.
+    pub fn priced_cost(&self, model: &str, usage: &Usage) -> Option<f64> {
+        self.price(model)
+            .map(|p| p.cost(&split_prompt(model, usage)))
     }
 }
 

@@ -49,13 +49,14 @@ pub fn write_identity_and_cost(out: &mut String, ctx: &Ctx) {
 }
 
 /// What this request cost on the upstream model that answered it; None when nothing
-/// was sent upstream or the model has no price.
+/// was sent upstream or the model has no price. A settled request was priced then.
 fn cost_usd(ctx: &Ctx) -> Option<f64> {
+    if ctx.resp.cost_usd.is_some() {
+        return ctx.resp.cost_usd;
+    }
     let attempt = ctx.attempt.as_ref()?;
     let policy = &ctx.req.runtime.as_ref()?.policy;
-    policy
-        .is_priced(&attempt.upstream_model)
-        .then(|| policy.cost(&attempt.upstream_model, &ctx.resp.usage))
+    policy.priced_cost(&attempt.upstream_model, &ctx.resp.usage)
 }
 
 #[cfg(test)]

@@ -179,6 +179,9 @@ pub struct ResponseState {
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
     pub usage: Usage,
+    /// What the request cost in USD, priced once when it was settled (`None`: not
+    /// settled, or the model has no price).
+    pub cost_usd: Option<f64>,
     /// The error answered to the client, if any.
     pub error: Option<GatewayError>,
     /// Status answered to the client (for logs and metrics).

@@ -53,10 +53,13 @@ pub fn settle_early(ctx: &mut Ctx) {
         None => (String::new(), String::new()),
     };
     let usage = ctx.resp.usage;
+    // Priced once: the spend counters and the access log's `cost_usd` share it.
+    ctx.resp.cost_usd = runtime.policy.priced_cost(&model, &usage);
+    let cost = ctx.resp.cost_usd.unwrap_or(0.0);
     let mut settling = Box::pin(async move {
         runtime
             .policy
-            .settle(admission, &provider, &model, &usage)
+            .settle_priced(admission, &provider, &model, &usage, cost)
             .await;
     });
     let mut cx = Context::from_waker(Waker::noop());
