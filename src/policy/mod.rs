@@ -321,8 +321,7 @@ impl Policy {
         usage: &Usage,
     ) {
         let cost = self.cost(upstream_model, usage);
-        admission
-            .settle(provider, upstream_model, usage, cost)
+        self.settle_priced(admission, provider, upstream_model, usage, cost)
             .await;
     }
 

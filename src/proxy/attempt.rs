@@ -437,7 +437,7 @@ fn attempt_body(
 }
 
 /// Build the peer for an attempt: resolved address, TLS with SNI and verification,
-/// the route's and provider's timeouts.
+/// the connect timeouts of the route and provider (the other clocks are the watch's).
 pub fn build_peer(attempt: &Attempt) -> Result<Box<HttpPeer>, GatewayError> {
     let addr = attempt
         .addr
