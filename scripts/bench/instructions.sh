@@ -7,6 +7,7 @@
 #
 #   scripts/bench/instructions.sh floor                 # the bare Pingora proxy
 #   scripts/bench/instructions.sh target/release/tollgate [stream]
+#   CONFIG=<yaml> scripts/bench/instructions.sh target/release/tollgate   # another config
 #
 # Runs after scripts/bench.sh (it uses that run's configuration and request bodies):
 # the mock on 127.0.0.1:18181, the proxy on 18083 (admin 18093, the everything-on
@@ -27,7 +28,7 @@ mkdir -p "$OUT" && rm -f "$OUT"/cg.out*
 suffix=""
 if [ "$KIND" = stream ]; then suffix=-stream; fi
 body=$RUN/same$suffix.json
-cmd=("$WHAT" -c "$RUN/governed.yaml")
+cmd=("$WHAT" -c "${CONFIG:-$RUN/governed.yaml}")
 if [ "$WHAT" = floor ]; then
   body=$RUN/direct$suffix.json
   cmd=("$BIN/examples/pingora_floor" 127.0.0.1:18083 127.0.0.1:18181 2)
