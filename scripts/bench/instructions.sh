@@ -8,6 +8,7 @@
 #   scripts/bench/instructions.sh floor                 # the bare Pingora proxy
 #   scripts/bench/instructions.sh target/release/tollgate [stream]
 #   CONFIG=<yaml> scripts/bench/instructions.sh target/release/tollgate   # another config
+#   CACHE_SIM=1 scripts/bench/instructions.sh floor   # also simulated cache and branch misses
 #
 # Runs after scripts/bench.sh (it uses that run's configuration and request bodies):
 # the mock on 127.0.0.1:18181, the proxy on 18083 (admin 18093, the everything-on
@@ -36,7 +37,9 @@ fi
 
 "$BIN/tollgate-mock" --port 18181 --threads 1 --tokens 8 >/dev/null 2>&1 &
 MOCK=$!
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.out" \
+sim=()
+if [ -n "${CACHE_SIM:-}" ]; then sim=(--cache-sim=yes --branch-sim=yes); fi
+valgrind --tool=callgrind "${sim[@]}" --instr-atstart=no --callgrind-out-file="$OUT/cg.out" \
   "${cmd[@]}" >/dev/null 2>"$OUT/valgrind.log" &
 PROXY=$!
 trap 'kill $PROXY $MOCK 2>/dev/null; wait 2>/dev/null' EXIT
@@ -73,3 +76,15 @@ for f in "$OUT"/cg.out*; do
   total=$((total + ${n:-0}))
 done
 echo "$(basename "$WHAT")${KIND:+ $KIND}: $((total / N)) instructions per request ($N requests)"
+if [ -n "${CACHE_SIM:-}" ]; then
+  # Per request, summed over the profile's parts: instruction-cache misses, data-cache
+  # read and write misses, mispredicted conditional and indirect branches (the cache
+  # geometry is this host's, as valgrind reads it; the predictor is a simple model).
+  for f in "$OUT"/cg.out*; do
+    callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {
+      out = ""
+      for (i = 1; i <= NF; i++) { gsub(",", "", $i); if ($i ~ /^[0-9]+$/) out = out " " $i }
+      print out }'
+  done | awk -v n="$N" '{ for (i = 1; i <= 13; i++) t[i] += $i }
+    END { if (n > 0) printf "  per request: I1 misses %d, D1 read misses %d, D1 write misses %d, mispredicted branches %d conditional + %d indirect\n", t[4]/n, t[5]/n, t[6]/n, t[11]/n, t[13]/n }'
+fi
