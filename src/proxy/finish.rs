@@ -16,23 +16,11 @@ use super::access_log;
 use super::ctx::Ctx;
 
 /// Settle the admission with the real usage: corrects the token estimate, frees
-/// the concurrency slot, records spend.
+/// the concurrency slot, records spend. For requests not settled early.
 pub async fn settle(ctx: &mut Ctx) {
-    let (Some(mut admission), Some(runtime)) = (ctx.req.admission.take(), ctx.req.runtime.clone())
-    else {
-        return;
-    };
-    if model_label(ctx) == "other" {
-        admission.record_model_as_other();
+    if let Some(settlement) = take_settlement(ctx) {
+        settlement.run().await;
     }
-    let (provider, model) = match &ctx.attempt {
-        Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
-        None => ("", ""),
-    };
-    runtime
-        .policy
-        .settle(admission, provider, model, &ctx.resp.usage)
-        .await;
 }
 
 /// Settle as soon as the answer is complete, before its last bytes reach the client:
@@ -41,9 +29,32 @@ pub async fn settle(ctx: &mut Ctx) {
 /// store settles without waiting, right here; Redis needs a round trip, finished on a
 /// task of its own.
 pub fn settle_early(ctx: &mut Ctx) {
+    let Some(settlement) = take_settlement(ctx) else {
+        return;
+    };
+    let mut settling = Box::pin(settlement.run());
+    let mut cx = Context::from_waker(Waker::noop());
+    if settling.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(settling);
+    }
+}
+
+/// Everything a settlement needs, owned (it may finish on a task of its own).
+struct Settlement {
+    admission: crate::policy::Admission,
+    runtime: Arc<crate::runtime::Runtime>,
+    provider: String,
+    model: String,
+    usage: crate::model::Usage,
+    cost: f64,
+}
+
+/// Takes the admission out of the context (a request settles once) and prices the
+/// request once: the spend counters and the access log's `cost_usd` share the figure.
+fn take_settlement(ctx: &mut Ctx) -> Option<Settlement> {
     let (Some(mut admission), Some(runtime)) = (ctx.req.admission.take(), ctx.req.runtime.clone())
     else {
-        return;
+        return None;
     };
     if model_label(ctx) == "other" {
         admission.record_model_as_other();
@@ -53,18 +64,29 @@ pub fn settle_early(ctx: &mut Ctx) {
         None => (String::new(), String::new()),
     };
     let usage = ctx.resp.usage;
-    // Priced once: the spend counters and the access log's `cost_usd` share it.
     ctx.resp.cost_usd = runtime.policy.priced_cost(&model, &usage);
-    let cost = ctx.resp.cost_usd.unwrap_or(0.0);
-    let mut settling = Box::pin(async move {
-        runtime
+    Some(Settlement {
+        admission,
+        runtime,
+        provider,
+        model,
+        usage,
+        cost: ctx.resp.cost_usd.unwrap_or(0.0),
+    })
+}
+
+impl Settlement {
+    async fn run(self) {
+        self.runtime
             .policy
-            .settle_priced(admission, &provider, &model, &usage, cost)
+            .settle_priced(
+                self.admission,
+                &self.provider,
+                &self.model,
+                &self.usage,
+                self.cost,
+            )
             .await;
-    });
-    let mut cx = Context::from_waker(Waker::noop());
-    if settling.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(settling);
     }
 }
 
