@@ -19,6 +19,7 @@ use super::watch::Expired;
 use super::{attempt, preread, respond, resume};
 
 /// A Pingora error that carries a gateway error already stored in the context.
+#[cold]
 pub fn gateway_failure(ctx: &mut Ctx, err: GatewayError) -> Box<Error> {
     let status = err.status_for(ctx.req.dialect);
     ctx.resp.error = Some(err);
