@@ -192,3 +192,39 @@ fn every_shell_script_parses() {
     let out = run(bash, &["-n"], &[&broken]);
     assert!(!out.status.success(), "an unclosed loop parsed");
 }
+
+/// `scripts/bench/hot-symbols.txt` (the linker's order for the request path's
+/// functions, see build.rs) holds one symbol per line as the linker spells it, each
+/// once, and names the gateway's own phases: a file written from a profile of the
+/// wrong binary, or with demangled names, would silently order nothing.
+#[test]
+fn the_hot_symbol_file_names_the_request_path_as_the_linker_spells_it() {
+    let file = std::fs::read_to_string(repo("scripts/bench/hot-symbols.txt")).unwrap();
+    assert_eq!(hot_symbol_problems(&file), Vec::<String>::new());
+    let demangled = file.replacen("_ZN8tollgate5proxy", "tollgate::proxy::", 1);
+    assert!(!hot_symbol_problems(&demangled).is_empty());
+    assert!(!hot_symbol_problems(&format!("{file}{}", file.lines().next().unwrap())).is_empty());
+}
+
+fn hot_symbol_problems(file: &str) -> Vec<String> {
+    let symbol = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_$.".contains(&b))
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut problems: Vec<String> = file
+        .lines()
+        .filter(|line| !symbol(line) || !seen.insert(*line))
+        .map(|line| format!("not a symbol, or twice: {line:?}"))
+        .collect();
+    for phase in ["14request_filter", "13upstream_peer", "7logging"] {
+        let named = file
+            .lines()
+            .any(|l| l.starts_with("_ZN8tollgate5proxy") && l.contains(phase));
+        if !named {
+            problems.push(format!("no tollgate phase {phase}"));
+        }
+    }
+    problems
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Writes scripts/bench/hot-symbols.txt: the functions a proxied request runs, hottest
+# first, as the linker names them. build.rs hands the file to the linker of release
+# builds (`--symbol-ordering-file`), which then places those functions next to each
+# other at the start of the code.
+#
+# Why: a request runs through ~450 KiB of code that the compiler scatters over ~12 MiB
+# of text, so it touched ~560 distinct 4 KiB pages of code; ordered, ~280. Every page
+# is an instruction-TLB entry, and in a virtual machine a TLB miss walks two page
+# tables. It matters most when a request finds the caches cold (c=1); see docs/perf.
+#
+#   scripts/bench/hot_symbols.sh [binary]    # default target/release/tollgate
+#
+# Runs after scripts/bench.sh (it uses that run's configuration and request bodies):
+# callgrind counts the instructions of each function (names not demangled) while N
+# (200, env) requests of each kind go through the everything-on gateway: same-format
+# and translated, non-stream and stream. Regenerate it after larger changes to the
+# request path: a function missing from the file is still linked, only not placed
+# with the hot ones.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BINARY=${1:-${CARGO_TARGET_DIR:-target}/release/tollgate}
+N=${N:-200}
+BIN=${CARGO_TARGET_DIR:-target}/release
+RUN=${CARGO_TARGET_DIR:-target}/bench/run
+OUT=${CARGO_TARGET_DIR:-target}/bench/hot-symbols
+DEST=scripts/bench/hot-symbols.txt
+command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
+[ -f "$RUN/governed.yaml" ] || { echo "run scripts/bench.sh once first" >&2; exit 1; }
+mkdir -p "$OUT" && rm -f "$OUT"/cg.out*
+
+"$BIN/tollgate-mock" --port 18181 --threads 1 --tokens 8 >/dev/null 2>&1 &
+MOCK=$!
+valgrind --tool=callgrind --demangle=no --instr-atstart=no --callgrind-out-file="$OUT/cg.out" \
+  "$BINARY" -c "$RUN/governed.yaml" >/dev/null 2>"$OUT/valgrind.log" &
+PROXY=$!
+trap 'kill $PROXY $MOCK 2>/dev/null; wait 2>/dev/null' EXIT
+
+# send <count>: that many POSTs of each kind on one keep-alive connection.
+send() {
+  python3 - "$RUN" "$1" <<'EOF'
+import http.client, sys
+run, n = sys.argv[1], int(sys.argv[2])
+bodies = [open(f"{run}/{k}.json", "rb").read()
+          for k in ("same", "same-stream", "translated", "translated-stream")]
+c = http.client.HTTPConnection("127.0.0.1", 18083, timeout=60)
+h = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
+for body in bodies:
+    for _ in range(n):
+        c.request("POST", "/v1/chat/completions", body, h)
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            sys.exit(f"status {r.status}")
+EOF
+}
+for _ in $(seq 120); do
+  curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && break
+  sleep 0.5
+done
+send 100
+callgrind_control -i on "$PROXY" >/dev/null 2>&1
+send "$N"
+callgrind_control -i off "$PROXY" >/dev/null 2>&1
+callgrind_control -d "$PROXY" >/dev/null 2>&1
+kill "$PROXY" "$MOCK" 2>/dev/null || true
+wait 2>/dev/null || true
+
+# Instructions per function (all parts of the profile), hottest first, keeping only
+# the functions the binary defines (not the C library's).
+nm --defined-only "$BINARY" | awk '{ print $3 }' | sort -u >"$OUT/defined"
+for f in "$OUT"/cg.out*; do
+  callgrind_annotate --auto=no --threshold=100 "$f" 2>/dev/null | sed -E 's/\([ 0-9.]+%\)//' |
+    awk '$1 ~ /^[0-9,]+$/ && $2 ~ /:/ { gsub(",", "", $1); n = split($2, p, ":"); print $1, p[n] }'
+done | awk '{ ir[$2] += $1 } END { for (s in ir) print ir[s], s }' | sort -k1,1nr |
+  awk 'NR == FNR { defined[$1] = 1; next } ($2 in defined) { print $2 }' "$OUT/defined" - >"$DEST.new"
+[ -s "$DEST.new" ] || { echo "no function was counted; see $OUT/valgrind.log" >&2; exit 1; }
+mv "$DEST.new" "$DEST"
+echo "$DEST: $(wc -l <"$DEST") functions"
