@@ -14,9 +14,9 @@
 # Runs after scripts/bench.sh (it uses that run's configuration and request bodies):
 # callgrind counts the instructions of each function (names not demangled) while N
 # (200, env) requests of each kind go through the everything-on gateway: same-format
-# and translated, non-stream and stream. Regenerate it after larger changes to the
-# request path: a function missing from the file is still linked, only not placed
-# with the hot ones.
+# and translated, non-stream and stream, one profile part per kind. Regenerate the
+# file after larger changes to the request path: a function missing from it is still
+# linked, only not placed with the hot ones.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BINARY=${1:-${CARGO_TARGET_DIR:-target}/release/tollgate}
@@ -36,44 +36,65 @@ valgrind --tool=callgrind --demangle=no --instr-atstart=no --callgrind-out-file=
 PROXY=$!
 trap 'kill $PROXY $MOCK 2>/dev/null; wait 2>/dev/null' EXIT
 
-# send <count>: that many POSTs of each kind on one keep-alive connection.
+KINDS=(same same-stream translated translated-stream)
+
+# send <kind> <count>: that many POSTs of the kind's body on one keep-alive connection.
 send() {
-  python3 - "$RUN" "$1" <<'EOF'
+  python3 - "$RUN/$1.json" "$2" <<'EOF'
 import http.client, sys
-run, n = sys.argv[1], int(sys.argv[2])
-bodies = [open(f"{run}/{k}.json", "rb").read()
-          for k in ("same", "same-stream", "translated", "translated-stream")]
+body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
 c = http.client.HTTPConnection("127.0.0.1", 18083, timeout=60)
 h = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
-for body in bodies:
-    for _ in range(n):
-        c.request("POST", "/v1/chat/completions", body, h)
-        r = c.getresponse()
-        r.read()
-        if r.status != 200:
-            sys.exit(f"status {r.status}")
+for _ in range(n):
+    c.request("POST", "/v1/chat/completions", body, h)
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"status {r.status}")
 EOF
 }
 for _ in $(seq 120); do
   curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && break
   sleep 0.5
 done
-send 100
-callgrind_control -i on "$PROXY" >/dev/null 2>&1
-send "$N"
-callgrind_control -i off "$PROXY" >/dev/null 2>&1
-callgrind_control -d "$PROXY" >/dev/null 2>&1
+for kind in "${KINDS[@]}"; do send "$kind" 100; done
+# One profile part per kind: cg.out.1 is the first kind's, and so on.
+for kind in "${KINDS[@]}"; do
+  callgrind_control -i on "$PROXY" >/dev/null 2>&1
+  send "$kind" "$N"
+  callgrind_control -i off "$PROXY" >/dev/null 2>&1
+  callgrind_control -d "$PROXY" >/dev/null 2>&1
+done
 kill "$PROXY" "$MOCK" 2>/dev/null || true
 wait 2>/dev/null || true
 
-# Instructions per function (all parts of the profile), hottest first, keeping only
-# the functions the binary defines (not the C library's).
+# Instructions per function and kind, only for the functions the binary defines (not
+# the C library's).
 nm --defined-only "$BINARY" | awk '{ print $3 }' | sort -u >"$OUT/defined"
-for f in "$OUT"/cg.out*; do
-  callgrind_annotate --auto=no --threshold=100 "$f" 2>/dev/null | sed -E 's/\([ 0-9.]+%\)//' |
-    awk '$1 ~ /^[0-9,]+$/ && $2 ~ /:/ { gsub(",", "", $1); n = split($2, p, ":"); print $1, p[n] }'
-done | awk '{ ir[$2] += $1 } END { for (s in ir) print ir[s], s }' | sort -k1,1nr |
-  awk 'NR == FNR { defined[$1] = 1; next } ($2 in defined) { print $2 }' "$OUT/defined" - >"$DEST.new"
+for i in "${!KINDS[@]}"; do
+  callgrind_annotate --auto=no --threshold=100 "$OUT/cg.out.$((i + 1))" 2>/dev/null |
+    sed -E 's/\([ 0-9.]+%\)//' |
+    awk -v k="$i" '$1 ~ /^[0-9,]+$/ && $2 ~ /:/ { gsub(",", "", $1); n = split($2, p, ":"); print k, $1, p[n] }'
+done >"$OUT/per-kind"
+# The order: first what every kind runs, then what fewer kinds run, the functions of
+# the same kinds together (a request of one kind then touches few pages of the
+# others' code), the same-format non-stream request's first; hottest first within.
+python3 - "$OUT/defined" "$OUT/per-kind" "${#KINDS[@]}" >"$DEST.new" <<'EOF'
+import collections, sys
+defined = set(open(sys.argv[1]).read().split())
+kinds = int(sys.argv[3])
+ran, heat = collections.defaultdict(set), collections.Counter()
+for line in open(sys.argv[2]):
+    kind, ir, symbol = line.split()
+    if symbol in defined:
+        ran[symbol].add(int(kind))
+        heat[symbol] += int(ir)
+def key(symbol):
+    used = ran[symbol]
+    return (-len(used), tuple(k not in used for k in range(kinds)), -heat[symbol])
+for symbol in sorted(ran, key=key):
+    print(symbol)
+EOF
 [ -s "$DEST.new" ] || { echo "no function was counted; see $OUT/valgrind.log" >&2; exit 1; }
 mv "$DEST.new" "$DEST"
 echo "$DEST: $(wc -l <"$DEST") functions"
