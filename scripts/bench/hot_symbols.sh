@@ -19,6 +19,8 @@
 # linked, only not placed with the hot ones.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/lib.sh
+source scripts/bench/lib.sh
 BINARY=${1:-${CARGO_TARGET_DIR:-target}/release/tollgate}
 N=${N:-200}
 BIN=${CARGO_TARGET_DIR:-target}/release
@@ -38,30 +40,12 @@ trap 'kill $PROXY $MOCK 2>/dev/null; wait 2>/dev/null' EXIT
 
 KINDS=(same same-stream translated translated-stream)
 
-# send <kind> <count>: that many POSTs of the kind's body on one keep-alive connection.
-send() {
-  python3 - "$RUN/$1.json" "$2" <<'EOF'
-import http.client, sys
-body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
-c = http.client.HTTPConnection("127.0.0.1", 18083, timeout=60)
-h = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
-for _ in range(n):
-    c.request("POST", "/v1/chat/completions", body, h)
-    r = c.getresponse()
-    r.read()
-    if r.status != 200:
-        sys.exit(f"status {r.status}")
-EOF
-}
-for _ in $(seq 120); do
-  curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && break
-  sleep 0.5
-done
-for kind in "${KINDS[@]}"; do send "$kind" 100; done
+wait_for_proxy
+for kind in "${KINDS[@]}"; do post_keepalive "$RUN/$kind.json" 100; done
 # One profile part per kind: cg.out.1 is the first kind's, and so on.
 for kind in "${KINDS[@]}"; do
   callgrind_control -i on "$PROXY" >/dev/null 2>&1
-  send "$kind" "$N"
+  post_keepalive "$RUN/$kind.json" "$N"
   callgrind_control -i off "$PROXY" >/dev/null 2>&1
   callgrind_control -d "$PROXY" >/dev/null 2>&1
 done

@@ -17,6 +17,8 @@
 # `callgrind_annotate --inclusive=yes`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/lib.sh
+source scripts/bench/lib.sh
 WHAT=${1:?usage: instructions.sh floor|<tollgate binary> [stream]}
 KIND=${2:-}
 N=${N:-400}
@@ -44,28 +46,10 @@ valgrind --tool=callgrind "${sim[@]}" --instr-atstart=no --callgrind-out-file="$
 PROXY=$!
 trap 'kill $PROXY $MOCK 2>/dev/null; wait 2>/dev/null' EXIT
 
-# One keep-alive connection, N POSTs; the status of every answer is checked.
-send() {
-  python3 - "$body" "$1" <<'EOF'
-import http.client, sys
-body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
-c = http.client.HTTPConnection("127.0.0.1", 18083, timeout=60)
-h = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
-for _ in range(n):
-    c.request("POST", "/v1/chat/completions", body, h)
-    r = c.getresponse()
-    r.read()
-    if r.status != 200:
-        sys.exit(f"status {r.status}")
-EOF
-}
-for _ in $(seq 120); do
-  curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && break
-  sleep 0.5
-done
-send 300
+wait_for_proxy
+post_keepalive "$body" 300
 callgrind_control -i on "$PROXY" >/dev/null 2>&1
-send "$N"
+post_keepalive "$body" "$N"
 callgrind_control -i off "$PROXY" >/dev/null 2>&1
 callgrind_control -d "$PROXY" >/dev/null 2>&1
 kill "$PROXY" "$MOCK" 2>/dev/null || true

@@ -1,5 +1,6 @@
-# Helpers for scripts/bench.sh: process accounting from /proc, readiness polling,
-# and small float arithmetic. Sourced, not executed.
+# Helpers for scripts/bench.sh and the scripts in scripts/bench: process accounting
+# from /proc, readiness polling, keep-alive load for the counting scripts, and small
+# float arithmetic. Sourced, not executed.
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -76,4 +77,31 @@ fmt_ratio() {
   else
     echo "–"
   fi
+}
+
+# post_keepalive <body file> <count>: that many POSTs of the body to the proxy on
+# 127.0.0.1:18083, one keep-alive connection, every answer's status checked (the
+# counting scripts' load: python's client, so no wrk is needed under valgrind).
+post_keepalive() {
+  python3 - "$1" "$2" <<'EOF'
+import http.client, sys
+body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", 18083, timeout=60)
+h = {"authorization": "Bearer sk-bench", "content-type": "application/json"}
+for _ in range(n):
+    c.request("POST", "/v1/chat/completions", body, h)
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"status {r.status}")
+EOF
+}
+
+# wait_for_proxy: until the proxy on 127.0.0.1:18083 answers (at most 60 s).
+wait_for_proxy() {
+  for _ in $(seq 120); do
+    curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && return 0
+    sleep 0.5
+  done
+  return 1
 }
