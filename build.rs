@@ -28,7 +28,7 @@ fn main() {
 const HOT_SYMBOLS: &str = "scripts/bench/hot-symbols.txt";
 
 /// Release builds of the gateway binary ask the linker to place the functions a
-/// request runs next to each other: a request then touches about half as many pages
+/// request runs next to each other: a request then touches ~40 % fewer pages
 /// of code (docs/perf, eleventh round). Only where the linker is known to be LLD,
 /// which reads the option: Rust's own default on x86_64 Linux since 1.90, unless the
 /// build names another linker. `TOLLGATE_SYMBOL_ORDER=0` turns it off. A function the
