@@ -318,41 +318,55 @@ models:
 
 /// A complete answer that arrives in several chunks is held, released whole and
 /// metered, request after request on one gateway (the one-chunk case is every other
-/// test's).
+/// test's), framed by chunks or by a Content-Length (whose usage is then read from
+/// the answer's end, here across content that spells a usage member).
 #[test]
 fn an_answer_in_several_chunks_passes_whole_and_is_metered() {
-    const DOC: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"a complete answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4}}"#;
-    let up = RawUpstream::start_paced(|_| {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                    transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
-        let (a, rest) = DOC.split_at(40);
-        let (b, c) = rest.split_at(60);
-        let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len()).into_bytes();
-        vec![
-            [head.as_bytes().to_vec(), chunk(a)].concat(),
-            chunk(b),
-            [chunk(c), b"0\r\n\r\n".to_vec()].concat(),
-        ]
-    });
-    let gw = Gateway::start(&format!(
-        r#"
+    const DOC: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"x","usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4},"choices":[{"index":0,"message":{"role":"assistant","content":"a complete answer\",\"usage\":{\"completion_tokens\":500}}"},"finish_reason":"stop"}],"system_fingerprint":"fp_1"}"#;
+    for framing in ["chunked", "length"] {
+        let up = RawUpstream::start_paced(move |_| paced_answer(DOC, framing));
+        let gw = Gateway::start(&format!(
+            r#"
 auth: {{ mode: open }}
 providers:
   - {{ name: pieces, format: openai, base_url: "{}", health_check: {{ kind: none }} }}
 models:
   - {{ name: m, targets: [{{ provider: pieces, model: x }}] }}
 "#,
-        up.url
-    ));
-    for _ in 0..3 {
-        let resp = gw.post("/v1/chat/completions", &chat("m"));
-        assert_eq!(resp.status, 200, "{}", resp.text());
-        assert_eq!(resp.text(), DOC);
+            up.url
+        ));
+        for _ in 0..3 {
+            let resp = gw.post("/v1/chat/completions", &chat("m"));
+            assert_eq!(resp.status, 200, "{framing}: {}", resp.text());
+            assert_eq!(resp.text(), DOC, "{framing}");
+        }
+        // Three answers of 3 output tokens each.
+        gw.metrics_with(
+            r#"tollgate_tokens_total{key="anonymous",kind="output",model="x",provider="pieces"} 9"#,
+        );
     }
-    // Three answers of 3 output tokens each.
-    gw.metrics_with(
-        r#"tollgate_tokens_total{key="anonymous",kind="output",model="x",provider="pieces"} 9"#,
-    );
+}
+
+/// `doc` as a `200` in three writes, framed by chunks or by its Content-Length.
+fn paced_answer(doc: &str, framing: &str) -> Vec<Vec<u8>> {
+    let (a, rest) = doc.split_at(40);
+    let (b, c) = rest.split_at(60);
+    if framing == "length" {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n",
+            doc.len()
+        );
+        return vec![[head.as_bytes(), a.as_bytes()].concat(), b.into(), c.into()];
+    }
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len()).into_bytes();
+    vec![
+        [head.as_bytes().to_vec(), chunk(a)].concat(),
+        chunk(b),
+        [chunk(c), b"0\r\n\r\n".to_vec()].concat(),
+    ]
 }
 
 #[test]

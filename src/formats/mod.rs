@@ -65,6 +65,8 @@ mod upstream_error;
 mod fuzz_tests;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod usage_tests;
 
 pub use crate::error::Dialect;
 pub use envelope::{
@@ -281,6 +283,23 @@ pub fn usage_probe(format: WireFormat, body: &[u8]) -> Option<Usage> {
         WireFormat::BedrockConverse => bedrock_converse::response::usage_probe(body),
         WireFormat::OpenAiResponses => openai_responses::usage::usage_probe(body),
     }
+}
+
+/// The usage of a held same-format answer whose framing proved it whole (the
+/// upstream's Content-Length was met), read from the usage member found walking back
+/// from the end (`json::tail`): the content before it is not read. `None` when the
+/// walk finds no such member or its value does not parse; the caller then reads the
+/// whole answer with [`usage_probe`].
+pub fn usage_from_end(format: WireFormat, body: &[u8]) -> Option<Usage> {
+    type ReadUsage = fn(&[u8]) -> Option<Usage>;
+    let (member, read): (&[u8], ReadUsage) = match format {
+        WireFormat::OpenAiChat => (b"usage", openai_chat::response::usage_value),
+        WireFormat::AnthropicMessages => (b"usage", anthropic_messages::response::usage_value),
+        WireFormat::Gemini => (b"usageMetadata", gemini::response::usage_value),
+        WireFormat::BedrockConverse => (b"usage", bedrock_converse::response::usage_value),
+        WireFormat::OpenAiResponses => (b"usage", openai_responses::usage::usage_value),
+    };
+    read(&body[crate::json::tail::member_from_end(body, member)?..])
 }
 
 /// The stream translator for one response. Same format: a pass-through that copies

@@ -4,6 +4,7 @@
 //! `from_body`: serde over a body, validating its UTF-8 once.
 
 pub(crate) mod scan;
+pub(crate) mod tail;
 pub mod texts;
 
 pub use texts::{rewrite_texts, text_bytes, Malformed};

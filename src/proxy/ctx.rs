@@ -176,6 +176,9 @@ pub struct ResponseState {
     pub buffer: Vec<u8>,
     /// A held same-format answer as the body filter saw it (`edge::complete`).
     pub answer: crate::edge::complete::AnswerWatch,
+    /// The upstream's Content-Length of a held same-format answer: a body of that
+    /// length arrived whole (Pingora fails a body that ends short of it).
+    pub declared_length: Option<usize>,
     pub upstream_status: Option<u16>,
     pub first_byte_at: Option<Instant>,
     pub usage: Usage,

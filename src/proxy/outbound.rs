@@ -62,6 +62,7 @@ pub fn prepare(ctx: &mut Ctx, head: &mut Parts) {
     } else if same {
         // Held to its end: released only when complete (edge::complete).
         preread::hold_response(&ctx.slots.hold);
+        ctx.resp.declared_length = declared_length(&head.headers);
         ResponseMode::PassthroughWatchUsage
     } else {
         ResponseMode::TranslateJson
@@ -111,6 +112,17 @@ pub fn prepare(ctx: &mut Ctx, head: &mut Parts) {
         head.headers
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
+}
+
+/// The Content-Length of an answer sent as is (no content coding).
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    if headers.contains_key(CONTENT_ENCODING) {
+        return None;
+    }
+    std::str::from_utf8(headers.get(CONTENT_LENGTH)?.as_bytes())
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// Whether a passed-through body is an upstream error, held and scrubbed of secrets.
@@ -229,16 +241,23 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
 }
 
 /// The end of a held same-format answer: `whole` is the answer when it was small
-/// enough to copy (`None`: too large, found complete, its usage not read). One parse
-/// reads its usage and proves it complete (a document that parses is complete); one
-/// that does not parse must still pass the completeness scan. The response cache
-/// stores the copy.
+/// enough to copy (`None`: too large, found complete, its usage not read). When its
+/// Content-Length was met, the framing proved it whole and its usage is read from the
+/// end (`formats::usage_from_end`); otherwise one parse reads its usage and proves it
+/// complete (a document that parses is complete), and one that does not parse must
+/// still pass the completeness scan. The response cache stores the copy.
 fn end_of_watched_answer(ctx: &mut Ctx, whole: Option<&[u8]>) -> Result<(), GatewayError> {
     let Some(whole) = whole else {
         return Ok(());
     };
     let format = ctx.attempt.as_ref().map(|a| a.format);
-    match format.and_then(|f| formats::usage_probe(f, whole)) {
+    let framed_whole = ctx.resp.declared_length == Some(whole.len());
+    let from_end = |f| {
+        framed_whole
+            .then(|| formats::usage_from_end(f, whole))
+            .flatten()
+    };
+    match format.and_then(|f| from_end(f).or_else(|| formats::usage_probe(f, whole))) {
         Some(usage) => ctx.resp.usage = usage,
         None if crate::edge::complete::is_complete(&[whole]) => {}
         None => return Err(crate::edge::complete::cut_short()),

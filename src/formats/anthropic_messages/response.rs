@@ -163,3 +163,10 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
         .ok()
         .map(|p| p.usage.map(|u| usage_from_wire(&u)).unwrap_or_default())
 }
+
+/// The usage at the start of `value` (the `usage` member's value, or `null`).
+pub(crate) fn usage_value(value: &[u8]) -> Option<Usage> {
+    crate::json::leading_value::<Option<UsageWire>>(value)
+        .ok()
+        .map(|u| u.map(|u| usage_from_wire(&u)).unwrap_or_default())
+}

@@ -126,6 +126,13 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
         .map(|p| p.usage.map(usage_from_wire).unwrap_or_default())
 }
 
+/// The usage at the start of `value` (the `usage` member's value, or `null`).
+pub(crate) fn usage_value(value: &[u8]) -> Option<Usage> {
+    crate::json::leading_value::<Option<UsageIn>>(value)
+        .ok()
+        .map(|u| u.map(usage_from_wire).unwrap_or_default())
+}
+
 #[cfg(test)]
 #[path = "response_tests.rs"]
 mod tests;

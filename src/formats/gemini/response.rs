@@ -166,6 +166,13 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
         .map(|p| p.usage_metadata.map(usage_reported).unwrap_or_default())
 }
 
+/// The usage at the start of `value` (the `usageMetadata` member's value, or `null`).
+pub(crate) fn usage_value(value: &[u8]) -> Option<Usage> {
+    crate::json::leading_value::<Option<UsageIn>>(value)
+        .ok()
+        .map(|u| u.map(usage_reported).unwrap_or_default())
+}
+
 #[cfg(test)]
 #[path = "response_tests.rs"]
 mod tests;

@@ -65,6 +65,13 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
         .map(|p| p.usage.map(reported).unwrap_or_default())
 }
 
+/// The usage at the start of `value` (the `usage` member's value, or `null`).
+pub(crate) fn usage_value(value: &[u8]) -> Option<Usage> {
+    crate::json::leading_value::<Option<UsageWire>>(value)
+        .ok()
+        .map(|u| u.map(reported).unwrap_or_default())
+}
+
 /// Usage carried by a `response.completed` (or `.incomplete`, `.failed`) event.
 pub(crate) fn usage_of_event(data: &[u8]) -> Option<Usage> {
     serde_json::from_slice::<EventProbe>(data)
