@@ -41,11 +41,9 @@ impl<'a> Counts<'a> {
     /// A member name without escapes.
     fn name(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
-        let len = self.b[self.pos..]
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = super::scan::skip_plain(self.b, self.pos) - self.pos;
         let name = &self.b[self.pos..self.pos + len];
-        (self.b[self.pos + len] == b'"').then(|| {
+        (self.b.get(self.pos + len) == Some(&b'"')).then(|| {
             self.pos += len + 1;
             name
         })
