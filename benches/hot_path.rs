@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the per-request hot path, the pieces `scripts/bench.sh`
 //! cannot see one by one: reading the request envelope and splicing the upstream
-//! model into same-format bodies (1 KiB, and 1 MiB as coding agents send), OpenAI ↔
-//! Anthropic translation of requests, responses and streams, SSE decoding under
+//! model into same-format bodies (1 KiB, and 1 MiB as coding agents send), reading a
+//! held answer's usage (the whole parse, or from its end), OpenAI ↔ Anthropic
+//! translation of requests, responses and streams, SSE decoding under
 //! hostile chunking, rendering an error body, choosing a candidate with each
 //! balancing strategy, and validating a whole config file (the cost of a reload).
 //!
@@ -140,6 +141,38 @@ fn envelope(c: &mut Criterion) {
                 },
             );
         }
+    }
+    g.finish();
+}
+
+/// Reading the usage of a held same-format answer: the whole parse that also proves
+/// it complete, and the read from its end used when its Content-Length was met.
+fn usage(c: &mut Criterion) {
+    let mut g = c.benchmark_group("usage");
+    let answers = [
+        (
+            "openai",
+            WireFormat::OpenAiChat,
+            include_str!("../tests/fixtures/openai_chat/response_cached_usage.json"),
+        ),
+        (
+            "anthropic",
+            WireFormat::AnthropicMessages,
+            include_str!("../tests/fixtures/anthropic_messages/response_cache_usage.json"),
+        ),
+    ];
+    for (label, format, answer) in answers {
+        let body = answer.as_bytes();
+        if formats::usage_from_end(format, body) != formats::usage_probe(format, body) {
+            eprintln!("usage/{label}: the two reads disagree; skipped");
+            continue;
+        }
+        g.bench_with_input(BenchmarkId::new("whole_parse", label), body, |b, body| {
+            b.iter(|| formats::usage_probe(format, black_box(body)))
+        });
+        g.bench_with_input(BenchmarkId::new("from_end", label), body, |b, body| {
+            b.iter(|| formats::usage_from_end(format, black_box(body)))
+        });
     }
     g.finish();
 }
@@ -384,6 +417,6 @@ fn settings() -> Criterion {
 criterion_group! {
     name = hot_path;
     config = settings();
-    targets = envelope, translate, streams, errors, select, config
+    targets = envelope, usage, translate, streams, errors, select, config
 }
 criterion_main!(hot_path);
