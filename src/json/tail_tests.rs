@@ -1,4 +1,5 @@
 use super::member_from_end;
+use crate::test_rng::Rng;
 use serde_json::{json, Map, Value};
 
 /// The value `member_from_end` finds for `name`, parsed.
@@ -64,28 +65,12 @@ fn what_is_not_one_object_or_spells_the_name_with_escapes_finds_nothing() {
     }
 }
 
-/// A small deterministic generator (xorshift), so a failing case can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Strings made of the bytes that matter to the walk: quotes, backslashes, braces,
 /// colons and the member's own name.
 fn tricky_string(rng: &mut Rng) -> String {
     const PIECES: [&str; 9] = ["\"", "\\", "{", "}", "[", ":", "usage", " ", "é"];
     (0..rng.below(6))
-        .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+        .map(|_| PIECES[rng.below(PIECES.len())])
         .collect()
 }
 
