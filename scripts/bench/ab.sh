@@ -12,6 +12,8 @@
 # the mock on 127.0.0.1:18181, each proxy on 18083, one at a time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/lib.sh
+source scripts/bench/lib.sh
 [ $# -ge 4 ] || { echo "usage: ab.sh <seconds> <rounds> <connections> floor|<binary>..." >&2; exit 1; }
 SECS=$1
 ROUNDS=$2
@@ -19,20 +21,8 @@ CONNS=$3
 shift 3
 BIN=${CARGO_TARGET_DIR:-target}/release
 RUN=${CARGO_TARGET_DIR:-target}/bench/run
-TICK=$(getconf CLK_TCK)
 command -v wrk >/dev/null || { echo "wrk is required" >&2; exit 1; }
 [ -f "$RUN/governed.yaml" ] || { echo "run scripts/bench.sh once first" >&2; exit 1; }
-
-# utime and stime ticks, summed over a process's threads.
-ticks() {
-  local user=0 sys=0 t u s
-  for t in /proc/"$1"/task/*; do
-    read -r u s < <(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}')
-    user=$((user + u))
-    sys=$((sys + s))
-  done
-  echo "$user $sys"
-}
 
 PROXY=""
 "$BIN/tollgate-mock" --port 18181 --threads 1 --tokens 8 >/dev/null 2>&1 &
@@ -49,21 +39,17 @@ measure() {
     "$build" -c "$RUN/governed.yaml" >/dev/null 2>"$RUN/ab.err" &
   fi
   PROXY=$!
-  for _ in $(seq 100); do
-    curl -s -o /dev/null --max-time 1 -X POST http://127.0.0.1:18083/ && break
-    sleep 0.2
-  done
+  wait_for_proxy
   local wrk=(wrk -t1 -c"$CONNS" -s scripts/bench/post.lua http://127.0.0.1:18083/v1/chat/completions)
   BENCH_BODY_FILE=$body "${wrk[@]}" -d2s >/dev/null
   local u0 s0 u1 s1 out
-  read -r u0 s0 < <(ticks "$PROXY")
+  read -r u0 s0 < <(proc_user_sys "$PROXY")
   out=$(BENCH_BODY_FILE=$body "${wrk[@]}" -d"${SECS}s")
-  read -r u1 s1 < <(ticks "$PROXY")
+  read -r u1 s1 < <(proc_user_sys "$PROXY")
   grep -q "non2xx=0 " <<<"$out" || echo "warning: $build answered errors: $(grep BENCH <<<"$out")" >&2
-  awk -v b="$(basename "$build")" -v s="$SECS" -v t="$TICK" -v u=$((u1 - u0)) -v y=$((s1 - s0)) \
-    -v n="$(sed -n 's/.*BENCH requests=\([0-9]*\).*/\1/p' <<<"$out")" \
-    -v p50="$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$out")" \
-    -v p99="$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$out")" 'BEGIN {
+  out=$(grep '^BENCH ' <<<"$out")
+  awk -v b="$(basename "$build")" -v s="$SECS" -v t="$CLK_TCK" -v u=$((u1 - u0)) -v y=$((s1 - s0)) \
+    -v n="$(field requests "$out")" -v p50="$(field p50_us "$out")" -v p99="$(field p99_us "$out")" 'BEGIN {
       k = 1e6 / t / n
       printf "%-20s %7.0f req/s  p50 %5d µs  p99 %6d µs  proxy CPU %6.1f µs/req (user %5.1f, system %5.1f)\n",
         b, n / s, p50, p99, (u + y) * k, u * k, y * k }'

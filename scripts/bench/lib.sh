@@ -8,14 +8,19 @@ CLK_TCK=$(getconf CLK_TCK)
 # per-process counters of /proc/<pid>/stat cover every thread). Field 2 (comm) may
 # contain spaces, so fields are counted after its closing parenthesis.
 proc_ticks() {
-  local total=0 pid rest
+  local total=0 pid user sys
   for pid in "$@"; do
     [ -r "/proc/$pid/stat" ] || continue
-    rest=$(sed 's/^.*) //' "/proc/$pid/stat")
-    # After "pid (comm) ": state=1 ... utime=12, stime=13.
-    total=$((total + $(awk '{print $12 + $13}' <<<"$rest")))
+    read -r user sys < <(proc_user_sys "$pid")
+    total=$((total + user + sys))
   done
   echo "$total"
+}
+
+# "utime stime" of one pid, in clock ticks (all its threads).
+proc_user_sys() {
+  # After "pid (comm) ": state=1 ... utime=12, stime=13.
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12, $13}'
 }
 
 # A /proc/<pid>/status memory field (VmRSS, VmHWM) in KiB, summed over the pids.
@@ -100,7 +105,7 @@ EOF
 # wait_for_proxy: until the proxy on 127.0.0.1:18083 answers (at most 60 s).
 wait_for_proxy() {
   for _ in $(seq 120); do
-    curl -s -o /dev/null -X POST http://127.0.0.1:18083/ && return 0
+    curl -s -o /dev/null -m 1 -X POST http://127.0.0.1:18083/ && return 0
     sleep 0.5
   done
   return 1
