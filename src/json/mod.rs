@@ -3,7 +3,6 @@
 //! use (`texts`). Knows nothing of LLM APIs beyond the keys `texts` skips. And
 //! `from_body`: serde over a body, validating its UTF-8 once.
 
-pub(crate) mod counts;
 pub(crate) mod scan;
 pub(crate) mod tail;
 pub mod texts;

@@ -6,7 +6,6 @@
 //! - `response`: response body ⇄ canonical response; finish reasons; usage.
 //! - `stream`: chunk stream ⇄ canonical stream events (decoder and encoder).
 //! - `passthrough`: same-format stream that only watches (and maybe strips) usage.
-//! - `usage_read`: a usage object read quickly when it has the usual shape.
 //! - `error`: upstream error bodies → `GatewayError`.
 //! - `render`: tollgate's own error bodies and model list in this dialect.
 //! - `stream_text`: where the answer text sits in a chunk (output guardrails).
@@ -22,5 +21,4 @@ pub(crate) mod response;
 pub(crate) mod stream;
 pub(crate) mod stream_text;
 mod stream_wire;
-pub(crate) mod usage_read;
 pub(crate) mod wire;

@@ -13,6 +13,7 @@ use memchr::memmem::Finder;
 use once_cell::sync::Lazy;
 
 use super::response::usage_reported;
+use super::wire::UsageWire;
 use crate::error::{Dialect, GatewayError};
 use crate::formats::passthrough::{end_unfinished, feed_through_bytes, framing_failure};
 use crate::formats::stream::{StreamFailure, StreamTranslator};
@@ -218,8 +219,8 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> See
     let Some(at) = members.usage_at else {
         return Seen::Other;
     };
-    match super::usage_read::read_usage(&data[at..]) {
-        Some(Some(u)) => {
+    match crate::json::leading_value::<UsageWire>(&data[at..]) {
+        Ok(u) => {
             *usage = usage_reported(u);
             if has_choice(data) {
                 Seen::Other
@@ -227,7 +228,7 @@ fn watch(event: &SseEventRef<'_>, usage: &mut Usage, complete: &mut bool) -> See
                 Seen::UsageOnly
             }
         }
-        _ => Seen::Other,
+        Err(_) => Seen::Other,
     }
 }
 

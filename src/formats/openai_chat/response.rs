@@ -193,5 +193,7 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
 
 /// The usage at the start of `value` (the `usage` member's value, or `null`).
 pub(crate) fn usage_value(value: &[u8]) -> Option<Usage> {
-    super::usage_read::read_usage(value).map(|u| u.map(usage_reported).unwrap_or_default())
+    crate::json::leading_value::<Option<UsageWire>>(value)
+        .ok()
+        .map(|u| u.map(usage_reported).unwrap_or_default())
 }
