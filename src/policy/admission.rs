@@ -4,6 +4,7 @@
 //! with the memory store, on a spawned task with Redis — and keeps the token estimate
 //! charged, since the upstream may have worked on the request.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::budget::{nanos_to_usd, usd_to_nanos, Calendar};
@@ -152,15 +153,25 @@ impl Admission {
         if let Some(team) = &day.team {
             req.counters.extend(team.counters(nanos, tokens));
         }
+        let mut listing = None;
         if !usage.is_empty() {
             let model = self.inner.model_keys(label_model, &cal);
-            req.counters.extend(model.counters(nanos, tokens));
-            req.members
-                .push((MODELS_SET.to_string(), label_model.to_string()));
+            req.counters.extend(model.keys.counters(nanos, tokens));
+            // Once a day per model is enough: the set never loses a member.
+            if !model.listed.load(Ordering::Relaxed) {
+                req.members
+                    .push((MODELS_SET.to_string(), label_model.to_string()));
+                listing = Some(model);
+            }
         }
         record_metrics(label_model, provider, &self.key.name, &split, usage, cost);
         match self.inner.store.settle(&req).await {
-            Ok(values) => self.update_budget_gauges(&values, day.team.is_some()),
+            Ok(values) => {
+                if let Some(model) = listing {
+                    model.listed.store(true, Ordering::Relaxed);
+                }
+                self.update_budget_gauges(&values, day.team.is_some())
+            }
             Err(e) => self.inner.warn_store(&e),
         }
     }

@@ -12,8 +12,7 @@
 //! ones already taken when a later one refuses; a concurrent request may briefly see
 //! the rolled-back units as used (a spurious refusal, never an over-admission).
 
-use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasher;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,12 +20,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::gcra::{micros, Gcra, Refusal};
+use super::memory_shards::Shards;
 use super::store::{
     AdmitOutcome, AdmitRequest, ReadRequest, ReadResult, SettleRequest, StateStore, StoreError,
 };
-use crate::fx_hash::FxBuild;
 
-const SHARDS: usize = 64;
 const SWEEP_EVERY_US: u64 = 60_000_000;
 
 /// A source of microseconds for bucket arithmetic; injectable for tests.
@@ -95,62 +93,6 @@ impl Counter {
     }
 }
 
-/// A map split into independently locked shards. Its keys are built from configured
-/// names and upstream model names, so FxHash is safe here (`crate::fx_hash`).
-struct Shards<V> {
-    shards: Box<[RwLock<HashMap<String, V, FxBuild>>]>,
-    hasher: FxBuild,
-}
-
-impl<V: Default> Shards<V> {
-    fn new() -> Self {
-        Shards {
-            shards: (0..SHARDS)
-                .map(|_| RwLock::new(HashMap::default()))
-                .collect(),
-            hasher: FxBuild::default(),
-        }
-    }
-
-    fn shard(&self, key: &str) -> &RwLock<HashMap<String, V, FxBuild>> {
-        // Middle bits: the map itself uses the low bits for buckets and the top 7 as tags.
-        let i = (self.hasher.hash_one(key) >> 32) as usize % SHARDS;
-        &self.shards[i]
-    }
-
-    /// Runs `f` on the entry of `key`, creating it (default) if absent.
-    fn with<R>(&self, key: &str, f: impl FnOnce(&V) -> R) -> R {
-        let shard = self.shard(key);
-        {
-            let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(v) = map.get(key) {
-                return f(v);
-            }
-        }
-        let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
-        f(map.entry(key.to_string()).or_default())
-    }
-
-    /// Runs `f` on the entry of `key` if present, without creating it.
-    fn peek<R>(&self, key: &str, f: impl FnOnce(Option<&V>) -> R) -> R {
-        let map = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
-        f(map.get(key))
-    }
-
-    /// Replaces the entry of `key` under the write lock.
-    fn reset(&self, key: &str, v: V) {
-        let mut map = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
-        map.insert(key.to_string(), v);
-    }
-
-    fn retain(&self, mut keep: impl FnMut(&V) -> bool) {
-        for shard in self.shards.iter() {
-            let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
-            map.retain(|_, v| keep(v));
-        }
-    }
-}
-
 /// The in-process store.
 pub struct MemoryStore {
     clock: Arc<dyn Clock>,
@@ -181,8 +123,8 @@ impl MemoryStore {
         }
     }
 
-    fn take(&self, key: &str, g: Gcra, now: u64, cost: u64) -> Result<u64, Refusal> {
-        self.buckets.with(key, |cell| {
+    fn take(&self, key: &Arc<str>, g: Gcra, now: u64, cost: u64) -> Result<u64, Refusal> {
+        self.buckets.with_arc(key, |cell| {
             let mut cur = cell.load(Ordering::Acquire);
             loop {
                 let new = g.take(cur, now, cost)?;
@@ -194,16 +136,16 @@ impl MemoryStore {
         })
     }
 
-    fn adjust(&self, key: &str, g: Gcra, now: u64, delta: i64) {
-        self.buckets.with(key, |cell| {
+    fn adjust(&self, key: &Arc<str>, g: Gcra, now: u64, delta: i64) {
+        self.buckets.with_arc(key, |cell| {
             let _ = cell.fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
                 Some(g.adjust(cur, now, delta))
             });
         });
     }
 
-    fn acquire(&self, key: &str, max: u64) -> Result<(), u64> {
-        self.slots.with(key, |cell| {
+    fn acquire(&self, key: &Arc<str>, max: u64) -> Result<(), u64> {
+        self.slots.with_arc(key, |cell| {
             cell.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
@@ -211,24 +153,21 @@ impl MemoryStore {
         })
     }
 
-    fn release(&self, key: &str) {
-        self.slots.with(key, |cell| {
+    fn release(&self, key: &Arc<str>) {
+        self.slots.with_arc(key, |cell| {
             let _ = cell.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 Some(n.saturating_sub(1))
             });
         });
     }
 
-    fn counter_get(&self, key: &str, now: u64) -> i64 {
-        self.counters.peek(key, |c| match c {
-            Some(c) if c.live(now) => c.value.load(Ordering::Acquire),
-            _ => 0,
-        })
+    fn counter_get(&self, key: &Arc<str>, now: u64) -> i64 {
+        self.counters.peek_arc(key, |c| live_value(c, now))
     }
 
-    fn counter_add(&self, key: &str, delta: i64, ttl: Option<Duration>, now: u64) -> i64 {
+    fn counter_add(&self, key: &Arc<str>, delta: i64, ttl: Option<Duration>, now: u64) -> i64 {
         let expires = ttl.map(|t| now + micros(t)).unwrap_or(0);
-        let added = self.counters.with(key, |c| {
+        let added = self.counters.with_arc(key, |c| {
             c.live(now).then(|| {
                 c.expires_us.store(expires, Ordering::Release);
                 c.value.fetch_add(delta, Ordering::AcqRel) + delta
@@ -351,7 +290,7 @@ impl MemoryStore {
             counters: req
                 .counters
                 .iter()
-                .map(|k| self.counter_get(k, now))
+                .map(|k| self.counters.peek(k, |c| live_value(c, now)))
                 .collect(),
             slots: req
                 .slots
@@ -378,6 +317,14 @@ impl MemoryStore {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A counter's value, 0 when absent or expired.
+fn live_value(c: Option<&Counter>, now: u64) -> i64 {
+    match c {
+        Some(c) if c.live(now) => c.value.load(Ordering::Acquire),
+        _ => 0,
     }
 }
 

@@ -32,6 +32,7 @@ pub mod glob;
 pub mod guardrails;
 pub mod keys;
 pub mod limits;
+mod memory_shards;
 pub mod memory_store;
 pub mod metrics;
 pub mod pricing;
@@ -47,7 +48,7 @@ pub mod store;
 pub mod unpriced;
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,7 +104,14 @@ impl PerKey {
 #[derive(Default)]
 struct ModelKeys {
     day_no: u64,
-    keys: FxMap<String, Arc<ScopeKeys>>,
+    keys: FxMap<String, Arc<ModelDay>>,
+}
+
+/// One upstream model's counter keys for a day, and whether a settlement already put
+/// it in the set of models with usage (`admission::MODELS_SET`).
+pub(crate) struct ModelDay {
+    pub(crate) keys: ScopeKeys,
+    pub(crate) listed: AtomicBool,
 }
 
 /// Models remembered per day; beyond that keys are built per request.
@@ -416,14 +424,17 @@ impl Policy {
 
 impl Inner {
     /// Counter keys of an upstream model for the day of `cal`.
-    pub(crate) fn model_keys(&self, model: &str, cal: &Calendar) -> Arc<ScopeKeys> {
+    pub(crate) fn model_keys(&self, model: &str, cal: &Calendar) -> Arc<ModelDay> {
         let cached = self.model_keys.load();
         if cached.day_no == cal.day_no {
             if let Some(k) = cached.keys.get(model) {
                 return k.clone();
             }
         }
-        let keys = Arc::new(ScopeKeys::new("model", model, cal));
+        let keys = Arc::new(ModelDay {
+            keys: ScopeKeys::new("model", model, cal),
+            listed: AtomicBool::new(false),
+        });
         if cached.keys.len() < MODEL_KEYS_CAP || cached.day_no != cal.day_no {
             self.model_keys.rcu(|old| {
                 let mut next = ModelKeys {
