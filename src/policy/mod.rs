@@ -222,6 +222,18 @@ impl Policy {
         keys::authorize_model(key, model)
     }
 
+    /// Runs `f` on the rules of `key` without taking a reference on them (the count
+    /// of a shared `Arc` is a cache line both worker threads write).
+    fn with_per<R>(&self, key: &KeyInfo, f: impl FnOnce(&PerKey) -> R) -> R {
+        if key.anonymous {
+            return f(&self.inner.anonymous);
+        }
+        match self.inner.per_key.get(&key.name) {
+            Some(p) => f(p),
+            None => f(&rules_of(key, &self.inner.guardrails)),
+        }
+    }
+
     pub(crate) fn per(&self, key: &KeyInfo) -> Arc<PerKey> {
         if key.anonymous {
             return self.inner.anonymous.clone();
@@ -356,12 +368,9 @@ impl Policy {
         _model: &str,
         body: &[u8],
     ) -> Result<Option<Vec<u8>>, GatewayError> {
-        guardrails::check_body(
-            &self.per(key).guards.input,
-            body,
-            Direction::Input,
-            &key.name,
-        )
+        self.with_per(key, |per| {
+            guardrails::check_body(&per.guards.input, body, Direction::Input, &key.name)
+        })
     }
 
     /// Output guardrails on a whole (non-streamed) JSON response body.
@@ -371,12 +380,9 @@ impl Policy {
         _model: &str,
         body: &[u8],
     ) -> Result<Option<Vec<u8>>, GatewayError> {
-        guardrails::check_body(
-            &self.per(key).guards.output,
-            body,
-            Direction::Output,
-            &key.name,
-        )
+        self.with_per(key, |per| {
+            guardrails::check_body(&per.guards.output, body, Direction::Output, &key.name)
+        })
     }
 
     /// Output guardrails on a plain text (e.g. a translated answer's content).
@@ -386,18 +392,17 @@ impl Policy {
         _model: &str,
         text: &str,
     ) -> Result<Option<String>, GatewayError> {
-        guardrails::scan_text(
-            &self.per(key).guards.output,
-            text,
-            Direction::Output,
-            &key.name,
-        )
+        self.with_per(key, |per| {
+            guardrails::scan_text(&per.guards.output, text, Direction::Output, &key.name)
+        })
     }
 
     /// A stream scanner when `key` has output guardrails, else None (no hold-back).
     pub fn output_scanner(&self, key: &KeyInfo, _model: &str) -> Option<OutputScanner> {
-        let guards = &self.per(key).guards.output;
-        (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
+        self.with_per(key, |per| {
+            let guards = &per.guards.output;
+            (!guards.is_empty()).then(|| OutputScanner::new(guards.clone(), &key.name))
+        })
     }
 
     /// The price of an upstream model (configured, built in, or the default price).

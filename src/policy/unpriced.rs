@@ -47,7 +47,8 @@ impl super::Policy {
             if self.inner.pricing.listed(model) {
                 continue;
             }
-            let budgeted = *has_budget.get_or_insert_with(|| self.per(key).has_budget);
+            let budgeted =
+                *has_budget.get_or_insert_with(|| self.with_per(key, |per| per.has_budget));
             check(
                 self.inner.unpriced,
                 &self.inner.unpriced_logged,
