@@ -13,11 +13,9 @@
 //! the requests in flight at that moment cost (the same trade-off LiteLLM makes;
 //! reserving worst-case cost up front would refuse legitimate requests).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use arc_swap::ArcSwapOption;
-use once_cell::sync::Lazy;
 
 use super::keys::KeyInfo;
 use super::limits::Scope;
@@ -67,8 +65,11 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Today's calendar, built once per day and shared (admissions and settlements read it).
-static TODAY: Lazy<ArcSwapOption<Calendar>> = Lazy::new(ArcSwapOption::empty);
+thread_local! {
+    /// Today's calendar, built once per day by each thread: one shared by all would
+    /// have its reference count written by every thread on every request.
+    static TODAY: RefCell<Option<Arc<Calendar>>> = const { RefCell::new(None) };
+}
 
 /// Days since 1970-01-01 → (year, month 1..=12, day 1..=31); Howard Hinnant's
 /// `civil_from_days`, exact for the proleptic Gregorian calendar.
@@ -110,12 +111,12 @@ impl Calendar {
     /// Today's calendar (cached until the day changes).
     pub fn now() -> Arc<Calendar> {
         let today = unix_now() / 86_400;
-        if let Some(c) = TODAY.load_full().filter(|c| c.day_no == today) {
-            return c;
-        }
-        let c = Arc::new(Calendar::at(today * 86_400));
-        TODAY.store(Some(c.clone()));
-        c
+        TODAY.with_borrow_mut(|cached| match cached {
+            Some(c) if c.day_no == today => c.clone(),
+            _ => cached
+                .insert(Arc::new(Calendar::at(today * 86_400)))
+                .clone(),
+        })
     }
 
     /// Time from `unix_secs` to the end of this day.
