@@ -111,18 +111,8 @@ impl Admission {
         self.metered
     }
 
-    fn release_request(&self) -> SettleRequest {
-        SettleRequest {
-            release: if self.metered {
-                self.per.slots.iter().map(|s| s.key.clone()).collect()
-            } else {
-                Vec::new()
-            },
-            lease_id: self.lease_id,
-            // Five counters for each of key, team and model: grown once, not thrice.
-            counters: Vec::with_capacity(15),
-            ..SettleRequest::default()
-        }
+    fn release_request(&self) -> SettleRequest<'_> {
+        release_request(&self.per, self.metered, self.lease_id)
     }
 
     /// Ends the request; see [`super::Policy::settle`].
@@ -153,16 +143,15 @@ impl Admission {
         if let Some(team) = &day.team {
             req.counters.extend(team.counters(nanos, tokens));
         }
-        let mut listing = None;
-        if !usage.is_empty() {
-            let model = self.inner.model_keys(label_model, &cal);
+        let model = (!usage.is_empty()).then(|| self.inner.model_keys(label_model, &cal));
+        // Once a day per model is enough: the set never loses a member.
+        let listing = model.as_ref().filter(|m| !m.listed.load(Ordering::Relaxed));
+        if let Some(model) = &model {
             req.counters.extend(model.keys.counters(nanos, tokens));
-            // Once a day per model is enough: the set never loses a member.
-            if !model.listed.load(Ordering::Relaxed) {
-                req.members
-                    .push((MODELS_SET.to_string(), label_model.to_string()));
-                listing = Some(model);
-            }
+        }
+        if listing.is_some() {
+            req.members
+                .push((MODELS_SET.to_string(), label_model.to_string()));
         }
         record_metrics(label_model, provider, &self.key.name, &split, usage, cost);
         match self.inner.store.settle(&req).await {
@@ -232,6 +221,21 @@ fn record_metrics(
     }
 }
 
+/// The settlement that gives back the concurrency slots of a metered admission.
+fn release_request(per: &PerKey, metered: bool, lease_id: u64) -> SettleRequest<'_> {
+    SettleRequest {
+        release: if metered {
+            per.slots.iter().map(|s| &s.key).collect()
+        } else {
+            Vec::new()
+        },
+        lease_id,
+        // Five counters for each of key, team and model: grown once, not thrice.
+        counters: Vec::with_capacity(15),
+        ..SettleRequest::default()
+    }
+}
+
 impl Drop for Admission {
     fn drop(&mut self) {
         if self.done || !self.metered || self.per.slots.is_empty() {
@@ -241,10 +245,11 @@ impl Drop for Admission {
         if self.inner.store.settle_now(&req) {
             return;
         }
-        let inner = self.inner.clone();
+        let (inner, per, lease_id) = (self.inner.clone(), self.per.clone(), self.lease_id);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
+                    let req = release_request(&per, true, lease_id);
                     if let Err(e) = inner.store.settle(&req).await {
                         inner.warn_store(&e);
                     }

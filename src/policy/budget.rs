@@ -157,9 +157,9 @@ pub struct Cap {
 
 impl Cap {
     /// The admission check of this cap.
-    pub fn op(&self) -> BudgetOp {
+    pub fn op(&self) -> BudgetOp<'_> {
         BudgetOp {
-            key: self.key.clone(),
+            key: &self.key,
             limit: usd_to_nanos(self.usd),
         }
     }
@@ -240,32 +240,32 @@ impl ScopeKeys {
     }
 
     /// The writes of one settled request.
-    pub fn counters(&self, nanos: i64, tokens: u64) -> [CounterOp; 5] {
+    pub fn counters(&self, nanos: i64, tokens: u64) -> [CounterOp<'_>; 5] {
         let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
         let [d, m, total, requests, tok] = &self.0;
         [
             CounterOp {
-                key: d.clone(),
+                key: d,
                 delta: nanos,
                 ttl: Some(DAY_TTL),
             },
             CounterOp {
-                key: m.clone(),
+                key: m,
                 delta: nanos,
                 ttl: Some(MONTH_TTL),
             },
             CounterOp {
-                key: total.clone(),
+                key: total,
                 delta: nanos,
                 ttl: None,
             },
             CounterOp {
-                key: requests.clone(),
+                key: requests,
                 delta: 1,
                 ttl: None,
             },
             CounterOp {
-                key: tok.clone(),
+                key: tok,
                 delta: tokens,
                 ttl: None,
             },
@@ -338,11 +338,11 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &Calendar::now()) || a.day_no != Calendar::now().day_no);
         let keys = ScopeKeys::new("key", "alice", &Calendar::at(1_736_899_200));
         let w = keys.counters(7, 12);
-        assert_eq!(&*w[0].key, "spend:key:alice:d:20250115");
-        assert_eq!(&*w[1].key, "spend:key:alice:m:202501");
-        assert_eq!((&*w[2].key, w[2].ttl), ("spend:key:alice:total", None));
-        assert_eq!((&*w[3].key, w[3].delta), ("usage:key:alice:requests", 1));
-        assert_eq!((&*w[4].key, w[4].delta), ("usage:key:alice:tokens", 12));
+        assert_eq!(&**w[0].key, "spend:key:alice:d:20250115");
+        assert_eq!(&**w[1].key, "spend:key:alice:m:202501");
+        assert_eq!((&**w[2].key, w[2].ttl), ("spend:key:alice:total", None));
+        assert_eq!((&**w[3].key, w[3].delta), ("usage:key:alice:requests", 1));
+        assert_eq!((&**w[4].key, w[4].delta), ("usage:key:alice:tokens", 12));
     }
 
     #[test]

@@ -149,13 +149,13 @@ impl Bucket {
     }
 
     /// The admission op: 1 request, or the token estimate.
-    pub fn take(&self, estimated_tokens: u64) -> BucketOp {
+    pub fn take(&self, estimated_tokens: u64) -> BucketOp<'_> {
         let cost = match self.kind {
             Kind::Requests => 1,
             Kind::Tokens => estimated_tokens,
         };
         BucketOp {
-            key: self.key.clone(),
+            key: &self.key,
             limit: self.limit,
             period: MINUTE,
             cost,
@@ -163,9 +163,9 @@ impl Bucket {
     }
 
     /// The settlement op of a tokens bucket: real minus estimated.
-    pub fn correct(&self, delta: i64) -> Option<AdjustOp> {
-        (self.kind == Kind::Tokens && delta != 0).then(|| AdjustOp {
-            key: self.key.clone(),
+    pub fn correct(&self, delta: i64) -> Option<AdjustOp<'_>> {
+        (self.kind == Kind::Tokens && delta != 0).then_some(AdjustOp {
+            key: &self.key,
             limit: self.limit,
             period: MINUTE,
             delta,
@@ -206,9 +206,9 @@ impl Bucket {
 
 impl Slot {
     /// The admission op: one slot.
-    pub fn take(&self) -> SlotOp {
+    pub fn take(&self) -> SlotOp<'_> {
         SlotOp {
-            key: self.key.clone(),
+            key: &self.key,
             max: self.max,
         }
     }

@@ -190,7 +190,7 @@ impl MemoryStore {
     fn admit_now(&self, req: &AdmitRequest) -> AdmitOutcome {
         let now = self.clock.now_us();
         for (index, b) in req.budgets.iter().enumerate() {
-            let spent = self.counter_get(&b.key, now);
+            let spent = self.counter_get(b.key, now);
             if spent >= b.limit {
                 return AdmitOutcome::OverBudget { index, spent };
             }
@@ -198,7 +198,7 @@ impl MemoryStore {
         let mut until_full = Vec::with_capacity(req.buckets.len());
         for (index, b) in req.buckets.iter().enumerate() {
             let g = gcra_of(b.limit, b.period);
-            match self.take(&b.key, g, now, b.cost) {
+            match self.take(b.key, g, now, b.cost) {
                 Ok(tat) => until_full.push(Duration::from_micros(tat - now)),
                 Err(refusal) => {
                     self.undo_buckets(req, index, now);
@@ -211,8 +211,8 @@ impl MemoryStore {
             }
         }
         for (index, s) in req.slots.iter().enumerate() {
-            if let Err(in_use) = self.acquire(&s.key, s.max) {
-                req.slots[..index].iter().for_each(|s| self.release(&s.key));
+            if let Err(in_use) = self.acquire(s.key, s.max) {
+                req.slots[..index].iter().for_each(|s| self.release(s.key));
                 self.undo_buckets(req, req.buckets.len(), now);
                 return AdmitOutcome::Concurrency { index, in_use };
             }
@@ -224,7 +224,7 @@ impl MemoryStore {
     fn undo_buckets(&self, req: &AdmitRequest, taken: usize, now: u64) {
         for b in &req.buckets[..taken] {
             let cost = i64::try_from(b.cost).unwrap_or(i64::MAX);
-            self.adjust(&b.key, gcra_of(b.limit, b.period), now, -cost);
+            self.adjust(b.key, gcra_of(b.limit, b.period), now, -cost);
         }
     }
 
@@ -232,13 +232,13 @@ impl MemoryStore {
     fn settle_sync(&self, req: &SettleRequest) -> Vec<i64> {
         let now = self.clock.now_us();
         for a in &req.adjust {
-            self.adjust(&a.key, gcra_of(a.limit, a.period), now, a.delta);
+            self.adjust(a.key, gcra_of(a.limit, a.period), now, a.delta);
         }
         req.release.iter().for_each(|k| self.release(k));
         let values = req
             .counters
             .iter()
-            .map(|c| self.counter_add(&c.key, c.delta, c.ttl, now))
+            .map(|c| self.counter_add(c.key, c.delta, c.ttl, now))
             .collect();
         for (set, member) in &req.members {
             self.sets.with(set, |s| {

@@ -8,16 +8,21 @@ fn store() -> (Arc<ManualClock>, MemoryStore) {
     (clock.clone(), MemoryStore::with_clock(clock))
 }
 
-fn bucket(key: &str, limit: u64, cost: u64) -> BucketOp {
+/// A key as the policy holds it; leaked, so ops can borrow it for the whole test.
+fn k(key: &str) -> &'static Arc<str> {
+    Box::leak(Box::new(Arc::from(key)))
+}
+
+fn bucket(key: &str, limit: u64, cost: u64) -> BucketOp<'static> {
     BucketOp {
-        key: key.into(),
+        key: k(key),
         limit,
         period: MIN,
         cost,
     }
 }
 
-fn admit(s: &MemoryStore, buckets: Vec<BucketOp>) -> AdmitOutcome {
+fn admit(s: &MemoryStore, buckets: Vec<BucketOp<'_>>) -> AdmitOutcome {
     s.admit_now(&AdmitRequest {
         buckets,
         ..AdmitRequest::default()
@@ -98,7 +103,7 @@ fn budgets_block_at_their_limit() {
     let (_, s) = store();
     let req = AdmitRequest {
         budgets: vec![BudgetOp {
-            key: "spend".into(),
+            key: k("spend"),
             limit: 100,
         }],
         ..AdmitRequest::default()
@@ -106,7 +111,7 @@ fn budgets_block_at_their_limit() {
     assert!(matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }));
     s.settle_sync(&SettleRequest {
         counters: vec![CounterOp {
-            key: "spend".into(),
+            key: k("spend"),
             delta: 100,
             ttl: None,
         }],
@@ -127,7 +132,7 @@ fn concurrency_slots_are_taken_and_released() {
     let req = AdmitRequest {
         buckets: vec![bucket("r", 100, 1)],
         slots: vec![SlotOp {
-            key: "c".into(),
+            key: k("c"),
             max: 2,
         }],
         ..AdmitRequest::default()
@@ -154,7 +159,7 @@ fn concurrency_slots_are_taken_and_released() {
         98
     );
     assert!(s.settle_now(&SettleRequest {
-        release: vec!["c".into()],
+        release: vec![k("c")],
         ..Default::default()
     }));
     assert!(matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }));
@@ -169,7 +174,7 @@ fn settlement_refunds_and_charges_tokens() {
     ));
     let adjust = |delta| SettleRequest {
         adjust: vec![AdjustOp {
-            key: "t".into(),
+            key: k("t"),
             limit: 1000,
             period: MIN,
             delta,
@@ -193,7 +198,7 @@ fn counters_add_expire_and_restart() {
     let (clock, s) = store();
     let add = |delta| SettleRequest {
         counters: vec![CounterOp {
-            key: "c".into(),
+            key: k("c"),
             delta,
             ttl: Some(Duration::from_secs(10)),
         }],
@@ -235,12 +240,12 @@ fn sweep_drops_expired_state_only() {
     s.settle_sync(&SettleRequest {
         counters: vec![
             CounterOp {
-                key: "short".into(),
+                key: k("short"),
                 delta: 1,
                 ttl: Some(Duration::from_secs(1)),
             },
             CounterOp {
-                key: "forever".into(),
+                key: k("forever"),
                 delta: 1,
                 ttl: None,
             },
@@ -265,7 +270,7 @@ fn parallel_threads_never_exceed_the_limit() {
                     let req = AdmitRequest {
                         buckets: vec![bucket("key", 10_000, 1), bucket("team", 1_000, 1)],
                         slots: vec![SlotOp {
-                            key: "c".into(),
+                            key: k("c"),
                             max: 1_000_000,
                         }],
                         ..AdmitRequest::default()

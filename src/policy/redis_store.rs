@@ -166,13 +166,13 @@ impl StateStore for RedisStore {
     async fn admit(&self, req: &AdmitRequest) -> Result<AdmitOutcome, StoreError> {
         let mut inv = self.admit.prepare_invoke();
         for b in &req.buckets {
-            inv.key(self.key(&b.key));
+            inv.key(self.key(b.key));
         }
         for b in &req.budgets {
-            inv.key(self.key(&b.key));
+            inv.key(self.key(b.key));
         }
         for s in &req.slots {
-            inv.key(self.key(&s.key));
+            inv.key(self.key(s.key));
         }
         inv.arg(req.buckets.len())
             .arg(req.budgets.len())
@@ -197,10 +197,10 @@ impl StateStore for RedisStore {
         }
         let mut inv = self.settle.prepare_invoke();
         for a in &req.adjust {
-            inv.key(self.key(&a.key));
+            inv.key(self.key(a.key));
         }
         for c in &req.counters {
-            inv.key(self.key(&c.key));
+            inv.key(self.key(c.key));
         }
         for k in &req.release {
             inv.key(self.key(k));

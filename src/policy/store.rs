@@ -8,7 +8,10 @@
 //! the team's takes nothing from either, and one settlement is one call too.
 //!
 //! Keys are plain strings built by the policy (`rl:key:<name>:rpm`, `spend:team:<name>:d:20250101`);
-//! the Redis store prefixes them. Money is counted in integer nano-dollars so that sums
+//! the Redis store prefixes them. Operations borrow them from the policy, which keeps
+//! them in `Arc`s per key and day: cloning those on every request wrote their counts,
+//! shared by every worker thread, a dozen times a request (and the memory store finds
+//! its cells by the `Arc`'s address). Money is counted in integer nano-dollars so that sums
 //! are exact and Redis `INCRBY` can be used.
 
 use std::sync::Arc;
@@ -19,8 +22,8 @@ use async_trait::async_trait;
 /// Take `cost` units from a GCRA token bucket that holds `limit` units and refills
 /// fully over `period` (see [`super::gcra`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketOp {
-    pub key: Arc<str>,
+pub struct BucketOp<'a> {
+    pub key: &'a Arc<str>,
     pub limit: u64,
     pub period: Duration,
     pub cost: u64,
@@ -28,24 +31,24 @@ pub struct BucketOp {
 
 /// Admission requires the counter at `key` to be below `limit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BudgetOp {
-    pub key: Arc<str>,
+pub struct BudgetOp<'a> {
+    pub key: &'a Arc<str>,
     pub limit: i64,
 }
 
 /// Admission takes one of `max` concurrency slots at `key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlotOp {
-    pub key: Arc<str>,
+pub struct SlotOp<'a> {
+    pub key: &'a Arc<str>,
     pub max: u64,
 }
 
 /// Everything one request needs to be admitted, checked and taken atomically.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AdmitRequest {
-    pub buckets: Vec<BucketOp>,
-    pub budgets: Vec<BudgetOp>,
-    pub slots: Vec<SlotOp>,
+pub struct AdmitRequest<'a> {
+    pub buckets: Vec<BucketOp<'a>>,
+    pub budgets: Vec<BudgetOp<'a>>,
+    pub slots: Vec<SlotOp<'a>>,
     /// Identifies this request's slot leases (unique across replicas).
     pub lease_id: u64,
     /// A slot not released within this time is reclaimed (a replica that died
@@ -73,8 +76,8 @@ pub enum AdmitOutcome {
 
 /// Move a bucket by `delta` units after the fact (negative = refund), without any check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdjustOp {
-    pub key: Arc<str>,
+pub struct AdjustOp<'a> {
+    pub key: &'a Arc<str>,
     pub limit: u64,
     pub period: Duration,
     pub delta: i64,
@@ -82,25 +85,25 @@ pub struct AdjustOp {
 
 /// Add `delta` to a counter; `ttl` (re)arms its expiry, None keeps it forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CounterOp {
-    pub key: Arc<str>,
+pub struct CounterOp<'a> {
+    pub key: &'a Arc<str>,
     pub delta: i64,
     pub ttl: Option<Duration>,
 }
 
 /// The end of a request: correct buckets, release slots, add counters, remember names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettleRequest {
-    pub adjust: Vec<AdjustOp>,
+pub struct SettleRequest<'a> {
+    pub adjust: Vec<AdjustOp<'a>>,
     /// Slot keys to release this request's lease from.
-    pub release: Vec<Arc<str>>,
+    pub release: Vec<&'a Arc<str>>,
     pub lease_id: u64,
-    pub counters: Vec<CounterOp>,
+    pub counters: Vec<CounterOp<'a>>,
     /// `(set key, member)` pairs to add (e.g. the models that have spend).
     pub members: Vec<(String, String)>,
 }
 
-impl SettleRequest {
+impl SettleRequest<'_> {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.adjust.is_empty()
