@@ -47,40 +47,15 @@ pub async fn accept(
         Ok(key) => key,
         Err(err) => return Ok(Err(err)),
     };
-    ctx.req.key = Some(key.clone());
     let api = match endpoint {
-        Endpoint::ListModels => {
-            let body = list_models(&runtime, &key, session, dialect);
-            respond::send_json(session, ctx, 200, body, &[]).await?;
-            return Ok(Ok(Accepted::Answered));
-        }
-        Endpoint::GetModel => {
-            let (status, body) = match get_model(&runtime, &key, session, dialect) {
-                Ok(body) => (200, body),
-                Err(err) => return Ok(Err(err)),
-            };
-            respond::send_json(session, ctx, status, body, &[]).await?;
-            return Ok(Ok(Accepted::Answered));
-        }
-        Endpoint::StoredResponse => {
-            let req = session.req_header();
-            let at = req
-                .uri
-                .path_and_query()
-                .map_or("", |p| p.as_str())
-                .to_string();
-            let method = req.method.clone();
-            let answer = crate::conversations::answer_stored(&runtime, &key, &method, &at).await;
-            return match answer {
-                Ok((status, body)) => {
-                    respond::send_json(session, ctx, status, body, &[]).await?;
-                    Ok(Ok(Accepted::Answered))
-                }
-                Err(err) => Ok(Err(err)),
-            };
-        }
         Endpoint::Api(api) => api,
+        other => {
+            ctx.req.key = Some(key.clone());
+            return answer_directly(other, &runtime, &key, session, ctx, dialect).await;
+        }
     };
+    // Moved, not cloned: the key's count is shared by every worker thread.
+    ctx.req.key = Some(key);
     ctx.req.api = Some(api);
     let client = &runtime.config.client;
     let body = match inbound::read_body(session, runtime.config.max_body_bytes, client).await? {
@@ -139,6 +114,40 @@ pub async fn accept(
         return Ok(Ok(Accepted::Answered));
     }
     Ok(Ok(Accepted::Proxy))
+}
+
+/// The requests tollgate answers itself after authentication: the models list, one
+/// model, a stored response.
+async fn answer_directly(
+    endpoint: Endpoint,
+    runtime: &crate::runtime::Runtime,
+    key: &crate::policy::KeyInfo,
+    session: &mut Session,
+    ctx: &mut Ctx,
+    dialect: formats::Dialect,
+) -> Result<std::result::Result<Accepted, GatewayError>> {
+    let answer = match endpoint {
+        Endpoint::ListModels => Ok((200, list_models(runtime, key, session, dialect))),
+        Endpoint::GetModel => get_model(runtime, key, session, dialect).map(|body| (200, body)),
+        Endpoint::StoredResponse => {
+            let req = session.req_header();
+            let at = req
+                .uri
+                .path_and_query()
+                .map_or("", |p| p.as_str())
+                .to_string();
+            let method = req.method.clone();
+            crate::conversations::answer_stored(runtime, key, &method, &at).await
+        }
+        Endpoint::Api(_) => Err(GatewayError::internal("not answered by the gateway")),
+    };
+    match answer {
+        Ok((status, body)) => {
+            respond::send_json(session, ctx, status, body, &[]).await?;
+            Ok(Ok(Accepted::Answered))
+        }
+        Err(err) => Ok(Err(err)),
+    }
 }
 
 /// The plan without the targets that cannot serve this request

@@ -76,12 +76,12 @@ fn take_query_key(req: &mut RequestHeader) -> Option<String> {
 
 /// Model allow-list and input guardrails; a redacting guardrail replaces the body.
 pub fn check_request(policy: &Policy, ctx: &mut Ctx) -> Result<(), GatewayError> {
-    let Some(key) = ctx.req.key.clone() else {
+    let Some(key) = ctx.req.key.as_deref() else {
         return Ok(());
     };
-    let model = ctx.model_name().to_string();
-    policy.authorize_model(&key, &model)?;
-    if let Some(redacted) = policy.check_input(&key, &model, &ctx.req.body)? {
+    let model = ctx.model_name();
+    policy.authorize_model(key, model)?;
+    if let Some(redacted) = policy.check_input(key, model, &ctx.req.body)? {
         // Offsets in the envelope refer to the old body: read it again.
         let require_messages = !ctx.req.api.is_some_and(Api::is_embeddings);
         let envelope = match (ctx.req.dialect, &ctx.req.envelope) {
@@ -101,7 +101,7 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
     let key = ctx
         .req
         .key
-        .clone()
+        .as_ref()
         .ok_or_else(|| GatewayError::internal("no key"))?;
     let output = ctx
         .req
@@ -130,7 +130,7 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
             .iter()
             .flat_map(|r| r.targets.iter())
             .map(|t| (t.provider.name.as_str(), t.model.as_str()));
-        policy.check_priced(&key, targets)?;
+        policy.check_priced(key, targets)?;
     }
-    policy.admit(&key, ctx.model_name(), estimate).await
+    policy.admit(key, ctx.model_name(), estimate).await
 }
