@@ -14,7 +14,9 @@
 //! runtime and with it an empty map; the children are the same global series.
 
 use std::hash::Hasher;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
 
 use prometheus::{Histogram, IntCounter};
 
@@ -137,11 +139,20 @@ impl Series {
             return;
         };
         let labels = [operation, system, self.model.as_str()];
-        let child = |cell: &OnceLock<Histogram>, vec: &prometheus::HistogramVec| {
-            cell.get_or_init(|| vec.with_label_values(&labels)).clone()
-        };
-        child(&self.genai_duration, &genai_metrics::OPERATION_DURATION)
-            .observe(op.duration.as_secs_f64());
+        // Borrowed, not cloned: a child's count is shared by every worker thread.
+        fn child<'c>(
+            cell: &'c OnceLock<Histogram>,
+            vec: &prometheus::HistogramVec,
+            labels: &[&str],
+        ) -> &'c Histogram {
+            cell.get_or_init(|| vec.with_label_values(labels))
+        }
+        child(
+            &self.genai_duration,
+            &genai_metrics::OPERATION_DURATION,
+            &labels,
+        )
+        .observe(op.duration.as_secs_f64());
         if op.succeeded {
             for (cell, kind, tokens) in [
                 (&self.genai_input, "input", op.input_tokens),
@@ -159,18 +170,32 @@ impl Series {
             }
         }
         if let Some(ttft) = op.time_to_first_token() {
-            child(&self.genai_ttft, &genai_metrics::TIME_TO_FIRST_TOKEN).observe(ttft);
+            child(
+                &self.genai_ttft,
+                &genai_metrics::TIME_TO_FIRST_TOKEN,
+                &labels,
+            )
+            .observe(ttft);
         }
         if let Some(per_token) = op.time_per_output_token() {
-            child(&self.genai_per_token, &genai_metrics::TIME_PER_OUTPUT_TOKEN).observe(per_token);
+            child(
+                &self.genai_per_token,
+                &genai_metrics::TIME_PER_OUTPUT_TOKEN,
+                &labels,
+            )
+            .observe(per_token);
         }
     }
 }
 
 /// The label sets seen by one runtime snapshot, keyed by a hash of their labels.
+///
+/// Read without a lock: the map is replaced whole when a label set is added (rare, and
+/// bounded), so a request's look-up writes nothing shared; a lock's word, or a shared
+/// `Arc`'s count, would be a cache line every worker thread takes on every request.
 #[derive(Debug, Default)]
 pub struct MetricHandles {
-    series: RwLock<FxMap<u64, Arc<Series>>>,
+    series: ArcSwap<FxMap<u64, Arc<Series>>>,
     /// `tollgate_upstream_attempts_total{provider, outcome}` of each configured
     /// provider: [ok, failed].
     attempts: FxMap<String, [IntCounter; 2]>,
@@ -187,9 +212,20 @@ impl MetricHandles {
             })
             .collect();
         MetricHandles {
-            series: RwLock::default(),
+            series: ArcSwap::default(),
             attempts,
         }
+    }
+
+    /// Runs `f` on the series of these labels, without taking a reference on it.
+    pub fn with_series<R>(&self, labels: &Labels, f: impl FnOnce(&Series) -> R) -> R {
+        let key = hash_of(labels);
+        let map = self.series.load();
+        if let Some(s) = map.get(&key).filter(|s| s.is(labels)) {
+            return f(s);
+        }
+        drop(map);
+        f(&self.series(labels))
     }
 
     /// The series of these labels: from the map, or created and kept while there is
@@ -202,24 +238,27 @@ impl MetricHandles {
 
     fn kept(&self, labels: &Labels) -> Option<Arc<Series>> {
         let key = hash_of(labels);
-        if let Ok(map) = self.series.read() {
-            if let Some(s) = map.get(&key) {
-                return s.is(labels).then(|| s.clone());
+        if let Some(s) = self.series.load().get(&key) {
+            return s.is(labels).then(|| s.clone());
+        }
+        let mut kept = None;
+        self.series.rcu(|map| {
+            let mut map = FxMap::clone(map);
+            if map.len() < MAX_SERIES || map.contains_key(&key) {
+                kept = Some(
+                    map.entry(key)
+                        .or_insert_with(|| Arc::new(Series::new(labels)))
+                        .clone(),
+                );
             }
-        }
-        let mut map = self.series.write().ok()?;
-        if map.len() >= MAX_SERIES && !map.contains_key(&key) {
-            return None;
-        }
-        let s = map
-            .entry(key)
-            .or_insert_with(|| Arc::new(Series::new(labels)));
-        s.is(labels).then(|| s.clone())
+            map
+        });
+        kept.filter(|s| s.is(labels))
     }
 
     /// How many label sets are kept.
     pub fn len(&self) -> usize {
-        self.series.read().map_or(0, |m| m.len())
+        self.series.load().len()
     }
 
     /// Whether no label set is kept yet.

@@ -138,3 +138,20 @@ fn genai_children_follow_the_operation_labels() {
     none.record_genai(&op);
     assert_eq!(count(), before + 1);
 }
+
+#[test]
+fn with_series_reaches_the_kept_series_and_keeps_a_new_one() {
+    let handles = MetricHandles::new(["mh-p5"]);
+    let before = requests_total("mh-with", "mh-p5", "2xx");
+    let kept = handles.series(&labels("mh-with", "mh-p5"));
+    let seen = handles.with_series(&labels("mh-with", "mh-p5"), |s| {
+        s.requests(200).inc();
+        s as *const Series
+    });
+    assert_eq!(seen, Arc::as_ptr(&kept), "the kept series, not a new one");
+    // A label set not seen yet is kept by its first use.
+    handles.with_series(&labels("mh-with-new", "mh-p5"), |s| s.requests(201).inc());
+    assert_eq!(handles.len(), 2);
+    assert_eq!(requests_total("mh-with", "mh-p5", "2xx"), before + 1);
+    assert_eq!(requests_total("mh-with-new", "mh-p5", "2xx"), 1);
+}

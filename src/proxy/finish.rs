@@ -100,18 +100,19 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     } else {
         ctx.resp.status
     };
-    let series = request_series(ctx, model);
-    series.requests(status).inc();
-    series
-        .seconds()
-        .observe(now.duration_since(ctx.req.started).as_secs_f64());
-    observe_variant(ctx);
-    if let Some(first) = ctx.resp.first_byte_at {
+    with_request_series(ctx, model, |series| {
+        series.requests(status).inc();
         series
-            .ttfb()
-            .observe(first.duration_since(ctx.req.started).as_secs_f64());
-    }
-    observe_genai(ctx, &series, model, status, now);
+            .seconds()
+            .observe(now.duration_since(ctx.req.started).as_secs_f64());
+        if let Some(first) = ctx.resp.first_byte_at {
+            series
+                .ttfb()
+                .observe(first.duration_since(ctx.req.started).as_secs_f64());
+        }
+        observe_genai(ctx, series, model, status, now);
+    });
+    observe_variant(ctx);
     if let Some(err) = &ctx.resp.error {
         metrics::ERRORS
             .with_label_values(&[err.metric_label()])
@@ -125,8 +126,9 @@ pub fn observe(session: &Session, ctx: &Ctx) {
     }
 }
 
-/// The metric children of this request's labels, kept by the runtime snapshot.
-fn request_series(ctx: &Ctx, model: &str) -> Arc<Series> {
+/// Runs `f` on the metric children of this request's labels, kept by the runtime
+/// snapshot.
+fn with_request_series(ctx: &Ctx, model: &str, f: impl FnOnce(&Series)) {
     let labels = Labels {
         route: metrics::route_label(ctx.req.api),
         model,
@@ -139,8 +141,8 @@ fn request_series(ctx: &Ctx, model: &str) -> Arc<Series> {
             .map(|a| genai_metrics::system_name(a.provider.kind)),
     };
     match &ctx.req.runtime {
-        Some(runtime) => runtime.metric_handles.series(&labels),
-        None => MetricHandles::default().series(&labels),
+        Some(runtime) => runtime.metric_handles.with_series(&labels, f),
+        None => f(&MetricHandles::default().series(&labels)),
     }
 }
 
