@@ -153,7 +153,8 @@ impl Admission {
             req.members
                 .push((MODELS_SET.to_string(), label_model.to_string()));
         }
-        record_metrics(label_model, provider, &self.key.name, &split, usage, cost);
+        let labels = [label_model, provider, self.key.name.as_str()];
+        record_metrics(&self.inner, labels, &split, usage, cost);
         match self.inner.store.settle(&req).await {
             Ok(values) => {
                 if let Some(model) = listing {
@@ -168,57 +169,52 @@ impl Admission {
     /// Sets `tollgate_budget_remaining_usd` from the spend counters just written
     /// (5 counters per scope: day, month, total, requests, tokens).
     fn update_budget_gauges(&self, values: &[i64], has_team: bool) {
-        let Some(gauge) = metrics::BUDGET_REMAINING_USD.as_ref() else {
+        let Some(vec) = metrics::BUDGET_REMAINING_USD.as_ref() else {
             return;
         };
-        let mut scopes = vec![(Scope::Key, self.key.name.as_str(), &self.key.budget, 0usize)];
+        let mut scopes = vec![(Scope::Key, self.key.name.as_str(), &self.key.budget)];
         if let (true, Some(team)) = (has_team, &self.key.team) {
-            scopes.push((Scope::Team, team.name.as_str(), &team.budget, 5));
+            scopes.push((Scope::Team, team.name.as_str(), &team.budget));
         }
-        for (scope, name, budget, at) in scopes {
-            for (period, cap, idx) in [
-                ("daily", budget.daily_usd, at),
-                ("monthly", budget.monthly_usd, at + 1),
-            ] {
-                if let (Some(cap), Some(&spent)) = (cap, values.get(idx)) {
-                    if let Ok(g) =
-                        gauge.get_metric_with_label_values(&[scope.as_str(), name, period])
-                    {
-                        g.set(cap - nanos_to_usd(spent));
-                    }
+        for (s, (scope, name, budget)) in scopes.into_iter().enumerate() {
+            for (p, (period, cap)) in [("daily", budget.daily_usd), ("monthly", budget.monthly_usd)]
+                .into_iter()
+                .enumerate()
+            {
+                let (Some(cap), Some(&spent)) = (cap, values.get(s * 5 + p)) else {
+                    continue;
+                };
+                let gauge = self.per.budget_gauges[s * 2 + p].get_or_init(|| {
+                    vec.get_metric_with_label_values(&[scope.as_str(), name, period])
+                        .ok()
+                });
+                if let Some(g) = gauge {
+                    g.set(cap - nanos_to_usd(spent));
                 }
             }
         }
     }
 }
 
-fn record_metrics(
-    model: &str,
-    provider: &str,
-    key: &str,
-    split: &TokenSplit,
-    usage: &Usage,
-    cost: f64,
-) {
-    for (kind, n) in [
-        ("input", split.uncached),
-        ("cache_read", split.cache_read),
-        ("cache_write", split.cache_write),
-        ("output", split.output),
-        ("reasoning", usage.reasoning_tokens),
-    ] {
-        if n > 0 {
-            metrics::inc(&metrics::TOKENS, &[model, provider, key, kind], n);
+/// Tokens by kind and spend, on the children kept for (model, provider, key).
+fn record_metrics(inner: &Inner, labels: [&str; 3], split: &TokenSplit, usage: &Usage, cost: f64) {
+    inner.settle_metrics.with(labels, |series| {
+        let counts = [
+            split.uncached,
+            split.cache_read,
+            split.cache_write,
+            split.output,
+            usage.reasoning_tokens,
+        ];
+        for (kind, n) in counts.into_iter().enumerate() {
+            if n > 0 {
+                series.tokens(kind, n);
+            }
         }
-    }
-    if cost > 0.0 {
-        if let Some(Ok(c)) = metrics::SPEND_USD
-            .as_ref()
-            .map(|m| m.get_metric_with_label_values(&[model, provider, key]))
-        {
-            c.inc_by(cost);
+        if cost > 0.0 {
+            series.spend(cost);
         }
-    }
+    });
 }
 
 /// The settlement that gives back the concurrency slots of a metered admission.

@@ -44,12 +44,13 @@ mod redis_scripts;
 pub mod redis_store;
 mod report;
 pub mod scanner;
+mod settle_metrics;
 pub mod store;
 pub mod unpriced;
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use admission::Admission;
@@ -86,6 +87,9 @@ pub(crate) struct PerKey {
     pub(crate) has_budget: bool,
     /// Budget caps and counter keys of the current day, rebuilt when the day changes.
     day: ArcSwapOption<DayKeys>,
+    /// `tollgate_budget_remaining_usd` of (key, team) × (daily, monthly), resolved on
+    /// first use (a labelled look-up per settlement wrote the vector's shared lock).
+    pub(crate) budget_gauges: [OnceLock<Option<prometheus::Gauge>>; 4],
 }
 
 impl PerKey {
@@ -131,6 +135,7 @@ pub(crate) struct Inner {
     epoch: Instant,
     last_store_warning_ms: AtomicU64,
     model_keys: ArcSwap<ModelKeys>,
+    pub(crate) settle_metrics: settle_metrics::SettleMetrics,
 }
 
 fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
@@ -144,6 +149,7 @@ fn rules_of(key: &KeyInfo, guardrails: &Guardrails) -> PerKey {
         guards: guardrails.for_key(key),
         has_budget,
         day: ArcSwapOption::empty(),
+        budget_gauges: Default::default(),
     }
 }
 
@@ -188,6 +194,7 @@ impl Policy {
                 epoch: Instant::now(),
                 last_store_warning_ms: AtomicU64::new(0),
                 model_keys: ArcSwap::from_pointee(ModelKeys::default()),
+                settle_metrics: settle_metrics::SettleMetrics::default(),
             }),
         })
     }
