@@ -119,7 +119,7 @@ fn build(sec: &ProviderSection, path: &str, cx: &mut Ctx) -> Option<Provider> {
     };
     Some(Provider {
         name: sec.name.clone(),
-        name_value: crate::edge::header_value::text(&sec.name),
+        name_value: crate::edge::header_value::configured(&sec.name),
         kind,
         endpoints,
         api_key: sec.api_key.clone().filter(|k| !k.is_empty()),

@@ -145,7 +145,7 @@ fn targets(m: &ModelSection, path: &str, lookup: &Lookup, cx: &mut Ctx) -> Vec<T
             Some(p) => out.push(Target {
                 provider: p.clone(),
                 model: t.model.clone(),
-                model_value: crate::edge::header_value::text(&t.model),
+                model_value: crate::edge::header_value::configured(&t.model),
                 weight: t.weight.unwrap_or(1).max(1),
                 caps: capability::for_target(
                     &t.model,

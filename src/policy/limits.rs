@@ -144,7 +144,7 @@ impl Bucket {
             kind,
             limit,
             key,
-            limit_header: header_value::count(limit),
+            limit_header: header_value::configured_count(limit),
         }
     }
 
