@@ -83,10 +83,13 @@ pub fn plan_for(config: &Config, model: &str) -> Result<RoutePlan, GatewayError>
         Some(route) => route.clone(),
         None => direct_route(config, model)?,
     };
-    let mut routes = vec![route.clone()];
-    for name in &route.fallbacks {
-        if let Some(fallback) = config.model(name) {
-            routes.push(fallback.clone());
+    // The route moves into the plan, not a clone of it: its count is shared by every
+    // worker thread, and each clone and drop takes that cache line from the others.
+    let mut routes = Vec::with_capacity(1 + route.fallbacks.len());
+    routes.push(route);
+    for i in 0..routes[0].fallbacks.len() {
+        if let Some(fallback) = config.model(&routes[0].fallbacks[i]).cloned() {
+            routes.push(fallback);
         }
     }
     Ok(RoutePlan { routes })
