@@ -4,7 +4,7 @@
 //! No global lock: state lives in 64 shards of `RwLock<HashMap>`, picked by a hash of
 //! the key, each value an atomic on a cache line of its own, updated by
 //! compare-and-swap. A thread reaches a key it used before through its own memory of
-//! cells, without the shard's lock ([`super::memory_shards`]), so concurrent requests
+//! cells, without the shard's lock (`policy::memory_shards`), so concurrent requests
 //! of the same key only contend on that key's cache line. The write lock is taken to
 //! insert a key, to reset an expired counter, and by the sweep that drops expired
 //! counters and full buckets once a minute.
