@@ -1,6 +1,10 @@
 //! The request side, before any upstream is chosen: which API the path asks for,
 //! reading the body within its limit, and finding the routes for its `model`.
 
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
 use crate::config::client::ClientLimits;
 use crate::edge::body::{self, Reservation};
 use crate::edge::header_value;
@@ -293,13 +297,12 @@ async fn read_chunks(
     client: &ClientLimits,
 ) -> std::result::Result<(), GatewayError> {
     loop {
-        let chunk =
-            match tokio::time::timeout(client.body_timeout, session.read_request_body()).await {
-                Err(_) => return Err(body::stalled(client.body_timeout)),
-                Ok(Err(e)) => return Err(body::unreadable(&e)),
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Ok(Some(chunk))) => chunk,
-            };
+        let chunk = match read_within(session, client.body_timeout).await {
+            Err(_) => return Err(body::stalled(client.body_timeout)),
+            Ok(Err(e)) => return Err(body::unreadable(&e)),
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Ok(Some(chunk))) => chunk,
+        };
         if buf.len() + chunk.len() > max {
             return Err(too_large(max));
         }
@@ -308,6 +311,21 @@ async fn read_chunks(
             return Err(body::over_budget());
         }
         buf.extend_from_slice(&chunk);
+    }
+}
+
+/// One read of the body within `limit`. A read that completes at once (a small body
+/// arrives with the head) needs no timer: tokio's would read the clock and take a
+/// reference on the runtime's handle, a count every worker thread writes.
+async fn read_within(
+    session: &mut Session,
+    limit: Duration,
+) -> std::result::Result<Result<Option<Bytes>>, tokio::time::error::Elapsed> {
+    let mut read = std::pin::pin!(session.read_request_body());
+    let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => tokio::time::timeout(limit, read).await,
     }
 }
 
