@@ -8,8 +8,10 @@
 #   - for each, the share of its samples on or right after a `lock`-prefixed or `xchg`
 #     instruction (where a core waits for a line another core wrote), and on lines
 #     the compiler attributes to `Arc` clones and drops.
-# A symbol whose time sits after its atomics is paying for a shared line, not for its
-# instructions (see docs/perf, thirteenth round).
+# A symbol whose time sits after its atomics pays for the line the atomic needed in
+# exclusive ownership (often one another core wrote last), not for its instructions;
+# an uncontended atomic on a cold line shows the same, so read the shares with the
+# code (see docs/perf, thirteenth round).
 #
 #   scripts/bench/shared_lines.sh [binary] [seconds]   # target/release/tollgate, 4 s
 #   scripts/bench/shared_lines.sh floor                # the bare Pingora proxy
