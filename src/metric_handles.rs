@@ -195,7 +195,7 @@ impl Series {
 /// `Arc`'s count, would be a cache line every worker thread takes on every request.
 #[derive(Debug, Default)]
 pub struct MetricHandles {
-    series: ArcSwap<FxMap<u64, Arc<Series>>>,
+    series: Kept<Series>,
     /// `tollgate_upstream_attempts_total{provider, outcome}` of each configured
     /// provider: [ok, failed].
     attempts: FxMap<String, [IntCounter; 2]>,
@@ -212,53 +212,31 @@ impl MetricHandles {
             })
             .collect();
         MetricHandles {
-            series: ArcSwap::default(),
+            series: Kept::default(),
             attempts,
         }
     }
 
     /// Runs `f` on the series of these labels, without taking a reference on it.
     pub fn with_series<R>(&self, labels: &Labels, f: impl FnOnce(&Series) -> R) -> R {
-        let key = hash_of(labels);
-        let map = self.series.load();
-        if let Some(s) = map.get(&key).filter(|s| s.is(labels)) {
-            return f(s);
-        }
-        drop(map);
-        f(&self.series(labels))
+        let is = |s: &Series| s.is(labels);
+        self.series
+            .with(hash_of(labels), is, || Series::new(labels), f)
     }
 
     /// The series of these labels: from the map, or created and kept while there is
     /// room. Past [`MAX_SERIES`] (or on a hash collision) a series that is not kept:
     /// its children are then resolved from the labelled vectors on use, as before.
     pub fn series(&self, labels: &Labels) -> Arc<Series> {
-        self.kept(labels)
+        let is = |s: &Series| s.is(labels);
+        self.series
+            .kept(hash_of(labels), is, || Series::new(labels))
             .unwrap_or_else(|| Arc::new(Series::new(labels)))
-    }
-
-    fn kept(&self, labels: &Labels) -> Option<Arc<Series>> {
-        let key = hash_of(labels);
-        if let Some(s) = self.series.load().get(&key) {
-            return s.is(labels).then(|| s.clone());
-        }
-        let mut kept = None;
-        self.series.rcu(|map| {
-            let mut map = FxMap::clone(map);
-            if map.len() < MAX_SERIES || map.contains_key(&key) {
-                kept = Some(
-                    map.entry(key)
-                        .or_insert_with(|| Arc::new(Series::new(labels)))
-                        .clone(),
-                );
-            }
-            map
-        });
-        kept.filter(|s| s.is(labels))
     }
 
     /// How many label sets are kept.
     pub fn len(&self) -> usize {
-        self.series.load().len()
+        self.series.len()
     }
 
     /// Whether no label set is kept yet.
@@ -274,6 +252,72 @@ impl MetricHandles {
                 .with_label_values(&[provider, if failed { "failed" } else { "ok" }])
                 .inc(),
         }
+    }
+}
+
+/// Values kept by a hash of their labels, at most [`MAX_SERIES`], read without a lock:
+/// the map is replaced whole when one is added (rare, and bounded), so a look-up
+/// writes nothing shared. Used for the request series here and the settlement's
+/// children (`policy::settle_metrics`).
+#[derive(Debug)]
+pub(crate) struct Kept<T> {
+    map: ArcSwap<FxMap<u64, Arc<T>>>,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept {
+            map: ArcSwap::default(),
+        }
+    }
+}
+
+impl<T> Kept<T> {
+    /// Runs `f` on the value kept under `hash` (`is` tells a collision), kept now if
+    /// there is room, else a value made for this call only.
+    pub(crate) fn with<R>(
+        &self,
+        hash: u64,
+        is: impl Fn(&T) -> bool,
+        make: impl Fn() -> T,
+        f: impl FnOnce(&T) -> R,
+    ) -> R {
+        let map = self.map.load();
+        if let Some(v) = map.get(&hash).filter(|v| is(v)) {
+            return f(v);
+        }
+        drop(map);
+        match self.kept(hash, is, &make) {
+            Some(v) => f(&v),
+            None => f(&make()),
+        }
+    }
+
+    /// The value kept under `hash`, added while there is room; `None` past the bound
+    /// or on a collision.
+    pub(crate) fn kept(
+        &self,
+        hash: u64,
+        is: impl Fn(&T) -> bool,
+        make: impl Fn() -> T,
+    ) -> Option<Arc<T>> {
+        if let Some(v) = self.map.load().get(&hash) {
+            return is(v).then(|| v.clone());
+        }
+        let mut kept = None;
+        self.map.rcu(|map| {
+            let mut map = FxMap::clone(map);
+            if map.len() < MAX_SERIES || map.contains_key(&hash) {
+                kept = Some(map.entry(hash).or_insert_with(|| Arc::new(make())).clone());
+            }
+            map
+        });
+        kept.filter(|v| is(v))
+    }
+
+    /// How many values are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.map.load().len()
     }
 }
 

@@ -4,27 +4,25 @@
 //!
 //! A labelled look-up per write hashed four labels, took the vector's lock and cloned
 //! the child; the lock word and the child's count are cache lines every worker thread
-//! wrote, three to six times a request. The kept sets are read through an `ArcSwap`
+//! wrote, three to six times a request. The kept sets (`metric_handles::Kept`) are read through an `ArcSwap`
 //! (replaced whole when a set is added), so finding one writes nothing shared.
 //!
 //! Bounded: the labels are an upstream model named in the configuration or `other`, a
-//! configured provider and a configured key name, and at most [`MAX_SETS`] sets are
-//! kept (past it a settlement resolves its children the old way).
+//! configured provider and a configured key name, and at most
+//! `metric_handles::MAX_SERIES` sets are kept (past it a settlement resolves its
+//! children the old way).
 
 use std::hash::Hasher;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use arc_swap::ArcSwap;
 use prometheus::{Counter, IntCounter};
 
 use super::metrics::{SPEND_USD, TOKENS};
-use crate::fx_hash::{FxHasher, FxMap};
+use crate::fx_hash::FxHasher;
+use crate::metric_handles::Kept;
 
 /// The `kind` label of `tollgate_tokens_total`, in the order of [`SettleSeries::tokens`].
 pub(crate) const KINDS: [&str; 5] = ["input", "cache_read", "cache_write", "output", "reasoning"];
-
-/// Most label sets kept per policy.
-const MAX_SETS: usize = 4096;
 
 /// The children of one (model, provider, key), each created on first use.
 pub(crate) struct SettleSeries {
@@ -78,39 +76,21 @@ impl SettleSeries {
 /// The kept label sets of one policy.
 #[derive(Default)]
 pub(crate) struct SettleMetrics {
-    sets: ArcSwap<FxMap<u64, Arc<SettleSeries>>>,
+    sets: Kept<SettleSeries>,
 }
 
 impl SettleMetrics {
     /// Runs `f` on the children of `[model, provider, key]`.
     pub(crate) fn with<R>(&self, labels: [&str; 3], f: impl FnOnce(&SettleSeries) -> R) -> R {
-        let hash = hash_of(labels);
-        let sets = self.sets.load();
-        if let Some(s) = sets.get(&hash).filter(|s| s.is(labels)) {
-            return f(s);
-        }
-        drop(sets);
-        let mut kept = None;
-        self.sets.rcu(|sets| {
-            let mut sets = FxMap::clone(sets);
-            if sets.len() < MAX_SETS || sets.contains_key(&hash) {
-                let s = sets
-                    .entry(hash)
-                    .or_insert_with(|| Arc::new(SettleSeries::new(labels)));
-                kept = Some(s.clone());
-            }
-            sets
-        });
-        match kept.filter(|s| s.is(labels)) {
-            Some(s) => f(&s),
-            None => f(&SettleSeries::new(labels)),
-        }
+        let is = |s: &SettleSeries| s.is(labels);
+        self.sets
+            .with(hash_of(labels), is, || SettleSeries::new(labels), f)
     }
 
     /// How many label sets are kept.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.sets.load().len()
+        self.sets.len()
     }
 }
 
