@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use crate::thread_metrics::{registered, ThreadHistogramVec};
 use once_cell::sync::Lazy;
-use prometheus::{register_histogram_vec, HistogramVec};
 
 use crate::config::ProviderKind;
 use crate::providers::Api;
@@ -37,16 +37,15 @@ const OPERATION_LABELS: &[&str] = &[
     "gen_ai_request_model",
 ];
 
-fn histogram(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> HistogramVec {
-    let opts = prometheus::histogram_opts!(name, help, buckets.to_vec());
-    register_histogram_vec!(opts.clone(), labels).unwrap_or_else(|e| {
-        log::error!("metric registration failed: {e}");
-        HistogramVec::new(opts, labels)
-            .unwrap_or_else(|_| unreachable!("metric definitions are constant and valid"))
-    })
+/// Written by every request: per-thread slots (see `thread_metrics`).
+fn histogram(name: &str, help: &str, buckets: &[f64], labels: &[&str]) -> ThreadHistogramVec {
+    registered(
+        ThreadHistogramVec::new(name, help, buckets, labels)
+            .unwrap_or_else(|_| unreachable!("metric definitions are constant and valid")),
+    )
 }
 
-pub static TOKEN_USAGE: Lazy<HistogramVec> = Lazy::new(|| {
+pub static TOKEN_USAGE: Lazy<ThreadHistogramVec> = Lazy::new(|| {
     let labels = [&["gen_ai_token_type"], OPERATION_LABELS].concat();
     histogram(
         "gen_ai_client_token_usage",
@@ -56,7 +55,7 @@ pub static TOKEN_USAGE: Lazy<HistogramVec> = Lazy::new(|| {
     )
 });
 
-pub static OPERATION_DURATION: Lazy<HistogramVec> = Lazy::new(|| {
+pub static OPERATION_DURATION: Lazy<ThreadHistogramVec> = Lazy::new(|| {
     histogram(
         "gen_ai_client_operation_duration_seconds",
         "Duration of GenAI operations (OpenTelemetry gen_ai.client.operation.duration)",
@@ -65,7 +64,7 @@ pub static OPERATION_DURATION: Lazy<HistogramVec> = Lazy::new(|| {
     )
 });
 
-pub static TIME_TO_FIRST_TOKEN: Lazy<HistogramVec> = Lazy::new(|| {
+pub static TIME_TO_FIRST_TOKEN: Lazy<ThreadHistogramVec> = Lazy::new(|| {
     histogram(
         "gen_ai_server_time_to_first_token_seconds",
         "Time to the first streamed token of successful answers (OpenTelemetry gen_ai.server.time_to_first_token)",
@@ -74,7 +73,7 @@ pub static TIME_TO_FIRST_TOKEN: Lazy<HistogramVec> = Lazy::new(|| {
     )
 });
 
-pub static TIME_PER_OUTPUT_TOKEN: Lazy<HistogramVec> = Lazy::new(|| {
+pub static TIME_PER_OUTPUT_TOKEN: Lazy<ThreadHistogramVec> = Lazy::new(|| {
     histogram(
         "gen_ai_server_time_per_output_token_seconds",
         "Time per output token after the first, of successful streamed answers (OpenTelemetry gen_ai.server.time_per_output_token)",
@@ -83,7 +82,7 @@ pub static TIME_PER_OUTPUT_TOKEN: Lazy<HistogramVec> = Lazy::new(|| {
     )
 });
 
-pub static GATEWAY_OVERHEAD: Lazy<HistogramVec> = Lazy::new(|| {
+pub static GATEWAY_OVERHEAD: Lazy<ThreadHistogramVec> = Lazy::new(|| {
     histogram(
         "tollgate_gateway_overhead_seconds",
         "Request time minus the time spent waiting for upstreams (from sending each attempt's request to its last body byte)",

@@ -32,4 +32,5 @@ pub mod runtime;
 pub mod sse;
 #[cfg(test)]
 mod test_rng;
+pub mod thread_metrics;
 pub mod trace;

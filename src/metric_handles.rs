@@ -18,11 +18,10 @@ use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 
-use prometheus::{Histogram, IntCounter};
-
 use crate::fx_hash::{FxHasher, FxMap};
 use crate::genai_metrics;
 use crate::metrics;
+use crate::thread_metrics::{ThreadCounter, ThreadHistogram, ThreadHistogramVec};
 
 /// Most label sets kept per runtime snapshot.
 pub const MAX_SERIES: usize = 4096;
@@ -54,15 +53,15 @@ pub struct Series {
     operation: Option<&'static str>,
     system: Option<&'static str>,
     /// `tollgate_requests_total`, by status class (1xx … 5xx).
-    requests: [OnceLock<IntCounter>; 5],
-    seconds: OnceLock<Histogram>,
-    ttfb: OnceLock<Histogram>,
-    overhead: OnceLock<Histogram>,
-    genai_duration: OnceLock<Histogram>,
-    genai_input: OnceLock<Histogram>,
-    genai_output: OnceLock<Histogram>,
-    genai_ttft: OnceLock<Histogram>,
-    genai_per_token: OnceLock<Histogram>,
+    requests: [OnceLock<ThreadCounter>; 5],
+    seconds: OnceLock<ThreadHistogram>,
+    ttfb: OnceLock<ThreadHistogram>,
+    overhead: OnceLock<ThreadHistogram>,
+    genai_duration: OnceLock<ThreadHistogram>,
+    genai_input: OnceLock<ThreadHistogram>,
+    genai_output: OnceLock<ThreadHistogram>,
+    genai_ttft: OnceLock<ThreadHistogram>,
+    genai_per_token: OnceLock<ThreadHistogram>,
 }
 
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -98,7 +97,7 @@ impl Series {
     }
 
     /// `tollgate_requests_total{route, model, provider, status, variant}`.
-    pub fn requests(&self, status: u16) -> &IntCounter {
+    pub fn requests(&self, status: u16) -> &ThreadCounter {
         let class = metrics::status_class(status);
         let i = STATUS_CLASSES.iter().position(|c| *c == class).unwrap_or(4);
         self.requests[i].get_or_init(|| {
@@ -113,21 +112,21 @@ impl Series {
     }
 
     /// `tollgate_request_duration_seconds{route, model, variant}`.
-    pub fn seconds(&self) -> &Histogram {
+    pub fn seconds(&self) -> &ThreadHistogram {
         self.seconds.get_or_init(|| {
             metrics::REQUEST_SECONDS.with_label_values(&[self.route, &self.model, &self.variant])
         })
     }
 
     /// `tollgate_time_to_first_byte_seconds{route, model, variant}`.
-    pub fn ttfb(&self) -> &Histogram {
+    pub fn ttfb(&self) -> &ThreadHistogram {
         self.ttfb.get_or_init(|| {
             metrics::TTFB_SECONDS.with_label_values(&[self.route, &self.model, &self.variant])
         })
     }
 
     /// The gateway-overhead histogram of the route.
-    pub fn overhead(&self) -> &Histogram {
+    pub fn overhead(&self) -> &ThreadHistogram {
         self.overhead
             .get_or_init(|| genai_metrics::GATEWAY_OVERHEAD.with_label_values(&[self.route]))
     }
@@ -141,10 +140,10 @@ impl Series {
         let labels = [operation, system, self.model.as_str()];
         // Borrowed, not cloned: a child's count is shared by every worker thread.
         fn child<'c>(
-            cell: &'c OnceLock<Histogram>,
-            vec: &prometheus::HistogramVec,
+            cell: &'c OnceLock<ThreadHistogram>,
+            vec: &ThreadHistogramVec,
             labels: &[&str],
-        ) -> &'c Histogram {
+        ) -> &'c ThreadHistogram {
             cell.get_or_init(|| vec.with_label_values(labels))
         }
         child(
@@ -198,7 +197,7 @@ pub struct MetricHandles {
     series: Kept<Series>,
     /// `tollgate_upstream_attempts_total{provider, outcome}` of each configured
     /// provider: [ok, failed].
-    attempts: FxMap<String, [IntCounter; 2]>,
+    attempts: FxMap<String, [ThreadCounter; 2]>,
 }
 
 impl MetricHandles {

@@ -109,7 +109,7 @@ fn genai_children_follow_the_operation_labels() {
     let count = || {
         genai_metrics::OPERATION_DURATION
             .with_label_values(&["chat", "openai", "mh-genai"])
-            .get_sample_count()
+            .sample_count()
     };
     let before = count();
     let op = genai_metrics::Operation {
@@ -128,7 +128,7 @@ fn genai_children_follow_the_operation_labels() {
     assert_eq!(count(), before + 1);
     let output = genai_metrics::TOKEN_USAGE
         .with_label_values(&["output", "chat", "openai", "mh-genai"])
-        .get_sample_sum();
+        .sample_sum();
     assert!(output >= 4.0);
     // No system (no attempt): nothing recorded.
     let none = handles.series(&Labels {

@@ -4,9 +4,11 @@
 
 use once_cell::sync::Lazy;
 use prometheus::{
-    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
-    register_int_gauge_vec, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    register_int_counter, register_int_counter_vec, register_int_gauge, register_int_gauge_vec,
+    IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
 };
+
+use crate::thread_metrics::{registered, ThreadCounterVec, ThreadGauge, ThreadHistogramVec};
 
 // Registration fails only on a duplicate name, which is a programming error caught
 // by the tests; fall back to an unregistered metric rather than panic.
@@ -24,48 +26,42 @@ const LATENCY_BUCKETS: &[f64] = &[
     60.0, 120.0, 300.0,
 ];
 
-pub static REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
-    let opts = prometheus::opts!(
-        "tollgate_requests_total",
-        "Requests by route, model, provider, status class and A/B variant"
-    );
-    let labels = &["route", "model", "provider", "status", "variant"];
-    or_unregistered!(
-        register_int_counter_vec!(opts.clone(), labels),
-        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+/// Written by every request: per-thread slots (see `thread_metrics`).
+pub static REQUESTS: Lazy<ThreadCounterVec> = Lazy::new(|| {
+    registered(
+        ThreadCounterVec::new(
+            "tollgate_requests_total",
+            "Requests by route, model, provider, status class and A/B variant",
+            &["route", "model", "provider", "status", "variant"],
+        )
+        .unwrap_or_else(|_| unreachable_metric()),
     )
 });
 
-pub static REQUEST_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
-    let opts = prometheus::histogram_opts!(
-        "tollgate_request_duration_seconds",
-        "Whole request latency",
-        LATENCY_BUCKETS.to_vec()
-    );
-    let labels = &["route", "model", "variant"];
-    or_unregistered!(
-        register_histogram_vec!(opts.clone(), labels),
-        HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
-    )
-});
+pub static REQUEST_SECONDS: Lazy<ThreadHistogramVec> =
+    Lazy::new(|| latency_histogram("tollgate_request_duration_seconds", "Whole request latency"));
 
-pub static TTFB_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
-    let opts = prometheus::histogram_opts!(
+pub static TTFB_SECONDS: Lazy<ThreadHistogramVec> = Lazy::new(|| {
+    latency_histogram(
         "tollgate_time_to_first_byte_seconds",
         "Time until the first response body byte from the upstream",
-        LATENCY_BUCKETS.to_vec()
-    );
-    let labels = &["route", "model", "variant"];
-    or_unregistered!(
-        register_histogram_vec!(opts.clone(), labels),
-        HistogramVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
     )
 });
 
-pub static IN_FLIGHT: Lazy<IntGauge> = Lazy::new(|| {
-    or_unregistered!(
-        register_int_gauge!("tollgate_requests_in_flight", "Requests being served"),
-        IntGauge::new("tollgate_requests_in_flight", "x").unwrap_or_else(|_| unreachable_metric())
+/// A request-latency histogram by route, model and variant.
+fn latency_histogram(name: &str, help: &str) -> ThreadHistogramVec {
+    let labels = &["route", "model", "variant"];
+    registered(
+        ThreadHistogramVec::new(name, help, LATENCY_BUCKETS, labels)
+            .unwrap_or_else(|_| unreachable_metric()),
+    )
+}
+
+/// Raised and lowered by every request: per-thread slots (see `thread_metrics`).
+pub static IN_FLIGHT: Lazy<ThreadGauge> = Lazy::new(|| {
+    registered(
+        ThreadGauge::new("tollgate_requests_in_flight", "Requests being served")
+            .unwrap_or_else(|_| unreachable_metric()),
     )
 });
 
@@ -81,15 +77,15 @@ pub static UPSTREAM_HEALTHY: Lazy<IntGaugeVec> = Lazy::new(|| {
     )
 });
 
-pub static UPSTREAM_ATTEMPTS: Lazy<IntCounterVec> = Lazy::new(|| {
-    let opts = prometheus::opts!(
-        "tollgate_upstream_attempts_total",
-        "Upstream attempts by provider and outcome"
-    );
-    let labels = &["provider", "outcome"];
-    or_unregistered!(
-        register_int_counter_vec!(opts.clone(), labels),
-        IntCounterVec::new(opts, labels).unwrap_or_else(|_| unreachable_metric())
+/// Written by every attempt: per-thread slots (see `thread_metrics`).
+pub static UPSTREAM_ATTEMPTS: Lazy<ThreadCounterVec> = Lazy::new(|| {
+    registered(
+        ThreadCounterVec::new(
+            "tollgate_upstream_attempts_total",
+            "Upstream attempts by provider and outcome",
+            &["provider", "outcome"],
+        )
+        .unwrap_or_else(|_| unreachable_metric()),
     )
 });
 

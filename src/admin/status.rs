@@ -88,8 +88,8 @@ fn histogram(families: &[MetricFamily], name: &str) -> Value {
         .find(|f| f.name() == name && f.get_field_type() == MetricType::HISTOGRAM);
     for m in family.map_or(&[][..], |f| f.get_metric()) {
         let h = m.get_histogram();
-        count += h.get_sample_count();
-        sum += h.get_sample_sum();
+        count += h.sample_count();
+        sum += h.sample_sum();
         for (i, b) in h.get_bucket().iter().enumerate() {
             match buckets.get_mut(i) {
                 Some(slot) => slot.1 += b.cumulative_count(),

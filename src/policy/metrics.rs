@@ -6,7 +6,9 @@
 //! registering the same name) is logged instead of panicking.
 
 use once_cell::sync::Lazy;
-use prometheus::{CounterVec, GaugeVec, IntCounterVec, Opts};
+use prometheus::{GaugeVec, IntCounterVec, Opts};
+
+use crate::thread_metrics::{ThreadCounterVec, ThreadFloatCounterVec};
 
 fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
     if let Err(e) = prometheus::register(Box::new(c.clone())) {
@@ -31,21 +33,23 @@ pub static STATE_ERRORS: Lazy<Option<IntCounterVec>> = Lazy::new(|| {
 });
 
 /// Tokens by model, provider, key name and kind (input, output, cache_read, cache_write, reasoning).
-pub static TOKENS: Lazy<Option<IntCounterVec>> = Lazy::new(|| {
-    int_counter(
+/// Written by every settlement: per-thread slots (see `crate::thread_metrics`).
+pub static TOKENS: Lazy<Option<ThreadCounterVec>> = Lazy::new(|| {
+    ThreadCounterVec::new(
         "tollgate_tokens_total",
         "Tokens reported by upstreams.",
         &["model", "provider", "key", "kind"],
     )
+    .ok()
+    .map(register)
 });
 
 /// Spend in USD by model, provider and key name.
-pub static SPEND_USD: Lazy<Option<CounterVec>> = Lazy::new(|| {
-    CounterVec::new(
-        Opts::new(
-            "tollgate_spend_usd_total",
-            "Spend in USD computed from usage and prices.",
-        ),
+/// Written by every priced settlement: per-thread slots.
+pub static SPEND_USD: Lazy<Option<ThreadFloatCounterVec>> = Lazy::new(|| {
+    ThreadFloatCounterVec::new(
+        "tollgate_spend_usd_total",
+        "Spend in USD computed from usage and prices.",
         &["model", "provider", "key"],
     )
     .ok()

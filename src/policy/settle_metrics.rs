@@ -15,11 +15,10 @@
 use std::hash::Hasher;
 use std::sync::OnceLock;
 
-use prometheus::{Counter, IntCounter};
-
 use super::metrics::{SPEND_USD, TOKENS};
 use crate::fx_hash::FxHasher;
 use crate::metric_handles::Kept;
+use crate::thread_metrics::{ThreadCounter, ThreadFloatCounter};
 
 /// The `kind` label of `tollgate_tokens_total`, in the order of [`SettleSeries::tokens`].
 pub(crate) const KINDS: [&str; 5] = ["input", "cache_read", "cache_write", "output", "reasoning"];
@@ -27,8 +26,8 @@ pub(crate) const KINDS: [&str; 5] = ["input", "cache_read", "cache_write", "outp
 /// The children of one (model, provider, key), each created on first use.
 pub(crate) struct SettleSeries {
     labels: [String; 3],
-    tokens: [OnceLock<Option<IntCounter>>; 5],
-    spend: OnceLock<Option<Counter>>,
+    tokens: [OnceLock<Option<ThreadCounter>>; 5],
+    spend: OnceLock<Option<ThreadFloatCounter>>,
 }
 
 impl SettleSeries {
@@ -49,9 +48,7 @@ impl SettleSeries {
         let [model, provider, key] = &self.labels;
         let child = self.tokens[kind].get_or_init(|| {
             let labels = [model.as_str(), provider, key, KINDS[kind]];
-            TOKENS
-                .as_ref()
-                .and_then(|v| v.get_metric_with_label_values(&labels).ok())
+            TOKENS.as_ref().map(|v| v.with_label_values(&labels))
         });
         if let Some(c) = child {
             c.inc_by(n);
@@ -63,9 +60,7 @@ impl SettleSeries {
         let [model, provider, key] = &self.labels;
         let child = self.spend.get_or_init(|| {
             let labels = [model.as_str(), provider, key];
-            SPEND_USD
-                .as_ref()
-                .and_then(|v| v.get_metric_with_label_values(&labels).ok())
+            SPEND_USD.as_ref().map(|v| v.with_label_values(&labels))
         });
         if let Some(c) = child {
             c.inc_by(usd);
