@@ -13,13 +13,26 @@ use std::sync::Mutex;
 use http::HeaderValue;
 use once_cell::sync::Lazy;
 
-/// Counts such as `x-tollgate-attempts`: static below ten, else formatted once.
+/// Counts such as `x-tollgate-attempts` or a `content-length`: static below ten, else
+/// formatted into one buffer of exactly its length. (`HeaderValue::from(u64)` formats
+/// into a spare-capacity buffer and then allocates again to share it: two allocations
+/// for what is one here.)
 pub fn count(n: u64) -> HeaderValue {
     const SMALL: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-    match SMALL.get(n as usize) {
-        Some(s) => HeaderValue::from_static(s),
-        None => HeaderValue::from(n),
+    if let Some(s) = SMALL.get(n as usize) {
+        return HeaderValue::from_static(s);
     }
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    while rest > 0 {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    // A buffer whose length is its capacity becomes a `Bytes` without a second block.
+    let bytes = bytes::Bytes::copy_from_slice(&digits[start..]);
+    HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from(n))
 }
 
 /// A value from text (a route explanation, a request id, a name a client sent). Text

@@ -195,7 +195,7 @@ async fn continue_conversation(
         ctx.req.envelope = Some(formats::parse_envelope_with(ctx.req.dialect, &body, true)?);
         ctx.req.body = body;
     }
-    ctx.req.conversation = Some(turn);
+    ctx.req.conversation = Some(Box::new(turn));
     Ok(())
 }
 

@@ -133,7 +133,7 @@ pub struct RequestState {
     pub cache: crate::cache::RequestCache,
     /// A Responses request's conversation: whether to store the answer, the input
     /// items it sent, the target that holds its chain.
-    pub conversation: Option<crate::conversations::Turn>,
+    pub conversation: Option<Box<crate::conversations::Turn>>,
     /// The end user (`logging.user_from`), resolved in `logging`.
     pub end_user: Option<String>,
     /// The request's trace and its spans (`traces:` configured only).
@@ -149,9 +149,9 @@ pub struct RouteState {
     /// `upstream_peer` again).
     pub next: Option<Pick>,
     /// What a stream client received (routes with mid-stream failover only).
-    pub tap: Option<Tap>,
+    pub tap: Option<Box<Tap>>,
     /// The continuation request after a stream failed mid-way.
-    pub resume: Option<Resume>,
+    pub resume: Option<Box<Resume>>,
     /// A router's choice of model, when the client asked for a router.
     pub decision: Option<Decision>,
     /// Targets dropped before choosing for a missing capability.
@@ -166,7 +166,7 @@ pub struct RouteState {
 pub struct ResponseState {
     pub mode: ResponseMode,
     /// Output guardrails on the client-facing stream.
-    pub guard: Option<GuardedStream>,
+    pub guard: Option<Box<GuardedStream>>,
     /// Makes this attempt's answer the rest of the client's stream.
     pub splice: Option<Splice>,
     /// Bytes to end a failed stream with, when the translator already wrote its error event.

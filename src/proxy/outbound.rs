@@ -77,7 +77,7 @@ pub fn prepare(ctx: &mut Ctx, head: &mut Parts) {
         preread::hold_response(&ctx.slots.hold);
     }
     if let (ResponseMode::Stream(_), Some(scanner)) = (&ctx.resp.mode, scanner) {
-        ctx.resp.guard = Some(GuardedStream::new(ctx.req.dialect, scanner));
+        ctx.resp.guard = Some(Box::new(GuardedStream::new(ctx.req.dialect, scanner)));
     }
     if matches!(ctx.resp.mode, ResponseMode::Stream(_)) {
         super::resume::on_stream_start(ctx);

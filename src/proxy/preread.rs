@@ -51,6 +51,8 @@ use pingora::protocols::Digest;
 use pingora::{Error, ErrorType, Result};
 use pingora_proxy::Session;
 
+use crate::edge::header_value;
+
 use super::alarm::Alarm;
 use super::ctx::Slots;
 use super::watch::{Next, KEEPALIVE_COMMENT};
@@ -165,7 +167,7 @@ impl PrereadSession {
         super::hold::end_barrier(&self.slots.hold).await;
         if self.header_passes(&header) {
             header.remove_header(&TRANSFER_ENCODING);
-            header.insert_header(CONTENT_LENGTH, body.len())?;
+            header.insert_header(CONTENT_LENGTH, header_value::count(body.len() as u64))?;
             self.inner.write_response_header(header).await?;
         }
         self.note_write(&body);

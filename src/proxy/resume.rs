@@ -28,7 +28,7 @@ pub fn on_stream_start(ctx: &mut Ctx) {
         .as_ref()
         .is_some_and(|a| a.route.failover_mid_stream);
     if failover && ctx.route.tap.is_none() {
-        ctx.route.tap = Some(Tap::new(ctx.req.dialect));
+        ctx.route.tap = Some(Box::new(Tap::new(ctx.req.dialect)));
     }
     if let (Some(resume), Some(tap)) = (&ctx.route.resume, &ctx.route.tap) {
         ctx.resp.splice = Some(Splice::new(ctx.req.dialect, tap.id(), &resume.partial));
@@ -79,11 +79,11 @@ pub fn on_failure(ctx: &mut Ctx) -> bool {
             .with_label_values(&[a.provider.name.as_str()])
             .inc();
     }
-    ctx.route.resume = Some(Resume {
+    ctx.route.resume = Some(Box::new(Resume {
         body: Bytes::from(body),
         envelope,
         partial,
-    });
+    }));
     true
 }
 

@@ -7,6 +7,7 @@ use pingora::http::RequestHeader;
 use pingora::{Error, ErrorType, Result};
 
 use crate::config::ProviderKind;
+use crate::edge::header_value;
 use crate::edge::heads::{self, X_REQUEST_ID};
 
 use super::ctx::Ctx;
@@ -65,7 +66,7 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
     head.headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     head.headers
-        .insert(CONTENT_LENGTH, HeaderValue::from(a.body.len()));
+        .insert(CONTENT_LENGTH, header_value::count(a.body.len() as u64));
     head.headers.insert(X_REQUEST_ID, ctx.req.id_value.clone());
     heads::put_request(req, head);
     crate::providers::apply_auth(&a.provider, req)?;

@@ -77,7 +77,8 @@ pub struct Watch {
     dialect: Option<crate::error::Dialect>,
     keepalive: Option<Duration>,
     /// The header to write when a keepalive has to go out before the upstream's.
-    commit_header: Option<ResponseHeader>,
+    /// Boxed: a stream with keepalives needs it, every request carries the slot.
+    commit_header: Option<Box<ResponseHeader>>,
     committed: bool,
     /// Pingora's response header went through (or was dropped after a commit).
     header_passed: bool,
@@ -140,7 +141,7 @@ impl Watch {
         self.total_deadline = timeouts.total.map(|t| from + t);
         self.keepalive = keepalive_header.as_ref().and(timeouts.sse_keepalive);
         if !self.committed {
-            self.commit_header = keepalive_header;
+            self.commit_header = keepalive_header.map(Box::new);
             self.header_passed = false;
             self.event_stream = false;
             self.at_event_boundary = true;
@@ -266,7 +267,7 @@ impl Watch {
         let header = self.commit_header.take()?;
         self.committed = true;
         self.event_stream = true;
-        Some(header)
+        Some(*header)
     }
 
     /// Decide what to do at `now`. While the response is `holding` (kept back whole to
