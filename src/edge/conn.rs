@@ -11,7 +11,9 @@
 //! - gives the whole request header `client.header_timeout_ms`, from the accept for the
 //!   first request and from its first byte on a kept-alive connection (the idle wait
 //!   between requests is Pingora's keep-alive timeout, set per request by
-//!   `edge::clocks`);
+//!   `edge::clocks`); the clock is armed when a header read first has to wait, which
+//!   is at once after the accept or the first byte, so a header that arrives whole
+//!   takes no timer;
 //! - bounds the header's size and line count (`client.max_header_bytes`,
 //!   `client.max_headers`);
 //! - answers a client that breaks those rules with `408`/`431` in the dialect its
@@ -171,6 +173,8 @@ pub struct EdgeStream {
     /// Set when the gateway wrote a (final) response: the next byte read starts a
     /// new request header.
     responded: bool,
+    /// The header clock, armed when a header read first has to wait: a header that
+    /// arrives whole (the usual case) takes no timer, no allocation, no clock read.
     deadline: Option<Pin<Box<Sleep>>>,
     header: HeaderScan,
     /// An error answer being written before the read fails.
@@ -180,13 +184,12 @@ pub struct EdgeStream {
 
 impl EdgeStream {
     pub fn new(inner: Stream, limits: ClientLimits, slot: ConnSlot) -> Self {
-        let deadline = Some(Box::pin(tokio::time::sleep(limits.header_timeout)));
         EdgeStream {
             inner,
             limits,
             phase: Phase::Header,
             responded: false,
-            deadline,
+            deadline: None,
             header: HeaderScan::default(),
             failing: None,
             _slot: slot,
@@ -198,7 +201,15 @@ impl EdgeStream {
         self.phase = Phase::Header;
         self.responded = false;
         self.header.reset();
-        self.deadline = Some(Box::pin(tokio::time::sleep(self.limits.header_timeout)));
+        self.deadline = None;
+    }
+
+    /// Whether the header deadline has passed, arming it on the first wait of this
+    /// header (the clock starts then: at most one read's work after its first byte).
+    fn header_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let timeout = self.limits.header_timeout;
+        let deadline = (self.deadline).get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        deadline.as_mut().poll(cx).is_ready()
     }
 
     /// Account for header bytes just read; an error answer when a limit is broken.
@@ -287,11 +298,7 @@ impl AsyncRead for EdgeStream {
                 if this.phase != Phase::Header {
                     return Poll::Pending;
                 }
-                let expired = this
-                    .deadline
-                    .as_mut()
-                    .is_some_and(|d| d.as_mut().poll(cx).is_ready());
-                if !expired {
+                if !this.header_expired(cx) {
                     return Poll::Pending;
                 }
                 this.deadline = None;
