@@ -124,8 +124,9 @@ impl Upstreams for World<'_> {
 }
 
 /// Where a request with this plan would go now, by the same cursor and strategy as a
-/// real first attempt, but claiming nothing (no lease, no probe; it draws one ticket of
-/// the route's round robin): for `POST /admin/route/explain`.
+/// real first attempt, but claiming nothing (no lease, no probe; with more than one
+/// candidate it draws one ticket of the route's round robin): for
+/// `POST /admin/route/explain`.
 pub fn preview_pick(
     runtime: &Runtime,
     plan: &RoutePlan,

@@ -261,7 +261,14 @@ impl RouteCursor {
             let chosen = if panic {
                 eligible.iter().min_by_key(|c| c.last_failure_ms).copied()
             } else {
-                select::choose(route.strategy, &eligible, world.ticket(route), key)
+                // One candidate is every strategy's choice: no ticket (the route's
+                // counter is a line every worker thread writes).
+                let ticket = if eligible.len() > 1 {
+                    world.ticket(route)
+                } else {
+                    0
+                };
+                select::choose(route.strategy, &eligible, ticket, key)
             };
             if chosen.is_some() {
                 return chosen;

@@ -159,6 +159,20 @@ fn a_single_open_endpoint_is_still_tried_in_panic_mode() {
 }
 
 #[test]
+fn one_candidate_draws_no_ticket_two_do() {
+    let world = World::default();
+    let solo = plan_for(&config(), "solo").unwrap();
+    RouteCursor::default().first(&solo, &world, None).unwrap();
+    assert_eq!(world.ticket.get(), 0, "one endpoint: nothing to rotate");
+    // Route `a` has two endpoints: the round robin moves on each first pick.
+    let two = plan_for(&config(), "a").unwrap();
+    let first = RouteCursor::default().first(&two, &world, None).unwrap();
+    let second = RouteCursor::default().first(&two, &world, None).unwrap();
+    assert_eq!(world.ticket.get(), 2);
+    assert_ne!(first.endpoint_index, second.endpoint_index);
+}
+
+#[test]
 fn no_endpoint_at_all_is_503() {
     let plan = plan_for(&config(), "solo").unwrap();
     let world = World::default();
