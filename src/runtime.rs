@@ -2,9 +2,10 @@
 //! swapped atomically on reload (`ArcSwap`), so in-flight requests finish on the
 //! snapshot they started with and the hot path never takes a lock.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -17,6 +18,35 @@ use crate::fx_hash::FxMap;
 use crate::metrics;
 use crate::policy::Policy;
 use crate::routing::Pools;
+
+thread_local! {
+    /// This thread's reference to the snapshot its requests use, while one holds it.
+    static HERE: RefCell<Option<Weak<ThreadRuntime>>> = const { RefCell::new(None) };
+}
+
+/// A worker thread's reference to a runtime snapshot. A request holds and clones this
+/// instead of the snapshot's `Arc`: that `Arc`'s count is a cache line every worker
+/// thread wrote several times a request (the request's own reference, and the clones
+/// its phases take to read the runtime while changing the context), each write
+/// waiting for the line to come from the other core. This one's count only its thread
+/// writes. Kept by the thread weakly, so a replaced snapshot is not held alive once
+/// its last request is done.
+pub struct ThreadRuntime(Arc<Runtime>);
+
+impl ThreadRuntime {
+    /// The snapshot itself, to hold beyond this thread's requests.
+    pub fn shared(&self) -> &Arc<Runtime> {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ThreadRuntime {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        &self.0
+    }
+}
 
 /// One consistent view of the gateway's configuration and upstream state.
 pub struct Runtime {
@@ -201,6 +231,23 @@ impl Gateway {
         self.current.load_full()
     }
 
+    /// The current snapshot for a request of this thread (see [`ThreadRuntime`]).
+    pub fn snapshot_here(&self) -> Arc<ThreadRuntime> {
+        let current = self.current.load();
+        HERE.with(|here| {
+            let mut here = here.borrow_mut();
+            let kept = here.as_ref().and_then(Weak::upgrade);
+            match kept {
+                Some(t) if Arc::ptr_eq(&t.0, &current) => t,
+                _ => {
+                    let t = Arc::new(ThreadRuntime(arc_swap::Guard::into_inner(current)));
+                    *here = Some(Arc::downgrade(&t));
+                    t
+                }
+            }
+        })
+    }
+
     /// Load, validate and swap in the config file. On any error the old config keeps
     /// serving; the errors are logged and returned, and the outcome is counted.
     pub async fn reload(&self) -> Result<(), String> {
@@ -321,3 +368,7 @@ fn file_version(path: &std::path::Path) -> Option<FileVersion> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len(), meta.ino()))
 }
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

@@ -15,7 +15,7 @@ use crate::policy::{Admission, KeyInfo};
 use crate::providers::Api;
 use crate::routing::rules::Decision;
 use crate::routing::{EndpointLease, Pick, RouteCursor, RoutePlan};
-use crate::runtime::Runtime;
+use crate::runtime::ThreadRuntime;
 
 use super::output_guard::GuardedStream;
 use super::preread::{HoldSlot, SessionSlot};
@@ -112,7 +112,7 @@ pub struct RequestState {
     pub id_value: http::HeaderValue,
     pub dialect: Dialect,
     pub api: Option<Api>,
-    pub runtime: Option<Arc<Runtime>>,
+    pub runtime: Option<Arc<ThreadRuntime>>,
     /// The request body as the client sent it.
     pub body: Bytes,
     pub envelope: Option<Envelope>,

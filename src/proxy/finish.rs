@@ -42,7 +42,7 @@ pub fn settle_early(ctx: &mut Ctx) {
 /// Everything a settlement needs, owned (it may finish on a task of its own).
 struct Settlement {
     admission: crate::policy::Admission,
-    runtime: Arc<crate::runtime::Runtime>,
+    runtime: Arc<crate::runtime::ThreadRuntime>,
     provider: String,
     model: String,
     usage: crate::model::Usage,

@@ -44,7 +44,7 @@ impl ProxyHttp for Proxy {
         (ctx.req.id, ctx.req.id_value) = inbound::request_id(session);
         // One load of the configuration per request (each costs a few hundred
         // instructions): every later phase reads it from the context.
-        let runtime = self.gateway.snapshot();
+        let runtime = self.gateway.snapshot_here();
         crate::edge::clocks::keepalive(session, &runtime.config.client);
         ctx.req.runtime = Some(runtime);
         spans::start(session, ctx);
