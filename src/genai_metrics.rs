@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use crate::thread_metrics::{registered, ThreadHistogramVec};
 use once_cell::sync::Lazy;
 
 use crate::config::ProviderKind;
 use crate::providers::Api;
+use crate::thread_metrics::{registered, ThreadHistogramVec};
 
 const TOKEN_BUCKETS: &[f64] = &[
     1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,

@@ -138,7 +138,8 @@ impl Series {
             return;
         };
         let labels = [operation, system, self.model.as_str()];
-        // Borrowed, not cloned: a child's count is shared by every worker thread.
+        // Borrowed, not cloned: a clone writes the series' reference count, which
+        // every worker thread shares.
         fn child<'c>(
             cell: &'c OnceLock<ThreadHistogram>,
             vec: &ThreadHistogramVec,

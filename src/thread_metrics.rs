@@ -19,13 +19,12 @@
 //! Registered in the default registry like any collector, and exposed exactly like
 //! the crate's vectors: one family per vector, one metric per label set.
 
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
-
-use std::hash::Hasher;
 
 use crate::fx_hash::{FxHasher, FxMap};
 
@@ -302,6 +301,8 @@ impl<S: Clone> Family<S> {
     /// The series of `values` (in the order the labels were declared), created on
     /// first use by `make` with its label pairs. The caller bounds the label values.
     fn series(&self, values: &[&str], make: impl FnOnce(Vec<LabelPair>) -> S) -> S {
+        // Every caller passes a constant list, one value per declared label.
+        debug_assert_eq!(values.len(), self.desc.variable_labels.len());
         let hash = hash_values(values);
         let same = |(k, _): &&Child<S>| k.iter().eq(values.iter());
         let children = self.children.read().unwrap_or_else(|e| e.into_inner());
