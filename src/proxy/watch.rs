@@ -77,7 +77,7 @@ pub struct Watch {
     dialect: Option<crate::error::Dialect>,
     keepalive: Option<Duration>,
     /// The header to write when a keepalive has to go out before the upstream's.
-    /// Boxed: a stream with keepalives needs it, every request carries the slot.
+    /// Boxed: only a stream with keepalives needs it, and every request carries the slot.
     commit_header: Option<Box<ResponseHeader>>,
     committed: bool,
     /// Pingora's response header went through (or was dropped after a commit).
