@@ -10,8 +10,9 @@ use std::time::Duration;
 use once_cell::sync::Lazy;
 
 use crate::config::ProviderKind;
+use crate::metrics::registered;
 use crate::providers::Api;
-use crate::thread_metrics::{registered, ThreadHistogramVec};
+use crate::thread_metrics::ThreadHistogramVec;
 
 const TOKEN_BUCKETS: &[f64] = &[
     1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,

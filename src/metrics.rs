@@ -8,7 +8,7 @@ use prometheus::{
     IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
 };
 
-use crate::thread_metrics::{registered, ThreadCounterVec, ThreadGauge, ThreadHistogramVec};
+use crate::thread_metrics::{ThreadCounterVec, ThreadGauge, ThreadHistogramVec};
 
 // Registration fails only on a duplicate name, which is a programming error caught
 // by the tests; fall back to an unregistered metric rather than panic.
@@ -19,6 +19,16 @@ macro_rules! or_unregistered {
             $fallback
         })
     };
+}
+
+/// `metric`, registered in the default registry; on failure (a duplicate name, a
+/// programming error the tests catch) logged and returned unregistered. Every module's
+/// metrics register through this.
+pub fn registered<C: prometheus::core::Collector + Clone + 'static>(metric: C) -> C {
+    if let Err(e) = prometheus::register(Box::new(metric.clone())) {
+        log::error!("metric registration failed: {e}");
+    }
+    metric
 }
 
 const LATENCY_BUCKETS: &[f64] = &[

@@ -521,15 +521,6 @@ impl Collector for ThreadGauge {
     }
 }
 
-/// `metric`, registered in the default registry; on failure (a duplicate name, a
-/// programming error the tests catch) logged and returned unregistered.
-pub fn registered<C: Collector + Clone + 'static>(metric: C) -> C {
-    if let Err(e) = prometheus::register(Box::new(metric.clone())) {
-        log::error!("metric registration failed: {e}");
-    }
-    metric
-}
-
 #[cfg(test)]
 #[path = "thread_metrics_tests.rs"]
 mod tests;

@@ -5,13 +5,7 @@ use once_cell::sync::Lazy;
 use prometheus::{CounterVec, IntCounter, IntCounterVec, IntGauge, Opts};
 
 use super::Outcome;
-
-fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
-    if let Err(e) = prometheus::register(Box::new(c.clone())) {
-        log::error!("metric registration failed: {e}");
-    }
-    c
-}
+use crate::metrics::registered as register;
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     register(

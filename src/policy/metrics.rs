@@ -8,14 +8,8 @@
 use once_cell::sync::Lazy;
 use prometheus::{GaugeVec, IntCounterVec, Opts};
 
+use crate::metrics::registered as register;
 use crate::thread_metrics::{ThreadCounterVec, ThreadFloatCounterVec};
-
-fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
-    if let Err(e) = prometheus::register(Box::new(c.clone())) {
-        log::warn!("policy metric not registered: {e}");
-    }
-    c
-}
 
 fn int_counter(name: &str, help: &str, labels: &[&str]) -> Option<IntCounterVec> {
     IntCounterVec::new(Opts::new(name, help), labels)
