@@ -84,7 +84,7 @@ fn counters_read_like_the_crates_own() {
 fn threads_write_slots_of_their_own_and_the_scrape_sums_them() {
     let h = ThreadHistogramVec::new("t2_seconds", "help", &[1.0], &["k"]).unwrap();
     let c = ThreadCounterVec::new("t2_total", "help", &["k"]).unwrap();
-    // More threads than slots: shared slots must lose nothing either.
+    // More threads than private slots: the shared slot must lose nothing either.
     let threads: Vec<_> = (0..SLOTS + 4)
         .map(|_| {
             let (h, c) = (h.with_label_values(&["x"]), c.with_label_values(&["x"]));
