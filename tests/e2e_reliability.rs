@@ -119,6 +119,33 @@ fn faulty_endpoints_cost_no_client_request() {
 }
 
 #[test]
+fn an_endpoint_the_health_check_marks_down_gets_no_request() {
+    let healthy = mock_with("healthy", |_| {});
+    let refused = format!("http://127.0.0.1:{}", common::free_port());
+    let gw = Gateway::start(&pool_config(
+        &[refused.clone(), healthy.url()],
+        "    health_check: { kind: tcp, interval_ms: 100 }",
+        "",
+    ));
+    let down = format!("endpoint=\"{refused}\"");
+    // The list of ready endpoints is made again after each check: once the refused
+    // endpoint is out of it, round robin has one endpoint left and no request pays a
+    // failed attempt there (the passive breaker would need a failure first).
+    assert!(common::wait_until(Duration::from_secs(5), || {
+        gw.metrics_with("tollgate_upstream_healthy")
+            .lines()
+            .any(|l| l.contains(&down) && l.ends_with(" 0"))
+    }));
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..6 {
+        let resp = gw.post("/v1/chat/completions", &chat(false));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.header("x-tollgate-attempts"), Some("1"));
+    }
+    assert_eq!(healthy.hits(), 6);
+}
+
+#[test]
 fn rate_limited_upstream_goes_to_the_fallback_at_once_or_waits_its_retry_after() {
     let limited = mock_with("limited", |c| {
         c.status = Some(429);

@@ -79,7 +79,7 @@ impl Upstreams for World<'_> {
                 continue;
             };
             let now = pool.now_ms();
-            for (endpoint_index, addr) in pool.ready_endpoints() {
+            for &(endpoint_index, addr) in pool.ready_endpoints().iter() {
                 let stats = &pool.stats[endpoint_index];
                 let endpoint_weight = pool
                     .endpoints

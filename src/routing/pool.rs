@@ -67,6 +67,11 @@ pub struct EndpointPool {
     tls_ca: Option<crate::config::tls::TrustedCa>,
     /// Resolved address of each endpoint, for the admin view.
     resolved: arc_swap::ArcSwap<Vec<Option<SocketAddr>>>,
+    /// The endpoints a request may use, listed again after every resolution and
+    /// health check (the only times either changes): asking Pingora per request
+    /// clones its backend set's shared reference count, hashes each backend (SipHash)
+    /// and allocates the list.
+    ready: arc_swap::ArcSwap<Vec<(usize, SocketAddr)>>,
     epoch: Instant,
     last_check: std::sync::Mutex<Option<Instant>>,
     last_resolve: std::sync::Mutex<Option<Instant>>,
@@ -111,6 +116,7 @@ impl EndpointPool {
             health: provider.health.clone(),
             tls_ca: provider.tls_ca.clone(),
             resolved: arc_swap::ArcSwap::from_pointee(vec![None; provider.endpoints.len()]),
+            ready: arc_swap::ArcSwap::from_pointee(Vec::new()),
             epoch: Instant::now(),
             last_check: std::sync::Mutex::new(None),
             last_resolve: std::sync::Mutex::new(None),
@@ -147,6 +153,7 @@ impl EndpointPool {
             }
         }
         self.resolved.store(Arc::new(resolved));
+        self.list_ready();
         if let Ok(mut t) = self.last_resolve.lock() {
             *t = Some(Instant::now());
         }
@@ -161,6 +168,7 @@ impl EndpointPool {
         if let Some(interval) = self.health_interval {
             if due(&self.last_check, interval) {
                 self.lb.backends().run_health_check(true).await;
+                self.list_ready();
                 if let Ok(mut t) = self.last_check.lock() {
                     *t = Some(Instant::now());
                 }
@@ -168,10 +176,16 @@ impl EndpointPool {
         }
     }
 
-    /// Endpoints that active health checks did not mark down, as `(index, address)`.
-    pub fn ready_endpoints(&self) -> Vec<(usize, SocketAddr)> {
+    /// Endpoints that active health checks did not mark down, as `(index, address)`,
+    /// as of the last resolution or health check.
+    pub fn ready_endpoints(&self) -> arc_swap::Guard<Arc<Vec<(usize, SocketAddr)>>> {
+        self.ready.load()
+    }
+
+    /// Lists the endpoints Pingora's backend set and health checks call ready.
+    fn list_ready(&self) {
         let backends = self.lb.backends();
-        backends
+        let ready = backends
             .get_backend()
             .iter()
             .filter(|b| backends.ready(b))
@@ -179,7 +193,8 @@ impl EndpointPool {
                 (Some(EndpointIndex(i)), PingoraAddr::Inet(addr)) => Some((*i, *addr)),
                 _ => None,
             })
-            .collect()
+            .collect();
+        self.ready.store(Arc::new(ready));
     }
 
     /// Health of each endpoint as `(url, resolved address, healthy)`.
