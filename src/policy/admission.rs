@@ -12,8 +12,8 @@ use super::keys::KeyInfo;
 use super::limits::Scope;
 use super::metrics;
 use super::pricing::{split_prompt, TokenSplit};
-use super::store::SettleRequest;
-use super::{Inner, PerKey};
+use super::store::{SettleRequest, StoreError};
+use super::{DayKeys, Inner, ModelDay, PerKey};
 use crate::model::Usage;
 
 /// Set key of the upstream model names that have recorded usage.
@@ -117,16 +117,81 @@ impl Admission {
 
     /// Ends the request; see [`super::Policy::settle`].
     pub async fn settle(mut self, provider: &str, upstream_model: &str, usage: &Usage, cost: f64) {
-        self.done = true;
-        let split = split_prompt(upstream_model, usage);
-        let label_model = if self.unlisted_model {
+        let (cal, split) = (Calendar::now(), split_prompt(upstream_model, usage));
+        let day = self.per.day(&self.key, &cal);
+        let model = self.model_day(upstream_model, usage, &cal);
+        let req = self.settle_request(&day, model.as_deref(), upstream_model, &split, cost);
+        let result = match self.inner.store.settle_now(&req) {
+            Some(result) => result,
+            None => self.inner.store.settle(&req).await,
+        };
+        drop(req);
+        let settled = Settled {
+            result,
+            model: model.as_deref(),
+            has_team: day.team.is_some(),
+        };
+        self.settled(settled, [provider, upstream_model], &split, usage, cost);
+    }
+
+    /// [`Self::settle`] at once, when the store answers without waiting (memory):
+    /// `Some(self)`, unsettled, when it must be awaited instead.
+    pub fn settle_now(
+        mut self,
+        provider: &str,
+        upstream_model: &str,
+        usage: &Usage,
+        cost: f64,
+    ) -> Option<Admission> {
+        let (cal, split) = (Calendar::now(), split_prompt(upstream_model, usage));
+        let day = self.per.day(&self.key, &cal);
+        let model = self.model_day(upstream_model, usage, &cal);
+        let req = self.settle_request(&day, model.as_deref(), upstream_model, &split, cost);
+        let Some(result) = self.inner.store.settle_now(&req) else {
+            drop(req);
+            return Some(self);
+        };
+        drop(req);
+        let settled = Settled {
+            result,
+            model: model.as_deref(),
+            has_team: day.team.is_some(),
+        };
+        self.settled(settled, [provider, upstream_model], &split, usage, cost);
+        None
+    }
+
+    /// The name usage is recorded under: the upstream model, or `other`.
+    fn label_model<'a>(&self, upstream_model: &'a str) -> &'a str {
+        if self.unlisted_model {
             "other"
         } else {
             upstream_model
-        };
+        }
+    }
+
+    /// The day's counter keys of the model, when there is usage to count.
+    fn model_day(
+        &self,
+        upstream_model: &str,
+        usage: &Usage,
+        cal: &Calendar,
+    ) -> Option<Arc<ModelDay>> {
+        let label_model = self.label_model(upstream_model);
+        (!usage.is_empty()).then(|| self.inner.model_keys(label_model, cal))
+    }
+
+    /// What a settlement writes: the slots given back, the token estimate corrected,
+    /// the spend and usage counters of key, team and model.
+    fn settle_request<'a>(
+        &'a self,
+        day: &'a DayKeys,
+        model: Option<&'a ModelDay>,
+        upstream_model: &str,
+        split: &TokenSplit,
+        cost: f64,
+    ) -> SettleRequest<'a> {
         let nanos = usd_to_nanos(cost);
-        let cal = Calendar::now();
-        let day = self.per.day(&self.key, &cal);
         let mut req = self.release_request();
         if self.metered {
             let used = self.limit_tokens.unwrap_or(split.total());
@@ -143,24 +208,40 @@ impl Admission {
         if let Some(team) = &day.team {
             req.counters.extend(team.counters(nanos, tokens));
         }
-        let model = (!usage.is_empty()).then(|| self.inner.model_keys(label_model, &cal));
-        // Once a day per model is enough: the set never loses a member.
-        let listing = model.as_ref().filter(|m| !m.listed.load(Ordering::Relaxed));
-        if let Some(model) = &model {
+        if let Some(model) = model {
             req.counters.extend(model.keys.counters(nanos, tokens));
+            // Once a day per model is enough: the set never loses a member.
+            if !model.listed.load(Ordering::Relaxed) {
+                let label_model = self.label_model(upstream_model).to_string();
+                req.members.push((MODELS_SET.to_string(), label_model));
+            }
         }
-        if listing.is_some() {
-            req.members
-                .push((MODELS_SET.to_string(), label_model.to_string()));
-        }
-        let labels = [label_model, provider, self.key.name.as_str()];
-        record_metrics(&self.inner, labels, &split, usage, cost);
-        match self.inner.store.settle(&req).await {
+        req
+    }
+
+    /// After the store answered: metrics, the model's listing, the budget gauges.
+    fn settled(
+        &mut self,
+        settled: Settled<'_>,
+        [provider, upstream_model]: [&str; 2],
+        split: &TokenSplit,
+        usage: &Usage,
+        cost: f64,
+    ) {
+        self.done = true;
+        let labels = [
+            self.label_model(upstream_model),
+            provider,
+            self.key.name.as_str(),
+        ];
+        record_metrics(&self.inner, labels, split, usage, cost);
+        match settled.result {
             Ok(values) => {
+                let listing = settled.model.filter(|m| !m.listed.load(Ordering::Relaxed));
                 if let Some(model) = listing {
                     model.listed.store(true, Ordering::Relaxed);
                 }
-                self.update_budget_gauges(&values, day.team.is_some())
+                self.update_budget_gauges(&values, settled.has_team)
             }
             Err(e) => self.inner.warn_store(&e),
         }
@@ -217,6 +298,13 @@ fn record_metrics(inner: &Inner, labels: [&str; 3], split: &TokenSplit, usage: &
     });
 }
 
+/// The store's answer to a settlement, with what the admission does after it.
+struct Settled<'a> {
+    result: Result<Vec<i64>, StoreError>,
+    model: Option<&'a ModelDay>,
+    has_team: bool,
+}
+
 /// The settlement that gives back the concurrency slots of a metered admission.
 fn release_request(per: &PerKey, metered: bool, lease_id: u64) -> SettleRequest<'_> {
     SettleRequest {
@@ -238,7 +326,7 @@ impl Drop for Admission {
             return;
         }
         let req = self.release_request();
-        if self.inner.store.settle_now(&req) {
+        if self.inner.store.settle_now(&req).is_some() {
             return;
         }
         let (inner, per, lease_id) = (self.inner.clone(), self.per.clone(), self.lease_id);

@@ -188,7 +188,7 @@ impl MemoryStore {
     }
 
     /// Admission, synchronously.
-    fn admit_now(&self, req: &AdmitRequest) -> AdmitOutcome {
+    fn admit_sync(&self, req: &AdmitRequest) -> AdmitOutcome {
         let now = self.clock.now_us();
         for (index, b) in req.budgets.iter().enumerate() {
             let spent = self.counter_get(b.key, now);
@@ -340,16 +340,19 @@ pub(crate) fn gcra_of(limit: u64, period: Duration) -> Gcra {
 #[async_trait]
 impl StateStore for MemoryStore {
     async fn admit(&self, req: &AdmitRequest) -> Result<AdmitOutcome, StoreError> {
-        Ok(self.admit_now(req))
+        Ok(self.admit_sync(req))
     }
 
     async fn settle(&self, req: &SettleRequest) -> Result<Vec<i64>, StoreError> {
         Ok(self.settle_sync(req))
     }
 
-    fn settle_now(&self, req: &SettleRequest) -> bool {
-        self.settle_sync(req);
-        true
+    fn admit_now(&self, req: &AdmitRequest) -> Option<Result<AdmitOutcome, StoreError>> {
+        Some(Ok(self.admit_sync(req)))
+    }
+
+    fn settle_now(&self, req: &SettleRequest) -> Option<Result<Vec<i64>, StoreError>> {
+        Some(Ok(self.settle_sync(req)))
     }
 
     async fn read(&self, req: &ReadRequest) -> Result<ReadResult, StoreError> {

@@ -23,7 +23,7 @@ fn bucket(key: &str, limit: u64, cost: u64) -> BucketOp<'static> {
 }
 
 fn admit(s: &MemoryStore, buckets: Vec<BucketOp<'_>>) -> AdmitOutcome {
-    s.admit_now(&AdmitRequest {
+    s.admit_sync(&AdmitRequest {
         buckets,
         ..AdmitRequest::default()
     })
@@ -108,7 +108,7 @@ fn budgets_block_at_their_limit() {
         }],
         ..AdmitRequest::default()
     };
-    assert!(matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }));
+    assert!(matches!(s.admit_sync(&req), AdmitOutcome::Admitted { .. }));
     s.settle_sync(&SettleRequest {
         counters: vec![CounterOp {
             key: k("spend"),
@@ -118,7 +118,7 @@ fn budgets_block_at_their_limit() {
         ..SettleRequest::default()
     });
     assert_eq!(
-        s.admit_now(&req),
+        s.admit_sync(&req),
         AdmitOutcome::OverBudget {
             index: 0,
             spent: 100
@@ -137,10 +137,10 @@ fn concurrency_slots_are_taken_and_released() {
         }],
         ..AdmitRequest::default()
     };
-    assert!(matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }));
-    assert!(matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }));
+    assert!(matches!(s.admit_sync(&req), AdmitOutcome::Admitted { .. }));
+    assert!(matches!(s.admit_sync(&req), AdmitOutcome::Admitted { .. }));
     assert_eq!(
-        s.admit_now(&req),
+        s.admit_sync(&req),
         AdmitOutcome::Concurrency {
             index: 0,
             in_use: 2
@@ -158,11 +158,13 @@ fn concurrency_slots_are_taken_and_released() {
             .remaining(read.buckets[0].as_micros() as u64),
         98
     );
-    assert!(s.settle_now(&SettleRequest {
-        release: vec![k("c")],
-        ..Default::default()
-    }));
-    assert!(matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }));
+    assert!(s
+        .settle_now(&SettleRequest {
+            release: vec![k("c")],
+            ..Default::default()
+        })
+        .is_some_and(|r| r.is_ok()));
+    assert!(matches!(s.admit_sync(&req), AdmitOutcome::Admitted { .. }));
 }
 
 #[test]
@@ -275,7 +277,7 @@ fn parallel_threads_never_exceed_the_limit() {
                         }],
                         ..AdmitRequest::default()
                     };
-                    if matches!(s.admit_now(&req), AdmitOutcome::Admitted { .. }) {
+                    if matches!(s.admit_sync(&req), AdmitOutcome::Admitted { .. }) {
                         admitted.fetch_add(1, Ordering::Relaxed);
                     }
                 }

@@ -252,6 +252,18 @@ impl Policy {
         }
     }
 
+    fn admission(
+        &self,
+        key: &Arc<KeyInfo>,
+        per: Arc<PerKey>,
+        model: &str,
+        estimated_tokens: u64,
+        lease_id: u64,
+    ) -> Admission {
+        let inner = self.inner.clone();
+        Admission::new(inner, key.clone(), per, model, estimated_tokens, lease_id)
+    }
+
     /// Admits a request of `key` for `model` that may use `estimated_tokens` (prompt
     /// estimate + max output tokens): takes from the rate limits, a concurrency slot,
     /// and checks the budgets. The [`Admission`] carries the `x-ratelimit-*` headers.
@@ -265,16 +277,8 @@ impl Policy {
         let day = per.has_budget.then(|| per.day(key, &Calendar::now()));
         let caps: &[budget::Cap] = day.as_deref().map_or(&[], |d| &d.caps);
         let lease_id = next_lease_id();
-        let base = Admission::new(
-            self.inner.clone(),
-            key.clone(),
-            per.clone(),
-            model,
-            estimated_tokens,
-            lease_id,
-        );
         if per.buckets.is_empty() && per.slots.is_empty() && caps.is_empty() {
-            return Ok(base);
+            return Ok(self.admission(key, per, model, estimated_tokens, lease_id));
         }
         let req = AdmitRequest {
             buckets: per
@@ -287,16 +291,27 @@ impl Policy {
             lease_id,
             lease_ttl: limits::LEASE_TTL,
         };
-        let outcome = match self.inner.store.admit(&req).await {
+        let answer = match self.inner.store.admit_now(&req) {
+            Some(answer) => answer,
+            None => self.inner.store.admit(&req).await,
+        };
+        drop(req);
+        let outcome = match answer {
             Ok(o) => o,
-            Err(e) => return self.store_failed(base, &e),
+            Err(e) => {
+                let base = self.admission(key, per, model, estimated_tokens, lease_id);
+                return self.store_failed(base, &e);
+            }
         };
         let limited = |scope: limits::Scope, name: &str, what: &str| {
             metrics::inc(&metrics::LIMITED, &[scope.as_str(), name, what], 1);
         };
         match outcome {
             AdmitOutcome::Admitted { until_full } => {
-                Ok(base.metered(limits::headers(&per.buckets, &until_full)))
+                let headers = limits::headers(&per.buckets, &until_full);
+                Ok(self
+                    .admission(key, per, model, estimated_tokens, lease_id)
+                    .metered(headers))
             }
             AdmitOutcome::RateLimited { index, retry_after } => {
                 let b = &per.buckets[index];
@@ -348,20 +363,6 @@ impl Policy {
         usage: &Usage,
     ) {
         let cost = self.cost(upstream_model, usage);
-        self.settle_priced(admission, provider, upstream_model, usage, cost)
-            .await;
-    }
-
-    /// [`Self::settle`] with the request's cost already priced ([`Self::priced_cost`],
-    /// `0` for an unpriced model), so it is priced once for spend and the log alike.
-    pub async fn settle_priced(
-        &self,
-        admission: Admission,
-        provider: &str,
-        upstream_model: &str,
-        usage: &Usage,
-        cost: f64,
-    ) {
         admission
             .settle(provider, upstream_model, usage, cost)
             .await;

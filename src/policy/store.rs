@@ -168,10 +168,17 @@ pub trait StateStore: Send + Sync {
     /// Applies a settlement; returns the new value of each counter in `req.counters`.
     async fn settle(&self, req: &SettleRequest) -> Result<Vec<i64>, StoreError>;
 
-    /// Applies a settlement synchronously if the backend can (memory), for `Drop`
-    /// paths that cannot await. Returns false when the caller must use `settle`.
-    fn settle_now(&self, _req: &SettleRequest) -> bool {
-        false
+    /// [`Self::admit`] without a future, when the backend answers without waiting
+    /// (memory): `None` when the caller must await `admit`. A boxed future and its
+    /// poll for an answer that is ready at once cost more than the admission itself.
+    fn admit_now(&self, _req: &AdmitRequest) -> Option<Result<AdmitOutcome, StoreError>> {
+        None
+    }
+
+    /// [`Self::settle`] without a future, when the backend can (memory): `None` when
+    /// the caller must await `settle` (nothing was applied then).
+    fn settle_now(&self, _req: &SettleRequest) -> Option<Result<Vec<i64>, StoreError>> {
+        None
     }
 
     /// Reads bucket, counter, slot and set state without changing it.

@@ -1,9 +1,6 @@
 //! The end of a request: metrics, the access-log line, and settling the admission
 //! with the real usage.
 
-use std::future::Future;
-use std::sync::Arc;
-use std::task::{Context, Waker};
 use std::time::Instant;
 
 use pingora_proxy::Session;
@@ -18,7 +15,7 @@ use super::ctx::Ctx;
 /// Settle the admission with the real usage: corrects the token estimate, frees
 /// the concurrency slot, records spend. For requests not settled early.
 pub async fn settle(ctx: &mut Ctx) {
-    if let Some(settlement) = take_settlement(ctx) {
+    if let Some(settlement) = settle_now(ctx) {
         settlement.run().await;
     }
 }
@@ -29,30 +26,27 @@ pub async fn settle(ctx: &mut Ctx) {
 /// store settles without waiting, right here; Redis needs a round trip, finished on a
 /// task of its own.
 pub fn settle_early(ctx: &mut Ctx) {
-    let Some(settlement) = take_settlement(ctx) else {
-        return;
-    };
-    let mut settling = Box::pin(settlement.run());
-    let mut cx = Context::from_waker(Waker::noop());
-    if settling.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(settling);
+    if let Some(settlement) = settle_now(ctx) {
+        tokio::spawn(settlement.run());
     }
 }
 
-/// Everything a settlement needs, owned (it may finish on a task of its own).
+/// Everything a settlement the store could not make at once needs, owned (it may
+/// finish on a task of its own).
 struct Settlement {
     admission: crate::policy::Admission,
-    runtime: Arc<crate::runtime::ThreadRuntime>,
     provider: String,
     model: String,
     usage: crate::model::Usage,
     cost: f64,
 }
 
-/// Takes the admission out of the context (a request settles once) and prices the
-/// request once: the spend counters and the access log's `cost_usd` share the figure.
-fn take_settlement(ctx: &mut Ctx) -> Option<Settlement> {
-    let (Some(mut admission), Some(runtime)) = (ctx.req.admission.take(), ctx.req.runtime.clone())
+/// Takes the admission out of the context (a request settles once), prices the
+/// request once (the spend counters and the access log's `cost_usd` share the
+/// figure) and settles it if the store answers at once: what is left to await, if
+/// anything.
+fn settle_now(ctx: &mut Ctx) -> Option<Settlement> {
+    let (Some(mut admission), Some(runtime)) = (ctx.req.admission.take(), ctx.req.runtime.as_ref())
     else {
         return None;
     };
@@ -60,33 +54,33 @@ fn take_settlement(ctx: &mut Ctx) -> Option<Settlement> {
         admission.record_model_as_other();
     }
     let (provider, model) = match &ctx.attempt {
-        Some(a) => (a.provider.name.clone(), a.upstream_model.clone()),
-        None => (String::new(), String::new()),
+        Some(a) => (a.provider.name.as_str(), a.upstream_model.as_str()),
+        None => ("", ""),
     };
     let usage = ctx.resp.usage;
-    ctx.resp.cost_usd = runtime.policy.priced_cost(&model, &usage);
-    Some(Settlement {
+    let cost = runtime.policy.priced_cost(model, &usage);
+    let left = admission.settle_now(provider, model, &usage, cost.unwrap_or(0.0));
+    let settlement = left.map(|admission| Settlement {
         admission,
-        runtime,
-        provider,
-        model,
+        provider: provider.to_string(),
+        model: model.to_string(),
         usage,
-        cost: ctx.resp.cost_usd.unwrap_or(0.0),
-    })
+        cost: cost.unwrap_or(0.0),
+    });
+    ctx.resp.cost_usd = cost;
+    settlement
 }
 
 impl Settlement {
     async fn run(self) {
-        self.runtime
-            .policy
-            .settle_priced(
-                self.admission,
-                &self.provider,
-                &self.model,
-                &self.usage,
-                self.cost,
-            )
-            .await;
+        let Settlement {
+            admission,
+            provider,
+            model,
+            usage,
+            cost,
+        } = self;
+        admission.settle(&provider, &model, &usage, cost).await;
     }
 }
 
