@@ -232,7 +232,7 @@ async fn answer(session: &mut Session, ctx: &mut Ctx, hit: Hit<'_>) -> pingora::
     if !paced {
         resp.insert_header("content-length", body.len().to_string())?;
     }
-    resp.insert_header("x-request-id", ctx.req.id_value.clone())?;
+    resp.insert_header("x-request-id", ctx.req.id.value().clone())?;
     resp.insert_header("x-tollgate-cache", hit.outcome.as_str())?;
     if let Some(s) = hit.similarity {
         resp.insert_header("x-tollgate-cache-similarity", format!("{s:.4}"))?;

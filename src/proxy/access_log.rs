@@ -51,7 +51,7 @@ fn format_line(
     out.push_str("\"ts\":\"");
     timestamp(out);
     out.push_str("\",");
-    field_str(out, "request_id", &ctx.req.id);
+    field_str(out, "request_id", ctx.req.id.as_str());
     field_client(out, client);
     field_str(out, "method", method);
     field_str(out, "path", path);

@@ -107,9 +107,8 @@ pub struct Ctx {
 /// The client's request.
 pub struct RequestState {
     pub started: Instant,
-    pub id: String,
-    /// `id` as the value of the `x-request-id` headers the gateway writes.
-    pub id_value: http::HeaderValue,
+    /// Also the value of the `x-request-id` headers the gateway writes.
+    pub id: super::inbound::RequestId,
     pub dialect: Dialect,
     pub api: Option<Api>,
     pub runtime: Option<Arc<ThreadRuntime>>,
@@ -235,8 +234,7 @@ impl Ctx {
         Ctx {
             req: RequestState {
                 started: Instant::now(),
-                id: String::new(),
-                id_value: http::HeaderValue::from_static(""),
+                id: Default::default(),
                 dialect: Dialect::OpenAi,
                 api: None,
                 runtime: None,

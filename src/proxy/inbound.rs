@@ -338,22 +338,49 @@ fn declared_length(session: &Session) -> Option<usize> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// The request id: the client's `x-request-id` when it is sane, else a new one; as
-/// text and as the header value every answer and upstream request carries (the
-/// client's own value is shared, not copied).
-pub fn request_id(session: &Session) -> (String, HeaderValue) {
+/// A request's id: the client's `x-request-id` when it is sane, else a new one. Kept
+/// as the header value it is sent in (upstream and back to the client), which is
+/// also its text.
+#[derive(Debug, Clone)]
+pub struct RequestId(HeaderValue);
+
+impl Default for RequestId {
+    fn default() -> Self {
+        RequestId(HeaderValue::from_static(""))
+    }
+}
+
+impl RequestId {
+    /// The id as text (only visible ASCII is ever kept).
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("")
+    }
+
+    /// The `x-request-id` value.
+    pub fn value(&self) -> &HeaderValue {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for RequestId {
+    fn from(s: &str) -> Self {
+        RequestId(header_value::text(s))
+    }
+}
+
+pub fn request_id(session: &Session) -> RequestId {
     let given = session
         .req_header()
         .headers
         .get(crate::edge::heads::X_REQUEST_ID)
         .filter(|v| sane_request_id(v.as_bytes()));
-    match given.and_then(|v| Some((v.to_str().ok()?.to_string(), v.clone()))) {
-        Some(both) => both,
-        None => {
-            let id = new_request_id();
-            let value = header_value::text(&id);
-            (id, value)
-        }
+    match given {
+        Some(v) => RequestId(v.clone()),
+        None => RequestId(new_request_id()),
     }
 }
 
@@ -361,10 +388,33 @@ fn sane_request_id(v: &[u8]) -> bool {
     !v.is_empty() && v.len() <= 128 && v.iter().all(|b| b.is_ascii_graphic())
 }
 
-/// Unique per process run: a random-ish boot prefix and a counter.
-fn new_request_id() -> String {
-    use once_cell::sync::Lazy;
+/// Ids a thread takes from the process's counter at once: the counter is a cache line
+/// both worker threads write, once per this many requests instead of once each.
+const ID_BLOCK: u64 = 1024;
+
+/// The next id number: unique per process run (blocks of the shared counter).
+fn next_id_number() -> u64 {
+    use std::cell::Cell;
     use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        /// The next number of this thread's block, and the block's end.
+        static BLOCK: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    BLOCK.with(|block| {
+        let (mut next, mut end) = block.get();
+        if next == end {
+            next = COUNTER.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            end = next + ID_BLOCK;
+        }
+        block.set((next + 1, end));
+        next
+    })
+}
+
+/// Unique per process run: a random-ish boot prefix and a number.
+fn new_request_id() -> HeaderValue {
+    use once_cell::sync::Lazy;
     static BOOT: Lazy<u64> = Lazy::new(|| {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -372,27 +422,29 @@ fn new_request_id() -> String {
             .unwrap_or(0);
         t ^ (std::process::id() as u64).rotate_left(32)
     });
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // `req_` and 20 hex digits, written directly: the formatter cost 770
-    // instructions a request.
-    let mut id = String::with_capacity(24);
-    id.push_str("req_");
+    let n = next_id_number();
+    // At least 8 digits, more once the number passes 2^32: ids never repeat.
+    let digits = 8.max((u64::BITS - n.leading_zeros()).div_ceil(4));
+    // `req_` and the hex digits, written directly (the formatter cost 770
+    // instructions a request) into a buffer of exactly their length, which the
+    // header value then keeps without a copy.
+    let mut id = Vec::with_capacity(4 + 12 + digits as usize);
+    id.extend_from_slice(b"req_");
     push_hex(&mut id, *BOOT & 0xffff_ffff_ffff, 12);
-    // At least 8 digits, more once the counter passes 2^32: ids never repeat.
-    push_hex(
-        &mut id,
-        n,
-        8.max((u64::BITS - n.leading_zeros()).div_ceil(4)),
-    );
-    id
+    push_hex(&mut id, n, digits);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(id))
+        .unwrap_or_else(|_| HeaderValue::from_static("req_"))
 }
 
 /// The low `width` hex digits of `n`, zero-padded, lower case.
-fn push_hex(out: &mut String, n: u64, width: u32) {
+fn push_hex(out: &mut Vec<u8>, n: u64, width: u32) {
     for shift in (0..width).rev() {
-        let digit = (n >> (4 * shift)) & 0xf;
-        out.push(char::from_digit(digit as u32, 16).unwrap_or('0'));
+        let digit = ((n >> (4 * shift)) & 0xf) as u8;
+        out.push(if digit < 10 {
+            b'0' + digit
+        } else {
+            b'a' + digit - 10
+        });
     }
 }
 
@@ -514,23 +566,37 @@ mod tests {
 
     #[test]
     fn request_ids_have_the_formatters_shape() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         push_hex(&mut out, 0xab_cdef_0123, 12);
         push_hex(&mut out, 7, 8);
         push_hex(&mut out, 0x1_0000_0007, 9);
         assert_eq!(
-            out,
+            String::from_utf8(out).unwrap(),
             format!(
                 "{:012x}{:08x}{:08x}",
                 0xab_cdef_0123u64, 7, 0x1_0000_0007u64
             )
         );
         let id = new_request_id();
+        let id = id.to_str().unwrap();
         assert!(id.starts_with("req_") && id.len() == 24, "{id}");
     }
 
     #[test]
-    fn request_ids_are_unique() {
-        assert_ne!(new_request_id(), new_request_id());
+    fn request_ids_are_unique_across_threads_and_blocks() {
+        // Two threads, each past the end of its first block of numbers.
+        let ids = |_| {
+            std::thread::spawn(|| {
+                let ids: Vec<_> = (0..ID_BLOCK + 10).map(|_| new_request_id()).collect();
+                ids
+            })
+        };
+        let mut all = std::collections::HashSet::new();
+        for thread in (0..2).map(ids).collect::<Vec<_>>() {
+            for id in thread.join().unwrap() {
+                assert!(all.insert(id.to_str().unwrap().to_string()));
+            }
+        }
+        assert_eq!(all.len() as u64, 2 * (ID_BLOCK + 10));
     }
 }

@@ -41,7 +41,7 @@ impl ProxyHttp for Proxy {
         metrics::IN_FLIGHT.inc();
         super::idle::request_started();
         ctx.req.in_flight_counted = true;
-        (ctx.req.id, ctx.req.id_value) = inbound::request_id(session);
+        ctx.req.id = inbound::request_id(session);
         // One load of the configuration per request (each costs a few hundred
         // instructions): every later phase reads it from the context.
         let runtime = self.gateway.snapshot_here();
@@ -273,7 +273,7 @@ const ADDED_HEADERS_MAX: usize = 6;
 fn add_response_headers(ctx: &Ctx, headers: &mut HeaderMap) {
     // One growth of the map for all of them, not one per power of two passed.
     headers.reserve(ADDED_HEADERS_MAX + ctx.rate_limit_headers().len());
-    headers.insert(heads::X_REQUEST_ID, ctx.req.id_value.clone());
+    headers.insert(heads::X_REQUEST_ID, ctx.req.id.value().clone());
     if let Some(a) = &ctx.attempt {
         headers.insert(PROVIDER, a.provider.name_value.clone());
         headers.insert(MODEL, a.model_value.clone());
@@ -322,7 +322,7 @@ fn watch_attempt(ctx: &Ctx, a: &Attempt) {
     // on an SSE comment: Gemini streams get no keepalives.
     let keepalives = ctx.req.dialect != crate::error::Dialect::Gemini;
     let header = (keepalives && ctx.stream_requested() && timeouts.sse_keepalive.is_some())
-        .then(|| watch::commit_header(&ctx.req.id_value, ctx.rate_limit_headers()))
+        .then(|| watch::commit_header(ctx.req.id.value(), ctx.rate_limit_headers()))
         .flatten();
     if let Ok(mut w) = ctx.slots.watch.lock() {
         // The attempt began a moment ago in this phase: its instant, not another read

@@ -26,7 +26,7 @@ pub async fn send_json(
     resp.insert_header("content-type", "application/json")?;
     resp.insert_header("content-length", body.len().to_string())?;
     if !ctx.req.id.is_empty() {
-        resp.insert_header("x-request-id", ctx.req.id_value.clone())?;
+        resp.insert_header("x-request-id", ctx.req.id.value().clone())?;
     }
     for (name, value) in extra {
         resp.insert_header(*name, value.clone())?;

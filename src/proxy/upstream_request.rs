@@ -67,7 +67,8 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     head.headers
         .insert(CONTENT_LENGTH, header_value::count(a.body.len() as u64));
-    head.headers.insert(X_REQUEST_ID, ctx.req.id_value.clone());
+    head.headers
+        .insert(X_REQUEST_ID, ctx.req.id.value().clone());
     heads::put_request(req, head);
     crate::providers::apply_auth(&a.provider, req)?;
     if let Some(path) = signed_path {
