@@ -66,7 +66,7 @@ fn format_line(
     }
     field_raw(out, "attempts", ctx.route.cursor.attempts());
     match &ctx.route.explained {
-        Some(text) => field_str(out, "route_reason", text),
+        Some(value) => field_str(out, "route_reason", value.to_str().unwrap_or("")),
         None => {
             if let Some(text) = ctx.route_explanation() {
                 field_str(out, "route_reason", &text);

@@ -144,20 +144,17 @@ pub fn preview_pick(
 
 /// The first attempt's destination.
 pub fn first_pick(runtime: &Runtime, ctx: &mut Ctx) -> Result<Pick, GatewayError> {
-    let plan = ctx
-        .req
-        .plan
-        .clone()
-        .ok_or_else(|| GatewayError::internal("no route plan"))?;
-    let key = ctx.req.hash_key.clone();
+    // Borrowed field by field (the cursor is written, the request only read): a
+    // clone of the plan would write the shared counts of its routes.
+    let req = &ctx.req;
+    let plan = (req.plan.as_ref()).ok_or_else(|| GatewayError::internal("no route plan"))?;
     let world = World {
         runtime,
-        shape: ctx.req.shape.as_ref(),
-        blocks: &ctx.req.prefix_blocks,
+        shape: req.shape.as_ref(),
+        blocks: &req.prefix_blocks,
     };
-    ctx.route
-        .cursor
-        .first(&plan, &world, key.as_deref().map(str::as_bytes))
+    let key = req.hash_key.as_deref().map(str::as_bytes);
+    ctx.route.cursor.first(plan, &world, key)
 }
 
 /// The attempt for `pick`: its lease, body and path. A retry waits its backoff first.

@@ -155,8 +155,9 @@ pub struct RouteState {
     pub decision: Option<Decision>,
     /// Targets dropped before choosing for a missing capability.
     pub skipped: usize,
-    /// The `x-tollgate-route` text, built once when the answer starts.
-    pub explained: Option<String>,
+    /// The `x-tollgate-route` value, built once when the answer starts (its buffer
+    /// is the formatted text's, shared with the log line).
+    pub explained: Option<http::HeaderValue>,
 }
 
 /// The answer to the client. Everything but `stream_tail`, `status` and

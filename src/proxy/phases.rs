@@ -125,7 +125,7 @@ impl ProxyHttp for Proxy {
         crate::cache::on_response_start(ctx);
         crate::conversations::on_response_start(ctx);
         arm_stream_failure(ctx, &head.headers);
-        ctx.route.explained = ctx.route_explanation();
+        ctx.route.explained = ctx.route_explanation().map(header_value::owned);
         add_response_headers(ctx, &mut head.headers);
         heads::put_response(resp, head);
         ctx.resp.status = status;
@@ -278,8 +278,8 @@ fn add_response_headers(ctx: &Ctx, headers: &mut HeaderMap) {
         headers.insert(PROVIDER, a.provider.name_value.clone());
         headers.insert(MODEL, a.model_value.clone());
     }
-    if let Some(text) = &ctx.route.explained {
-        headers.insert(ROUTE, header_value::text(text));
+    if let Some(value) = &ctx.route.explained {
+        headers.insert(ROUTE, value.clone());
     }
     let attempts = ctx.route.cursor.attempts() as u64;
     headers.insert(ATTEMPTS, header_value::count(attempts));

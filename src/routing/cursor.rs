@@ -75,8 +75,9 @@ pub struct RouteCursor {
     route: usize,
     route_attempts: u32,
     attempts: u32,
-    /// `(provider, endpoint)` pairs already tried.
-    tried: Vec<(String, usize)>,
+    /// `(provider, endpoint)` pairs already tried; a provider by the address of its
+    /// configuration, which every route of the request's snapshot shares.
+    tried: Vec<(usize, usize)>,
     last: Option<Failure>,
     free_retries: u32,
 }
@@ -110,14 +111,24 @@ impl RouteCursor {
         world: &dyn Upstreams,
         key: Option<&[u8]>,
     ) -> Result<Pick, GatewayError> {
-        let steps: Vec<Step> = (0..plan.routes.len())
-            .filter(|&r| r == 0 || first_may_fall_back(&plan.routes[0]))
-            .map(|route| Step {
-                route,
-                retry: false,
-            })
-            .collect();
-        self.pick(plan, world, key, &steps).ok_or_else(no_healthy)
+        let requested = [Step {
+            route: 0,
+            retry: false,
+        }];
+        let with_fallbacks: Vec<Step>;
+        let steps: &[Step] = match plan.routes.first() {
+            Some(first) if plan.routes.len() > 1 && first_may_fall_back(first) => {
+                with_fallbacks = (0..plan.routes.len())
+                    .map(|route| Step {
+                        route,
+                        retry: false,
+                    })
+                    .collect();
+                &with_fallbacks
+            }
+            _ => &requested,
+        };
+        self.pick(plan, world, key, steps).ok_or_else(no_healthy)
     }
 
     /// The next attempt after a failure; `None` when the request is done and the
@@ -225,17 +236,15 @@ impl RouteCursor {
                 let Some(c) = self.choose(route, world, key, &candidates, panic) else {
                     continue;
                 };
-                let provider = route
-                    .targets
-                    .get(c.target_index)
-                    .map(|t| t.provider.name.as_str());
-                let provider = provider.unwrap_or_default();
+                let Some(target) = route.targets.get(c.target_index) else {
+                    continue;
+                };
                 let retry = step.retry && self.is_tried(route, &c);
-                if retry && !world.try_retry(provider) {
+                if retry && !world.try_retry(&target.provider.name) {
                     refused.push(step.route);
                     continue;
                 }
-                return Some(self.take(step, provider, c, panic, retry));
+                return Some(self.take(step, provider_id(target), c, panic, retry));
             }
         }
         None
@@ -252,12 +261,17 @@ impl RouteCursor {
         panic: bool,
     ) -> Option<Candidate> {
         for allow_tried in [false, true] {
-            let eligible: Vec<Candidate> = candidates
-                .iter()
-                .filter(|c| allow_tried || !self.is_tried(route, c))
-                .filter(|c| panic || c.admit != Admit::Open)
-                .copied()
-                .collect();
+            let keep = |c: &&Candidate| {
+                (allow_tried || !self.is_tried(route, c)) && (panic || c.admit != Admit::Open)
+            };
+            // Usually every candidate is eligible: then no copy of the list.
+            let filtered: Vec<Candidate>;
+            let eligible: &[Candidate] = if candidates.iter().all(|c| keep(&c)) {
+                candidates
+            } else {
+                filtered = candidates.iter().filter(keep).copied().collect();
+                &filtered
+            };
             let chosen = if panic {
                 eligible.iter().min_by_key(|c| c.last_failure_ms).copied()
             } else {
@@ -268,7 +282,7 @@ impl RouteCursor {
                 } else {
                     0
                 };
-                select::choose(route.strategy, &eligible, ticket, key)
+                select::choose(route.strategy, eligible, ticket, key)
             };
             if chosen.is_some() {
                 return chosen;
@@ -280,7 +294,7 @@ impl RouteCursor {
     fn take(
         &mut self,
         step: &Step,
-        provider: &str,
+        provider: usize,
         c: Candidate,
         panic: bool,
         retry: bool,
@@ -289,14 +303,14 @@ impl RouteCursor {
             && self
                 .tried
                 .last()
-                .is_some_and(|(p, e)| p == provider && *e == c.endpoint_index);
+                .is_some_and(|&(p, e)| p == provider && e == c.endpoint_index);
         if step.route != self.route {
             self.route = step.route;
             self.route_attempts = 0;
         }
         self.route_attempts += 1;
         self.attempts += 1;
-        self.tried.push((provider.to_string(), c.endpoint_index));
+        self.tried.push((provider, c.endpoint_index));
         Pick {
             route_index: step.route,
             target_index: c.target_index,
@@ -314,10 +328,14 @@ impl RouteCursor {
         let Some(target) = route.targets.get(c.target_index) else {
             return false;
         };
-        self.tried
-            .iter()
-            .any(|(p, e)| *p == target.provider.name && *e == c.endpoint_index)
+        let provider = provider_id(target);
+        (self.tried.iter()).any(|&(p, e)| p == provider && e == c.endpoint_index)
     }
+}
+
+/// A provider's identity within the request's configuration snapshot.
+fn provider_id(target: &crate::config::Target) -> usize {
+    std::sync::Arc::as_ptr(&target.provider) as usize
 }
 
 /// A first attempt may go straight to a fallback when the route's every candidate is
