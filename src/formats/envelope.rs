@@ -300,21 +300,48 @@ pub fn rewrite_same_format(
     upstream_model: &str,
     force_include_usage: bool,
 ) -> Vec<u8> {
-    let mut model = Vec::with_capacity(upstream_model.len() + 2);
-    // Serialising a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut model, upstream_model);
-    let mut edits: Vec<(Span, Cow<'static, [u8]>)> = Vec::with_capacity(2);
+    // At most two edits: kept on the stack, written straight into the new body.
+    let mut edits: [Option<(Span, Replacement)>; 2] = [None, None];
     if let Some(span) = env.model_span {
-        edits.push((span, Cow::Owned(model)));
+        edits[0] = Some((span, Replacement::JsonString(upstream_model)));
     }
     if force_include_usage && env.dialect == Dialect::OpenAi && env.stream && !env.include_usage {
-        edits.extend(include_usage_edit(env));
+        edits[1] = include_usage_edit(env);
     }
-    edits.sort_by_key(|(span, _)| span.start);
-    splice(body, &edits)
+    edits.sort_by_key(|e| e.as_ref().map(|(span, _)| span.start));
+    splice(body, edits.iter().flatten())
 }
 
-fn include_usage_edit(env: &Envelope) -> Option<(Span, Cow<'static, [u8]>)> {
+/// What takes the place of a span of the body.
+#[derive(Clone, Copy)]
+enum Replacement<'a> {
+    /// A JSON string of this text.
+    JsonString(&'a str),
+    /// These bytes as they are.
+    Raw(&'static [u8]),
+}
+
+impl Replacement<'_> {
+    /// The length it will have (a string needing escapes grows the body later).
+    fn len(self) -> usize {
+        match self {
+            Replacement::JsonString(s) => s.len() + 2,
+            Replacement::Raw(b) => b.len(),
+        }
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            // Serialising a &str into a Vec cannot fail.
+            Replacement::JsonString(s) => {
+                let _ = serde_json::to_writer(&mut *out, s);
+            }
+            Replacement::Raw(b) => out.extend_from_slice(b),
+        }
+    }
+}
+
+fn include_usage_edit(env: &Envelope) -> Option<(Span, Replacement<'static>)> {
     const OBJ: &[u8] = br#"{"include_usage":true}"#;
     let at = |pos: usize| Span {
         start: pos,
@@ -323,39 +350,50 @@ fn include_usage_edit(env: &Envelope) -> Option<(Span, Cow<'static, [u8]>)> {
     match env.stream_options {
         None => Some((
             at(env.object_end),
-            Cow::Borrowed(br#","stream_options":{"include_usage":true}"#),
+            Replacement::Raw(br#","stream_options":{"include_usage":true}"#),
         )),
-        Some(StreamOptions::Null(span)) => Some((span, Cow::Borrowed(OBJ))),
+        Some(StreamOptions::Null(span)) => Some((span, Replacement::Raw(OBJ))),
         Some(StreamOptions::Object {
             span, empty: true, ..
-        }) => Some((span, Cow::Borrowed(OBJ))),
+        }) => Some((span, Replacement::Raw(OBJ))),
         Some(StreamOptions::Object {
             include_usage: Some(value),
             ..
-        }) => Some((value, Cow::Borrowed(b"true"))),
+        }) => Some((value, Replacement::Raw(b"true"))),
         Some(StreamOptions::Object { span, .. }) => Some((
             at(span.start + 1),
-            Cow::Borrowed(br#""include_usage":true,"#),
+            Replacement::Raw(br#""include_usage":true,"#),
         )),
         Some(StreamOptions::Other) => None,
     }
 }
 
 /// Apply non-overlapping edits sorted by start. Spans come from parsing this body;
-/// should they not fit it, the body is returned unchanged rather than panicking.
-fn splice(body: &[u8], edits: &[(Span, Cow<'_, [u8]>)]) -> Vec<u8> {
-    let extra: usize = edits.iter().map(|(_, r)| r.len()).sum();
-    let mut out = Vec::with_capacity(body.len() + extra);
+/// should they not fit it, the body is returned unchanged rather than panicking. The
+/// new body is allocated at its exact length (unless a string needs escapes), so it
+/// becomes a `Bytes` without another allocation.
+fn splice<'e, 'r: 'e>(
+    body: &[u8],
+    edits: impl Iterator<Item = &'e (Span, Replacement<'r>)> + Clone,
+) -> Vec<u8> {
+    let fits = |span: &Span, pos: usize| {
+        span.start >= pos && span.end >= span.start && span.end <= body.len()
+    };
+    let mut length = body.len();
     let mut pos = 0;
-    for (span, replacement) in edits {
-        match body.get(pos..span.start) {
-            Some(before) if span.end >= span.start && span.end <= body.len() => {
-                out.extend_from_slice(before);
-                out.extend_from_slice(replacement);
-                pos = span.end;
-            }
-            _ => return body.to_vec(),
+    for (span, replacement) in edits.clone() {
+        if !fits(span, pos) {
+            return body.to_vec();
         }
+        length = length - (span.end - span.start) + replacement.len();
+        pos = span.end;
+    }
+    let mut out = Vec::with_capacity(length);
+    let mut pos = 0;
+    for &(span, replacement) in edits {
+        out.extend_from_slice(&body[pos..span.start]);
+        replacement.write(&mut out);
+        pos = span.end;
     }
     out.extend_from_slice(&body[pos..]);
     out

@@ -188,3 +188,17 @@ fn the_skim_counts_the_text_as_the_text_walk_does() {
     let gemini = parse_gemini_envelope(br#"{"contents":[{"parts":[{"text":"hi"}]}]}"#, "g", false);
     assert_eq!(gemini.map(|e| e.text_bytes), Ok(2));
 }
+
+#[test]
+fn a_rewritten_body_is_allocated_at_its_exact_length() {
+    // Both edits (model, include_usage), each growing the body: the buffer is exactly
+    // the new body, so it becomes `Bytes` without a second allocation.
+    let body = r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let out = rewrite_same_format(body.as_bytes(), &env(body), "gpt-4o-mini", true);
+    assert_eq!(out.capacity(), out.len());
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["model"], "gpt-4o-mini");
+    assert_eq!(v["stream_options"]["include_usage"], true);
+    // A name that needs escapes is still written as a JSON string.
+    assert_eq!(rewrite(body, "a\"b\\c", false)["model"], "a\"b\\c");
+}
