@@ -7,6 +7,8 @@
 
 pub mod direct;
 
+use std::borrow::Cow;
+
 use pingora::http::RequestHeader;
 
 use crate::config::{Provider, ProviderKind};
@@ -65,16 +67,21 @@ pub fn provider_format(provider: &Provider) -> WireFormat {
 
 /// Path and query of the upstream request, after the endpoint's path prefix.
 /// `None` when the provider does not offer this API.
-pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -> Option<String> {
+pub fn upstream_path(
+    provider: &Provider,
+    api: Api,
+    model: &str,
+    stream: bool,
+) -> Option<Cow<'static, str>> {
     if provider.responses_api {
         // A Responses-only server: Responses clients pass through, chat-completions
         // and Messages clients are translated to it; nothing else fits.
         let fits = matches!(api, Api::Responses | Api::ChatCompletions | Api::Messages);
-        return fits.then(|| "/v1/responses".to_string());
+        return fits.then_some(Cow::Borrowed("/v1/responses"));
     }
     let path = match provider.kind {
-        ProviderKind::OpenAi if api.is_chat() => "/v1/chat/completions".to_string(),
-        ProviderKind::OpenAi if api.is_embeddings() => "/v1/embeddings".to_string(),
+        ProviderKind::OpenAi if api.is_chat() => Cow::Borrowed("/v1/chat/completions"),
+        ProviderKind::OpenAi if api.is_embeddings() => Cow::Borrowed("/v1/embeddings"),
         ProviderKind::Azure if api.is_chat() || api.is_embeddings() => {
             let op = if api.is_embeddings() {
                 "embeddings"
@@ -82,11 +89,13 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
                 "chat/completions"
             };
             let version = provider.api_version.as_deref().unwrap_or("2024-10-21");
-            format!("/openai/deployments/{model}/{op}?api-version={version}")
+            Cow::Owned(format!(
+                "/openai/deployments/{model}/{op}?api-version={version}"
+            ))
         }
-        ProviderKind::Anthropic if api.is_chat() => "/v1/messages".to_string(),
+        ProviderKind::Anthropic if api.is_chat() => Cow::Borrowed("/v1/messages"),
         ProviderKind::Anthropic if api == Api::CountTokens => {
-            "/v1/messages/count_tokens".to_string()
+            Cow::Borrowed("/v1/messages/count_tokens")
         }
         ProviderKind::Gemini => {
             let method = match api {
@@ -97,7 +106,7 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
                 Api::Embeddings => "batchEmbedContents",
                 _ => return None,
             };
-            format!("/v1beta/models/{model}:{method}")
+            Cow::Owned(format!("/v1beta/models/{model}:{method}"))
         }
         ProviderKind::Bedrock if api.is_chat() => {
             let op = if stream {
@@ -105,7 +114,10 @@ pub fn upstream_path(provider: &Provider, api: Api, model: &str, stream: bool) -
             } else {
                 "converse"
             };
-            format!("/model/{}/{op}", crate::aws::encode_path_segment(model))
+            Cow::Owned(format!(
+                "/model/{}/{op}",
+                crate::aws::encode_path_segment(model)
+            ))
         }
         _ => return None,
     };

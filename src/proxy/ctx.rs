@@ -59,7 +59,8 @@ pub struct Attempt {
     pub endpoint_index: usize,
     pub format: WireFormat,
     pub body: Bytes,
-    pub path: String,
+    /// The provider's path for the API (static for most providers).
+    pub path: std::borrow::Cow<'static, str>,
     pub started: Instant,
     /// The endpoint's resolved address.
     pub addr: Option<std::net::SocketAddr>,

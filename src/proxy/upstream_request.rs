@@ -1,6 +1,9 @@
 //! The request header sent upstream: path, method, Host, the provider's auth (and
 //! SigV4 for Bedrock), with the client's credentials and hop-by-hop headers removed.
 
+use std::borrow::Cow;
+
+use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
@@ -45,14 +48,19 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
     let Some(a) = &ctx.attempt else { return Ok(()) };
     let endpoint = a.provider.endpoints.get(a.endpoint_index);
     let prefix = endpoint.map_or("", |e| e.path_prefix.as_str());
-    let mut path = String::with_capacity(prefix.len() + a.path.len());
-    path.push_str(prefix);
-    path.push_str(&a.path);
+    let path = match (&a.path, prefix.is_empty()) {
+        (Cow::Borrowed(path), true) => Cow::Borrowed(*path),
+        _ => Cow::Owned(format!("{prefix}{}", a.path)),
+    };
     let bedrock = a.provider.kind == ProviderKind::Bedrock;
-    let signed_path = bedrock.then(|| path.clone());
-    // From the `String` itself: parsing a `&str` would copy it once more.
-    let uri = http::Uri::try_from(path)
-        .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?;
+    let signed_path = bedrock.then(|| path.to_string());
+    let uri = match path {
+        // A static path is referenced, not copied.
+        Cow::Borrowed(path) => http::Uri::from_maybe_shared(Bytes::from_static(path.as_bytes())),
+        // From the `String` itself: parsing a `&str` would copy it once more.
+        Cow::Owned(path) => http::Uri::try_from(path),
+    }
+    .map_err(|_| Error::explain(ErrorType::InternalError, "bad upstream path"))?;
     let mut head = heads::take_request(req);
     head.uri = uri;
     head.method = http::Method::POST;
@@ -79,15 +87,15 @@ pub fn prepare(ctx: &Ctx, req: &mut RequestHeader) -> Result<()> {
 }
 
 /// Remove the stripped headers (and the dialect headers when the formats differ).
-/// The client's few headers are looked at once, instead of a map lookup per name
-/// on the lists; only those present are removed.
+/// The client's few headers are looked at, instead of a map lookup per name on the
+/// lists; only those present are removed, one at a time (a list of them would be an
+/// allocation for the two or three a request has).
 fn strip_headers(headers: &mut HeaderMap, cross_format: bool) {
-    let doomed = |name: &HeaderName| {
+    let doomed = |name: &&HeaderName| {
         let name = name.as_str();
         STRIPPED_HEADERS.contains(&name) || (cross_format && DIALECT_HEADERS.contains(&name))
     };
-    let names: Vec<HeaderName> = headers.keys().filter(|n| doomed(n)).cloned().collect();
-    for name in names {
+    while let Some(name) = headers.keys().find(doomed).cloned() {
         headers.remove(name);
     }
 }
