@@ -21,4 +21,5 @@ pub(crate) mod response;
 pub(crate) mod stream;
 pub(crate) mod stream_text;
 mod stream_wire;
+mod usage_fast;
 pub(crate) mod wire;
