@@ -253,11 +253,12 @@ impl Admission {
         let Some(vec) = metrics::BUDGET_REMAINING_USD.as_ref() else {
             return;
         };
-        let mut scopes = vec![(Scope::Key, self.key.name.as_str(), &self.key.budget)];
-        if let (true, Some(team)) = (has_team, &self.key.team) {
-            scopes.push((Scope::Team, team.name.as_str(), &team.budget));
-        }
-        for (s, (scope, name, budget)) in scopes.into_iter().enumerate() {
+        let team = match (has_team, &self.key.team) {
+            (true, Some(team)) => Some((Scope::Team, team.name.as_str(), &team.budget)),
+            _ => None,
+        };
+        let key = (Scope::Key, self.key.name.as_str(), &self.key.budget);
+        for (s, (scope, name, budget)) in [Some(key), team].into_iter().flatten().enumerate() {
             for (p, (period, cap)) in [("daily", budget.daily_usd), ("monthly", budget.monthly_usd)]
                 .into_iter()
                 .enumerate()
