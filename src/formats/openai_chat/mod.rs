@@ -21,5 +21,4 @@ pub(crate) mod response;
 pub(crate) mod stream;
 pub(crate) mod stream_text;
 mod stream_wire;
-mod usage_fast;
 pub(crate) mod wire;

@@ -193,9 +193,6 @@ pub(crate) fn usage_probe(body: &[u8]) -> Option<Usage> {
 
 /// The usage at the start of `value` (the `usage` member's value, or `null`).
 pub(crate) fn usage_value(value: &[u8]) -> Option<Usage> {
-    if let Some(wire) = super::usage_fast::usage_wire(value) {
-        return Some(usage_reported(wire));
-    }
     crate::json::leading_value::<Option<UsageWire>>(value)
         .ok()
         .map(|u| u.map(usage_reported).unwrap_or_default())
