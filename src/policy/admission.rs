@@ -116,22 +116,17 @@ impl Admission {
     }
 
     /// Ends the request; see [`super::Policy::settle`].
-    pub async fn settle(mut self, provider: &str, upstream_model: &str, usage: &Usage, cost: f64) {
-        let (cal, split) = (Calendar::now(), split_prompt(upstream_model, usage));
-        let day = self.per.day(&self.key, &cal);
-        let model = self.model_day(upstream_model, usage, &cal);
-        let req = self.settle_request(&day, model.as_deref(), upstream_model, &split, cost);
-        let result = match self.inner.store.settle_now(&req) {
-            Some(result) => result,
-            None => self.inner.store.settle(&req).await,
+    pub async fn settle(self, provider: &str, upstream_model: &str, usage: &Usage, cost: f64) {
+        let Some(mut this) = self.settle_now(provider, upstream_model, usage, cost) else {
+            return;
         };
+        // The store must be awaited (Redis).
+        let (day, model, split) = this.settlement_keys(upstream_model, usage);
+        let req = this.settle_request(&day, model.as_deref(), upstream_model, &split, cost);
+        let result = this.inner.store.settle(&req).await;
         drop(req);
-        let settled = Settled {
-            result,
-            model: model.as_deref(),
-            has_team: day.team.is_some(),
-        };
-        self.settled(settled, [provider, upstream_model], &split, usage, cost);
+        let settled = Settled::of(result, &day, model.as_deref());
+        this.settled(settled, [provider, upstream_model], &split, usage, cost);
     }
 
     /// [`Self::settle`] at once, when the store answers without waiting (memory):
@@ -143,22 +138,30 @@ impl Admission {
         usage: &Usage,
         cost: f64,
     ) -> Option<Admission> {
-        let (cal, split) = (Calendar::now(), split_prompt(upstream_model, usage));
-        let day = self.per.day(&self.key, &cal);
-        let model = self.model_day(upstream_model, usage, &cal);
+        let (day, model, split) = self.settlement_keys(upstream_model, usage);
         let req = self.settle_request(&day, model.as_deref(), upstream_model, &split, cost);
         let Some(result) = self.inner.store.settle_now(&req) else {
             drop(req);
             return Some(self);
         };
         drop(req);
-        let settled = Settled {
-            result,
-            model: model.as_deref(),
-            has_team: day.team.is_some(),
-        };
+        let settled = Settled::of(result, &day, model.as_deref());
         self.settled(settled, [provider, upstream_model], &split, usage, cost);
         None
+    }
+
+    /// What a settlement's request borrows: today's counter keys of the key (and
+    /// team) and of the model, and the usage split by kind.
+    fn settlement_keys(
+        &self,
+        upstream_model: &str,
+        usage: &Usage,
+    ) -> (Arc<DayKeys>, Option<Arc<ModelDay>>, TokenSplit) {
+        let cal = Calendar::now();
+        let label_model = self.label_model(upstream_model);
+        let model = (!usage.is_empty()).then(|| self.inner.model_keys(label_model, &cal));
+        let day = self.per.day(&self.key, &cal);
+        (day, model, split_prompt(upstream_model, usage))
     }
 
     /// The name usage is recorded under: the upstream model, or `other`.
@@ -168,17 +171,6 @@ impl Admission {
         } else {
             upstream_model
         }
-    }
-
-    /// The day's counter keys of the model, when there is usage to count.
-    fn model_day(
-        &self,
-        upstream_model: &str,
-        usage: &Usage,
-        cal: &Calendar,
-    ) -> Option<Arc<ModelDay>> {
-        let label_model = self.label_model(upstream_model);
-        (!usage.is_empty()).then(|| self.inner.model_keys(label_model, cal))
     }
 
     /// What a settlement writes: the slots given back, the token estimate corrected,
@@ -304,6 +296,20 @@ struct Settled<'a> {
     result: Result<Vec<i64>, StoreError>,
     model: Option<&'a ModelDay>,
     has_team: bool,
+}
+
+impl<'a> Settled<'a> {
+    fn of(
+        result: Result<Vec<i64>, StoreError>,
+        day: &DayKeys,
+        model: Option<&'a ModelDay>,
+    ) -> Self {
+        Settled {
+            result,
+            model,
+            has_team: day.team.is_some(),
+        }
+    }
 }
 
 /// The settlement that gives back the concurrency slots of a metered admission.

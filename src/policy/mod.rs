@@ -252,6 +252,8 @@ impl Policy {
         }
     }
 
+    /// The admission of a request of `key`, holding the policy and the key's rules
+    /// (moved in: another clone would write their shared count once more).
     fn admission(
         &self,
         key: &Arc<KeyInfo>,
