@@ -11,9 +11,10 @@
 //! the first time that thread records. A scrape reads every slot and sums them.
 //!
 //! The first [`PRIVATE`] threads to record each take a slot of their own, which only
-//! they write: an addition there is a load and a store, not a `lock`-prefixed
-//! read-modify-write (about 20 cycles each, some 25 a request). Threads after those
-//! share one last slot, where additions stay atomic. A scrape is not a snapshot: an observation made during it may be counted
+//! they ever write (a thread's number is never given again): an addition there is a
+//! load and a store, not a `lock`-prefixed read-modify-write (about 20 cycles each,
+//! some 25 a request). Threads after those share one last slot, where additions stay
+//! atomic. A scrape is not a snapshot: an observation made during it may be counted
 //! in a bucket and not yet in the sum; the count is the sum of the buckets, so
 //! `_count` always equals the `+Inf` bucket.
 //!
