@@ -110,7 +110,7 @@ async fn two_replicas_share_one_rpm_limit() {
         tasks.push(tokio::spawn(async move {
             let key = p.authenticate(Some("sk-shared")).unwrap();
             for _ in 0..25 {
-                match p.admit(&key, "gpt-4o", 10).await {
+                match p.admit(&key, 10).await {
                     Ok(a) => {
                         admitted.fetch_add(1, Ordering::Relaxed);
                         p.settle(a, "openai", "gpt-4o", &Usage::default()).await;
@@ -162,7 +162,7 @@ async fn spend_persists_across_policy_instances() {
     {
         let p = Policy::from_config(&file).await.unwrap();
         let key = p.authenticate(Some("sk-shared")).unwrap();
-        let a = p.admit(&key, "gpt-4o", 5_000).await.unwrap();
+        let a = p.admit(&key, 5_000).await.unwrap();
         assert_eq!(
             a.headers
                 .iter()
@@ -193,7 +193,7 @@ async fn spend_persists_across_policy_instances() {
     assert_eq!(report["models"][0]["model"], "gpt-4o");
     assert_eq!(key["limits"]["max_concurrent"]["in_flight"], 0);
     let k = p.authenticate(Some("sk-shared")).unwrap();
-    let e = p.admit(&k, "gpt-4o", 10).await.unwrap_err();
+    let e = p.admit(&k, 10).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::BudgetExceeded);
     cleanup(&url, &prefix).await;
 }
@@ -218,21 +218,21 @@ async fn concurrency_slots_are_shared_and_released() {
     );
     let ka = a.authenticate(Some("sk-shared")).unwrap();
     let kb = b.authenticate(Some("sk-shared")).unwrap();
-    let first = a.admit(&ka, "m", 1).await.unwrap();
-    let second = b.admit(&kb, "m", 1).await.unwrap();
+    let first = a.admit(&ka, 1).await.unwrap();
+    let second = b.admit(&kb, 1).await.unwrap();
     assert!(a
-        .admit(&ka, "m", 1)
+        .admit(&ka, 1)
         .await
         .unwrap_err()
         .message
         .contains("concurrent"));
     b.settle(second, "p", "m", &Usage::default()).await;
-    let third = a.admit(&ka, "m", 1).await.unwrap();
+    let third = a.admit(&ka, 1).await.unwrap();
     drop(first); // released by a spawned task
     drop(third);
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        if b.admit(&kb, "m", 1).await.is_ok() {
+        if b.admit(&kb, 1).await.is_ok() {
             break;
         }
         assert!(
@@ -260,14 +260,14 @@ async fn burst_refusal_and_refund_match_the_memory_store() {
     );
     let p = Policy::from_config(&file).await.unwrap();
     let k = p.authenticate(Some("sk-shared")).unwrap();
-    let e = p.admit(&k, "m", 1_001).await.unwrap_err();
+    let e = p.admit(&k, 1_001).await.unwrap_err();
     assert_eq!(
         (e.kind, e.retry_after),
         (ErrorKind::RateLimited, None),
         "{e:?}"
     );
-    let big = p.admit(&k, "m", 900).await.unwrap();
-    assert!(p.admit(&k, "m", 200).await.is_err());
+    let big = p.admit(&k, 900).await.unwrap();
+    assert!(p.admit(&k, 200).await.is_err());
     p.settle(
         big,
         "p",
@@ -279,7 +279,7 @@ async fn burst_refusal_and_refund_match_the_memory_store() {
         },
     )
     .await;
-    let mut last = p.admit(&k, "m", 200).await.unwrap();
+    let mut last = p.admit(&k, 200).await.unwrap();
     assert_eq!(
         last.headers
             .iter()
@@ -289,7 +289,7 @@ async fn burst_refusal_and_refund_match_the_memory_store() {
         "700"
     );
     for _ in 0..2 {
-        last = p.admit(&k, "m", 1).await.unwrap();
+        last = p.admit(&k, 1).await.unwrap();
     }
     assert_eq!(
         last.headers
@@ -299,8 +299,8 @@ async fn burst_refusal_and_refund_match_the_memory_store() {
             .1,
         "1"
     );
-    p.admit(&k, "m", 1).await.unwrap();
-    let e = p.admit(&k, "m", 1).await.unwrap_err();
+    p.admit(&k, 1).await.unwrap();
+    let e = p.admit(&k, 1).await.unwrap_err();
     let retry = e.retry_after.unwrap();
     assert!(
         retry > Duration::from_secs(11) && retry <= Duration::from_secs(12),
@@ -330,7 +330,7 @@ async fn check_unreachable(url: &str, what: &str) {
         let k = p.authenticate(Some("sk-shared")).unwrap();
         for attempt in 0..4 {
             let t = Instant::now();
-            let r = p.admit(&k, "m", 1).await;
+            let r = p.admit(&k, 1).await;
             let took = t.elapsed();
             assert!(
                 took < Duration::from_millis(600),
@@ -433,7 +433,7 @@ async fn rediss_verifies_the_server_against_the_configured_ca() {
     };
     let p = Policy::from_config(&governance("ca.pem")).await.unwrap();
     let key = p.authenticate(Some("sk-k")).unwrap();
-    let a = p.admit(&key, "gpt-4o", 1).await.unwrap();
+    let a = p.admit(&key, 1).await.unwrap();
     assert!(a.is_metered(), "admitted through the store");
     p.settle(a, "openai", "gpt-4o", &Usage::default()).await;
     assert!(front.handshakes() >= 1);
@@ -442,7 +442,7 @@ async fn rediss_verifies_the_server_against_the_configured_ca() {
         .await
         .unwrap();
     let key = wrong.authenticate(Some("sk-k")).unwrap();
-    let e = wrong.admit(&key, "gpt-4o", 1).await.unwrap_err();
+    let e = wrong.admit(&key, 1).await.unwrap_err();
     assert_eq!(
         e.kind,
         ErrorKind::Overloaded,

@@ -64,7 +64,7 @@ async fn two_replicas_share_one_rpm_limit_through_the_cluster() {
     for i in 0..40 {
         let p = &replicas[i % 2];
         let key = p.authenticate(Some("sk-shared")).unwrap();
-        match p.admit(&key, "gpt-4o", 10).await {
+        match p.admit(&key, 10).await {
             Ok(a) => {
                 assert!(a.is_metered());
                 admitted += 1;
@@ -90,7 +90,7 @@ async fn spend_recorded_on_the_cluster_is_seen_by_another_replica() {
     let g = governance(&urls, "spend", "{}", "{daily_usd: 1.0}");
     let first = Policy::from_config(&g).await.unwrap();
     let key = first.authenticate(Some("sk-shared")).unwrap();
-    let a = first.admit(&key, "gpt-4o", 10).await.unwrap();
+    let a = first.admit(&key, 10).await.unwrap();
     let usage = Usage {
         input_tokens: 1_000_000,
         output_tokens: 1_000_000,
@@ -99,7 +99,7 @@ async fn spend_recorded_on_the_cluster_is_seen_by_another_replica() {
     first.settle(a, "openai", "gpt-4o", &usage).await;
     let second = Policy::from_config(&g).await.unwrap();
     let key = second.authenticate(Some("sk-shared")).unwrap();
-    let e = second.admit(&key, "gpt-4o", 10).await.unwrap_err();
+    let e = second.admit(&key, 10).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::BudgetExceeded, "{e}");
     let report = second.usage_report().await;
     assert!(report["error"].is_null(), "{report}");

@@ -27,7 +27,6 @@ pub struct Admission {
     inner: Arc<Inner>,
     key: Arc<KeyInfo>,
     per: Arc<PerKey>,
-    model: String,
     estimated_tokens: u64,
     lease_id: u64,
     /// Whether buckets and slots were taken (false: no limits, or store failed open).
@@ -45,7 +44,6 @@ impl std::fmt::Debug for Admission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Admission")
             .field("key", &self.key.name)
-            .field("model", &self.model)
             .field("estimated_tokens", &self.estimated_tokens)
             .field("metered", &self.metered)
             .field("headers", &self.headers)
@@ -58,7 +56,6 @@ impl Admission {
         inner: Arc<Inner>,
         key: Arc<KeyInfo>,
         per: Arc<PerKey>,
-        model: &str,
         estimated_tokens: u64,
         lease_id: u64,
     ) -> Admission {
@@ -67,7 +64,6 @@ impl Admission {
             inner,
             key,
             per,
-            model: model.to_string(),
             estimated_tokens,
             lease_id,
             metered: false,
@@ -98,11 +94,6 @@ impl Admission {
     /// The key that was admitted.
     pub fn key(&self) -> &Arc<KeyInfo> {
         &self.key
-    }
-
-    /// The model name the client asked for.
-    pub fn model(&self) -> &str {
-        &self.model
     }
 
     /// Whether limits were enforced (false when the key has none, or when the store

@@ -13,7 +13,7 @@
 //! 1. `authenticate(presented_key(authorization, x_api_key))` → `Arc<KeyInfo>` (401)
 //! 2. `authorize_model(&key, model)` (403)
 //! 3. `check_input(&key, model, body)` → maybe a redacted body (400 when blocked)
-//! 4. `admit(&key, model, estimated_tokens).await` → [`Admission`] with the
+//! 4. `admit(&key, estimated_tokens).await` → [`Admission`] with the
 //!    `x-ratelimit-*` headers to add to the response (429 when limited or over budget)
 //! 5. `output_scanner(&key, model)` → scan streamed text; or `check_output` on a body
 //! 6. `settle(admission, provider, upstream_model, &usage).await` at the end (with
@@ -258,21 +258,21 @@ impl Policy {
         &self,
         key: &Arc<KeyInfo>,
         per: Arc<PerKey>,
-        model: &str,
         estimated_tokens: u64,
         lease_id: u64,
     ) -> Admission {
         let inner = self.inner.clone();
-        Admission::new(inner, key.clone(), per, model, estimated_tokens, lease_id)
+        Admission::new(inner, key.clone(), per, estimated_tokens, lease_id)
     }
 
-    /// Admits a request of `key` for `model` that may use `estimated_tokens` (prompt
-    /// estimate + max output tokens): takes from the rate limits, a concurrency slot,
-    /// and checks the budgets. The [`Admission`] carries the `x-ratelimit-*` headers.
+    /// Admits a request of `key` that may use `estimated_tokens` (prompt estimate +
+    /// max output tokens): takes from the rate limits, a concurrency slot, and checks
+    /// the budgets (all per key and team, whatever the model; which models a key may
+    /// call is `KeyStore::authorize_model`). The [`Admission`] carries the
+    /// `x-ratelimit-*` headers.
     pub async fn admit(
         &self,
         key: &Arc<KeyInfo>,
-        model: &str,
         estimated_tokens: u64,
     ) -> Result<Admission, GatewayError> {
         let per = self.per(key);
@@ -280,7 +280,7 @@ impl Policy {
         let caps: &[budget::Cap] = day.as_deref().map_or(&[], |d| &d.caps);
         let lease_id = next_lease_id();
         if per.buckets.is_empty() && per.slots.is_empty() && caps.is_empty() {
-            return Ok(self.admission(key, per, model, estimated_tokens, lease_id));
+            return Ok(self.admission(key, per, estimated_tokens, lease_id));
         }
         let req = AdmitRequest {
             buckets: per
@@ -301,7 +301,7 @@ impl Policy {
         let outcome = match answer {
             Ok(o) => o,
             Err(e) => {
-                let base = self.admission(key, per, model, estimated_tokens, lease_id);
+                let base = self.admission(key, per, estimated_tokens, lease_id);
                 return self.store_failed(base, &e);
             }
         };
@@ -312,7 +312,7 @@ impl Policy {
             AdmitOutcome::Admitted { until_full } => {
                 let headers = limits::headers(&per.buckets, &until_full);
                 Ok(self
-                    .admission(key, per, model, estimated_tokens, lease_id)
+                    .admission(key, per, estimated_tokens, lease_id)
                     .metered(headers))
             }
             AdmitOutcome::RateLimited { index, retry_after } => {

@@ -53,7 +53,7 @@ fn usage(input: u64, output: u64) -> Usage {
 async fn admission_sets_openai_headers() {
     let (_, p) = policy(&fixture());
     let alice = p.authenticate(Some(ALICE)).unwrap();
-    let a = p.admit(&alice, "gpt-4o", 1_000).await.unwrap();
+    let a = p.admit(&alice, 1_000).await.unwrap();
     assert!(a.is_metered());
     assert_eq!(header(&a, "x-ratelimit-limit-requests"), Some("60"));
     assert_eq!(header(&a, "x-ratelimit-remaining-requests"), Some("59"));
@@ -67,29 +67,29 @@ async fn rpm_limit_refuses_with_retry_after_and_recovers() {
     let (clock, p) = policy(&fixture());
     let ci = p.authenticate(Some(CI)).unwrap();
     for _ in 0..30 {
-        p.admit(&ci, "gpt-4o", 10).await.unwrap();
+        p.admit(&ci, 10).await.unwrap();
     }
-    let e = p.admit(&ci, "gpt-4o", 10).await.unwrap_err();
+    let e = p.admit(&ci, 10).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::RateLimited);
     assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
     clock.advance(Duration::from_secs(2));
-    assert!(p.admit(&ci, "gpt-4o", 10).await.is_ok());
+    assert!(p.admit(&ci, 10).await.is_ok());
 }
 
 #[tokio::test]
 async fn settlement_refunds_unused_estimate() {
     let (_, p) = policy(&fixture());
     let alice = p.authenticate(Some(ALICE)).unwrap();
-    let a = p.admit(&alice, "gpt-4o", 150_000).await.unwrap();
+    let a = p.admit(&alice, 150_000).await.unwrap();
     // The estimate leaves too little for a second big request...
     assert_eq!(
-        p.admit(&alice, "gpt-4o", 100_000).await.unwrap_err().kind,
+        p.admit(&alice, 100_000).await.unwrap_err().kind,
         ErrorKind::RateLimited
     );
     // ...until the first settles with its real usage.
     p.settle(a, "openai", "gpt-4o-2024-08-06", &usage(1_000, 500))
         .await;
-    let b = p.admit(&alice, "gpt-4o", 100_000).await.unwrap();
+    let b = p.admit(&alice, 100_000).await.unwrap();
     assert_eq!(header(&b, "x-ratelimit-remaining-tokens"), Some("98500"));
 }
 
@@ -99,14 +99,14 @@ async fn concurrency_is_released_on_settle_and_on_drop() {
     let alice = p.authenticate(Some(ALICE)).unwrap();
     let mut held = Vec::new();
     for _ in 0..5 {
-        held.push(p.admit(&alice, "gpt-4o", 1).await.unwrap());
+        held.push(p.admit(&alice, 1).await.unwrap());
     }
-    let e = p.admit(&alice, "gpt-4o", 1).await.unwrap_err();
+    let e = p.admit(&alice, 1).await.unwrap_err();
     assert!(e.message.contains("concurrent"), "{}", e.message);
     drop(held.pop());
-    let again = p.admit(&alice, "gpt-4o", 1).await.unwrap();
+    let again = p.admit(&alice, 1).await.unwrap();
     p.settle(again, "openai", "gpt-4o", &Usage::default()).await;
-    assert!(p.admit(&alice, "gpt-4o", 1).await.is_ok());
+    assert!(p.admit(&alice, 1).await.is_ok());
 }
 
 #[tokio::test]
@@ -118,11 +118,11 @@ async fn budget_blocks_after_spend_until_the_next_period() {
     };
     let (_, p) = policy(&f);
     let ci = p.authenticate(Some(CI)).unwrap();
-    let a = p.admit(&ci, "gpt-4o", 10).await.unwrap();
+    let a = p.admit(&ci, 10).await.unwrap();
     // gpt-4o is overridden at $2.50/$10 per Mtok: 100k in + 80k out = $1.05.
     p.settle(a, "openai", "gpt-4o", &usage(100_000, 80_000))
         .await;
-    let e = p.admit(&ci, "gpt-4o", 10).await.unwrap_err();
+    let e = p.admit(&ci, 10).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::BudgetExceeded);
     assert_eq!(e.status(), 429);
     assert!(e.message.contains("$1.05"), "{}", e.message);
@@ -137,10 +137,10 @@ async fn team_budget_applies_to_members() {
     f.teams[0].budget.daily_usd = Some(0.5);
     let (_, p) = policy(&f);
     let alice = p.authenticate(Some(ALICE)).unwrap();
-    let a = p.admit(&alice, "gpt-4o", 10).await.unwrap();
+    let a = p.admit(&alice, 10).await.unwrap();
     p.settle(a, "openai", "gpt-4o", &usage(200_000, 10_000))
         .await; // $0.60
-    let e = p.admit(&alice, "claude-sonnet-4", 10).await.unwrap_err();
+    let e = p.admit(&alice, 10).await.unwrap_err();
     assert!(e.message.contains("team `ml-research`"), "{}", e.message);
 }
 
@@ -148,9 +148,9 @@ async fn team_budget_applies_to_members() {
 async fn usage_report_shows_spend_tokens_and_limits() {
     let (_, p) = policy(&fixture());
     let alice = p.authenticate(Some(ALICE)).unwrap();
-    let a = p.admit(&alice, "gpt-4o", 2_000).await.unwrap();
+    let a = p.admit(&alice, 2_000).await.unwrap();
     p.settle(a, "openai", "gpt-4o", &usage(100_000, 0)).await;
-    let _open = p.admit(&alice, "gpt-4o", 10).await.unwrap();
+    let _open = p.admit(&alice, 10).await.unwrap();
     let r = p.usage_report().await;
     let k = &r["keys"][0];
     assert_eq!(k["name"], "alice");
@@ -173,7 +173,7 @@ async fn keys_without_limits_skip_the_store() {
     f.keys[1].limits = LimitsConfig::default();
     let (_, p) = policy(&f);
     let ci = p.authenticate(Some(CI)).unwrap();
-    let a = p.admit(&ci, "gpt-4o", 10).await.unwrap();
+    let a = p.admit(&ci, 10).await.unwrap();
     assert!(!a.is_metered());
     assert!(a.headers.is_empty());
 }
@@ -257,13 +257,13 @@ async fn store_failures_follow_on_error() {
     let mut f = fixture();
     let open = Policy::with_store(&f, Arc::new(Broken)).unwrap();
     let alice = open.authenticate(Some(ALICE)).unwrap();
-    let a = open.admit(&alice, "gpt-4o", 10).await.unwrap();
+    let a = open.admit(&alice, 10).await.unwrap();
     assert!(!a.is_metered());
     open.settle(a, "openai", "gpt-4o", &usage(1, 1)).await; // must not panic or hang
     assert!(open.usage_report().await["error"].is_string());
     f.state.on_error = OnError::FailClosed;
     let closed = Policy::with_store(&f, Arc::new(Broken)).unwrap();
-    let e = closed.admit(&alice, "gpt-4o", 10).await.unwrap_err();
+    let e = closed.admit(&alice, 10).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Overloaded);
     assert!(e.retry_after.is_some());
 }
@@ -273,7 +273,7 @@ async fn reload_keeps_counters_when_state_is_unchanged() {
     let (_, p) = policy(&fixture());
     let ci = p.authenticate(Some(CI)).unwrap();
     for _ in 0..30 {
-        p.admit(&ci, "gpt-4o", 1).await.unwrap();
+        p.admit(&ci, 1).await.unwrap();
     }
     let mut f = fixture();
     f.keys.push(KeySpec {
@@ -291,7 +291,7 @@ async fn reload_keeps_counters_when_state_is_unchanged() {
     assert!(p2.authenticate(Some("sk-new")).is_ok());
     let ci2 = p2.authenticate(Some(CI)).unwrap();
     assert_eq!(
-        p2.admit(&ci2, "gpt-4o", 1).await.unwrap_err().kind,
+        p2.admit(&ci2, 1).await.unwrap_err().kind,
         ErrorKind::RateLimited
     );
 }
@@ -308,7 +308,7 @@ fn assert_send<T: Send>(_: &T) {}
 fn policy_futures_and_values_are_send() {
     let (_, p) = policy(&fixture());
     let alice = p.authenticate(Some(ALICE)).unwrap();
-    assert_send(&p.admit(&alice, "gpt-4o", 1));
+    assert_send(&p.admit(&alice, 1));
     assert_send(&p.usage_report());
     assert_send(&p.output_scanner(&alice, "gpt-4o"));
     assert_send(&p);

@@ -132,5 +132,5 @@ pub async fn admit(policy: &Policy, ctx: &Ctx) -> Result<Admission, GatewayError
             .map(|t| (t.provider.name.as_str(), t.model.as_str()));
         policy.check_priced(key, targets)?;
     }
-    policy.admit(key, ctx.model_name(), estimate).await
+    policy.admit(key, estimate).await
 }
