@@ -7,7 +7,8 @@
 //! client must be able to rely on once it has the whole answer: storing a Responses
 //! conversation, so that its next turn finds it, on any replica.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LockResult, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
@@ -17,7 +18,6 @@ use tokio::task::JoinHandle;
 /// A response held back until its end, and what replaces it, if anything.
 #[derive(Default)]
 pub struct Hold {
-    pub(super) enabled: bool,
     pub(super) header: Option<Box<ResponseHeader>>,
     pub(super) body: HeldBody,
     pub(super) replacement: Option<Box<ResponseHeader>>,
@@ -95,7 +95,36 @@ impl HeldBody {
 }
 
 /// Shared between the request context (which decides) and the wrapper (which writes).
-pub type HoldSlot = Mutex<Hold>;
+#[derive(Default)]
+pub struct HoldSlot {
+    /// Whether the response is held back. The wrapper asks on every write and every
+    /// poll for the client going away (each event of a stream): a load, not a lock.
+    enabled: AtomicBool,
+    hold: Mutex<Hold>,
+}
+
+impl HoldSlot {
+    pub(super) fn lock(&self) -> LockResult<MutexGuard<'_, Hold>> {
+        self.hold.lock()
+    }
+
+    pub(super) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    /// Stop holding; true when it was on (exactly one caller sees it on).
+    pub(super) fn disable(&self) -> bool {
+        self.enabled.swap(false, Ordering::AcqRel)
+    }
+
+    /// Start over with nothing held, holding or not.
+    fn restart(&self, enabled: bool) {
+        if let Ok(mut h) = self.hold.lock() {
+            *h = Hold::default();
+        }
+        self.enabled.store(enabled, Ordering::Release);
+    }
+}
 
 /// Make the last write of this response wait for `task`.
 pub fn finish_after(slot: &HoldSlot, task: JoinHandle<()>) {
@@ -114,25 +143,21 @@ pub(super) async fn end_barrier(slot: &HoldSlot) {
 
 /// Start holding the response of this request back until it is complete.
 pub fn hold_response(slot: &HoldSlot) {
-    if let Ok(mut h) = slot.lock() {
-        *h = Hold {
-            enabled: true,
-            ..Hold::default()
-        };
-    }
+    slot.restart(true);
 }
 
 /// Stop holding (a new attempt starts); anything held is dropped.
 pub fn reset_hold(slot: &HoldSlot) {
-    if let Ok(mut h) = slot.lock() {
-        *h = Hold::default();
-    }
+    slot.restart(false);
 }
 
 /// Run `f` on the body held so far, when holding.
 pub fn with_held_body<R>(slot: &HoldSlot, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    if !slot.is_enabled() {
+        return None;
+    }
     let h = slot.lock().ok()?;
-    h.enabled.then(|| f(h.body.as_slice()))
+    Some(f(h.body.as_slice()))
 }
 
 /// Replace the held response's header (e.g. with an error status); the body is

@@ -278,7 +278,13 @@ pub async fn read_body(
         session.req_header_mut().remove_header(&EXPECT);
     }
     let mut buf = BytesMut::with_capacity(initial);
+    // The body clock is ours (`read_within`); Pingora's per-read timeout would only
+    // read the clock once more per read. Restored after: Pingora's own reads of a
+    // body (draining one that was never read) keep it.
+    let pingora_timeout = session.get_read_timeout();
+    session.set_read_timeout(None);
     let read = read_chunks(session, &mut buf, &mut reservation, max, client).await;
+    session.set_read_timeout(pingora_timeout);
     if expects_continue {
         session
             .as_mut()

@@ -75,7 +75,7 @@ struct PrereadSession {
 
 impl PrereadSession {
     fn holding(&self) -> bool {
-        self.slots.hold.lock().map(|h| h.enabled).unwrap_or(false)
+        self.slots.hold.is_enabled()
     }
 
     /// Take in one response task while holding; true when the response is complete.
@@ -91,10 +91,38 @@ impl PrereadSession {
             .map_or(true, |mut w| w.on_header(header))
     }
 
+    /// What of a response task goes to the client while not holding (not an error).
+    fn pass(&self, task: HttpTask) -> Option<HttpTask> {
+        match task {
+            // A keepalive committed the header: only the end of a body-less answer is
+            // left to pass on.
+            HttpTask::Header(header, end) if !self.header_passes(&header) => {
+                end.then_some(HttpTask::Body(None, true))
+            }
+            HttpTask::Body(Some(data), end) => {
+                self.note_write(&data);
+                Some(HttpTask::Body(Some(data), end))
+            }
+            task => Some(task),
+        }
+    }
+
+    /// Write the tasks that passed, the last one after what it must wait for.
+    async fn write_passed(&mut self, passed: Vec<HttpTask>) -> Result<bool> {
+        let ends = |t: &HttpTask| matches!(t, HttpTask::Body(_, true) | HttpTask::Done);
+        if passed.iter().any(ends) {
+            super::hold::end_barrier(&self.slots.hold).await;
+        }
+        self.inner.response_duplex_vec(passed).await
+    }
+
     /// Note a body write of upstream bytes.
     fn note_write(&self, data: &[u8]) {
         if let Ok(mut w) = self.slots.watch.lock() {
-            w.on_write(Instant::now(), data, false);
+            // Upstream bytes go out in the turn their chunk arrived: its instant is
+            // the time (one clock read per event, not three).
+            let now = w.last_chunk().unwrap_or_else(Instant::now);
+            w.on_write(now, data, false);
         }
     }
 
@@ -150,14 +178,13 @@ impl PrereadSession {
 
     /// Write the held response (or its replacement) in one go.
     async fn release(&mut self) -> Result<()> {
+        if !self.slots.hold.disable() {
+            return Ok(());
+        }
         let (header, body) = {
             let Ok(mut h) = self.slots.hold.lock() else {
                 return Ok(());
             };
-            if !h.enabled {
-                return Ok(());
-            }
-            h.enabled = false;
             let header = h.replacement.take().or_else(|| h.header.take());
             (header, std::mem::take(&mut h.body).into_bytes())
         };
@@ -299,20 +326,15 @@ impl CustomSession for PrereadSession {
             }
             return Ok(done);
         }
+        if !tasks.iter().any(|t| matches!(t, HttpTask::Failed(_))) {
+            // Every event of a stream comes this way: filtered in place (collecting a
+            // vector's own iterator into the same type reuses its buffer).
+            let passed = tasks.into_iter().filter_map(|t| self.pass(t)).collect();
+            return self.write_passed(passed).await;
+        }
         let mut passed = Vec::with_capacity(tasks.len());
         for task in tasks {
             match task {
-                HttpTask::Header(header, end) if !self.header_passes(&header) => {
-                    // A keepalive committed the header: only the end of a body-less
-                    // answer is left to pass on.
-                    if end {
-                        passed.push(HttpTask::Body(None, true));
-                    }
-                }
-                HttpTask::Body(Some(data), end) => {
-                    self.note_write(&data);
-                    passed.push(HttpTask::Body(Some(data), end));
-                }
                 HttpTask::Failed(e) => {
                     if self.continue_elsewhere() {
                         // Mid-stream failover: what passed goes out, then the error
@@ -341,14 +363,10 @@ impl CustomSession for PrereadSession {
                         .await?;
                     return Ok(true);
                 }
-                task => passed.push(task),
+                task => passed.extend(self.pass(task)),
             }
         }
-        let ends = |t: &HttpTask| matches!(t, HttpTask::Body(_, true) | HttpTask::Done);
-        if passed.iter().any(ends) {
-            super::hold::end_barrier(&self.slots.hold).await;
-        }
-        self.inner.response_duplex_vec(passed).await
+        self.write_passed(passed).await
     }
 
     fn set_read_timeout(&mut self, timeout: Option<Duration>) {
@@ -405,14 +423,19 @@ impl CustomSession for PrereadSession {
     // Pingora polls this alongside the upstream's next chunk, for as long as it
     // proxies (the future is dropped whenever the upstream side is ready first):
     // the watch's keepalives and timeouts run here.
+    //
+    // It is called again after every chunk: the first decision takes the chunk's
+    // instant as the time. A stale time can only make a clock look unexpired, and the
+    // alarm is set for the deadline itself, so an expiry is seen when it rings (the
+    // clock is read from then on), at most a timer tick late.
     async fn read_body_or_idle(&mut self, _no_body_expected: bool) -> Result<Option<Bytes>> {
+        let mut woken = false;
         loop {
             let holding = self.holding();
-            let next = self
-                .slots
-                .watch
-                .lock()
-                .map_or(Next::Nothing, |mut w| w.next(Instant::now(), holding));
+            let next = self.slots.watch.lock().map_or(Next::Nothing, |mut w| {
+                let chunk_time = if woken { None } else { w.last_chunk() };
+                w.next(chunk_time.unwrap_or_else(Instant::now), holding)
+            });
             match next {
                 Next::Nothing => return self.inner.read_body_or_idle(true).await,
                 Next::Expire(which) => {
@@ -426,6 +449,7 @@ impl CustomSession for PrereadSession {
                     }
                 }
             }
+            woken = true;
         }
     }
 

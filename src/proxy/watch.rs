@@ -221,6 +221,11 @@ impl Watch {
         }
     }
 
+    /// When the upstream's last body chunk of this attempt arrived.
+    pub fn last_chunk(&self) -> Option<Instant> {
+        self.attempt.and_then(|clock| clock.last_chunk)
+    }
+
     /// The clock that ran out, if one did (read by the error hooks).
     pub fn expired(&self) -> Option<Expired> {
         self.expired
