@@ -313,9 +313,10 @@ impl EndpointPool {
         if let Some(s) = self.stats.get(i) {
             s.in_flight.fetch_add(1, Ordering::Relaxed);
         }
-        let now = self.now_ms();
         let mut probes = Vec::new();
         if probe {
+            // The clock is read only here: most leases take no probe.
+            let now = self.now_ms();
             let breakers = self
                 .breakers
                 .get(i)
