@@ -41,11 +41,17 @@ fn allocations() -> u64 {
 
 const EVENTS: usize = 1_000;
 
+/// A chunk as Pingora hands it over: copied out of its read buffer into a vector of
+/// exactly its length (the kind of `Bytes` whose first clone allocates).
+fn read_chunk(text: String) -> Bytes {
+    Bytes::copy_from_slice(text.as_bytes())
+}
+
 /// One OpenAI content chunk per upstream read, as providers flush them.
 fn openai_chunks() -> Vec<Bytes> {
     let mut chunks: Vec<Bytes> = (0..EVENTS)
         .map(|i| {
-            Bytes::from(format!(
+            read_chunk(format!(
                 "data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"tok{i} \"}},\"finish_reason\":null}}]}}\n\n"
             ))
         })
@@ -65,7 +71,7 @@ fn anthropic_chunks() -> Vec<Bytes> {
         b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
     )];
     chunks.extend((0..EVENTS).map(|i| {
-        Bytes::from(format!(
+        read_chunk(format!(
             "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"tok{i} \"}}}}\n\n"
         ))
     }));

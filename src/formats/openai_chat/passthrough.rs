@@ -192,13 +192,21 @@ impl<'c> Kept<'c> {
         })
     }
 
-    fn into_bytes(self) -> Bytes {
-        match (self.built, self.range) {
-            (Some(built), _) => Bytes::from(built),
-            (None, Some(r)) if r == (0..self.chunk.len()) => self.chunk.clone(),
-            (None, Some(r)) => self.chunk.slice(r),
-            (None, None) => Bytes::new(),
-        }
+    /// What was kept, without the borrow of the chunk (so the chunk can be moved).
+    fn into_parts(self) -> (Option<Vec<u8>>, Option<Range<usize>>) {
+        (self.built, self.range)
+    }
+}
+
+/// The bytes that go out for `chunk`, given what was kept of it. A chunk kept whole
+/// is handed back itself: cloning it would allocate (the first clone of a `Bytes`
+/// made from a vector, as Pingora's body chunks are, allocates its shared count).
+fn kept_bytes(chunk: Bytes, (built, range): (Option<Vec<u8>>, Option<Range<usize>>)) -> Bytes {
+    match (built, range) {
+        (Some(built), _) => Bytes::from(built),
+        (None, Some(r)) if r == (0..chunk.len()) => chunk,
+        (None, Some(r)) => chunk.slice(r),
+        (None, None) => Bytes::new(),
     }
 }
 
@@ -292,7 +300,8 @@ impl StreamTranslator for OpenAiPassthrough {
             kept.range(0..chunk.len());
             self.watch_only(&chunk)
         };
-        let kept = kept.into_bytes();
+        let parts = kept.into_parts();
+        let kept = kept_bytes(chunk, parts);
         if let Err(e) = result {
             self.failed = true;
             self.pending.clear();
