@@ -41,7 +41,7 @@ pub use record::{
     on_body as record_chunk, on_client_json as record_client_json, on_end as record_end,
     on_json as record_json, on_response_start, StreamRecording,
 };
-pub use serve::{lookup, response_header};
+pub use serve::{applies, lookup, response_header};
 pub use store::CacheStore;
 
 /// What the cache did for a request (header `x-tollgate-cache`, metric, access log).

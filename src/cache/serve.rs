@@ -49,21 +49,29 @@ fn client_control(session: &Session) -> ClientControl {
     c
 }
 
+/// The request's first route, when its answers are cached and the request is of a
+/// kind the cache serves.
+fn cached_route(ctx: &Ctx) -> Option<&crate::config::ModelRoute> {
+    let cacheable = matches!(
+        ctx.req.api,
+        Some(Api::ChatCompletions | Api::Messages | Api::Responses)
+    );
+    let route = ctx.req.plan.as_ref()?.routes.first()?;
+    (cacheable && route.cache.is_some()).then_some(route)
+}
+
+/// Whether [`lookup`] can find anything for this request: a cheap test, so that the
+/// lookup's future (embeddings, store calls) is made only where a cache is on.
+pub fn applies(ctx: &Ctx) -> bool {
+    cached_route(ctx).is_some()
+}
+
 /// Look the request up. `Ok(true)`: a hit was answered. On a miss the request goes
 /// upstream with `ctx.req.cache.store` set, so its answer is stored.
 pub async fn lookup(session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
-    let (Some(runtime), Some(keyinfo), Some(plan)) =
-        (&ctx.req.runtime, &ctx.req.key, &ctx.req.plan)
+    let (Some(runtime), Some(keyinfo), Some(route)) =
+        (&ctx.req.runtime, &ctx.req.key, cached_route(ctx))
     else {
-        return Ok(false);
-    };
-    if !matches!(
-        ctx.req.api,
-        Some(Api::ChatCompletions | Api::Messages | Api::Responses)
-    ) {
-        return Ok(false);
-    }
-    let Some(route) = plan.routes.first() else {
         return Ok(false);
     };
     let Some(rc) = &route.cache else {

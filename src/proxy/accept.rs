@@ -51,7 +51,10 @@ pub async fn accept(
         Endpoint::Api(api) => api,
         other => {
             ctx.req.key = Some(key.clone());
-            return answer_directly(other, &runtime, &key, session, ctx, dialect).await;
+            return Box::pin(answer_directly(
+                other, &runtime, &key, session, ctx, dialect,
+            ))
+            .await;
         }
     };
     // Moved, not cloned: the key's count is shared by every worker thread.
@@ -71,7 +74,7 @@ pub async fn accept(
     ctx.req.envelope = Some(envelope);
     ctx.req.body = body;
     if api == Api::Responses {
-        if let Err(err) = continue_conversation(&runtime, ctx).await {
+        if let Err(err) = Box::pin(continue_conversation(&runtime, ctx)).await {
             return Ok(Err(err));
         }
     }
@@ -99,7 +102,7 @@ pub async fn accept(
     if api == Api::CountTokens && !count_tokens_upstream(&plan, dialect) {
         let tokens = formats::estimate_prompt_tokens(dialect, &ctx.req.body);
         let body = formats::render_token_count(dialect, tokens);
-        respond::send_json(session, ctx, 200, body, &[]).await?;
+        Box::pin(respond::send_json(session, ctx, 200, body, &[])).await?;
         return Ok(Ok(Accepted::Answered));
     }
     ctx.req.hash_key = hash_key(session, &plan, ctx);
@@ -110,7 +113,9 @@ pub async fn accept(
             Err(err) => return Ok(Err(err)),
         }
     }
-    if crate::cache::lookup(session, ctx).await? {
+    // The rare awaits of this function are boxed where they are taken: its future is
+    // made (and moved into its box) for every request.
+    if crate::cache::applies(ctx) && Box::pin(crate::cache::lookup(session, ctx)).await? {
         return Ok(Ok(Accepted::Answered));
     }
     Ok(Ok(Accepted::Proxy))
@@ -219,7 +224,7 @@ async fn route_by_rules(
         stream: envelope.stream,
         body: &body,
     };
-    let decision = routing::semantic::decide(runtime, router, &inputs).await?;
+    let decision = Box::pin(routing::semantic::decide(runtime, router, &inputs)).await?;
     crate::metrics::ROUTE_RULES
         .with_label_values(&[
             &decision.router,

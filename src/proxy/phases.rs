@@ -55,7 +55,7 @@ impl ProxyHttp for Proxy {
             }
             Ok(Accepted::Answered) => Ok(true),
             Err(err) => {
-                respond::send_error(session, ctx, err).await?;
+                Box::pin(respond::send_error(session, ctx, err)).await?;
                 Ok(true)
             }
         }

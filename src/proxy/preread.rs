@@ -107,6 +107,62 @@ impl PrereadSession {
         }
     }
 
+    /// Take in the tasks of a held response; write it once complete.
+    async fn hold_tasks(&mut self, tasks: Vec<HttpTask>) -> Result<bool> {
+        let mut done = false;
+        for task in tasks {
+            if let HttpTask::Failed(e) = task {
+                // Nothing of the held response was sent: the error is answered
+                // properly by the proxy instead.
+                return Err(e);
+            }
+            done |= self.hold_task(task);
+        }
+        if done {
+            self.release().await?;
+        }
+        Ok(done)
+    }
+
+    /// Write tasks one of which is an upstream failure.
+    async fn write_with_failure(&mut self, tasks: Vec<HttpTask>) -> Result<bool> {
+        let mut passed = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            match task {
+                HttpTask::Failed(e) => {
+                    if self.continue_elsewhere() {
+                        // Mid-stream failover: what passed goes out, then the error
+                        // goes to the proxy, which continues the stream on another
+                        // upstream (the retry's header is dropped).
+                        if !passed.is_empty() {
+                            self.inner.response_duplex_vec(passed).await?;
+                        }
+                        return Err(e);
+                    }
+                    let timed_out = *e.etype() == ErrorType::ReadTimedout;
+                    let event = self.end_of_failed_stream(timed_out);
+                    let Some(event) = event else {
+                        passed.push(HttpTask::Failed(e));
+                        continue;
+                    };
+                    // The upstream failed mid-stream: end the client's stream properly
+                    // here, so that Pingora sees a complete answer and keeps the
+                    // client's connection (after a proxy error it never reuses it).
+                    log::warn!("upstream stream failed mid-way: {e}");
+                    if !passed.is_empty() {
+                        self.inner.response_duplex_vec(passed).await?;
+                    }
+                    self.inner
+                        .write_response_body(Bytes::from(event), true)
+                        .await?;
+                    return Ok(true);
+                }
+                task => passed.extend(self.pass(task)),
+            }
+        }
+        self.write_passed(passed).await
+    }
+
     /// Write the tasks that passed, the last one after what it must wait for.
     async fn write_passed(&mut self, passed: Vec<HttpTask>) -> Result<bool> {
         let ends = |t: &HttpTask| matches!(t, HttpTask::Body(_, true) | HttpTask::Done);
@@ -310,62 +366,19 @@ impl CustomSession for PrereadSession {
         self.inner.write_response_trailers(trailers).await
     }
 
+    // Every event of a stream comes this way, each call a new boxed future: the rare
+    // paths (a held response, a failed upstream) are futures of their own, boxed
+    // only when taken, so that this one stays small.
     async fn response_duplex_vec(&mut self, tasks: Vec<HttpTask>) -> Result<bool> {
         if self.holding() {
-            let mut done = false;
-            for task in tasks {
-                if let HttpTask::Failed(e) = task {
-                    // Nothing of the held response was sent: the error is answered
-                    // properly by the proxy instead.
-                    return Err(e);
-                }
-                done |= self.hold_task(task);
-            }
-            if done {
-                self.release().await?;
-            }
-            return Ok(done);
+            return Box::pin(self.hold_tasks(tasks)).await;
         }
-        if !tasks.iter().any(|t| matches!(t, HttpTask::Failed(_))) {
-            // Every event of a stream comes this way: filtered in place (collecting a
-            // vector's own iterator into the same type reuses its buffer).
-            let passed = tasks.into_iter().filter_map(|t| self.pass(t)).collect();
-            return self.write_passed(passed).await;
+        if tasks.iter().any(|t| matches!(t, HttpTask::Failed(_))) {
+            return Box::pin(self.write_with_failure(tasks)).await;
         }
-        let mut passed = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            match task {
-                HttpTask::Failed(e) => {
-                    if self.continue_elsewhere() {
-                        // Mid-stream failover: what passed goes out, then the error
-                        // goes to the proxy, which continues the stream on another
-                        // upstream (the retry's header is dropped).
-                        if !passed.is_empty() {
-                            self.inner.response_duplex_vec(passed).await?;
-                        }
-                        return Err(e);
-                    }
-                    let timed_out = *e.etype() == ErrorType::ReadTimedout;
-                    let event = self.end_of_failed_stream(timed_out);
-                    let Some(event) = event else {
-                        passed.push(HttpTask::Failed(e));
-                        continue;
-                    };
-                    // The upstream failed mid-stream: end the client's stream properly
-                    // here, so that Pingora sees a complete answer and keeps the
-                    // client's connection (after a proxy error it never reuses it).
-                    log::warn!("upstream stream failed mid-way: {e}");
-                    if !passed.is_empty() {
-                        self.inner.response_duplex_vec(passed).await?;
-                    }
-                    self.inner
-                        .write_response_body(Bytes::from(event), true)
-                        .await?;
-                    return Ok(true);
-                }
-                task => passed.extend(self.pass(task)),
-            }
-        }
+        // Filtered in place (collecting a vector's own iterator into the same type
+        // reuses its buffer).
+        let passed = tasks.into_iter().filter_map(|t| self.pass(t)).collect();
         self.write_passed(passed).await
     }
 
@@ -441,7 +454,8 @@ impl CustomSession for PrereadSession {
                 Next::Expire(which) => {
                     return Error::e_explain(ErrorType::ReadTimedout, which.message())
                 }
-                Next::Keepalive => self.keepalive().await?,
+                // Boxed: rare, and its writes would swell every poll's future.
+                Next::Keepalive => Box::pin(self.keepalive()).await?,
                 Next::SleepUntil(at) => {
                     tokio::select! {
                         read = self.inner.read_body_or_idle(true) => return read,
