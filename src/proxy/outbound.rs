@@ -165,12 +165,13 @@ pub fn on_body(ctx: &mut Ctx, body: &mut Option<Bytes>, end: bool) -> Result<(),
             }
         }
         ResponseMode::PassthroughWatchUsage => {
-            let chunk = body.clone().unwrap_or_default();
+            // Borrowed: the first clone of Pingora's chunk would allocate.
+            let chunk: &[u8] = body.as_deref().unwrap_or_default();
             if end && ctx.resp.answer.is_empty() && chunk.len() <= USAGE_WATCH_LIMIT {
                 // The whole answer in this one chunk (the usual case): read in place.
-                return end_of_watched_answer(ctx, Some(&chunk));
+                return end_of_watched_answer(ctx, Some(chunk));
             }
-            ctx.resp.answer.feed(&chunk, USAGE_WATCH_LIMIT);
+            ctx.resp.answer.feed(chunk, USAGE_WATCH_LIMIT);
             if end {
                 let whole = std::mem::take(&mut ctx.resp.answer).finish()?;
                 return end_of_watched_answer(ctx, whole.as_deref());

@@ -457,7 +457,10 @@ impl CustomSession for PrereadSession {
                 // Boxed: rare, and its writes would swell every poll's future.
                 Next::Keepalive => Box::pin(self.keepalive()).await?,
                 Next::SleepUntil(at) => {
+                    // `biased`: polled in order, without drawing a random start
+                    // (this runs for every event of a stream).
                     tokio::select! {
+                        biased;
                         read = self.inner.read_body_or_idle(true) => return read,
                         () = self.alarm.ring_by(at) => {}
                     }
