@@ -178,6 +178,22 @@ mod tests {
     }
 
     #[test]
+    fn holding_is_on_until_released_once_or_reset() {
+        let slot = HoldSlot::default();
+        assert!(!slot.is_enabled());
+        assert_eq!(with_held_body(&slot, |_| ()), None);
+        hold_response(&slot);
+        assert!(slot.is_enabled());
+        assert_eq!(with_held_body(&slot, <[u8]>::len), Some(0));
+        assert!(slot.disable(), "the release sees it on");
+        assert!(!slot.disable(), "only once");
+        assert_eq!(with_held_body(&slot, |_| ()), None);
+        hold_response(&slot);
+        reset_hold(&slot);
+        assert!(!slot.is_enabled(), "a new attempt stops holding");
+    }
+
+    #[test]
     fn held_chunks_join_in_order_and_a_new_header_starts_over() {
         let mut hold = Hold::default();
         let chunk = |s: &'static str| HttpTask::Body(Some(Bytes::from_static(s.as_bytes())), false);

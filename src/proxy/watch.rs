@@ -404,6 +404,30 @@ mod tests {
     }
 
     #[test]
+    fn the_last_chunks_instant_gives_the_deadline_a_fresh_read_gives() {
+        let t0 = Instant::now();
+        let mut w = Watch::default();
+        let t = timeouts(100, 50, None, None);
+        w.begin_attempt(t0, t0, &t, None);
+        assert_eq!(
+            w.last_chunk(),
+            None,
+            "no chunk yet: the caller reads the clock"
+        );
+        w.upstream_chunk(t0 + ms(10));
+        let at_chunk = w.last_chunk().expect("a chunk arrived");
+        assert_eq!(at_chunk, t0 + ms(10));
+        // At the chunk's instant or later: the same idle deadline to sleep until.
+        assert_eq!(w.next(at_chunk, false), Next::SleepUntil(t0 + ms(60)));
+        assert_eq!(w.next(t0 + ms(40), false), Next::SleepUntil(t0 + ms(60)));
+        // The time read once the alarm rang sees the expiry.
+        assert_eq!(w.next(t0 + ms(60), false), Next::Expire(Expired::Idle));
+        // A new attempt does not inherit the last one's chunk.
+        w.begin_attempt(t0 + ms(70), t0, &t, None);
+        assert_eq!(w.last_chunk(), None);
+    }
+
+    #[test]
     fn a_new_attempt_resets_the_clocks() {
         let t0 = Instant::now();
         let mut w = Watch::default();
