@@ -49,15 +49,21 @@ fn client_control(session: &Session) -> ClientControl {
     c
 }
 
-/// The request's first route, when its answers are cached and the request is of a
-/// kind the cache serves.
-fn cached_route(ctx: &Ctx) -> Option<&crate::config::ModelRoute> {
+/// The request's first route and its cache settings, when its answers are cached
+/// and the request is of a kind the cache serves.
+fn cached_route(
+    ctx: &Ctx,
+) -> Option<(
+    &crate::config::ModelRoute,
+    &crate::config::cache::RouteCache,
+)> {
     let cacheable = matches!(
         ctx.req.api,
         Some(Api::ChatCompletions | Api::Messages | Api::Responses)
     );
     let route = ctx.req.plan.as_ref()?.routes.first()?;
-    (cacheable && route.cache.is_some()).then_some(route)
+    let rc = route.cache.as_ref().filter(|_| cacheable)?;
+    Some((route, rc))
 }
 
 /// Whether [`lookup`] can find anything for this request: a cheap test, so that the
@@ -69,12 +75,9 @@ pub fn applies(ctx: &Ctx) -> bool {
 /// Look the request up. `Ok(true)`: a hit was answered. On a miss the request goes
 /// upstream with `ctx.req.cache.store` set, so its answer is stored.
 pub async fn lookup(session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
-    let (Some(runtime), Some(keyinfo), Some(route)) =
+    let (Some(runtime), Some(keyinfo), Some((route, rc))) =
         (&ctx.req.runtime, &ctx.req.key, cached_route(ctx))
     else {
-        return Ok(false);
-    };
-    let Some(rc) = &route.cache else {
         return Ok(false);
     };
     let control = if keyinfo.cache_bypass {
