@@ -116,6 +116,15 @@ body cached.json bench-cached false
 body cached-stream.json bench-cached true
 body translated.json bench-anthropic false
 body translated-stream.json bench-anthropic true
+# A stream whose client asks for the usage chunk itself: the same upstream events go
+# through the floor and tollgate (tollgate asks for that chunk anyway, to meter, and
+# cuts it out when the client did not ask).
+usage_body() { # usage_body <stream body>
+  sed 's/"stream":true,/"stream":true,"stream_options":{"include_usage":true},/' \
+    "$RUN/$1.json" >"$RUN/$1-usage.json"
+}
+usage_body direct-stream
+usage_body same-stream
 
 echo "== starting mock on 127.0.0.1:$MOCK_PORT"
 "$BIN/tollgate-mock" --port "$MOCK_PORT" --threads 1 --tokens "$TOKENS" --name bench-mock \
@@ -254,7 +263,7 @@ target_log() {
     governed-redis) echo "$RUN/governed-redis.err" ;;
   esac
 }
-target_body() { # target_body <target> <stream 0|1>
+target_body() { # target_body <target> <stream 0|1|2 (2: the client asks for usage)>
   local base
   case $1 in
     direct | nginx | pingora) base=direct ;;
@@ -263,12 +272,13 @@ target_body() { # target_body <target> <stream 0|1>
     cached) base=cached ;;
   esac
   [ "$2" = 1 ] && base=$base-stream
+  [ "$2" = 2 ] && base=$base-stream-usage
   echo "$RUN/$base.json"
 }
 
 # One request before each run: the answer must be a real completion (a fast 404
 # would otherwise count as throughput).
-sanity() { # sanity <target> <stream 0|1>
+sanity() { # sanity <target> <stream 0|1|2>
   local url body resp status
   url=$(target_url "$1")
   body=$(target_body "$1" "$2")
@@ -280,9 +290,12 @@ sanity() { # sanity <target> <stream 0|1>
     echo "status $status: ${resp:0:300}"
     return 1
   fi
-  if [ "$2" = 1 ]; then
+  if [ "$2" != 0 ]; then
     grep -q '^data: \[DONE\]' <<<"$resp" && grep -q '"chat.completion.chunk"' <<<"$resp" \
       || { echo "stream without chat.completion.chunk events or [DONE]: ${resp:0:300}"; return 1; }
+    if [ "$2" = 2 ]; then
+      grep -q '"usage":{' <<<"$resp" || { echo "usage asked for, no usage chunk: ${resp:0:300}"; return 1; }
+    fi
   else
     grep -q '"chat.completion"' <<<"$resp" && grep -q '"choices"' <<<"$resp" \
       || { echo "not a chat.completion: ${resp:0:300}"; return 1; }
@@ -296,7 +309,7 @@ count_sent() { # count_sent <target> <requests>
   case $1 in tollgate | translated | cached) TG_SENT=$((TG_SENT + ${2:-0})) ;; esac
 }
 
-# run_case <target> <case> <conns> <stream 0|1> [seconds]
+# run_case <target> <case> <conns> <stream 0|1|2> [seconds]
 run_case() {
   local target=$1 case=$2 conns=$3 stream=$4 secs=${5:-$DURATION} id="$1.$2"
   local pids url body line t0 t1 m0 m1 o0 o1 reqs why pid log log_before=0
@@ -401,6 +414,7 @@ warm
 C1_TARGETS="direct nginx pingora tollgate governed translated cached"
 C64_TARGETS="direct nginx pingora tollgate tollgate-quiet governed governed-redis translated cached"
 STREAM_TARGETS="direct nginx pingora tollgate governed translated cached"
+USAGE_TARGETS="pingora governed"
 if [ -n "$BASELINE" ]; then
   C1_TARGETS="$C1_TARGETS baseline"
   C64_TARGETS="$C64_TARGETS baseline"
@@ -414,6 +428,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for t in $C64_TARGETS; do run_case "$t" "c$CONNS" "$CONNS" 0; done
   echo "== stream, c=$CONNS ($TOKENS tokens per answer)"
   for t in $STREAM_TARGETS; do run_case "$t" "stream$CONNS" "$CONNS" 1; done
+  echo "== stream, c=$CONNS, the client asks for usage"
+  for t in $USAGE_TARGETS; do run_case "$t" "usage$CONNS" "$CONNS" 2; done
 done
 
 # Memory: MEM_STREAMS concurrent streams of 50 tokens 200 ms apart (10 s each) through
@@ -499,7 +515,7 @@ cpu_delta() { # cpu_delta <id> <id>: CPU per request difference in µs, or –
 }
 
 report() {
-  local c="c$CONNS" s="stream$CONNS" t
+  local c="c$CONNS" s="stream$CONNS" u="usage$CONNS" t
   echo "### tollgate benchmark"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs shared by wrk ($WRK_THREADS thread), the mock (1 thread), nginx (2 workers), bare Pingora (2 workers) and tollgate (2 workers); ${DURATION}s per run, $ROUNDS interleaved rounds, the best round of each row kept; load average before: $LOAD_BEFORE. POST of a $(wc -c <"$RUN/direct.json")-byte OpenAI chat request; the mock answers at once ($TOKENS tokens). Ratios within this run are the result, not the absolute numbers."
@@ -509,6 +525,7 @@ report() {
   for t in $C1_TARGETS; do row "$t" c1 "non-stream c=1"; done
   for t in $C64_TARGETS; do row "$t" "$c" "non-stream c=$CONNS"; done
   for t in $STREAM_TARGETS; do row "$t" "$s" "stream c=$CONNS"; done
+  for t in $USAGE_TARGETS; do row "$t" "$u" "stream c=$CONNS, usage asked"; done
   echo
   echo "| against the floor (bare Pingora) | measured | target |"
   echo "| --- | ---: | ---: |"
@@ -518,6 +535,7 @@ report() {
   echo "| req/s, everything on / Pingora, c=$CONNS | $(fmt_ratio "${RPS[governed.$c]:-}" "${RPS[pingora.$c]:-}") | ≥ 0.85 |"
   echo "| added p50 at c=1, everything on − Pingora | $(p50_delta governed.c1 pingora.c1) | ≤ 15 µs |"
   echo "| CPU per request, stream everything on − Pingora, c=$CONNS | $(cpu_delta "governed.$s" "pingora.$s") | ≤ +10 µs |"
+  echo "| the same, the client asking for usage (the same upstream events through both) | $(cpu_delta "governed.$u" "pingora.$u") | |"
   echo "| req/s, cache hit (memory) / nginx, c=$CONNS | $(fmt_ratio "${RPS[cached.$c]:-}" "${RPS[nginx.$c]:-}") | > 1 |"
   echo "| CPU per request, cache hit − same-format pass-through, c=$CONNS | $(cpu_delta "cached.$c" "tollgate.$c") | < 0 |"
   echo "| added p50 at c=1, cache hit − direct to mock | $(p50_delta cached.c1 direct.c1) | |"
